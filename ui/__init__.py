@@ -1,0 +1,1 @@
+"""The PyQt6 desktop workbench: thin views over the core models in ``workbench``."""

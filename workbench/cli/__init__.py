@@ -1,0 +1,90 @@
+"""The ``workbench`` command line: a thin layer over the core library.
+
+Each subcommand lives in its own module ``workbench.cli.<name>_cmd`` exposing
+``register(subparsers)``; its handler returns an exit code.  Errors from the
+core (:class:`~workbench.errors.WorkbenchError`) become one line on stderr and
+exit code 2; no traceback unless ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+from ..errors import Cancelled, WorkbenchError
+
+SUBCOMMANDS: tuple[str, ...] = ("info", "keyframes", "locate", "case", "verify", "report", "gui")
+EXIT_USAGE = 2
+
+log = logging.getLogger("workbench")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="workbench",
+        description="OSINT video geolocation workbench: keyframes, locate, case files, reports.",
+    )
+    parser.add_argument("--version", action="version", version=f"workbench {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    parser.add_argument("-q", "--quiet", action="store_true", help="errors only, no progress")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in SUBCOMMANDS:
+        module = importlib.import_module(f"{__name__}.{name}_cmd")
+        module.register(sub)
+    return parser
+
+
+def configure_logging(verbose: int, quiet: bool) -> None:
+    """Send the ``workbench`` logger to stderr (the library itself stays silent)."""
+    levels = (logging.WARNING, logging.INFO, logging.DEBUG)
+    level = logging.ERROR if quiet else levels[min(verbose, 2)]
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("workbench: %(levelname)s: %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+    log.propagate = False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``workbench`` command; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.verbose, args.quiet)
+    try:
+        return int(args.func(args) or 0)
+    except Cancelled:
+        print("workbench: cancelled", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("workbench: interrupted", file=sys.stderr)
+        return 130
+    except WorkbenchError as exc:
+        if args.debug:
+            raise
+        print(f"workbench: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # an OS error the core did not wrap: still one line, naming the file
+        if args.debug:
+            raise
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"workbench: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(
+            f"workbench: internal error: {type(exc).__name__}: {exc}"
+            " (re-run with --debug for details)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,17 @@
+"""`workbench case` (not implemented yet)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    """Add the `case` subcommand to the CLI's subparsers."""
+    p = sub.add_parser("case", help="(not implemented yet)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Not implemented yet."""
+    raise NotImplementedError("case")

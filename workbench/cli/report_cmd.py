@@ -1,0 +1,17 @@
+"""`workbench report` (not implemented yet)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    """Add the `report` subcommand to the CLI's subparsers."""
+    p = sub.add_parser("report", help="(not implemented yet)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Not implemented yet."""
+    raise NotImplementedError("report")

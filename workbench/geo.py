@@ -1,0 +1,110 @@
+"""Coordinates: keyframe pixel -> ground position, and how to write a position down.
+
+Pixel convention: ``(x, y)`` with the centre of the top-left pixel at ``(0, 0)``
+(see :mod:`workbench.results`).  A rasterio affine maps pixel *corners*, so a tile
+pixel ``(x, y)`` sits at CRS ``transform * (x + 0.5, y + 0.5)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+from pyproj import CRS, Transformer
+from rasterio.transform import Affine
+
+from .errors import CRSError
+
+EARTH_RADIUS_M = 6_371_008.8
+
+
+@lru_cache(maxsize=64)
+def _to_wgs84(crs_text: str) -> Transformer:
+    try:
+        src = CRS.from_user_input(crs_text)
+    except Exception as exc:  # pyproj raises CRSError, a plain Exception subclass
+        raise CRSError(f"unknown CRS ({exc})") from exc
+    return Transformer.from_crs(src, CRS.from_epsg(4326), always_xy=True)
+
+
+def crs_to_lonlat(crs: str, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Transform CRS coordinates (any shape, float64) to WGS84 ``(lon, lat)`` degrees."""
+    lon, lat = _to_wgs84(crs).transform(np.asarray(xs, float), np.asarray(ys, float))
+    return np.asarray(lon, float), np.asarray(lat, float)
+
+
+def apply_homography(h: np.ndarray | Sequence[Sequence[float]], xy: np.ndarray) -> np.ndarray:
+    """Map ``(N, 2)`` float64 points through a 3x3 homography; returns ``(N, 2)``."""
+    hm = np.asarray(h, dtype=np.float64).reshape(3, 3)
+    pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    ph = np.hstack([pts, np.ones((len(pts), 1))]) @ hm.T
+    w = ph[:, 2:3]
+    w = np.where(np.abs(w) < 1e-12, np.nan, w)
+    return ph[:, :2] / w
+
+
+def tile_px_to_lonlat(
+    transform: Sequence[float], crs: str, xy: np.ndarray
+) -> np.ndarray:
+    """Tile pixel centres ``(N, 2)`` (x=col, y=row) -> WGS84 ``(N, 2)`` lon/lat."""
+    aff = Affine(*transform[:6])
+    pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    cx, cy = aff * (pts[:, 0] + 0.5, pts[:, 1] + 0.5)
+    lon, lat = crs_to_lonlat(crs, np.asarray(cx), np.asarray(cy))
+    return np.stack([lon, lat], axis=1)
+
+
+def keyframe_px_to_lonlat(
+    homography: np.ndarray | Sequence[Sequence[float]],
+    transform: Sequence[float],
+    crs: str,
+    xy: np.ndarray,
+) -> np.ndarray:
+    """Keyframe pixels ``(N, 2)`` -> WGS84 ``(N, 2)`` lon/lat via homography and tile grid."""
+    return tile_px_to_lonlat(transform, crs, apply_homography(homography, xy))
+
+
+def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Great-circle distance in metres between two WGS84 points (spherical Earth)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def format_dms(lat: float, lon: float, decimals: int = 2) -> str:
+    """``49°50'12.34"N 24°01'56.78"E`` style degrees-minutes-seconds."""
+
+    def one(value: float, pos: str, neg: str) -> str:
+        hemi = pos if value >= 0 else neg
+        v = abs(value)
+        deg = int(v)
+        minutes_f = (v - deg) * 60
+        minutes = int(minutes_f)
+        seconds = round((minutes_f - minutes) * 60, decimals)
+        if seconds >= 60:
+            seconds -= 60
+            minutes += 1
+        if minutes >= 60:
+            minutes -= 60
+            deg += 1
+        return f"{deg}°{minutes:02d}'{seconds:0{3 + decimals}.{decimals}f}\"{hemi}"
+
+    return f"{one(lat, 'N', 'S')} {one(lon, 'E', 'W')}"
+
+
+def format_mgrs(lat: float, lon: float, precision: int = 5) -> str:
+    """MGRS grid reference (1 m at ``precision=5``); ``""`` near the poles (UPS not supported)."""
+    import mgrs  # small C extension; imported lazily
+
+    if not -80.0 <= lat <= 84.0:
+        return ""
+    ref = mgrs.MGRS().toMGRS(lat, lon, MGRSPrecision=precision)
+    text = ref.decode() if isinstance(ref, bytes) else str(ref)
+    # "36UUA1234567890" -> "36U UA 12345 67890" (the usual spaced form)
+    zone_len = 3 if text[2].isalpha() else 2
+    zone, square, digits = text[:zone_len], text[zone_len : zone_len + 2], text[zone_len + 2 :]
+    half = len(digits) // 2
+    return f"{zone} {square} {digits[:half]} {digits[half:]}".strip()

@@ -1,0 +1,176 @@
+"""Locate results: the contract between the engine, the case file, reports and the UI.
+
+A :class:`LocateResult` serialises to ``locate.json`` (schema
+``workbench.locate/1``).  Its required fields are the CLI contract other tools
+depend on; the extra fields (homography, tile transform, correspondences) let a
+third party recompute every location from the stored tie points.
+
+Pixel convention everywhere here: ``(x, y)`` = (column, row) with the *centre*
+of the top-left pixel at ``(0, 0)`` (OpenCV's convention), ``float64``.
+Keyframe pixels are in the keyframe's full-resolution grid; tile pixels in the
+raster's full-resolution grid (overview level 0).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from .errors import WorkbenchError
+
+SCHEMA = "workbench.locate/1"
+Verdict = Literal["located", "ambiguous", "not_located"]
+VERDICTS: tuple[str, ...] = ("located", "ambiguous", "not_located")
+
+
+class ResultFormatError(WorkbenchError, ValueError):
+    """A ``locate.json`` document is malformed or of an unknown schema."""
+
+
+@dataclass(frozen=True)
+class VideoRef:
+    """The footage a result is about (metadata as probed, hash of the original file)."""
+
+    path: str
+    sha256: str
+    fps: float
+    width: int
+    height: int
+    duration_s: float
+    frame_count: int = 0
+    codec: str = ""
+
+
+@dataclass(frozen=True)
+class KeyframeRef:
+    """A keyframe used for matching.  ``image``/``mask`` are paths relative to the output folder."""
+
+    id: str
+    frame_index: int
+    time_s: float
+    sha256: str
+    sharpness: float = 0.0
+    image: str | None = None
+    mask: str | None = None
+
+
+@dataclass(frozen=True)
+class TileRef:
+    """A reference raster as catalogued.
+
+    ``crs`` is WKT (or an ``EPSG:n`` string); ``transform`` is the rasterio affine
+    ``(a, b, c, d, e, f)`` of overview level 0 mapping pixel *corner* coordinates to
+    CRS coordinates; ``footprint`` is a closed WGS84 ``[[lon, lat], ...]`` ring.
+    """
+
+    path: str
+    sha256: str
+    crs: str
+    transform: tuple[float, float, float, float, float, float]
+    width: int
+    height: int
+    gsd_m: float
+    footprint: list[list[float]]
+    acquired: str | None = None
+    attribution: str | None = None
+
+
+@dataclass
+class Candidate:
+    """One candidate location: a keyframe matched onto a tile.
+
+    ``lat``/``lon``: WGS84 ground position of the keyframe's image centre.
+    ``homography``: 3x3 row-major, keyframe pixel -> tile pixel.
+    ``keyframe_xy``/``tile_xy``: the inlier tie points, ``[[x, y], ...]`` each.
+    ``confidence`` in ``[0, 1]``; ``uncertainty_m`` a 1-sigma-ish radius in metres.
+    ``target``: the geolocated ``--target`` pixel: ``{"x", "y", "lat", "lon"}``.
+    """
+
+    rank: int
+    lat: float
+    lon: float
+    confidence: float
+    uncertainty_m: float
+    keyframe_id: str
+    tile: str
+    inliers: int
+    footprint: list[list[float]]
+    homography: list[list[float]] = field(default_factory=list)
+    keyframe_xy: list[list[float]] = field(default_factory=list)
+    tile_xy: list[list[float]] = field(default_factory=list)
+    supporting_keyframes: list[str] = field(default_factory=list)
+    target: dict[str, float] | None = None
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class LocateResult:
+    """Everything ``workbench locate`` found, ready for ``locate.json``."""
+
+    verdict: Verdict
+    video: VideoRef
+    keyframes: list[KeyframeRef]
+    candidates: list[Candidate]
+    tiles: list[TileRef] = field(default_factory=list)
+    timing_s: dict[str, float] = field(default_factory=dict)
+    reason: str = ""
+    method: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    schema: str = SCHEMA
+
+    def best(self) -> Candidate | None:
+        """The rank-1 candidate, or ``None``."""
+        return self.candidates[0] if self.candidates else None
+
+    def tile(self, path: str) -> TileRef | None:
+        """The catalogued :class:`TileRef` with this path, or ``None``."""
+        return next((t for t in self.tiles if t.path == path), None)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (only builtins; floats finite)."""
+        doc = asdict(self)
+        doc = {"schema": doc.pop("schema"), **doc}
+        return _finite(doc)
+
+    @classmethod
+    def from_json(cls, doc: Any) -> LocateResult:
+        """Parse a ``locate.json`` document; raise :class:`ResultFormatError` if malformed."""
+        if not isinstance(doc, dict):
+            raise ResultFormatError("locate result is not a JSON object")
+        if doc.get("schema") != SCHEMA:
+            raise ResultFormatError(f"unknown locate schema {doc.get('schema')!r}")
+        try:
+            verdict = doc["verdict"]
+            if verdict not in VERDICTS:
+                raise ResultFormatError(f"unknown verdict {verdict!r}")
+            tiles = []
+            for t in doc.get("tiles", []):
+                t = dict(t)
+                t["transform"] = tuple(float(v) for v in t["transform"])
+                tiles.append(TileRef(**t))
+            return cls(
+                verdict=verdict,
+                video=VideoRef(**doc["video"]),
+                keyframes=[KeyframeRef(**k) for k in doc["keyframes"]],
+                candidates=[Candidate(**c) for c in doc["candidates"]],
+                tiles=tiles,
+                timing_s={str(k): float(v) for k, v in doc.get("timing_s", {}).items()},
+                reason=str(doc.get("reason", "")),
+                method=dict(doc.get("method", {})),
+                warnings=[str(w) for w in doc.get("warnings", [])],
+            )
+        except ResultFormatError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ResultFormatError(f"malformed locate result ({exc})") from exc
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
