@@ -19,12 +19,14 @@ if [ -z "$PY" ]; then
 fi
 [ -n "$PY" ] || { echo "setup: Python >= 3.11 is needed (apt-get install python3)" >&2; exit 2; }
 
-DEBS="python3-venv libgl1 libegl1 libglib2.0-0 libfontconfig1 libdbus-1-3 libxkbcommon0
+DEBS="libgl1 libegl1 libglib2.0-0 libfontconfig1 libdbus-1-3 libxkbcommon0
   libxkbcommon-x11-0 libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0
   libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-xfixes0 libxcb-sync1
   libxcb-xkb1 xvfb xauth poppler-utils fonts-dejavu-core"
 if command -v dpkg-query >/dev/null 2>&1 && [ -z "${WORKBENCH_NO_APT:-}" ]; then
   missing=""
+  # Debian splits venv/ensurepip out of its python3 package
+  "$PY" -c 'import ensurepip, venv' >/dev/null 2>&1 || missing=" python3-venv python3-pip"
   for d in $DEBS; do
     dpkg-query -W -f='${Status}' "$d" 2>/dev/null | grep -q "ok installed" || missing="$missing $d"
   done
