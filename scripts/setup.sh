@@ -37,9 +37,9 @@ if command -v dpkg-query >/dev/null 2>&1 && [ -z "${WORKBENCH_NO_APT:-}" ]; then
     else
       echo "setup: installing Debian packages:$missing" >&2
       export DEBIAN_FRONTEND=noninteractive
-      $SUDO apt-get update -qq >&2 || true
+      $SUDO apt-get -o DPkg::Lock::Timeout=300 update -qq >&2 || true
       # shellcheck disable=SC2086
-      $SUDO apt-get install -y -qq --no-install-recommends $missing >&2 \
+      $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends $missing >&2 \
         || echo "setup: some Debian packages could not be installed; GUI-under-X tests may skip" >&2
     fi
   fi
