@@ -1,0 +1,108 @@
+"""Shared synthetic data for the UI tests: a small GeoTIFF, a keyframe cut out of it
+through a known homography, and a LocateResult whose candidate 1 is that homography.
+
+(No tests here; the ``test_ui_*`` modules import these helpers.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import rasterio
+from rasterio.transform import Affine
+
+from workbench.geo import apply_homography, keyframe_px_to_lonlat
+from workbench.results import Candidate, KeyframeRef, LocateResult, TileRef, VideoRef
+
+CRS = "EPSG:32636"  # UTM 36N (metres)
+ORIGIN = (300_000.0, 5_600_000.0)  # upper-left corner, metres
+GSD = 0.5
+TILE_SIZE = 600
+KF_W, KF_H = 320, 240
+
+
+@dataclass
+class Synthetic:
+    tile_path: Path
+    tile_ref: TileRef
+    keyframe: np.ndarray  # (KF_H, KF_W, 3) uint8 BGR
+    mask: np.ndarray  # (KF_H, KF_W) uint8
+    homography: np.ndarray  # keyframe px -> tile px
+    result: LocateResult
+    out_dir: Path
+
+
+def _texture(size: int, seed: int = 3) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    img = cv2.GaussianBlur(rng.integers(0, 255, (size, size, 3), dtype=np.uint8), (0, 0), 3)
+    for _ in range(220):
+        x, y = rng.integers(0, size, 2)
+        w, h = rng.integers(6, 40, 2)
+        color = tuple(int(c) for c in rng.integers(0, 255, 3))
+        cv2.rectangle(img, (int(x), int(y)), (int(x + w), int(y + h)), color, -1)
+    return img
+
+
+def make_synthetic(tmp: Path) -> Synthetic:
+    """Write the tile, keyframe PNGs and a LocateResult under ``tmp``."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    bgr = _texture(TILE_SIZE)
+    transform = Affine(GSD, 0, ORIGIN[0], 0, -GSD, ORIGIN[1])
+    tile_path = tmp / "tile.tif"
+    with rasterio.open(
+        tile_path, "w", driver="GTiff", width=TILE_SIZE, height=TILE_SIZE, count=3,
+        dtype="uint8", crs=CRS, transform=transform,
+    ) as ds:
+        ds.write(np.transpose(bgr[:, :, ::-1], (2, 0, 1)))
+    # keyframe px -> tile px: scale 0.9, rotation 10 deg, shift, mild perspective
+    a = np.deg2rad(10)
+    hm = np.array(
+        [[0.9 * np.cos(a), -0.9 * np.sin(a), 180.0],
+         [0.9 * np.sin(a), 0.9 * np.cos(a), 150.0],
+         [0.0002, 0.0001, 1.0]]
+    )
+    keyframe = cv2.warpPerspective(bgr, np.linalg.inv(hm), (KF_W, KF_H))
+    mask = np.zeros((KF_H, KF_W), np.uint8)
+    mask[:18, :] = 255  # a HUD strip
+    keyframe[:18, :] = 255
+    kf_dir = tmp / "keyframes"
+    kf_dir.mkdir(exist_ok=True)
+    cv2.imwrite(str(kf_dir / "kf0001.png"), keyframe)
+    cv2.imwrite(str(kf_dir / "kf0001_mask.png"), mask)
+    gx, gy = np.meshgrid(np.linspace(20, KF_W - 20, 6), np.linspace(30, KF_H - 20, 5))
+    kxy = np.stack([gx.ravel(), gy.ravel()], 1)
+    txy = apply_homography(hm, kxy)
+    tile_ref = TileRef(
+        path=str(tile_path), sha256="0" * 64, crs=CRS, transform=tuple(transform)[:6],
+        width=TILE_SIZE, height=TILE_SIZE, gsd_m=GSD,
+        footprint=[[0, 0], [1, 0], [1, 1], [0, 0]],
+    )
+    lon, lat = keyframe_px_to_lonlat(hm, tile_ref.transform, CRS, np.array([[160, 120]]))[0]
+    best = Candidate(
+        rank=1, lat=float(lat), lon=float(lon), confidence=0.87, uncertainty_m=6.0,
+        keyframe_id="kf0001", tile=str(tile_path), inliers=len(kxy), footprint=[],
+        homography=hm.tolist(), keyframe_xy=kxy.tolist(), tile_xy=txy.tolist(),
+    )
+    other_h = hm.copy()
+    other_h[0, 2] += 200
+    second = Candidate(
+        rank=2, lat=float(lat) + 0.001, lon=float(lon) - 0.002, confidence=0.12,
+        uncertainty_m=40.0, keyframe_id="kf0001", tile=str(tile_path), inliers=9,
+        footprint=[], homography=other_h.tolist(), keyframe_xy=kxy[:9].tolist(),
+        tile_xy=apply_homography(other_h, kxy[:9]).tolist(),
+    )
+    result = LocateResult(
+        verdict="located",
+        video=VideoRef(path=str(tmp / "clip.mp4"), sha256="1" * 64, fps=25.0, width=KF_W,
+                       height=KF_H, duration_s=4.0, frame_count=100),
+        keyframes=[KeyframeRef(id="kf0001", frame_index=42, time_s=1.68, sha256="2" * 64,
+                               sharpness=153.2, image="keyframes/kf0001.png",
+                               mask="keyframes/kf0001_mask.png")],
+        candidates=[best, second],
+        tiles=[tile_ref],
+        reason="candidate 1 is supported by 30 landmarks",
+    )
+    return Synthetic(tile_path, tile_ref, keyframe, mask, hm, result, tmp)

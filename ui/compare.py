@@ -1,0 +1,339 @@
+"""Side-by-side comparison of a keyframe and the satellite crop of a candidate.
+
+* "Side by side": keyframe left, imagery right; both zoom (wheel) and pan (drag);
+  "Link views" keeps the right view on the same ground as the left (through the
+  candidate's homography); matching landmarks are numbered circles with the same
+  number on both sides, optionally joined by lines.
+* "Overlay": the keyframe warped onto the imagery, with an opacity slider and a
+  swipe divider (keyframe left of the divider, imagery right of it).
+
+Clicking a keyframe pixel emits :attr:`CompareWidget.pointPicked`; the caller
+geolocates it (``workbench.compare.locate_pixel``) and calls :meth:`set_point`.
+The pixel work (crop, warp) is in the Qt-free :mod:`workbench.compare`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PyQt6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, pyqtSignal
+from PyQt6.QtGui import QColor, QPainter, QPaintEvent, QPen, QPixmap
+from PyQt6.QtWidgets import (
+    QCheckBox,
+    QGraphicsLineItem,
+    QGraphicsPixmapItem,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QSplitter,
+    QStyleOptionGraphicsItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.compare import (
+    PointFix,
+    SatelliteCrop,
+    keyframe_to_crop,
+    numbered_landmarks,
+    satellite_crop,
+    warp_to_crop,
+)
+from workbench.geo import apply_homography
+from workbench.results import Candidate, TileRef
+
+from .image_view import ImageView
+from .images import bgr_to_qimage
+
+KF_COLOR = QColor(0, 220, 255)
+SAT_COLOR = QColor(255, 140, 0)
+
+
+class _SwipeItem(QGraphicsPixmapItem):
+    """The warped keyframe, drawn only left of the swipe divider."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.divider = 1.0  # fraction of the width shown
+
+    def paint(self, painter: QPainter | None, option: QStyleOptionGraphicsItem | None,
+              widget: QWidget | None = None) -> None:
+        if painter is None:
+            return
+        pm = self.pixmap()
+        painter.save()
+        painter.setClipRect(QRectF(0, 0, pm.width() * self.divider, pm.height()))
+        super().paint(painter, option, widget)
+        painter.restore()
+
+
+class _LinkLines(QWidget):
+    """Transparent layer over the two views drawing lines between numbered landmarks."""
+
+    def __init__(self, owner: CompareWidget, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.owner = owner
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
+        self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground, True)
+        parent.installEventFilter(self)
+
+    def eventFilter(self, obj: QObject | None, event: QEvent | None) -> bool:
+        if event is not None and event.type() == QEvent.Type.Resize:
+            parent = self.parentWidget()
+            if parent is not None:
+                self.setGeometry(parent.rect())
+                self.raise_()
+        return False
+
+    def paintEvent(self, event: QPaintEvent | None) -> None:
+        o = self.owner
+        if not o.lines_box.isChecked() or not o.landmarks:
+            return
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pen = QPen(QColor(120, 255, 120, 170), 1.2)
+        painter.setPen(pen)
+        lv, rv, parent = o.left.viewport(), o.right.viewport(), self.parentWidget()
+        if lv is None or rv is None or parent is None:
+            return
+        for _n, (kx, ky), (cx, cy) in o.landmarks:
+            a = o.left.map_px_to_viewport(kx, ky)
+            b = o.right.map_px_to_viewport(cx, cy)
+            if not (lv.rect().contains(a.toPoint()) and rv.rect().contains(b.toPoint())):
+                continue
+            pa = QPointF(lv.mapTo(parent, a.toPoint()))
+            pb = QPointF(rv.mapTo(parent, b.toPoint()))
+            painter.drawLine(pa, pb)
+        painter.end()
+
+
+class CompareWidget(QWidget):
+    """Keyframe vs. satellite crop of one candidate, side by side or as a swipe overlay.
+
+    Signals:
+        pointPicked(float x, float y): keyframe pixel (full resolution, centre convention).
+    """
+
+    pointPicked = pyqtSignal(float, float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.candidate: Candidate | None = None
+        self.crop: SatelliteCrop | None = None
+        self.landmarks: list[tuple[int, tuple[float, float], tuple[float, float]]] = []
+        self._h_kf_to_crop: np.ndarray | None = None
+        self._syncing = False
+
+        self.title = QLabel("Select a candidate to compare the keyframe with the imagery.")
+        self.title.setWordWrap(True)
+        self.title.setTextFormat(Qt.TextFormat.RichText)
+
+        # side by side
+        self.left = ImageView(placeholder="keyframe")
+        self.right = ImageView(placeholder="reference imagery")
+        self.left.setToolTip("Keyframe: click a pixel to geolocate it; wheel zooms, drag pans")
+        self.right.setToolTip("Reference imagery around the candidate; wheel zooms, drag pans")
+        self.left.setDragMode(self.left.DragMode.ScrollHandDrag)
+        self.left_caption = QLabel("<b>Keyframe</b> (video)")
+        self.right_caption = QLabel("<b>Reference imagery</b> (satellite/aerial)")
+        lbox, rbox = QWidget(), QWidget()
+        for box, cap, view in ((lbox, self.left_caption, self.left),
+                               (rbox, self.right_caption, self.right)):
+            lay = QVBoxLayout(box)
+            lay.setContentsMargins(0, 0, 0, 0)
+            lay.setSpacing(2)
+            lay.addWidget(cap)
+            lay.addWidget(view, 1)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(lbox)
+        self.splitter.addWidget(rbox)
+        self.link_box = QCheckBox("Link views")
+        self.link_box.setChecked(True)
+        self.link_box.setToolTip("Zoom and pan both views together, on the same ground")
+        self.marks_box = QCheckBox("Landmarks")
+        self.marks_box.setChecked(True)
+        self.marks_box.setToolTip("Numbered tie points: the same number is the same landmark")
+        self.lines_box = QCheckBox("Lines")
+        self.lines_box.setToolTip("Join each landmark to its match with a line")
+        self.mask_box = QCheckBox("HUD mask")
+        self.mask_box.setToolTip("Tint the burned-in overlay (HUD, captions) ignored by matching")
+        sbs_bar = QHBoxLayout()
+        for w in (self.link_box, self.marks_box, self.lines_box, self.mask_box):
+            sbs_bar.addWidget(w)
+        sbs_bar.addStretch(1)
+        self.legend = QLabel(
+            "<span style='color:#00dcff'>●</span> keyframe landmark &nbsp; "
+            "<span style='color:#ff8c00'>●</span> same landmark in the imagery &nbsp; "
+            "<span style='color:#ffe600'>✛</span> picked point (dashed: uncertainty)"
+        )
+        sbs_bar.addWidget(self.legend)
+        sbs = QWidget()
+        sl = QVBoxLayout(sbs)
+        sl.setContentsMargins(0, 0, 0, 0)
+        sl.addLayout(sbs_bar)
+        sl.addWidget(self.splitter, 1)
+        self._sbs_page = sbs
+        self.lines_layer = _LinkLines(self, sbs)
+
+        # overlay
+        self.overlay_view = ImageView(placeholder="overlay")
+        self.overlay_view.setToolTip("Keyframe warped onto the imagery: left of the divider")
+        self._warp_item = _SwipeItem()
+        self._warp_item.setZValue(2)
+        self.overlay_view.add_item(self._warp_item)
+        self._divider_line = QGraphicsLineItem()
+        pen = QPen(QColor(255, 255, 255), 2)
+        pen.setCosmetic(True)
+        self._divider_line.setPen(pen)
+        self._divider_line.setZValue(3)
+        self.overlay_view.add_item(self._divider_line)
+        self.opacity = QSlider(Qt.Orientation.Horizontal)
+        self.opacity.setRange(0, 100)
+        self.opacity.setValue(60)
+        self.opacity.setToolTip("Opacity of the warped keyframe")
+        self.swipe = QSlider(Qt.Orientation.Horizontal)
+        self.swipe.setRange(0, 100)
+        self.swipe.setValue(50)
+        self.swipe.setToolTip("Swipe divider: keyframe on the left, imagery on the right")
+        ov_bar = QHBoxLayout()
+        ov_bar.addWidget(QLabel("Keyframe opacity"))
+        ov_bar.addWidget(self.opacity, 1)
+        ov_bar.addWidget(QLabel("Swipe"))
+        ov_bar.addWidget(self.swipe, 1)
+        ov = QWidget()
+        ol = QVBoxLayout(ov)
+        ol.setContentsMargins(0, 0, 0, 0)
+        ol.addLayout(ov_bar)
+        ol.addWidget(self.overlay_view, 1)
+
+        self.tabs = QTabWidget()
+        self.tabs.addTab(sbs, "Side by side")
+        self.tabs.addTab(ov, "Overlay && swipe")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.title)
+        lay.addWidget(self.tabs, 1)
+
+        self.left.pixelClicked.connect(self.pointPicked)
+        self.left.viewChanged.connect(lambda: self._sync(self.left))
+        self.right.viewChanged.connect(lambda: self._sync(self.right))
+        for v in (self.left, self.right):
+            v.viewChanged.connect(self.lines_layer.update)
+        self.link_box.toggled.connect(lambda on: self._sync(self.left) if on else None)
+        self.marks_box.toggled.connect(self._show_marks)
+        self.lines_box.toggled.connect(self.lines_layer.update)
+        self.mask_box.toggled.connect(self.left.set_mask_visible)
+        self.opacity.valueChanged.connect(self._apply_overlay_controls)
+        self.swipe.valueChanged.connect(self._apply_overlay_controls)
+        self._apply_overlay_controls()
+
+    # --- content -------------------------------------------------------------------
+    def clear(self, message: str = "Select a candidate to compare the keyframe with the imagery."
+              ) -> None:
+        self.candidate, self.crop, self.landmarks, self._h_kf_to_crop = None, None, [], None
+        self.title.setText(message)
+        for v in (self.left, self.right, self.overlay_view):
+            v.set_image(None)
+        self._warp_item.setPixmap(QPixmap())
+        self._divider_line.setVisible(False)
+        self.lines_layer.update()
+
+    def show_candidate(
+        self,
+        candidate: Candidate,
+        tile: TileRef,
+        keyframe: np.ndarray,
+        mask: np.ndarray | None = None,
+        *,
+        caption: str = "",
+    ) -> None:
+        """Show ``candidate``: ``keyframe`` is ``(H, W, 3) uint8`` BGR at full resolution,
+        ``mask`` its ``(H, W) uint8`` overlay mask.
+
+        Raises the core's errors (RasterOpenError, UsageError) for the caller to show.
+        """
+        h_kf, w_kf = keyframe.shape[:2]
+        crop = satellite_crop(candidate, tile, (w_kf, h_kf))
+        self.candidate, self.crop = candidate, crop
+        self._h_kf_to_crop = keyframe_to_crop(candidate, crop)
+        self.landmarks = numbered_landmarks(candidate, crop)
+        self.title.setText(caption or self._default_caption(candidate, tile, crop))
+        self.left.set_image(keyframe)
+        self.left.set_mask(mask)
+        self.left.set_mask_visible(self.mask_box.isChecked())
+        self.right.set_image(crop.image)
+        self.left.set_markers([(n, kx, ky) for n, (kx, ky), _c in self.landmarks], KF_COLOR)
+        self.right.set_markers([(n, cx, cy) for n, _k, (cx, cy) in self.landmarks], SAT_COLOR)
+        self._show_marks(self.marks_box.isChecked())
+        warped, alpha = warp_to_crop(keyframe, candidate, crop, mask)
+        bgra = np.dstack([warped, alpha])
+        self.overlay_view.set_image(crop.image)
+        self._warp_item.setPixmap(QPixmap.fromImage(bgr_to_qimage(bgra)))
+        self._divider_line.setVisible(True)
+        self._apply_overlay_controls()
+        if self.link_box.isChecked():
+            self._sync(self.right)
+        self.lines_layer.update()
+
+    @staticmethod
+    def _default_caption(candidate: Candidate, tile: TileRef, crop: SatelliteCrop) -> str:
+        name = tile.path.replace("\\", "/").rsplit("/", 1)[-1]
+        return (
+            f"<b>Candidate {candidate.rank}</b>: keyframe <b>{candidate.keyframe_id}</b> "
+            f"matched on <b>{name}</b> with {candidate.inliers} landmarks; "
+            f"confidence {candidate.confidence:.0%}, ±{candidate.uncertainty_m:.0f} m. "
+            f"Imagery shown at {tile.gsd_m * crop.scale:.2f} m/px."
+        )
+
+    def set_point(self, fix: PointFix | None) -> None:
+        """Draw the picked keyframe pixel and its ground position (or clear with ``None``)."""
+        for v in (self.left, self.right, self.overlay_view):
+            v.clear_point()
+        if fix is None or self.crop is None:
+            return
+        cxy = self.crop.to_crop(np.array([[fix.tile_x, fix.tile_y]]))[0]
+        gsd = max(self.crop.tile.gsd_m * self.crop.scale, 1e-9)
+        self.left.set_point(fix.x, fix.y)
+        self.right.set_point(float(cxy[0]), float(cxy[1]), fix.uncertainty_m / gsd)
+        self.overlay_view.set_point(float(cxy[0]), float(cxy[1]), fix.uncertainty_m / gsd)
+
+    # --- controls ------------------------------------------------------------------
+    def set_mode(self, overlay: bool) -> None:
+        self.tabs.setCurrentIndex(1 if overlay else 0)
+
+    def _show_marks(self, on: bool) -> None:
+        self.left.markers_visible(on)
+        self.right.markers_visible(on)
+        self.lines_layer.update()
+
+    def _apply_overlay_controls(self) -> None:
+        self._warp_item.setOpacity(self.opacity.value() / 100.0)
+        self._warp_item.divider = self.swipe.value() / 100.0
+        self._warp_item.update()
+        pm = self._warp_item.pixmap()
+        x = pm.width() * self._warp_item.divider
+        self._divider_line.setLine(x, 0, x, pm.height())
+
+    def _sync(self, source: ImageView) -> None:
+        """Put the other view on the same ground as ``source`` (linked mode)."""
+        hm = self._h_kf_to_crop
+        if self._syncing or hm is None or not self.link_box.isChecked():
+            return
+        target = self.right if source is self.left else self.left
+        h = hm if source is self.left else np.linalg.inv(hm)
+        cx, cy = source.center_px()
+        pts = apply_homography(h, np.array([[cx, cy], [cx + 1, cy], [cx, cy + 1]], float))
+        if not np.all(np.isfinite(pts)):
+            return
+        (ax, ay), (bx, by) = pts[1] - pts[0], pts[2] - pts[0]
+        jac = abs(float(ax * by - ay * bx))
+        local = math.sqrt(jac) if jac > 0 else 1.0  # target px per source px
+        self._syncing = True
+        try:
+            target.set_zoom(source.zoom() / local)
+            target.center_on_px(float(pts[0, 0]), float(pts[0, 1]))
+        finally:
+            self._syncing = False
+        self.lines_layer.update()

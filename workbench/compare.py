@@ -1,0 +1,308 @@
+"""Qt-free helpers behind the side-by-side comparison and point geolocation views.
+
+* :func:`satellite_crop`: the part of a reference raster a candidate covers, read
+  windowed and decimated (so a 40 000 px orthophoto costs no more than a thumbnail),
+  with the exact mapping from crop pixels back to level-0 tile pixels.
+* :func:`warp_to_crop`: the keyframe warped onto that crop (overlay/swipe mode).
+* :func:`locate_pixel`: a keyframe pixel -> WGS84 lon/lat, DMS, MGRS and an
+  uncertainty in metres, flagged when it lies outside the matched area.
+
+Images are ``np.ndarray (H, W, 3) uint8`` in **BGR** order.  Pixels are
+``(x, y)`` = (col, row), centre of the top-left pixel at ``(0, 0)``.  Positions
+leave as WGS84 lon/lat; the tile CRS is the one in the :class:`TileRef`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import RasterOpenError, UsageError
+from .geo import apply_homography, format_dms, format_mgrs, tile_px_to_lonlat
+from .results import Candidate, TileRef
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SatelliteCrop:
+    """A decimated window of a reference raster around a candidate.
+
+    ``image``: ``(h, w, 3) uint8`` BGR.  ``valid``: ``(h, w) bool`` (False on nodata).
+    ``scale``: level-0 tile pixels per crop pixel.  Crop pixel ``(0, 0)``'s centre is
+    level-0 tile pixel ``(col_off, row_off)``'s centre, so
+    ``tile = (col_off, row_off) + scale * crop``.
+    """
+
+    image: np.ndarray
+    valid: np.ndarray
+    scale: float
+    col_off: float
+    row_off: float
+    tile: TileRef
+
+    @property
+    def tile_to_crop(self) -> np.ndarray:
+        """``(3, 3) float64``: level-0 tile px -> crop px."""
+        s = self.scale
+        return np.array(
+            [[1 / s, 0, -self.col_off / s], [0, 1 / s, -self.row_off / s], [0, 0, 1]], float
+        )
+
+    def to_crop(self, tile_xy: np.ndarray) -> np.ndarray:
+        """``(N, 2)`` level-0 tile px -> ``(N, 2)`` crop px (float64)."""
+        pts = np.asarray(tile_xy, float).reshape(-1, 2)
+        return (pts - [self.col_off, self.row_off]) / self.scale
+
+    def to_tile(self, crop_xy: np.ndarray) -> np.ndarray:
+        """``(N, 2)`` crop px -> ``(N, 2)`` level-0 tile px (float64)."""
+        pts = np.asarray(crop_xy, float).reshape(-1, 2)
+        return pts * self.scale + [self.col_off, self.row_off]
+
+
+@dataclass(frozen=True)
+class PointFix:
+    """A keyframe pixel geolocated through a candidate's homography.
+
+    ``uncertainty_m``: the candidate's radius, inflated when the pixel lies outside
+    the convex hull of the tie points (extrapolation; ``extrapolated`` is then True).
+    """
+
+    x: float
+    y: float
+    lon: float
+    lat: float
+    tile_x: float
+    tile_y: float
+    uncertainty_m: float
+    extrapolated: bool
+    dms: str
+    mgrs: str
+
+    def as_text(self) -> str:
+        """Multi-line text for the clipboard / a report note."""
+        flag = " (outside the matched area: extrapolated)" if self.extrapolated else ""
+        return (
+            f"lat, lon: {self.lat:.6f}, {self.lon:.6f} (WGS84)\n"
+            f"DMS: {self.dms}\n"
+            f"MGRS: {self.mgrs or 'n/a'}\n"
+            f"uncertainty: ±{self.uncertainty_m:.0f} m{flag}\n"
+            f"keyframe pixel: ({self.x:.1f}, {self.y:.1f})"
+        )
+
+
+def _homography(candidate: Candidate) -> np.ndarray:
+    h = np.asarray(candidate.homography, float)
+    if h.size != 9 or not np.all(np.isfinite(h)):
+        raise UsageError(f"candidate {candidate.rank} has no usable homography")
+    return h.reshape(3, 3)
+
+
+def candidate_extent(
+    candidate: Candidate,
+    keyframe_size: tuple[int, int],
+    tile: TileRef,
+    *,
+    margin: float = 0.3,
+) -> tuple[float, float, float, float]:
+    """Level-0 tile pixel box ``(x0, y0, x1, y1)`` around the candidate, clipped to the tile.
+
+    The box covers the tie points and the keyframe's projected outline, but the outline
+    is clamped to 3x the tie-point spread (an oblique frame's horizon projects to infinity).
+    ``keyframe_size`` is ``(width, height)``.
+    """
+    h = _homography(candidate)
+    w_kf, h_kf = keyframe_size
+    corners = np.array([[0, 0], [w_kf - 1, 0], [w_kf - 1, h_kf - 1], [0, h_kf - 1]], float)
+    pts = [apply_homography(h, corners), apply_homography(h, np.array([[w_kf / 2, h_kf / 2]]))]
+    ties = np.asarray(candidate.tile_xy, float).reshape(-1, 2)
+    if len(ties):
+        pts.append(ties)
+    allp = np.vstack(pts)
+    allp = allp[np.all(np.isfinite(allp), axis=1)]
+    if len(allp) == 0:
+        raise UsageError(f"candidate {candidate.rank} projects outside the image plane")
+    core = ties if len(ties) >= 2 else allp
+    cx, cy = np.median(core, axis=0)
+    spread = max(float(np.ptp(core[:, 0])), float(np.ptp(core[:, 1])), 64.0)
+    lim = 3.0 * spread
+    allp = np.clip(allp, [cx - lim, cy - lim], [cx + lim, cy + lim])
+    x0, y0 = allp.min(axis=0)
+    x1, y1 = allp.max(axis=0)
+    mx, my = (x1 - x0) * margin + 16, (y1 - y0) * margin + 16
+    x0, x1 = max(0.0, x0 - mx), min(tile.width - 1.0, x1 + mx)
+    y0, y1 = max(0.0, y0 - my), min(tile.height - 1.0, y1 + my)
+    if x1 <= x0 or y1 <= y0:
+        raise UsageError(f"candidate {candidate.rank} lies outside its tile", tile.path)
+    return float(x0), float(y0), float(x1), float(y1)
+
+
+def _to_bgr8(data: np.ndarray, nodata: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """``(bands, h, w)`` raster data -> ``(h, w, 3) uint8`` BGR and a validity mask."""
+    bands = data.shape[0]
+    valid = np.ones(data.shape[1:], bool)
+    if nodata is not None and math.isfinite(nodata):
+        valid &= ~np.all(data == nodata, axis=0)
+    if bands in (2, 4):  # last band is alpha
+        valid &= data[-1] > 0
+        data = data[:-1]
+    rgb = data[:3] if data.shape[0] >= 3 else np.repeat(data[:1], 3, axis=0)
+    if rgb.dtype != np.uint8:
+        f = rgb.astype(np.float64)
+        good = f[:, valid] if valid.any() else f.reshape(3, -1)
+        lo, hi = np.nanpercentile(good, 2), np.nanpercentile(good, 98)
+        scale = 255.0 / max(hi - lo, 1e-9)
+        rgb = np.clip((np.nan_to_num(f) - lo) * scale, 0, 255).astype(np.uint8)
+    bgr = np.ascontiguousarray(np.transpose(rgb[::-1], (1, 2, 0)))
+    bgr[~valid] = 0
+    return bgr, valid
+
+
+def satellite_crop(
+    candidate: Candidate,
+    tile: TileRef,
+    keyframe_size: tuple[int, int],
+    *,
+    max_side: int = 1400,
+    margin: float = 0.3,
+) -> SatelliteCrop:
+    """Read the part of ``tile`` around ``candidate``, decimated to at most ``max_side`` px.
+
+    Uses the raster's overviews when present (rasterio ``out_shape`` read).
+    ``keyframe_size`` is the keyframe's ``(width, height)``.
+
+    Raises:
+        RasterOpenError: the raster cannot be opened or read (naming the file).
+        UsageError: the candidate has no usable homography or lies outside the tile.
+    """
+    import rasterio
+    from rasterio.enums import Resampling
+    from rasterio.windows import Window
+
+    x0, y0, x1, y1 = candidate_extent(candidate, keyframe_size, tile, margin=margin)
+    c0, r0 = math.floor(x0), math.floor(y0)
+    c1, r1 = math.ceil(x1) + 1, math.ceil(y1) + 1
+    wc, hr = c1 - c0, r1 - r0
+    scale = max(1.0, max(wc, hr) / float(max_side))
+    out_w, out_h = max(1, round(wc / scale)), max(1, round(hr / scale))
+    sx, sy = wc / out_w, hr / out_h
+    path = Path(tile.path)
+    try:
+        with rasterio.open(path) as ds:
+            data = ds.read(
+                window=Window(c0, r0, wc, hr),
+                out_shape=(ds.count, out_h, out_w),
+                resampling=Resampling.average if scale > 1 else Resampling.nearest,
+            )
+            nodata = ds.nodata
+    except rasterio.errors.RasterioError as exc:
+        raise RasterOpenError(f"cannot read imagery ({exc})", path) from exc
+    image, valid = _to_bgr8(data, nodata)
+    s = (sx + sy) / 2.0
+    return SatelliteCrop(
+        image=image,
+        valid=valid,
+        scale=s,
+        col_off=c0 + s / 2.0 - 0.5,
+        row_off=r0 + s / 2.0 - 0.5,
+        tile=tile,
+    )
+
+
+def keyframe_to_crop(candidate: Candidate, crop: SatelliteCrop) -> np.ndarray:
+    """``(3, 3) float64`` homography: keyframe px -> crop px."""
+    return crop.tile_to_crop @ _homography(candidate)
+
+
+def warp_to_crop(
+    keyframe: np.ndarray,
+    candidate: Candidate,
+    crop: SatelliteCrop,
+    mask: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Warp the keyframe onto the crop's pixel grid.
+
+    Args:
+        keyframe: ``(H, W, 3) uint8`` BGR, the candidate's keyframe at full resolution.
+        mask: optional ``(H, W) uint8`` overlay mask (255 = HUD, left transparent).
+
+    Returns:
+        ``(warped, alpha)``: ``(h, w, 3) uint8`` BGR and ``(h, w) uint8`` coverage
+        (255 where the keyframe lands, 0 elsewhere), both the crop's size.
+    """
+    hm = keyframe_to_crop(candidate, crop)
+    h, w = crop.image.shape[:2]
+    warped = cv2.warpPerspective(keyframe, hm, (w, h), flags=cv2.INTER_LINEAR)
+    src = np.full(keyframe.shape[:2], 255, np.uint8)
+    if mask is not None and mask.shape == keyframe.shape[:2]:
+        src[mask > 0] = 0
+    alpha = cv2.warpPerspective(src, hm, (w, h), flags=cv2.INTER_NEAREST)
+    return warped, alpha
+
+
+def _outside_hull_ratio(xy: np.ndarray, ties: np.ndarray) -> float:
+    """0 inside the tie points' convex hull, else distance / hull diameter."""
+    if len(ties) < 3:
+        return 1.0
+    hull = cv2.convexHull(ties.astype(np.float32))
+    d = cv2.pointPolygonTest(hull, (float(xy[0]), float(xy[1])), True)
+    if d >= 0:
+        return 0.0
+    diam = float(np.hypot(*np.ptp(ties, axis=0))) or 1.0
+    return -d / diam
+
+
+def locate_pixel(candidate: Candidate, tile: TileRef, x: float, y: float) -> PointFix:
+    """Geolocate keyframe pixel ``(x, y)`` through ``candidate``'s homography.
+
+    The uncertainty is the candidate's ``uncertainty_m`` inside the matched area and
+    grows linearly with the distance outside the tie points' hull (doubling at one
+    hull diameter), because a homography extrapolates badly on uneven ground.
+
+    Raises:
+        UsageError: no usable homography, or the pixel maps beyond the horizon.
+    """
+    h = _homography(candidate)
+    txy = apply_homography(h, np.array([[x, y]], float))[0]
+    if not np.all(np.isfinite(txy)):
+        raise UsageError(f"pixel ({x:.0f}, {y:.0f}) is beyond the horizon of candidate "
+                         f"{candidate.rank}")
+    lon, lat = (float(v) for v in tile_px_to_lonlat(tile.transform, tile.crs, txy)[0])
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        raise UsageError(f"pixel ({x:.0f}, {y:.0f}) cannot be converted to lon/lat")
+    ties = np.asarray(candidate.keyframe_xy, float).reshape(-1, 2)
+    ratio = _outside_hull_ratio(np.array([x, y]), ties)
+    unc = float(candidate.uncertainty_m) * (1.0 + ratio)
+    return PointFix(
+        x=float(x), y=float(y), lon=lon, lat=lat, tile_x=float(txy[0]), tile_y=float(txy[1]),
+        uncertainty_m=unc, extrapolated=ratio > 0, dms=format_dms(lat, lon),
+        mgrs=format_mgrs(lat, lon),
+    )
+
+
+def numbered_landmarks(
+    candidate: Candidate, crop: SatelliteCrop, limit: int = 60
+) -> list[tuple[int, tuple[float, float], tuple[float, float]]]:
+    """The tie points to draw: ``[(number, (kf_x, kf_y), (crop_x, crop_y)), ...]``.
+
+    Numbered 1..k in the stored order; at most ``limit``, spread evenly over the list, so the
+    same number marks the same landmark on both sides.
+    """
+    kf = np.asarray(candidate.keyframe_xy, float).reshape(-1, 2)
+    tl = np.asarray(candidate.tile_xy, float).reshape(-1, 2)
+    n = min(len(kf), len(tl))
+    if n == 0:
+        return []
+    idx: Sequence[int] = (
+        range(n) if n <= limit else np.linspace(0, n - 1, limit).round().astype(int).tolist()
+    )
+    cxy = crop.to_crop(tl[:n])
+    return [
+        (k + 1, (kf[i, 0], kf[i, 1]), (cxy[i, 0], cxy[i, 1])) for k, i in enumerate(idx)
+    ]
