@@ -17,7 +17,9 @@ from collections.abc import Sequence
 from .. import __version__
 from ..errors import Cancelled, WorkbenchError
 
-SUBCOMMANDS: tuple[str, ...] = ("info", "keyframes", "locate", "case", "verify", "report", "gui")
+SUBCOMMANDS: tuple[str, ...] = (
+    "info", "keyframes", "tiles", "locate", "case", "verify", "report", "gui",
+)
 EXIT_USAGE = 2
 
 log = logging.getLogger("workbench")

@@ -1,0 +1,103 @@
+"""``workbench tiles PATH...``: list the reference-imagery catalog (metadata only) and warnings."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from ..tiles import Tile, TileCatalog, sha256_tile
+from ._progress import terminal_progress
+
+SCHEMA = "workbench.tiles/1"
+
+
+def register(sub: Any) -> None:
+    """Add the ``tiles`` subcommand to the CLI's subparsers."""
+    p = sub.add_parser(
+        "tiles",
+        help="list the georeferenced rasters found in files/folders",
+        description=(
+            "Catalogue reference imagery (GeoTIFF/COG, VRT, JPEG/PNG + world file + .prj,"
+            " MBTiles, GeoPackage, GDAL WMS/XYZ XML; folders are searched recursively)"
+            " and list path, CRS, size, ground resolution, WGS84 bounds, date and"
+            " attribution.  Unusable files are listed as warnings.  Exit 2 if nothing"
+            " usable is found."
+        ),
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="raster files or folders")
+    p.add_argument("--json", action="store_true", help="print a JSON document on stdout")
+    p.add_argument(
+        "--sha256", action="store_true", help="also hash every raster file (reads all bytes)"
+    )
+    p.set_defaults(func=run)
+
+
+def tile_to_json(tile: Tile, sha256: str | None = None) -> dict[str, Any]:
+    """A JSON-ready description of one catalogued tile."""
+    t = tile.transform
+    doc: dict[str, Any] = {
+        "path": str(tile.path),
+        "driver": tile.driver,
+        "crs": tile.crs_name,
+        "crs_wkt": tile.crs_wkt,
+        "transform": [t.a, t.b, t.c, t.d, t.e, t.f],
+        "width": tile.width,
+        "height": tile.height,
+        "bands": tile.count,
+        "dtype": tile.dtype,
+        "nodata": tile.nodata,
+        "has_alpha": tile.has_alpha,
+        "overviews": list(tile.overviews),
+        "gsd_m": round(tile.gsd_m, 6),
+        "gsd_xy_m": [round(v, 6) for v in tile.gsd_xy_m],
+        "bounds_lonlat": list(tile.bounds_lonlat),
+        "footprint": tile.footprint,
+        "acquired": tile.acquired,
+        "acquired_source": tile.acquired_source,
+        "attribution": tile.attribution,
+        "attribution_source": tile.attribution_source,
+    }
+    if sha256 is not None:
+        doc["sha256"] = sha256
+    return doc
+
+
+def _fmt_gsd(m: float) -> str:
+    return f"{m * 100:.1f} cm" if m < 1 else f"{m:.2f} m"
+
+
+def run(args: argparse.Namespace) -> int:
+    """List the catalog; returns 0 (errors propagate to the dispatcher: exit 2)."""
+    with terminal_progress(getattr(args, "quiet", False) or args.json) as progress:
+        catalog = TileCatalog.from_paths(args.paths, progress=progress)
+        hashes = [sha256_tile(t.path) if args.sha256 else None for t in catalog.tiles]
+    if args.json:
+        doc = {
+            "schema": SCHEMA,
+            "tiles": [tile_to_json(t, h) for t, h in zip(catalog.tiles, hashes, strict=True)],
+            "warnings": catalog.warnings,
+        }
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        return 0
+    out = sys.stdout
+    for tile, digest in zip(catalog.tiles, hashes, strict=True):
+        w, s, e, n = tile.bounds_lonlat
+        out.write(f"{tile.path}\n")
+        out.write(
+            f"  {tile.driver}  {tile.crs_name}  {tile.width} x {tile.height} px"
+            f"  {tile.count} x {tile.dtype}{'  alpha' if tile.has_alpha else ''}"
+            f"{'' if tile.nodata is None else f'  nodata={tile.nodata:g}'}"
+            f"  {_fmt_gsd(tile.gsd_m)}/px\n"
+        )
+        out.write(f"  bounds W {w:.6f}  S {s:.6f}  E {e:.6f}  N {n:.6f}\n")
+        date = f"{tile.acquired} ({tile.acquired_source})" if tile.acquired else "unknown"
+        credit = tile.attribution or "unknown"
+        out.write(f"  date {date}   attribution {credit}\n")
+        if digest:
+            out.write(f"  sha256 {digest}\n")
+    out.write(f"{len(catalog.tiles)} usable raster(s), {len(catalog.warnings)} skipped\n")
+    for warning in catalog.warnings:
+        out.write(f"warning: {warning}\n")
+    return 0

@@ -1,0 +1,457 @@
+"""Tile catalog: every georeferenced raster GDAL reads, described in WGS84 without reading pixels.
+
+``TileCatalog.from_paths`` accepts files and folders (searched recursively, in a
+deterministic sorted order) holding GeoTIFF/COG, VRT, JPEG/PNG/WebP/JP2 with a world
+file, MBTiles, GeoPackage rasters, ERDAS .img, NITF, and GDAL WMS/XYZ XML
+descriptions.  Any CRS pyproj can transform to WGS84 works (geographic, Web
+Mercator, UTM, custom WKT).  Unusable files (not georeferenced, corrupt, truncated,
+unknown CRS, ...) are skipped with a warning naming the file, kept in
+``catalog.warnings`` and logged.
+
+World files: a ``.tfw/.pgw/.jgw/.wld`` gives a geotransform but no CRS.  Such a
+raster is used only when a CRS is also given by a ``.prj`` beside it (``name.prj``
+or ``name.png.prj``) or by GDAL's ``name.png.aux.xml``; otherwise it is skipped with
+a warning (guessing a CRS would silently misplace findings).
+
+Pixel reads live in :mod:`workbench.raster_io` (re-exported here): ``read_tile``,
+``TileImage``, ``iter_windows``.  Pixel convention: ``(x, y)`` = (col, row) of the
+level-0 (full resolution) grid, centre of the top-left pixel at ``(0, 0)``; the
+affine ``Tile.transform`` maps pixel *corners*, so pixel ``(x, y)`` is at
+``transform * (x + 0.5, y + 0.5)`` in ``Tile.crs_wkt``.
+
+Threads: a :class:`Tile` is an immutable description and can be shared freely;
+rasterio datasets are not thread-safe, so every read opens its own dataset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rasterio.transform import Affine
+
+from . import raster_meta as meta
+from .errors import (
+    CRSError,
+    NotGeoreferencedError,
+    NoUsableTilesError,
+    RasterError,
+    RasterOpenError,
+    UsageError,
+)
+from .progress import CancelToken, ProgressCallback, check_cancel, report
+from .raster_io import TileImage, iter_windows, open_raster, read_tile
+from .results import TileRef
+
+__all__ = [
+    "RASTER_SUFFIXES",
+    "Tile",
+    "TileCatalog",
+    "TileImage",
+    "catalog_file",
+    "iter_windows",
+    "read_tile",
+    "sha256_tile",
+    "tile_files",
+]
+
+log = logging.getLogger(__name__)
+
+# File name endings looked at when a folder is searched (explicit file arguments are
+# always tried).  ``.xml`` counts only when it is a GDAL WMS/XYZ description.
+RASTER_SUFFIXES: frozenset[str] = frozenset({
+    ".tif", ".tiff", ".gtif", ".gtiff", ".cog", ".vrt", ".jpg", ".jpeg", ".png", ".webp",
+    ".jp2", ".j2k", ".mbtiles", ".gpkg", ".img", ".ntf", ".nitf", ".bmp", ".gif", ".xml",
+})
+_SIDECAR_ENDINGS = (".aux.xml", ".ovr", ".msk")
+_SUPPORTED_DTYPES = frozenset({
+    "uint8", "int8", "uint16", "int16", "uint32", "int32", "float32", "float64",
+})
+_TIFF_DRIVERS = frozenset({"GTiff", "COG"})
+_MAX_BLOCK_QUERIES = 20000
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One catalogued georeferenced raster (metadata only; no pixels held).
+
+    ``transform``: rasterio affine of overview level 0 mapping pixel *corners* to
+    ``crs_wkt`` coordinates (may be rotated/sheared).  ``gsd_m``: geodesic metres per
+    level-0 pixel at the raster centre, mean of the x and y steps.  ``footprint``:
+    closed WGS84 ``[[lon, lat], ...]`` ring of the outline (densified, so exact for
+    rotated grids); ``bounds_lonlat``: its ``(W, S, E, N)`` in degrees.
+    ``acquired``: ISO 8601 date(-time) text from metadata, a JSON sidecar or the file
+    name, else ``None``; ``acquired_source`` says where it came from (e.g.
+    ``"tag:TIFFTAG_DATETIME"`` which is often the processing date, or ``"filename"``).
+    ``has_alpha``: GDAL reports an alpha band (a 4th band that is all 0/255 but not
+    flagged as alpha is detected at first read, see :mod:`workbench.raster_io`).
+    """
+
+    path: Path
+    driver: str
+    crs_wkt: str
+    transform: Affine
+    width: int
+    height: int
+    count: int
+    dtype: str
+    nodata: float | None
+    has_alpha: bool
+    gsd_m: float
+    footprint: list[list[float]]
+    bounds_lonlat: tuple[float, float, float, float]
+    acquired: str | None
+    attribution: str | None
+    acquired_source: str | None = None
+    attribution_source: str | None = None
+    crs_name: str = ""  # short label, e.g. "EPSG:32750", for display
+    gsd_xy_m: tuple[float, float] = (0.0, 0.0)  # metres per pixel along columns, rows
+    overviews: tuple[int, ...] = ()  # decimation factors of band 1's overviews
+    colorinterp: tuple[str, ...] = ()  # GDAL colour interpretation per band
+    files: tuple[str, ...] = field(default=(), compare=False)  # sidecars GDAL used
+
+    def px_to_lonlat(self, xy: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
+        """Level-0 pixel centres ``(N, 2)`` (x=col, y=row) -> WGS84 ``(N, 2)`` float64 lon/lat."""
+        pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+        cx, cy = self.transform * (pts[:, 0] + 0.5, pts[:, 1] + 0.5)
+        lon, lat = meta.crs_to_lonlat(self.crs_wkt, np.asarray(cx), np.asarray(cy))
+        return np.stack([lon, lat], axis=1)
+
+    def lonlat_to_px(self, lonlat: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
+        """WGS84 ``(N, 2)`` lon/lat -> level-0 pixel ``(N, 2)`` float64 (x=col, y=row, centre 0).
+
+        Points the CRS cannot represent come back as ``nan``; points outside the raster
+        are returned unclipped (check ``0 <= x < width`` yourself).
+        """
+        pts = np.asarray(lonlat, dtype=np.float64).reshape(-1, 2)
+        xs, ys = meta.lonlat_to_crs(self.crs_wkt, pts[:, 0], pts[:, 1])
+        col, row = ~self.transform * (xs, ys)
+        out = np.stack([np.asarray(col, float) - 0.5, np.asarray(row, float) - 0.5], axis=1)
+        out[~np.isfinite(out).all(axis=1)] = np.nan
+        return out
+
+    def contains_lonlat(self, lon: float, lat: float) -> bool:
+        """True if the WGS84 point falls on the raster (level-0 pixel grid)."""
+        x, y = self.lonlat_to_px([[lon, lat]])[0]
+        return bool(-0.5 <= x < self.width - 0.5 and -0.5 <= y < self.height - 0.5)
+
+    def to_ref(self, sha256: str = "") -> TileRef:
+        """The :class:`~workbench.results.TileRef` stored in ``locate.json``."""
+        t = self.transform
+        return TileRef(
+            path=str(self.path),
+            sha256=sha256,
+            crs=self.crs_wkt,
+            transform=(t.a, t.b, t.c, t.d, t.e, t.f),
+            width=self.width,
+            height=self.height,
+            gsd_m=self.gsd_m,
+            footprint=[list(p) for p in self.footprint],
+            acquired=self.acquired,
+            attribution=self.attribution,
+        )
+
+
+@dataclass
+class TileCatalog:
+    """The usable rasters (sorted, deduplicated) and one warning line per skipped file."""
+
+    tiles: list[Tile] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.tiles)
+
+    def __iter__(self) -> Iterator[Tile]:
+        return iter(self.tiles)
+
+    @classmethod
+    def from_paths(
+        cls,
+        paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> TileCatalog:
+        """Catalogue every raster in ``paths`` (files, or folders searched recursively).
+
+        Reads metadata only (no pixels).  Order is deterministic: arguments in the
+        given order, each folder's files sorted by path; a file reached twice is
+        listed once.
+
+        Raises:
+            UsageError: ``paths`` is empty.
+            RasterOpenError: a given path does not exist.
+            NoUsableTilesError: nothing usable remains (message names the path(s)).
+            Cancelled: ``cancel`` was set.
+        """
+        if isinstance(paths, str | os.PathLike):
+            paths = [paths]
+        given = [Path(p) for p in paths]
+        if not given:
+            raise UsageError("no tile paths given (pass raster files or folders)")
+        for p in given:
+            if not p.exists():
+                raise RasterOpenError("no such file or folder", p)
+        files: list[Path] = []
+        seen: set[Path] = set()
+        for p in given:
+            for f in _discover(p):
+                key = f.resolve()
+                if key not in seen:
+                    seen.add(key)
+                    files.append(f)
+        catalog = cls()
+        for i, f in enumerate(files):
+            check_cancel(cancel)
+            report(progress, "cataloguing tiles", i / max(1, len(files)))
+            try:
+                catalog.tiles.append(catalog_file(f))
+            except RasterError as exc:
+                catalog._warn(f"skipped {exc}")
+        report(progress, "cataloguing tiles", 1.0)
+        if not catalog.tiles:
+            where = given[0] if len(given) == 1 else None
+            if not files:
+                raise NoUsableTilesError("no raster files found", where)
+            detail = f" ({catalog.warnings[0]})" if len(files) == 1 else " (see warnings)"
+            if where is not None and where.is_file():
+                detail = f" ({catalog.warnings[0].split(': ', 1)[-1]})"
+            raise NoUsableTilesError(
+                f"no usable georeferenced raster among {len(files)} file(s){detail}", where
+            )
+        return catalog
+
+    def _warn(self, message: str) -> None:
+        self.warnings.append(message)
+        log.warning("%s", message)
+
+    def covering(self, lon: float, lat: float) -> list[Tile]:
+        """Tiles whose level-0 grid contains the WGS84 point."""
+        return [t for t in self.tiles if t.contains_lonlat(lon, lat)]
+
+
+def _is_candidate(path: Path) -> bool:
+    name = path.name.lower()
+    if name.startswith(".") or name.endswith(_SIDECAR_ENDINGS):
+        return False
+    suffix = path.suffix.lower()
+    if suffix not in RASTER_SUFFIXES:
+        return False
+    if suffix == ".xml":  # only GDAL WMS / XYZ / TMS service descriptions
+        try:
+            with path.open("rb") as fh:
+                head = fh.read(2048).lower()
+        except OSError:
+            return True  # let the open report it
+        return b"<gdal_wms" in head or b"<wms_" in head
+    return True
+
+
+def _discover(path: Path) -> list[Path]:
+    """``path`` itself if a file; else candidate rasters below it, sorted, hidden dirs skipped."""
+    if not path.is_dir():
+        return [path]
+    found: list[Path] = []
+    for root, dirs, names in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found.extend(Path(root) / n for n in names if _is_candidate(Path(root) / n))
+    return sorted(found, key=lambda p: str(p))
+
+
+def catalog_file(path: str | os.PathLike[str]) -> Tile:
+    """Describe one raster (metadata only).
+
+    Raises:
+        RasterOpenError: GDAL cannot open it, it is truncated, empty, or of an
+            unsupported pixel type.
+        NotGeoreferencedError: no geotransform, GCP-only, or no CRS.
+        CRSError: CRS unknown or not transformable to WGS84.
+    """
+    p = Path(path)
+    with open_raster(p) as ds:
+        if ds.count == 0:
+            subs = len(ds.subdatasets)
+            if subs:
+                raise RasterOpenError(f"holds {subs} sub-datasets; give one of them", p)
+            raise RasterOpenError("has no raster bands", p)
+        dtype = str(ds.dtypes[0])
+        if dtype not in _SUPPORTED_DTYPES:
+            raise RasterOpenError(f"unsupported pixel type {dtype}", p)
+        transform = ds.transform
+        if transform.is_identity or abs(transform.determinant) < 1e-300:
+            if ds.gcps[0]:
+                raise NotGeoreferencedError(
+                    "georeferenced by ground control points only; warp it first (gdalwarp)", p
+                )
+            raise NotGeoreferencedError(
+                "not georeferenced (no geotransform; add a world file and .prj, or use a GeoTIFF)",
+                p,
+            )
+        if ds.crs is not None and ds.crs.to_wkt():
+            crs_wkt = ds.crs.to_wkt()
+            epsg = ds.crs.to_epsg()
+            crs_name = f"EPSG:{epsg}" if epsg else "custom"
+        else:
+            prj = meta.read_prj(p)
+            if prj is None:
+                raise NotGeoreferencedError(
+                    "has a geotransform (world file?) but no CRS; add a .prj or .aux.xml", p
+                )
+            crs_wkt, crs_name = prj, "from .prj"
+        try:
+            footprint = meta.footprint_lonlat(crs_wkt, transform, ds.width, ds.height)
+            gx, gy = meta.ground_sample_distance(crs_wkt, transform, ds.width, ds.height)
+        except CRSError as exc:
+            raise CRSError(exc.message, p) from exc
+        if ds.driver in _TIFF_DRIVERS:
+            _check_tiff_complete(ds, p)
+        tags = _all_tags(ds)
+        side, side_name = meta.read_sidecar(p)
+        sources = [*tags, *([(f"sidecar:{side_name}", side)] if side_name else [])]
+        acquired, acquired_src = meta.pick(sources, meta.DATE_KEYS, meta.normalise_date)
+        if acquired is None and (fn_date := meta.date_from_filename(p)):
+            acquired, acquired_src = fn_date, "filename"
+        attribution, attribution_src = meta.pick(sources, meta.ATTRIBUTION_KEYS, meta.clean_text)
+        colorinterp = tuple(ci.name for ci in ds.colorinterp)
+        lons = [q[0] for q in footprint]
+        lats = [q[1] for q in footprint]
+        try:
+            files = tuple(str(f) for f in ds.files)
+        except Exception:  # some drivers (WMS) have no file list
+            files = ()
+        return Tile(
+            path=p,
+            driver=str(ds.driver),
+            crs_wkt=crs_wkt,
+            transform=transform,
+            width=int(ds.width),
+            height=int(ds.height),
+            count=int(ds.count),
+            dtype=dtype,
+            nodata=None if ds.nodata is None else float(ds.nodata),
+            has_alpha="alpha" in colorinterp,
+            gsd_m=(gx + gy) / 2.0,
+            footprint=footprint,
+            bounds_lonlat=(min(lons), min(lats), max(lons), max(lats)),
+            acquired=acquired,
+            attribution=attribution,
+            acquired_source=acquired_src,
+            attribution_source=attribution_src,
+            crs_name=str(crs_name or "custom"),
+            gsd_xy_m=(gx, gy),
+            overviews=tuple(int(f) for f in ds.overviews(1)),
+            colorinterp=colorinterp,
+            files=files,
+        )
+
+
+def _all_tags(ds: Any) -> list[tuple[str, dict[str, str]]]:
+    """Metadata domains worth searching for dates and credits, best first."""
+    out: list[tuple[str, dict[str, str]]] = []
+    for ns, label in (("IMAGERY", "imagery"), (None, "tag")):
+        try:
+            tags = ds.tags(ns=ns) if ns else ds.tags()
+        except Exception:  # a driver without that domain
+            continue
+        if tags:
+            out.append((label, dict(tags)))
+    try:
+        band = ds.tags(1)
+    except Exception:
+        band = {}
+    if band:
+        out.append(("band1", dict(band)))
+    return out
+
+
+def _check_tiff_complete(ds: Any, path: Path) -> None:
+    """Raise RasterOpenError if the TIFF's data blocks extend beyond the end of the file.
+
+    Uses GDAL's ``TIFF`` metadata domain (``BLOCK_OFFSET_i_j``/``BLOCK_SIZE_i_j``):
+    metadata only, no pixel decoding.
+    """
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return
+    levels: list[int | None] = [None, *range(len(ds.overviews(1)))]
+    bands = sorted({1, int(ds.count)})
+    queries = 0
+    for ovr in levels:
+        for bidx in bands:
+            bh, bw = ds.block_shapes[bidx - 1]
+            if ovr is None:
+                w, h = ds.width, ds.height
+            else:
+                f = ds.overviews(1)[ovr]
+                w, h = -(-ds.width // f), -(-ds.height // f)
+            nx, ny = -(-w // max(1, bw)), -(-h // max(1, bh))
+            pairs = [(x, y) for y in range(ny) for x in range(nx)]
+            if len(pairs) + queries > _MAX_BLOCK_QUERIES:
+                pairs = pairs[-64:]  # the last blocks are usually written last
+            for x, y in pairs:
+                queries += 1
+                try:
+                    off = ds.get_tag_item(f"BLOCK_OFFSET_{x}_{y}", "TIFF", bidx=bidx, ovr=ovr)
+                    cnt = ds.get_tag_item(f"BLOCK_SIZE_{x}_{y}", "TIFF", bidx=bidx, ovr=ovr)
+                except Exception:
+                    return  # not a plain TIFF layout we can check; reads will tell
+                if off and cnt and int(off) + int(cnt) > size:
+                    raise RasterOpenError(
+                        f"truncated or corrupt TIFF (data needs {int(off) + int(cnt)} bytes,"
+                        f" file has {size})",
+                        path,
+                    )
+
+
+def tile_files(tile: Tile | str | os.PathLike[str]) -> list[Path]:
+    """The raster file and every sidecar that affects it (world file, .prj, .aux.xml, .ovr,
+    JSON metadata, VRT sources), sorted, existing files only; hash these for evidence."""
+    p = tile.path if isinstance(tile, Tile) else Path(tile)
+    names = {Path(f) for f in (tile.files if isinstance(tile, Tile) else ())}
+    names.add(p)
+    stem = p.name[: -len(p.suffix)] if p.suffix else p.name
+    for extra in (p.with_suffix(".prj"), p.with_name(p.name + ".prj"), *(
+        p.with_name(stem + s) for s in meta.SIDECAR_SUFFIXES
+    )):
+        names.add(extra)
+    return sorted((f for f in names if f.is_file()), key=str)
+
+
+def sha256_tile(
+    path: str | os.PathLike[str] | Tile,
+    *,
+    chunk_size: int = 1 << 20,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> str:
+    """SHA-256 (hex) of the raster file itself, streamed in ``chunk_size`` pieces.
+
+    Only the named file is hashed, so the value matches ``sha256sum FILE``.  Sidecars
+    that change georeferencing (world file, ``.prj``, ``.aux.xml``) or VRT sources are
+    separate files: list them with :func:`tile_files` and hash each the same way.
+
+    Raises:
+        RasterOpenError: the file is missing or unreadable.
+    """
+    p = path.path if isinstance(path, Tile) else Path(path)
+    h = hashlib.sha256()
+    try:
+        total = max(1, p.stat().st_size)
+        done = 0
+        with p.open("rb") as fh:
+            while chunk := fh.read(chunk_size):
+                check_cancel(cancel)
+                h.update(chunk)
+                done += len(chunk)
+                report(progress, f"hashing {p.name}", done / total)
+    except OSError as exc:
+        raise RasterOpenError(f"cannot read file ({exc.strerror or exc})", p) from exc
+    return h.hexdigest()
