@@ -23,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .errors import RasterOpenError, UsageError
+from .errors import UsageError
 from .geo import apply_homography, format_dms, format_mgrs, tile_px_to_lonlat
 from .results import Candidate, TileRef
 
@@ -143,27 +143,6 @@ def candidate_extent(
     return float(x0), float(y0), float(x1), float(y1)
 
 
-def _to_bgr8(data: np.ndarray, nodata: float | None) -> tuple[np.ndarray, np.ndarray]:
-    """``(bands, h, w)`` raster data -> ``(h, w, 3) uint8`` BGR and a validity mask."""
-    bands = data.shape[0]
-    valid = np.ones(data.shape[1:], bool)
-    if nodata is not None and math.isfinite(nodata):
-        valid &= ~np.all(data == nodata, axis=0)
-    if bands in (2, 4):  # last band is alpha
-        valid &= data[-1] > 0
-        data = data[:-1]
-    rgb = data[:3] if data.shape[0] >= 3 else np.repeat(data[:1], 3, axis=0)
-    if rgb.dtype != np.uint8:
-        f = rgb.astype(np.float64)
-        good = f[:, valid] if valid.any() else f.reshape(3, -1)
-        lo, hi = np.nanpercentile(good, 2), np.nanpercentile(good, 98)
-        scale = 255.0 / max(hi - lo, 1e-9)
-        rgb = np.clip((np.nan_to_num(f) - lo) * scale, 0, 255).astype(np.uint8)
-    bgr = np.ascontiguousarray(np.transpose(rgb[::-1], (1, 2, 0)))
-    bgr[~valid] = 0
-    return bgr, valid
-
-
 def satellite_crop(
     candidate: Candidate,
     tile: TileRef,
@@ -172,45 +151,30 @@ def satellite_crop(
     max_side: int = 1400,
     margin: float = 0.3,
 ) -> SatelliteCrop:
-    """Read the part of ``tile`` around ``candidate``, decimated to at most ``max_side`` px.
+    """Read the part of ``tile`` around ``candidate``, at most ``max_side**2`` pixels.
 
-    Uses the raster's overviews when present (rasterio ``out_shape`` read).
+    Reads through :func:`workbench.tiles.read_tile` (overviews, 16-bit stretch, nodata
+    and alpha handled there).
     ``keyframe_size`` is the keyframe's ``(width, height)``.
 
     Raises:
         RasterOpenError: the raster cannot be opened or read (naming the file).
         UsageError: the candidate has no usable homography or lies outside the tile.
     """
-    import rasterio
-    from rasterio.enums import Resampling
-    from rasterio.windows import Window
+    from .tiles import catalog_file, read_tile
 
     x0, y0, x1, y1 = candidate_extent(candidate, keyframe_size, tile, margin=margin)
     c0, r0 = math.floor(x0), math.floor(y0)
-    c1, r1 = math.ceil(x1) + 1, math.ceil(y1) + 1
-    wc, hr = c1 - c0, r1 - r0
-    scale = max(1.0, max(wc, hr) / float(max_side))
-    out_w, out_h = max(1, round(wc / scale)), max(1, round(hr / scale))
-    sx, sy = wc / out_w, hr / out_h
-    path = Path(tile.path)
-    try:
-        with rasterio.open(path) as ds:
-            data = ds.read(
-                window=Window(c0, r0, wc, hr),
-                out_shape=(ds.count, out_h, out_w),
-                resampling=Resampling.average if scale > 1 else Resampling.nearest,
-            )
-            nodata = ds.nodata
-    except rasterio.errors.RasterioError as exc:
-        raise RasterOpenError(f"cannot read imagery ({exc})", path) from exc
-    image, valid = _to_bgr8(data, nodata)
-    s = (sx + sy) / 2.0
+    wc, hr = math.ceil(x1) + 1 - c0, math.ceil(y1) + 1 - r0
+    catalogued = catalog_file(Path(tile.path))
+    img = read_tile(catalogued, window=(c0, r0, wc, hr), max_pixels=int(max_side) ** 2)
+    s = float(img.scale)
     return SatelliteCrop(
-        image=image,
-        valid=valid,
+        image=img.image,
+        valid=img.valid,
         scale=s,
-        col_off=c0 + s / 2.0 - 0.5,
-        row_off=r0 + s / 2.0 - 0.5,
+        col_off=img.col_off + 0.5 * s - 0.5,
+        row_off=img.row_off + 0.5 * s - 0.5,
         tile=tile,
     )
 
