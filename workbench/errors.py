@@ -108,6 +108,10 @@ class CaseVersionError(CaseError, ValueError):
     """The case was written by a newer schema version than this software reads."""
 
 
+class ContextLayerError(CaseError, ValueError):
+    """A claim context-layer file (GeoJSON/KML/GeoPackage) cannot be read or has no polygons."""
+
+
 class VerificationError(CaseError):
     """``verify`` found a mismatch (tampering, moved or changed file)."""
 
