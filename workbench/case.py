@@ -29,169 +29,92 @@ Typical use::
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from .progress import CancelToken, ProgressCallback
-from .results import KeyframeRef, LocateResult, VideoRef
+from . import __version__, audit
+from .atomic import check_writable_dir
+from .audit import AuditEntry
+from .case_actions import CaseActions, _insert_run
+from .case_ingest import (
+    hash_footage,
+    load_keyframe_blobs,
+    raster_records,
+)
+from .case_model import (
+    Claim,
+    ContextLayer,
+    Decision,
+    DecisionStatus,
+    FootageRecord,
+    Note,
+    PointOfInterest,
+    RasterRecord,
+    TiePoint,
+)
+from .case_schema import (
+    SCHEMA_VERSION,
+    SQLITE_MAGIC,
+    canonical_json,
+    connect,
+    create_schema,
+    migrate,
+    read_version,
+    utc_now,
+)
+from .errors import (
+    CaseCorruptError,
+    CaseError,
+    CaseOpenError,
+    CaseVersionError,
+    OutputError,
+)
+from .progress import CancelToken, ProgressCallback, check_cancel, report, scaled
+from .results import LocateResult
 
 if TYPE_CHECKING:
     from .verify import VerifyReport
 
+__all__ = [
+    "CASE_SUFFIX", "AuditEntry", "Case", "Claim", "ContextLayer", "Decision", "DecisionStatus",
+    "FootageRecord", "Note", "PointOfInterest", "RasterRecord", "TiePoint", "new_case",
+    "verify_case",
+]
+
 CASE_SUFFIX = ".wbcase"
-
-DecisionStatus = Literal["confirmed", "rejected"]
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    """One append-only audit-log entry.
-
-    ``time`` is UTC ISO 8601; ``action`` one of ``create``, ``locate``, ``confirm``,
-    ``reject``, ``note``, ``keyframe``, ``tie_point``, ``point_of_interest``,
-    ``claim``, ``context_layer``, ``migrate``; ``details`` says what changed
-    (JSON-ready dict).  ``hash`` = SHA-256 hex of ``prev_hash`` + the canonical JSON
-    of this entry, so any edit or deletion breaks the chain (see ``verify_case``).
-    """
-
-    seq: int
-    time: str
-    user: str
-    action: str
-    details: dict[str, Any]
-    prev_hash: str
-    hash: str
+SOFTWARE = f"osint-geolocation-workbench {__version__}"
 
 
-@dataclass(frozen=True)
-class Decision:
-    """The analyst's latest decision on one candidate rank."""
-
-    rank: int
-    status: DecisionStatus
-    note: str
-    user: str
-    time: str
+def _suffixed(path: str | os.PathLike[str]) -> Path:
+    p = Path(path)
+    return p if p.suffix else p.with_suffix(CASE_SUFFIX)
 
 
-@dataclass(frozen=True)
-class Note:
-    """A free-text analyst note (not tied to a candidate)."""
-
-    id: int
-    text: str
-    user: str
-    time: str
+def _unlink_quietly(*paths: Path) -> None:
+    for p in paths:
+        with contextlib.suppress(OSError):
+            p.unlink()
 
 
-@dataclass(frozen=True)
-class RasterRecord:
-    """A reference raster used by the case, as recorded at creation time.
-
-    ``crs`` is WKT or ``EPSG:n``; ``transform`` the rasterio affine of level 0
-    (pixel corners); ``footprint`` a closed WGS84 ``[[lon, lat], ...]`` ring.
-    """
-
-    path: str
-    sha256: str
-    size_bytes: int
-    crs: str = ""
-    transform: tuple[float, ...] = ()
-    width: int = 0
-    height: int = 0
-    gsd_m: float = 0.0
-    footprint: list[list[float]] = field(default_factory=list)
-    acquired: str | None = None
-    attribution: str | None = None
-
-
-@dataclass(frozen=True)
-class FootageRecord:
-    """The source footage: ``video`` as probed, plus file facts at case creation."""
-
-    video: VideoRef
-    size_bytes: int
-    name: str
-    has_copy: bool
-
-
-@dataclass(frozen=True)
-class PointOfInterest:
-    """An analyst-clicked point (e.g. the impact) on a candidate's keyframe, geolocated.
-
-    ``x``, ``y``: keyframe pixel (col, row); ``lon``, ``lat``: WGS84 through the
-    candidate's homography and tile grid.
-    """
-
-    rank: int
-    keyframe_id: str
-    x: float
-    y: float
-    label: str
-    lon: float
-    lat: float
-    user: str
-    time: str
-
-
-@dataclass(frozen=True)
-class TiePoint:
-    """An analyst-added correspondence: keyframe pixel <-> tile level-0 pixel."""
-
-    id: int
-    rank: int
-    keyframe_xy: tuple[float, float]
-    tile_xy: tuple[float, float]
-    user: str
-    time: str
-
-
-@dataclass(frozen=True)
-class Claim:
-    """The claim being tested.
-
-    ``lonlat``: the claimed WGS84 point ``(lon, lat)``, if any; ``area_geojson``:
-    a GeoJSON geometry (Polygon/MultiPolygon, lon/lat) of the claimed area, if any.
-    """
-
-    text: str
-    lonlat: tuple[float, float] | None = None
-    area_geojson: dict[str, Any] | None = None
-    user: str = ""
-    time: str = ""
-
-
-@dataclass(frozen=True)
-class ContextLayer:
-    """A context layer (e.g. areas of control on a date) as a GeoJSON FeatureCollection.
-
-    ``geojson`` is in WGS84 lon/lat (converted on import from GeoJSON, KML or
-    GeoPackage); ``sha256`` is the hash of the source file when imported.
-    """
-
-    id: int
-    name: str
-    source_path: str
-    sha256: str
-    geojson: dict[str, Any]
-    user: str
-    time: str
-
-
-class Case:
+class Case(CaseActions):
     """An open case file.  Use :meth:`create` / :meth:`open`, then :meth:`close` (or ``with``).
 
     Every mutating method is one SQLite transaction and appends one audit entry.
     Not thread-safe: use one ``Case`` per thread (the UI opens it on its worker).
+    Read access (``result``, ``keyframes``, ``decisions()``, ...) is documented in
+    :class:`workbench.case_store.CaseStore`.
     """
 
-    path: Path
+    def __init__(self, path: Path, conn: sqlite3.Connection, readonly: bool) -> None:
+        self.path = path
+        self._conn = conn
+        self.readonly = readonly
 
     # ---- lifecycle ---------------------------------------------------------
 
@@ -207,216 +130,171 @@ class Case:
         user: str | None = None,
         copy_video: bool = False,
         overwrite: bool = False,
+        progress: ProgressCallback | None = None,
     ) -> Case:
         """Create a new case file from a locate result; returns it open.
 
         Args:
             path: the ``.wbcase`` file to create (suffix added if missing).
-            video_path: the original footage; hashed (SHA-256) and probed facts stored.
+            video_path: the original footage; hashed (SHA-256, must match
+                ``result.video.sha256`` when set) and its probed facts stored.
             tiles: the reference rasters; each is hashed and its metadata recorded
                 (from ``result.tiles`` when catalogued there).
             result: the locate result to store as the first locate run.
             keyframes_dir: the folder ``KeyframeRef.image``/``mask`` are relative to
                 (``locate(out_dir=...)``'s ``out_dir``); the PNGs are stored as blobs.
-            user: the analyst name for the audit log (default ``getpass.getuser()``).
+            user: the analyst name for the audit log (default ``$WORKBENCH_USER`` or
+                ``getpass.getuser()``).
             copy_video: also store a byte copy of the footage inside the case.
             overwrite: replace an existing file at ``path`` (else ``CaseError``).
 
+        The file is built under a temporary sibling name and renamed into place, so
+        ``path`` never holds a half-written case.
+
         Raises:
-            OutputError: the folder is not writable. CaseError: ``path`` exists.
-            CaseError: a keyframe PNG is missing or unreadable.
+            OutputError: the folder is not writable.  CaseError: ``path`` exists, the
+            footage/raster changed since locate ran, a keyframe PNG is missing.
+            VideoOpenError / RasterOpenError: footage or raster missing.
         """
-        raise NotImplementedError
+        target = _suffixed(path)
+        if target.exists() and not overwrite:
+            raise CaseError("a case file already exists here (choose another name)", target)
+        check_writable_dir(target.parent)
+        digest, size = hash_footage(video_path, result.video.sha256, scaled(progress, 0, 0.5))
+        blobs = load_keyframe_blobs(result, keyframes_dir)
+        rasters = raster_records(list(tiles), result, scaled(progress, 0.5, 0.9))
+        copy = Path(video_path).read_bytes() if copy_video else None
+        now = utc_now()
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        _unlink_quietly(tmp, Path(f"{tmp}-journal"))
+        try:
+            conn = connect(tmp)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                create_schema(conn, created=now, software=SOFTWARE)
+                video_doc = {k: v for k, v in json.loads(canonical_json(
+                    result.to_json()["video"])).items() if k not in ("path", "sha256")}
+                conn.execute(
+                    "INSERT INTO footage (id, path, name, sha256, size_bytes, video_json, copy) "
+                    "VALUES (1, ?, ?, ?, ?, ?, ?)",
+                    (str(Path(video_path).resolve()), Path(video_path).name, digest, size,
+                     canonical_json(video_doc), copy))
+                for b in blobs:
+                    conn.execute(
+                        "INSERT INTO keyframes (id, frame_index, time_s, sha256, sharpness, width,"
+                        " height, png, mask_png, mask_sha256, manual, added) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
+                        (b.ref.id, b.ref.frame_index, b.ref.time_s, b.sha256, b.ref.sharpness,
+                         b.width, b.height, b.png, b.mask_png, b.mask_sha256, now))
+                for r in rasters:
+                    conn.execute("INSERT INTO rasters (path, sha256, size_bytes, meta_json) "
+                                 "VALUES (?, ?, ?, ?)",
+                                 (r["path"], r["sha256"], r["size_bytes"], canonical_json(
+                                     {k: v for k, v in r.items()
+                                      if k not in ("path", "sha256", "size_bytes")})))
+                audit.append(conn, "create", {
+                    "footage": Path(video_path).name, "footage_sha256": digest,
+                    "footage_copy": copy is not None, "software": SOFTWARE,
+                    "schema_version": SCHEMA_VERSION,
+                    "rasters": [{"path": r["path"], "sha256": r["sha256"]} for r in rasters],
+                }, user, time=now)
+                _insert_run(conn, result, {b.ref.id: b.sha256 for b in blobs}, user, now)
+                conn.execute("COMMIT")
+            finally:
+                conn.close()
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            if target.exists() and not overwrite:
+                raise CaseError("a case file already exists here (choose another name)", target)
+            os.replace(tmp, target)
+        except sqlite3.Error as exc:
+            raise OutputError(f"cannot write case file ({exc})", target) from exc
+        except OSError as exc:
+            raise OutputError(f"cannot write case file ({exc.strerror or exc})", target) from exc
+        finally:
+            _unlink_quietly(tmp, Path(f"{tmp}-journal"))
+        report(progress, "case created", 1.0)
+        return cls.open(target)
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, readonly: bool = False) -> Case:
-        """Open an existing case; migrates an older schema in place (atomically).
+    def open(cls, path: str | os.PathLike[str], *, readonly: bool | None = None) -> Case:
+        """Open an existing case; migrates an older schema (one atomic transaction).
+
+        ``readonly=None`` opens read-only automatically when the file or its folder is
+        not writable (mutations then raise ``OutputError``).  A read-only open of an
+        older schema migrates an in-memory copy and leaves the file as it is.
 
         Raises:
             CaseOpenError: missing/unreadable file or not a workbench case.
             CaseCorruptError: damaged database (the file is left untouched).
             CaseVersionError: written by a newer schema version (names both versions).
         """
-        raise NotImplementedError
+        p = Path(path)
+        if not p.exists():
+            raise CaseOpenError("case file not found", p)
+        if not p.is_file():
+            raise CaseOpenError("not a case file (it is a folder)", p)
+        try:
+            with open(p, "rb") as fh:
+                head = fh.read(100)
+        except OSError as exc:
+            raise CaseOpenError(f"cannot read case file ({exc.strerror or exc})", p) from exc
+        if len(head) < 100 or not head.startswith(SQLITE_MAGIC):
+            raise CaseCorruptError("damaged or not a case file (no SQLite header)", p)
+        if readonly is None:
+            readonly = not (os.access(p, os.W_OK) and os.access(p.parent, os.W_OK))
+        try:
+            conn = connect(p, readonly=readonly)
+        except sqlite3.Error as exc:
+            raise CaseOpenError(f"cannot open case file ({exc})", p) from exc
+        try:
+            check = conn.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                raise CaseCorruptError(f"damaged case database ({check})", p)
+            version = read_version(conn)
+            if version is None:
+                raise CaseOpenError("not a workbench case file (no case metadata)", p)
+            if version > SCHEMA_VERSION:
+                raise CaseVersionError(
+                    f"case schema version {version} is newer than this software supports "
+                    f"(version {SCHEMA_VERSION}); update the workbench to open it", p)
+            if version < SCHEMA_VERSION:
+                if readonly:
+                    mem = sqlite3.connect(":memory:", isolation_level=None)
+                    conn.backup(mem)
+                    conn.close()
+                    conn = mem
+                    conn.row_factory = sqlite3.Row
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    steps = migrate(conn, version)
+                    audit.append(conn, "migrate", {"from_version": version,
+                                                   "to_version": SCHEMA_VERSION,
+                                                   "steps": steps, "software": SOFTWARE})
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise CaseCorruptError(f"damaged case database ({exc})", p) from exc
+        except BaseException:
+            conn.close()
+            raise
+        return cls(p, conn, readonly)
 
     def close(self) -> None:
         """Close the database connection (idempotent)."""
-        raise NotImplementedError
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     def __enter__(self) -> Case:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         self.close()
-
-    # ---- read access -------------------------------------------------------
-
-    @property
-    def schema_version(self) -> int:
-        """The case file's schema version (after migration)."""
-        raise NotImplementedError
-
-    @property
-    def created(self) -> str:
-        """UTC ISO time the case was created."""
-        raise NotImplementedError
-
-    @property
-    def video(self) -> VideoRef:
-        """The source footage reference (original path, SHA-256, fps, size, duration)."""
-        raise NotImplementedError
-
-    @property
-    def footage(self) -> FootageRecord:
-        """The footage reference with file facts (size, name, whether a copy is stored)."""
-        raise NotImplementedError
-
-    @property
-    def result(self) -> LocateResult:
-        """The latest locate result, with candidates as currently refined in the case
-        (manual tie points applied) and manual keyframes appended."""
-        raise NotImplementedError
-
-    @property
-    def keyframes(self) -> list[KeyframeRef]:
-        """All keyframes (automatic and manual), in time order.  ``image``/``mask`` are ``None``:
-        pixels come from :meth:`keyframe_image` / :meth:`keyframe_mask`."""
-        raise NotImplementedError
-
-    @property
-    def rasters(self) -> list[RasterRecord]:
-        """The reference rasters recorded in the case."""
-        raise NotImplementedError
-
-    def keyframe_image(self, keyframe_id: str) -> np.ndarray:
-        """Decode a stored keyframe: ``(H, W, 3) uint8`` BGR.  ``KeyError`` if unknown."""
-        raise NotImplementedError
-
-    def keyframe_mask(self, keyframe_id: str) -> np.ndarray | None:
-        """The keyframe's overlay mask ``(H, W) uint8`` (255 = overlay), or ``None``."""
-        raise NotImplementedError
-
-    def keyframe_png(self, keyframe_id: str) -> bytes:
-        """The stored lossless PNG bytes of a keyframe (hash = ``KeyframeRef.sha256``)."""
-        raise NotImplementedError
-
-    def decisions(self) -> dict[int, Decision]:
-        """The latest decision per candidate rank (ranks without one are absent)."""
-        raise NotImplementedError
-
-    def notes(self) -> list[Note]:
-        """Free-text notes, oldest first."""
-        raise NotImplementedError
-
-    def tie_points(self, rank: int | None = None) -> list[TiePoint]:
-        """Analyst-added tie points (all, or for one rank), oldest first."""
-        raise NotImplementedError
-
-    def points_of_interest(self) -> list[PointOfInterest]:
-        """Geolocated analyst points, oldest first."""
-        raise NotImplementedError
-
-    def claim(self) -> Claim | None:
-        """The claim being tested, or ``None``."""
-        raise NotImplementedError
-
-    def context_layers(self) -> list[ContextLayer]:
-        """Context layers in import order."""
-        raise NotImplementedError
-
-    def audit_log(self) -> list[AuditEntry]:
-        """The whole audit log, oldest first."""
-        raise NotImplementedError
-
-    # ---- analyst actions (each one transaction + one audit entry) ----------
-
-    def confirm(self, rank: int, note: str, user: str | None = None) -> Decision:
-        """Confirm candidate ``rank`` with a justification note.  ``UsageError`` if no such rank."""
-        raise NotImplementedError
-
-    def reject(self, rank: int, note: str, user: str | None = None) -> Decision:
-        """Reject candidate ``rank`` with a note.  ``UsageError`` if no such rank."""
-        raise NotImplementedError
-
-    def add_note(self, text: str, user: str | None = None) -> Note:
-        """Add a free-text note (``UsageError`` if empty)."""
-        raise NotImplementedError
-
-    def add_keyframe(
-        self,
-        frame_index: int,
-        time_s: float,
-        image: np.ndarray,
-        mask: np.ndarray | None = None,
-        user: str | None = None,
-    ) -> KeyframeRef:
-        """Store a manual keyframe (analyst-picked frame) as lossless PNG.
-
-        Args:
-            image: ``(H, W, 3) uint8`` BGR frame at full resolution.
-            mask: ``(H, W) uint8`` overlay mask (255 = overlay) or ``None``.
-        Returns the new ``KeyframeRef`` (id ``m0001``...; sha256 of the PNG bytes).
-        """
-        raise NotImplementedError
-
-    def add_tie_point(
-        self,
-        rank: int,
-        keyframe_xy: tuple[float, float],
-        tile_xy: tuple[float, float],
-        user: str | None = None,
-    ) -> TiePoint:
-        """Add a manual correspondence to candidate ``rank`` and refit its location.
-
-        ``keyframe_xy`` is a keyframe pixel of the candidate's keyframe; ``tile_xy`` a
-        level-0 pixel of the candidate's tile.  The homography is refitted by least
-        squares over all its correspondences; the audit entry records old and new
-        position.
-        """
-        raise NotImplementedError
-
-    def set_point_of_interest(
-        self, rank: int, x: float, y: float, label: str, user: str | None = None
-    ) -> PointOfInterest:
-        """Geolocate keyframe pixel ``(x, y)`` of candidate ``rank`` and record it."""
-        raise NotImplementedError
-
-    def set_claim(
-        self,
-        text: str,
-        lonlat: tuple[float, float] | None = None,
-        area_geojson: dict[str, Any] | None = None,
-        user: str | None = None,
-    ) -> Claim:
-        """Record (or replace) the claim being tested.
-
-        ``lonlat`` is ``(lon, lat)`` WGS84; ``area_geojson`` a GeoJSON Polygon/
-        MultiPolygon geometry (or Feature) in lon/lat.  ``UsageError`` on bad values.
-        """
-        raise NotImplementedError
-
-    def add_context_layer(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        name: str | None = None,
-        user: str | None = None,
-    ) -> ContextLayer:
-        """Import polygons from a GeoJSON, KML or GeoPackage file (stored as WGS84 GeoJSON).
-
-        Raises ``CaseError`` subclasses naming the file when it cannot be read.
-        """
-        raise NotImplementedError
-
-    def add_locate_run(self, result: LocateResult, keyframes_dir: str | os.PathLike[str],
-                       user: str | None = None) -> None:
-        """Store a new locate run (e.g. re-run with manual keyframes); it becomes ``result``."""
-        raise NotImplementedError
 
 
 def new_case(
@@ -430,11 +308,30 @@ def new_case(
     target_xy: tuple[float, float] | None = None,
     config: Any = None,
     copy_video: bool = False,
+    overwrite: bool = False,
 ) -> Case:
     """Run ``workbench.locate.locate`` on ``video`` against ``tiles`` and store it all in a
-    new case at ``path``; returns the open case.  Nothing is left at ``path`` on error or
-    cancel.  Raises ``OutputError`` before any work if the folder is not writable."""
-    raise NotImplementedError
+    new case at ``path``; returns the open case.
+
+    Nothing is left at ``path`` on error or cancel (``Cancelled``).  Raises
+    ``OutputError`` before any work if the folder is not writable and ``CaseError``
+    if a case already exists there (unless ``overwrite``).
+    """
+    import tempfile
+
+    from .locate import locate
+
+    target = _suffixed(path)
+    if target.exists() and not overwrite:
+        raise CaseError("a case file already exists here (choose another name)", target)
+    check_writable_dir(target.parent)
+    with tempfile.TemporaryDirectory(prefix=".wbcase-", dir=target.parent) as work:
+        result = locate(video, list(tiles), out_dir=work, target_xy=target_xy, config=config,
+                        progress=scaled(progress, 0.0, 0.85), cancel=cancel)
+        check_cancel(cancel)
+        return Case.create(target, video_path=video, tiles=tiles, result=result,
+                           keyframes_dir=work, user=user, copy_video=copy_video,
+                           overwrite=overwrite, progress=scaled(progress, 0.85, 1.0))
 
 
 def verify_case(path: str | os.PathLike[str]) -> VerifyReport:
