@@ -1,17 +1,235 @@
-"""`workbench case` (not implemented yet)."""
+"""`workbench case ...`: create a case, inspect it, and record the analyst's decisions.
+
+    workbench case new CASE VIDEO --tiles PATH [PATH ...]   # runs locate into a new case
+    workbench case info CASE [--json]
+    workbench case confirm CASE RANK --note TEXT
+    workbench case reject CASE RANK --note TEXT
+    workbench case note CASE TEXT
+    workbench case claim CASE TEXT [--at LON,LAT] [--area FILE]
+    workbench case context CASE FILE [--name NAME]
+    workbench case point CASE RANK X Y --label TEXT
+    workbench case tiepoint CASE RANK KX KY TX TY
+    workbench case keyframe CASE FRAME_INDEX
+
+Every command takes ``--user NAME`` for the audit log (default: ``$WORKBENCH_USER``
+or the login name).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
 from typing import Any
+
+from ..errors import UsageError
 
 
 def register(sub: Any) -> None:
-    """Add the `case` subcommand to the CLI's subparsers."""
-    p = sub.add_parser("case", help="(not implemented yet)")
-    p.set_defaults(func=run)
+    """Add the `case` subcommand (and its own subcommands) to the CLI's subparsers."""
+    p = sub.add_parser("case", help="case files: create, inspect, confirm/reject, notes, claim",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    cs = p.add_subparsers(dest="case_command", metavar="ACTION", required=True)
+
+    def add(name: str, help_: str) -> argparse.ArgumentParser:
+        sp = cs.add_parser(name, help=help_)
+        sp.add_argument("case", metavar="CASE", help="the .wbcase file")
+        sp.add_argument("--user", help="analyst name for the audit log")
+        return sp
+
+    sp = add("new", "create a case: run locate on VIDEO against the tiles and store it all")
+    sp.add_argument("video", metavar="VIDEO")
+    sp.add_argument("--tiles", nargs="+", required=True, metavar="PATH",
+                    help="reference rasters (files or folders)")
+    sp.add_argument("--target", metavar="X,Y", help="keyframe pixel to geolocate (e.g. impact)")
+    sp.add_argument("--copy-video", action="store_true", help="also store a copy of the footage")
+    sp.add_argument("--force", action="store_true", help="replace an existing case file")
+    sp.set_defaults(func=_new)
+
+    sp = add("info", "summarise a case")
+    sp.add_argument("--json", action="store_true", help="machine-readable output")
+    sp.set_defaults(func=_info)
+
+    for name in ("confirm", "reject"):
+        sp = add(name, f"{name} candidate RANK with a justification")
+        sp.add_argument("rank", type=int, metavar="RANK")
+        sp.add_argument("--note", required=True, help="why (goes into the report)")
+        sp.set_defaults(func=_decide, decision=name)
+
+    sp = add("note", "add a free-text note")
+    sp.add_argument("text", metavar="TEXT")
+    sp.set_defaults(func=_note)
+
+    sp = add("claim", "record the claim being tested")
+    sp.add_argument("text", metavar="TEXT")
+    sp.add_argument("--at", metavar="LON,LAT", help="claimed position, WGS84 degrees")
+    sp.add_argument("--area", metavar="FILE", help="claimed area (GeoJSON polygon file)")
+    sp.set_defaults(func=_claim)
+
+    sp = add("context", "add a context layer (GeoJSON/KML/GeoPackage polygons)")
+    sp.add_argument("file", metavar="FILE")
+    sp.add_argument("--name", help="layer name shown in the report (default: file name)")
+    sp.set_defaults(func=_context)
+
+    sp = add("point", "geolocate a keyframe pixel of candidate RANK (e.g. the impact point)")
+    sp.add_argument("rank", type=int, metavar="RANK")
+    sp.add_argument("x", type=float, metavar="X")
+    sp.add_argument("y", type=float, metavar="Y")
+    sp.add_argument("--label", default="point of interest")
+    sp.set_defaults(func=_point)
+
+    sp = add("tiepoint", "add a manual tie point to candidate RANK and refit it")
+    sp.add_argument("rank", type=int, metavar="RANK")
+    for n in ("kx", "ky", "tx", "ty"):
+        sp.add_argument(n, type=float, metavar=n.upper())
+    sp.set_defaults(func=_tiepoint)
+
+    sp = add("keyframe", "add frame FRAME_INDEX of the footage as a manual keyframe")
+    sp.add_argument("frame", type=int, metavar="FRAME_INDEX")
+    sp.set_defaults(func=_keyframe)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Not implemented yet."""
-    raise NotImplementedError("case")
+def _xy(text: str, what: str) -> tuple[float, float]:
+    try:
+        a, b = (float(v) for v in text.split(","))
+    except ValueError as exc:
+        raise UsageError(f"{what} must be two numbers separated by a comma, got {text!r}") \
+            from exc
+    return a, b
+
+
+def _new(args: argparse.Namespace) -> int:
+    from ..case import new_case
+    from ._progress import terminal_progress
+
+    target = _xy(args.target, "--target") if args.target else None
+    with terminal_progress(getattr(args, "quiet", False)) as progress, new_case(
+            args.case, args.video, args.tiles, progress=progress, user=args.user,
+            target_xy=target, copy_video=args.copy_video, overwrite=args.force) as case:
+        res = case.result
+        print(f"{case.path}: created; verdict {res.verdict}, {len(res.candidates)} candidates")
+        best = res.best()
+        if best is not None:
+            print(f"  best: rank {best.rank} at {best.lat:.6f}, {best.lon:.6f} "
+                  f"(confidence {best.confidence:.2f}, ±{best.uncertainty_m:.0f} m)")
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from ..case import Case
+    from ..geo import format_dms, format_mgrs
+
+    with Case.open(args.case) as case:
+        res = case.result
+        dec = case.decisions()
+        if args.json:
+            doc = {
+                "path": str(case.path), "schema_version": case.schema_version,
+                "created": case.created, "software": case.software,
+                "footage": {"path": case.video.path, "sha256": case.video.sha256},
+                "verdict": res.verdict, "reason": res.reason,
+                "candidates": [{"rank": c.rank, "lat": c.lat, "lon": c.lon,
+                                "confidence": c.confidence, "uncertainty_m": c.uncertainty_m,
+                                "keyframe_id": c.keyframe_id,
+                                "decision": dec[c.rank].status if c.rank in dec else None}
+                               for c in res.candidates],
+                "keyframes": [k.id for k in case.keyframes],
+                "rasters": [{"path": r.path, "sha256": r.sha256} for r in case.rasters],
+                "notes": len(case.notes()), "audit_entries": len(case.audit_log()),
+            }
+            print(json.dumps(doc, indent=2, sort_keys=True))
+            return 0
+        out = [f"case:      {case.path} (schema {case.schema_version}, created {case.created})",
+               f"footage:   {case.video.path}", f"  sha256:  {case.video.sha256}",
+               f"rasters:   {len(case.rasters)}; keyframes: {len(case.keyframes)}",
+               f"verdict:   {res.verdict}" + (f" - {res.reason}" if res.reason else "")]
+        for c in res.candidates:
+            d = dec.get(c.rank)
+            state = f"{d.status} by {d.user}: {d.note}" if d else "undecided"
+            out.append(f"  #{c.rank} {c.lat:.6f}, {c.lon:.6f}  {format_dms(c.lat, c.lon)}  "
+                       f"{format_mgrs(c.lat, c.lon)}  conf {c.confidence:.2f} "
+                       f"±{c.uncertainty_m:.0f} m  [{state}]")
+        claim = case.claim()
+        if claim:
+            out.append(f"claim:     {claim.text}")
+        out.append(f"notes:     {len(case.notes())}; audit entries: {len(case.audit_log())}")
+        print("\n".join(out))
+    return 0
+
+
+def _decide(args: argparse.Namespace) -> int:
+    from ..case import Case
+
+    with Case.open(args.case) as case:
+        fn = case.confirm if args.decision == "confirm" else case.reject
+        d = fn(args.rank, args.note, user=args.user)
+        print(f"{case.path}: rank {d.rank} {d.status} by {d.user} at {d.time}")
+    return 0
+
+
+def _note(args: argparse.Namespace) -> int:
+    from ..case import Case
+
+    with Case.open(args.case) as case:
+        n = case.add_note(args.text, user=args.user)
+        print(f"{case.path}: note {n.id} added by {n.user} at {n.time}")
+    return 0
+
+
+def _claim(args: argparse.Namespace) -> int:
+    from ..case import Case
+
+    at = _xy(args.at, "--at") if args.at else None
+    area = None
+    if args.area:
+        try:
+            area = json.loads(Path(args.area).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise UsageError(f"cannot read the claimed area as GeoJSON ({exc})", args.area) \
+                from exc
+    with Case.open(args.case) as case:
+        case.set_claim(args.text, lonlat=at, area_geojson=area, user=args.user)
+        print(f"{case.path}: claim recorded")
+    return 0
+
+
+def _context(args: argparse.Namespace) -> int:
+    from ..case import Case
+
+    with Case.open(args.case) as case:
+        layer = case.add_context_layer(args.file, name=args.name, user=args.user)
+        print(f"{case.path}: context layer {layer.name!r} added "
+              f"({len(layer.geojson['features'])} polygons)")
+    return 0
+
+
+def _point(args: argparse.Namespace) -> int:
+    from ..case import Case
+
+    with Case.open(args.case) as case:
+        p = case.set_point_of_interest(args.rank, args.x, args.y, args.label, user=args.user)
+        print(f"{case.path}: {p.label!r} at {p.lat:.6f}, {p.lon:.6f}")
+    return 0
+
+
+def _tiepoint(args: argparse.Namespace) -> int:
+    from ..case import Case
+
+    with Case.open(args.case) as case:
+        case.add_tie_point(args.rank, (args.kx, args.ky), (args.tx, args.ty), user=args.user)
+        c = case.candidate(args.rank)
+        print(f"{case.path}: tie point added; rank {c.rank} now at {c.lat:.6f}, {c.lon:.6f}")
+    return 0
+
+
+def _keyframe(args: argparse.Namespace) -> int:
+    from ..case import Case
+    from ..video import read_frame
+
+    with Case.open(args.case) as case:
+        frame = read_frame(case.video.path, args.frame)
+        ref = case.add_keyframe(frame.index, frame.pts_s, frame.image, None, user=args.user)
+        print(f"{case.path}: manual keyframe {ref.id} (frame {ref.frame_index}, "
+              f"{ref.time_s:.3f} s)", file=sys.stdout)
+    return 0

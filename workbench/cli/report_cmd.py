@@ -1,17 +1,37 @@
-"""`workbench report` (not implemented yet)."""
+"""`workbench report CASE --format html,pdf,geojson,kml --out DIR`: evidential reports."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
+from ..errors import UsageError
+
 
 def register(sub: Any) -> None:
     """Add the `report` subcommand to the CLI's subparsers."""
-    p = sub.add_parser("report", help="(not implemented yet)")
+    p = sub.add_parser("report", help="write HTML/PDF/GeoJSON/KML reports for a case",
+                       description=__doc__)
+    p.add_argument("case", metavar="CASE", help="the .wbcase file")
+    p.add_argument("--format", default="html,pdf,geojson,kml",
+                   help="comma-separated: html, pdf, geojson, kml (default: all)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--generated-at", metavar="ISO_TIME",
+                   help="timestamp printed in the report (default: now, UTC)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Not implemented yet."""
-    raise NotImplementedError("report")
+    """Write the reports and print their paths."""
+    from ..case import Case
+    from ..report import FORMATS, write_reports
+
+    formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise UsageError(f"unknown report format {', '.join(bad) or '(none)'}; "
+                         f"use {', '.join(FORMATS)}")
+    with Case.open(args.case) as case:
+        for path in write_reports(case, formats, args.out, generated_at=args.generated_at):
+            print(path)
+    return 0
