@@ -73,13 +73,27 @@ def open_raster(path: str | Path) -> Iterator[Any]:
         try:
             ds = rasterio.open(p)
         except (RasterioError, OSError) as exc:
-            msg = " ".join(str(exc).split())
-            msg = msg.replace(str(p), "").strip(": ") or type(exc).__name__
-            raise RasterOpenError(f"GDAL cannot open it ({msg[:200]})", p) from exc
+            raise RasterOpenError(f"GDAL cannot open it ({gdal_message(exc, p)})", p) from exc
         try:
             yield ds
         finally:
             ds.close()
+
+
+def gdal_message(exc: BaseException, path: Path) -> str:
+    """A short one-line reason from a rasterio/GDAL exception chain (path shortened to its name)."""
+    parts: list[str] = []
+    e: BaseException | None = exc
+    while e is not None and len(parts) < 4:
+        text = " ".join(str(e).split())
+        if text and "See previous exception" not in text and text not in parts:
+            parts.append(text)
+        e = e.__cause__ or e.__context__
+    msg = "; ".join(reversed(parts)) or type(exc).__name__
+    if "not recognized as being in a supported file format" in msg:
+        return "not a raster format GDAL recognises"
+    msg = msg.replace(str(path), path.name)
+    return msg[:240]
 
 
 @dataclass
@@ -303,7 +317,7 @@ def read_tile(
     except RasterOpenError:
         raise
     except (RasterioError, OSError, ValueError) as exc:
-        msg = " ".join(str(exc).split())[:200]
+        msg = gdal_message(exc, tile.path)
         raise RasterOpenError(f"cannot read pixels ({msg})", tile.path) from exc
     image[v0:v1, u0:u1] = img
     valid[v0:v1, u0:u1] = ok
@@ -369,8 +383,9 @@ def iter_windows(
     Yields ``(window, TileImage)`` lazily, row by row; ``window`` is the level-0
     ``(col_off, row_off, width, height)`` read (so each image is at most
     ``window_px`` x ``window_px``).  Neighbours overlap by ``overlap`` (0 <= overlap < 1)
-    of a window; the last row/column is shifted back to end at the raster edge, so the
-    whole raster is covered.  A raster smaller than one window gives one window.
+    of a window at least (starts are spread evenly and rounded to whole level-0 pixels;
+    the last row/column ends at the raster edge), so the whole raster is covered.
+    A raster smaller than one window gives one window.
 
     Raises:
         UsageError: bad ``window_px``/``overlap``/``gsd_m``.
@@ -399,17 +414,12 @@ def iter_windows(
 
 
 def _starts(length: int, size: float, overlap: float) -> list[float]:
+    """Evenly spaced window starts (integers) covering ``[0, length)`` with >= ``overlap``."""
     if size >= length:
         return [0.0]
     step = max(1.0, size * (1.0 - overlap))
-    starts = [0.0]
-    while starts[-1] + size < length:
-        nxt = starts[-1] + step
-        starts.append(min(nxt, float(length) - size))
-        if starts[-1] <= starts[-2]:
-            starts.pop()
-            break
-    return starts
+    n = math.ceil((length - size) / step - 1e-9) + 1
+    return sorted({float(round(v)) for v in np.linspace(0.0, length - size, n)})
 
 
 def clear_cache() -> None:

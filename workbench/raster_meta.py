@@ -72,16 +72,31 @@ def _transformer(crs_wkt: str, inverse: bool) -> Transformer:
     try:
         src = CRS.from_user_input(crs_wkt)
     except Exception as exc:  # pyproj.exceptions.CRSError is a plain Exception
-        raise CRSError(f"unknown CRS ({exc})") from exc
+        raise CRSError(f"unknown CRS ({_short(exc)})") from exc
     wgs84 = CRS.from_epsg(4326)
-    if inverse:
-        return Transformer.from_crs(wgs84, src, always_xy=True)
-    return Transformer.from_crs(src, wgs84, always_xy=True)
+    try:
+        if inverse:
+            return Transformer.from_crs(wgs84, src, always_xy=True)
+        return Transformer.from_crs(src, wgs84, always_xy=True)
+    except Exception as exc:  # pyproj.exceptions.ProjError: e.g. a LOCAL_CS site grid
+        name = src.name or "unnamed"
+        raise CRSError(f"CRS {name!r} cannot be transformed to WGS84 ({_short(exc)})") from exc
+
+
+def _short(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:160] or type(exc).__name__
 
 
 def crs_to_lonlat(crs_wkt: str, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """CRS coordinates (any shape, float64) -> WGS84 ``(lon, lat)``; ``CRSError`` if not finite."""
-    lon, lat = _transformer(crs_wkt, False).transform(np.asarray(xs, float), np.asarray(ys, float))
+    try:
+        lon, lat = _transformer(crs_wkt, False).transform(
+            np.asarray(xs, float), np.asarray(ys, float), errcheck=False
+        )
+    except CRSError:
+        raise
+    except Exception as exc:  # pyproj.exceptions.ProjError
+        raise CRSError(f"coordinates cannot be transformed to WGS84 ({_short(exc)})") from exc
     lon, lat = np.asarray(lon, float), np.asarray(lat, float)
     if not (np.all(np.isfinite(lon)) and np.all(np.isfinite(lat))):
         raise CRSError("coordinates cannot be transformed to WGS84 (unknown CRS or bad extent)")
@@ -90,8 +105,26 @@ def crs_to_lonlat(crs_wkt: str, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndar
 
 def lonlat_to_crs(crs_wkt: str, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """WGS84 ``(lon, lat)`` (any shape) -> CRS coordinates (float64; inf where undefined)."""
-    x, y = _transformer(crs_wkt, True).transform(np.asarray(lon, float), np.asarray(lat, float))
+    try:
+        x, y = _transformer(crs_wkt, True).transform(
+            np.asarray(lon, float), np.asarray(lat, float), errcheck=False
+        )
+    except CRSError:
+        raise
+    except Exception as exc:  # pyproj.exceptions.ProjError
+        raise CRSError(f"coordinates cannot be transformed from WGS84 ({_short(exc)})") from exc
     return np.asarray(x, float), np.asarray(y, float)
+
+
+def apply_affine(t: Affine, cols: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel-corner coordinates ``(cols, rows)`` (float64 arrays) -> CRS ``(x, y)`` via ``t``."""
+    c, r = np.asarray(cols, float), np.asarray(rows, float)
+    return t.a * c + t.b * r + t.c, t.d * c + t.e * r + t.f
+
+
+def inverse_affine(t: Affine, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """CRS ``(x, y)`` -> pixel-corner ``(cols, rows)`` through the inverse of ``t``."""
+    return apply_affine(~t, xs, ys)
 
 
 def footprint_lonlat(
@@ -103,6 +136,8 @@ def footprint_lonlat(
     curved edges (UTM -> lon/lat over large areas) stay accurate; rotated/sheared
     geotransforms are handled because every corner goes through the full affine.
     Ring order: top-left, top-right, bottom-right, bottom-left, back to top-left.
+    A ring crossing the antimeridian is unwrapped (longitudes beyond 180 east), so
+    ``bounds`` derived from it stay a small box.
 
     Raises:
         CRSError: the CRS is unknown, the outline does not transform, or it leaves
@@ -112,10 +147,14 @@ def footprint_lonlat(
     zeros, w, h = np.zeros(per_edge), np.full(per_edge, width), np.full(per_edge, height)
     cols = np.concatenate([t * width, w, (1 - t) * width, zeros])
     rows = np.concatenate([zeros, t * height, h, (1 - t) * height])
-    xs, ys = transform * (cols, rows)
+    xs, ys = apply_affine(transform, cols, rows)
     lon, lat = crs_to_lonlat(crs_wkt, np.asarray(xs), np.asarray(ys))
     if np.any(np.abs(lat) > 90.0 + 1e-9) or np.any(np.abs(lon) > 540.0):
         raise CRSError("footprint is outside the valid longitude/latitude range")
+    if float(lon.max() - lon.min()) > 180.0:  # crosses the antimeridian: keep the ring in one piece
+        wrapped = np.where(lon < 0, lon + 360.0, lon)
+        if float(wrapped.max() - wrapped.min()) < float(lon.max() - lon.min()):
+            lon = wrapped
     ring = [[round(float(a), 9), round(float(b), 9)] for a, b in zip(lon, lat, strict=True)]
     ring.append(list(ring[0]))
     return ring
@@ -131,7 +170,7 @@ def ground_sample_distance(
     (where the nominal pixel size is degrees or is inflated by 1/cos(lat)).
     """
     cx, cy = width / 2.0, height / 2.0
-    xs, ys = transform * (np.array([cx, cx + 1.0, cx]), np.array([cy, cy, cy + 1.0]))
+    xs, ys = apply_affine(transform, np.array([cx, cx + 1.0, cx]), np.array([cy, cy, cy + 1.0]))
     lon, lat = crs_to_lonlat(crs_wkt, np.asarray(xs), np.asarray(ys))
     _, _, gx = _GEOD.inv(lon[0], lat[0], lon[1], lat[1])
     _, _, gy = _GEOD.inv(lon[0], lat[0], lon[2], lat[2])

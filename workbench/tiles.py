@@ -119,7 +119,7 @@ class Tile:
     def px_to_lonlat(self, xy: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
         """Level-0 pixel centres ``(N, 2)`` (x=col, y=row) -> WGS84 ``(N, 2)`` float64 lon/lat."""
         pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
-        cx, cy = self.transform * (pts[:, 0] + 0.5, pts[:, 1] + 0.5)
+        cx, cy = meta.apply_affine(self.transform, pts[:, 0] + 0.5, pts[:, 1] + 0.5)
         lon, lat = meta.crs_to_lonlat(self.crs_wkt, np.asarray(cx), np.asarray(cy))
         return np.stack([lon, lat], axis=1)
 
@@ -131,7 +131,7 @@ class Tile:
         """
         pts = np.asarray(lonlat, dtype=np.float64).reshape(-1, 2)
         xs, ys = meta.lonlat_to_crs(self.crs_wkt, pts[:, 0], pts[:, 1])
-        col, row = ~self.transform * (xs, ys)
+        col, row = meta.inverse_affine(self.transform, xs, ys)
         out = np.stack([np.asarray(col, float) - 0.5, np.asarray(row, float) - 0.5], axis=1)
         out[~np.isfinite(out).all(axis=1)] = np.nan
         return out

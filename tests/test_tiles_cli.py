@@ -1,0 +1,58 @@
+"""``workbench tiles``: listing, --json, warnings and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fixtures.rasters import make_edge_rasters
+from workbench.cli import main
+
+
+@pytest.fixture(scope="module")
+def edge(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return make_edge_rasters(tmp_path_factory.mktemp("edge_cli"))
+
+
+def test_tiles_json_lists_tiles_and_warnings(
+    edge: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = edge["utm"].parent
+    code = main(["tiles", str(good), str(edge["text_tif"]), "--json", "--sha256"])
+    assert code == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["schema"] == "workbench.tiles/1"
+    by_path = {t["path"]: t for t in doc["tiles"]}
+    utm = by_path[str(edge["utm"])]
+    assert utm["crs"] == "EPSG:32633" and utm["width"] == 200 and len(utm["sha256"]) == 64
+    assert utm["acquired"] == "2021-05-06T07:08:09" and utm["attribution"] == "(c) Test Sat"
+    assert len(utm["bounds_lonlat"]) == 4 and utm["footprint"][0] == utm["footprint"][-1]
+    assert len(doc["warnings"]) == 1 and "text.tif" in doc["warnings"][0]
+
+
+def test_tiles_text_listing(edge: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tiles", str(edge["utm"]), str(edge["plain_png"])]) == 0
+    out = capsys.readouterr().out
+    assert str(edge["utm"]) in out and "EPSG:32633" in out and "50.0 cm/px" in out
+    assert "2021-05-06T07:08:09" in out and "(c) Test Sat" in out
+    assert "1 usable raster(s), 1 skipped" in out
+    assert "warning: skipped" in out and "plain.png" in out
+
+
+@pytest.mark.parametrize("case", ["empty", "missing", "text_tif", "bad_folder"])
+def test_tiles_unusable_arguments_exit_2_one_line(
+    edge: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str
+) -> None:
+    target = {
+        "empty": tmp_path,
+        "missing": tmp_path / "missing.tif",
+        "text_tif": edge["text_tif"],
+        "bad_folder": edge["text_tif"].parent,
+    }[case]
+    assert main(["-q", "tiles", str(target)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("workbench: error:") and "\n" not in err
+    assert str(target) in err
+    assert "Traceback" not in err
