@@ -1,0 +1,179 @@
+"""Burned-in overlay (HUD, crosshair, telemetry text, logos, timestamps) masks.
+
+An overlay is drawn at fixed pixels while the scene moves under it.  Given the
+scene's global motion (from :class:`workbench.shots.MotionTracker`), a scene pixel
+with an edge across the motion must change by about ``|grad . v|``; an overlay
+pixel with the same edge does not change.  Pixels that change much less than
+predicted, with a temporally coherent gradient, are overlay; they are grown into
+adjacent temporally-constant pixels (solid fill) and dilated a little.  White and
+black text and a centre crosshair are all "fixed structure over moving scene".
+
+:class:`OverlayAccumulator` keeps running sums at analysis resolution (constant
+memory whatever the shot length); one per shot and one for the whole video,
+whose decision fills pixels a shot alone cannot decide (see
+:func:`combine_evidence`).
+
+Masks are ``(H, W) uint8``, 255 = burned-in overlay to ignore, 0 = scene.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass
+class OverlayConfig:
+    """Thresholds of the overlay detector (grey levels are 0-255, pixels at analysis size).
+
+    ``sample_px``: scene displacement (max over the frame) since the last sample
+    needed to take another; ``cap_px``: displacement at which the first-order change
+    prediction saturates; ``min_predicted``: summed predicted change for a pixel to
+    be decidable; ``max_ratio``: actual / predicted change below which a decidable
+    pixel is overlay; ``coherence``: minimum |mean gradient| / mean |gradient| of an
+    overlay pixel; ``static_std``: temporal std of a constant pixel; ``grow``: steps
+    the mask grows into constant pixels; ``dilate_px``: dilation at full resolution.
+    """
+
+    sample_px: float = 1.5
+    cap_px: float = 2.0
+    min_predicted: float = 60.0
+    max_ratio: float = 0.35
+    coherence: float = 0.5
+    static_std: float = 5.0
+    grow: int = 4
+    dilate_px: int = 2
+
+
+DECIDED, OVERLAY, STATIC = 1, 2, 4  # bits of an evidence map
+
+
+class OverlayAccumulator:
+    """Temporal evidence for fixed overlay pixels over frames where the scene moves.
+
+    For each sample (``(h, w) uint8`` grey plus the scene's similarity motion since
+    the previous sample), a pixel's *predicted* change if it were scene is
+    ``|grad . v|`` (first order, ``v`` the motion at that pixel, capped at ``cap_px``);
+    its *actual* change is the grey difference.  Overlay pixels change far less than
+    predicted.  Pixels whose edges run along the motion (or near a zoom's centre)
+    get little predicted change and stay undecided: :func:`combine_evidence` fills
+    them from the whole video's evidence.  Memory: eight ``(h, w) float32`` arrays.
+    """
+
+    def __init__(self, shape: tuple[int, int], config: OverlayConfig | None = None) -> None:
+        self.config = config or OverlayConfig()
+        self.shape = shape
+        h, w = shape
+        z = np.zeros((h, w), np.float32)
+        self._gx, self._gy, self._mag = z.copy(), z.copy(), z.copy()
+        self._sum, self._sq = z.copy(), z.copy()
+        self._pred, self._act = z.copy(), z.copy()
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        self._xx, self._yy = xx, yy
+        self._corners = np.array([[0, 0, 1], [w - 1, 0, 1], [0, h - 1, 1], [w - 1, h - 1, 1],
+                                  [w / 2, h / 2, 1]], np.float64)
+        self._last: np.ndarray | None = None
+        self._since = np.eye(3)
+        self.samples = 0
+
+    def break_sequence(self) -> None:
+        """Forget the previous frame (call at a cut: motion across it is unknown)."""
+        self._last = None
+        self._since = np.eye(3)
+
+    def add(self, gray: np.ndarray, step: np.ndarray) -> bool:
+        """Feed a frame and the 3x3 scene motion from the previous frame; True if sampled."""
+        if gray.shape != self.shape:
+            return False
+        self._since = step @ self._since
+        if self._last is None:
+            self._last = gray
+            self._since = np.eye(3)
+            return False
+        moved = self._corners @ (self._since - np.eye(3)).T
+        if float(np.hypot(moved[:, 0], moved[:, 1]).max()) < self.config.sample_px:
+            return False
+        m = self._since
+        self._since = np.eye(3)
+        g = gray.astype(np.float32)
+        gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3, scale=0.125)
+        gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3, scale=0.125)
+        vx = (m[0, 0] - 1.0) * self._xx + m[0, 1] * self._yy + m[0, 2]
+        vy = m[1, 0] * self._xx + (m[1, 1] - 1.0) * self._yy + m[1, 2]
+        mag = cv2.magnitude(gx, gy)
+        pred = np.minimum(np.abs(gx * vx + gy * vy), mag * self.config.cap_px)
+        self._pred += pred
+        self._act += np.minimum(cv2.absdiff(gray, self._last).astype(np.float32), pred + 1.0)
+        self._gx += gx
+        self._gy += gy
+        self._mag += mag
+        self._sum += g
+        self._sq += g * g
+        self._last = gray
+        self.samples += 1
+        return True
+
+    def evidence(self) -> np.ndarray:
+        """``(h, w) uint8`` bit map: DECIDED, OVERLAY (decided and fixed), STATIC (constant)."""
+        cfg = self.config
+        out = np.zeros(self.shape, np.uint8)
+        if self.samples == 0:
+            return out
+        n = float(self.samples)
+        decided = self._pred >= cfg.min_predicted
+        coherence = cv2.magnitude(self._gx, self._gy) / (self._mag + 1e-3)
+        overlay = decided & (self._act <= cfg.max_ratio * self._pred) & (coherence >= cfg.coherence)
+        mean = self._sum / n
+        std = np.sqrt(np.maximum(self._sq / n - mean * mean, 0.0))
+        static = (std <= cfg.static_std) if self.samples >= 3 else np.zeros(self.shape, bool)
+        out[decided] |= DECIDED
+        out[overlay] |= OVERLAY
+        out[static] |= STATIC
+        return out
+
+
+def combine_evidence(shot: np.ndarray, video: np.ndarray,
+                     config: OverlayConfig | None = None) -> np.ndarray:
+    """A shot's mask at analysis size from its evidence and the whole video's.
+
+    Undecided pixels of the shot take the video's decision; the result grows into
+    constant pixels (solid HUD fill, letter interiors) and is dilated by one pixel.
+    Returns ``(h, w) uint8``, 255 = overlay.
+    """
+    cfg = config or OverlayConfig()
+    decided = (shot & DECIDED) > 0
+    core = np.where(decided, (shot & OVERLAY) > 0, (video & OVERLAY) > 0)
+    static = ((shot & STATIC) > 0) | (((video & STATIC) > 0) & ~decided)
+    mask = core.astype(np.uint8) * 255
+    static_u8 = static.astype(np.uint8) * 255
+    kernel = np.ones((3, 3), np.uint8)
+    for _ in range(cfg.grow):
+        grown = cv2.bitwise_or(cv2.bitwise_and(cv2.dilate(mask, kernel), static_u8), mask)
+        if np.array_equal(grown, mask):
+            break
+        mask = grown
+    return cv2.dilate(mask, kernel)
+
+
+def upscale_mask(mask: np.ndarray, width: int, height: int, dilate_px: int = 2) -> np.ndarray:
+    """Resize an analysis-resolution mask to ``(height, width) uint8`` and dilate it.
+
+    Any full-resolution pixel touched by a low-resolution overlay pixel is kept
+    (linear resize, > 0), then dilated by ``dilate_px`` to cover anti-aliased edges.
+    """
+    if mask.shape == (height, width):
+        big = mask.copy()
+    else:
+        big = cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
+        big = np.where(big > 0, 255, 0).astype(np.uint8)
+    if dilate_px > 0:
+        k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * dilate_px + 1, 2 * dilate_px + 1))
+        big = cv2.dilate(big, k)
+    return big
+
+
+def empty_mask(width: int, height: int) -> np.ndarray:
+    """An all-scene mask ``(height, width) uint8`` of zeros."""
+    return np.zeros((height, width), np.uint8)

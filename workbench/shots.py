@@ -1,0 +1,297 @@
+"""Shot and sub-shot segmentation on low-resolution frames (streaming, bounded memory).
+
+A *shot* ends at a hard cut (colour/brightness content jumps between two frames)
+or at a fade (a run of black or blank frames).  A *sub-shot* ends when the view
+inside a shot has changed enough to show different ground: a zoom by more than
+``zoom_step``, a pan by more than ``pan_step`` frame widths, a rotation, or most
+tracked scene points lost.  Static burned-in overlays (HUD) do not hold the
+motion estimate back: only points that moved are used when enough of them did.
+
+Every function here works on the *analysis* image: ``(h, w, 3) uint8`` BGR at a
+small width (``KeyframeConfig.analysis_width``), or its ``(h, w) uint8`` grey.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+_BLOCKS = (16, 9)  # block grid (columns, rows) for sharpness and flatness statistics
+
+
+@dataclass
+class FrameStats:
+    """Per-frame measurements of an analysis image.
+
+    ``content``: mean absolute HSV change from the previous frame (0-255 scale,
+    PySceneDetect's ContentDetector measure); ``luma``/``contrast``: mean and std of
+    grey; ``sharpness``: median over a 16x9 block grid of the mean squared Laplacian
+    (robust to a HUD covering a minority of blocks); ``flat_fraction``: share of
+    blocks with grey std < 4; ``dominant_fraction``: share of pixels within +-6
+    grey levels of the most common level; ``kind``: "ok", "black", "blank" or "text".
+    """
+
+    index: int
+    pts_s: float
+    content: float
+    luma: float
+    contrast: float
+    sharpness: float
+    flat_fraction: float
+    dominant_fraction: float
+    kind: str = "ok"
+
+    @property
+    def usable(self) -> bool:
+        """True when the frame shows scene (not black, blank or a text card)."""
+        return self.kind == "ok"
+
+
+@dataclass
+class QualityThresholds:
+    """When a frame is black, blank or text-dominated (title card, caption slate)."""
+
+    black_luma: float = 22.0
+    blank_contrast: float = 6.0
+    text_flat_fraction: float = 0.6
+    text_dominant_fraction: float = 0.55
+
+
+def measure(
+    index: int,
+    pts_s: float,
+    bgr: np.ndarray,
+    gray: np.ndarray,
+    prev_hsv: np.ndarray | None,
+    thresholds: QualityThresholds,
+) -> tuple[FrameStats, np.ndarray]:
+    """Measure one analysis frame; returns the stats and its small HSV image (for the next call).
+
+    ``bgr``: ``(h, w, 3) uint8`` BGR; ``gray``: the same frame as ``(h, w) uint8``.
+    """
+    small = cv2.resize(bgr, (160, max(2, round(160 * bgr.shape[0] / bgr.shape[1]))),
+                       interpolation=cv2.INTER_AREA)
+    hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
+    if prev_hsv is None or prev_hsv.shape != hsv.shape:
+        content = 0.0
+    else:
+        content = float(cv2.absdiff(hsv, prev_hsv).mean(axis=(0, 1)).mean())
+    mean, std = cv2.meanStdDev(gray)
+    luma, contrast = float(mean[0, 0]), float(std[0, 0])
+    lap = cv2.Laplacian(gray, cv2.CV_32F, ksize=3)
+    blocks = cv2.resize(lap * lap, _BLOCKS, interpolation=cv2.INTER_AREA)
+    sharpness = float(np.median(blocks))
+    g32 = gray.astype(np.float32)
+    bmean = cv2.resize(g32, _BLOCKS, interpolation=cv2.INTER_AREA)
+    bsq = cv2.resize(g32 * g32, _BLOCKS, interpolation=cv2.INTER_AREA)
+    bstd = np.sqrt(np.maximum(bsq - bmean * bmean, 0.0))
+    flat = float((bstd < 4.0).mean())
+    hist = cv2.calcHist([gray], [0], None, [256], [0, 256]).ravel()
+    peak = int(np.argmax(hist))
+    dominant = float(hist[max(0, peak - 6): peak + 7].sum() / max(1.0, hist.sum()))
+    stats = FrameStats(index, pts_s, content, luma, contrast, sharpness, flat, dominant)
+    stats.kind = classify(stats, thresholds)
+    return stats, hsv
+
+
+def classify(s: FrameStats, t: QualityThresholds) -> str:
+    """"black", "blank", "text" (title card / slate) or "ok" for a measured frame."""
+    if s.luma < t.black_luma and s.contrast < 2.5 * t.blank_contrast:
+        return "black"
+    if s.contrast < t.blank_contrast or s.flat_fraction > 0.97:
+        return "blank"
+    if s.flat_fraction >= t.text_flat_fraction and s.dominant_fraction >= t.text_dominant_fraction:
+        return "text"
+    return "ok"
+
+
+@dataclass
+class CutDetector:
+    """Hard cuts and fades from the stream of :class:`FrameStats` (one call per frame).
+
+    A cut: ``content >= threshold`` and ``content >= ratio *`` (mean of the previous
+    ``window`` frames + 2), at least ``min_gap`` frames after the previous boundary.
+    A fade: the first frame of a run of black/blank frames ends the shot; the
+    first usable-or-text frame after the run starts the next one.
+    """
+
+    threshold: float = 27.0
+    ratio: float = 3.0
+    window: int = 8
+    min_gap: int = 6
+    _recent: list[float] = field(default_factory=list)
+    _since: int = 10**9
+    _in_dark: bool = False
+
+    def update(self, s: FrameStats) -> str | None:
+        """Return "cut", "fade" (a boundary *before* this frame) or ``None``."""
+        dark = s.kind in ("black", "blank")
+        event: str | None = None
+        if (dark and not self._in_dark) or (not dark and self._in_dark):
+            event = "fade"
+        elif not dark and self._since >= self.min_gap:
+            base = float(np.mean(self._recent)) if self._recent else 0.0
+            if s.content >= self.threshold and s.content >= self.ratio * (base + 2.0):
+                event = "cut"
+        self._in_dark = dark
+        self._recent.append(s.content)
+        if len(self._recent) > self.window:
+            self._recent.pop(0)
+        if event is not None:
+            self._since = 0
+            self._recent.clear()
+        else:
+            self._since += 1
+        return event
+
+
+@dataclass
+class ViewChange:
+    """Similarity transform of the current view relative to the sub-shot's first frame."""
+
+    scale: float = 1.0
+    shift: float = 0.0  # displacement of the frame centre, in frame widths
+    angle_deg: float = 0.0
+    tracked: int = 0
+    lost_fraction: float = 0.0
+
+
+class MotionTracker:
+    """KLT-track corners from a sub-shot's anchor frame and report the view change.
+
+    ``zoom_step``: scale factor (> 1) that ends a sub-shot; ``pan_step``: centre
+    displacement in frame widths; ``max_angle``: rotation in degrees.  When scene
+    points leave the view, new corners are added (their anchor positions mapped back
+    through the current transform), avoiding ``exclude`` (e.g. a known overlay mask).
+    ``matrix`` is the anchor -> current similarity and ``step`` the previous ->
+    current one (3x3 float64, pixel coordinates of the analysis image).
+    """
+
+    def __init__(
+        self,
+        zoom_step: float = 1.6,
+        pan_step: float = 0.5,
+        max_angle: float = 30.0,
+        min_points: int = 8,
+        max_points: int = 160,
+    ) -> None:
+        self.zoom_step = zoom_step
+        self.pan_step = pan_step
+        self.max_angle = max_angle
+        self.min_points = min_points
+        self.max_points = max_points
+        self.exclude: np.ndarray | None = None  # (h, w) uint8, 255 = do not track here
+        self._fixed: np.ndarray | None = None  # where corners stayed put while the scene moved
+        self._prev: np.ndarray | None = None
+        self._p0 = np.zeros((0, 2), np.float32)  # anchor positions
+        self._p = np.zeros((0, 2), np.float32)  # current positions
+        self.change = ViewChange()
+        self.matrix = np.eye(3)
+        self.step = np.eye(3)
+
+    def _detect(self, gray: np.ndarray, limit: int) -> np.ndarray:
+        mask = np.full(gray.shape, 255, np.uint8)
+        if self.exclude is not None and self.exclude.shape == gray.shape:
+            mask[self.exclude > 0] = 0
+        if self._fixed is not None and self._fixed.shape == gray.shape:
+            mask[self._fixed > 0] = 0
+        for x, y in self._p:
+            cv2.circle(mask, (int(x), int(y)), 6, 0, -1)
+        pts = cv2.goodFeaturesToTrack(gray, maxCorners=max(1, limit), qualityLevel=0.01,
+                                      minDistance=6, blockSize=5, mask=mask)
+        return np.zeros((0, 2), np.float32) if pts is None else pts.reshape(-1, 2)
+
+    def reset(self, gray: np.ndarray) -> None:
+        """Start a new sub-shot anchored at ``gray`` (``(h, w) uint8``)."""
+        self._p = np.zeros((0, 2), np.float32)
+        self._p = self._detect(gray, self.max_points).astype(np.float32)
+        self._p0 = self._p.copy()
+        self._prev = gray
+        self.change = ViewChange(tracked=len(self._p))
+        self.matrix = np.eye(3)
+        self.step = np.eye(3)
+
+    def _replenish(self, gray: np.ndarray) -> None:
+        new = self._detect(gray, self.max_points - len(self._p))
+        if len(new) == 0:
+            return
+        inv = np.linalg.inv(self.matrix)
+        back = (np.c_[new, np.ones(len(new))] @ inv.T)[:, :2].astype(np.float32)
+        self._p = np.vstack([self._p, new.astype(np.float32)])
+        self._p0 = np.vstack([self._p0, back])
+
+    def _drop_fixed(self, before: np.ndarray, shape: tuple[int, ...]) -> None:
+        """Drop corners that stayed put while the scene moved (burned-in overlay)."""
+        if len(before) == 0:
+            return
+        pred = (np.c_[before, np.ones(len(before))] @ self.step.T)[:, :2] - before
+        pred_n = np.linalg.norm(pred, axis=1)
+        moved = np.linalg.norm(self._p - before, axis=1)
+        fixed = (pred_n > 0.8) & (moved < 0.25 * pred_n)
+        if not fixed.any():
+            return
+        if self._fixed is None or self._fixed.shape != shape:
+            self._fixed = np.zeros(shape[:2], np.uint8)
+        for x, y in self._p[fixed]:
+            cv2.circle(self._fixed, (int(x), int(y)), 5, 255, -1)
+        self._p, self._p0 = self._p[~fixed], self._p0[~fixed]
+
+    def forget_fixed(self) -> None:
+        """Clear the learnt overlay-corner exclusions (e.g. for a new video)."""
+        self._fixed = None
+
+    def update(self, gray: np.ndarray) -> str | None:
+        """Track into ``gray``; return "zoom", "pan" or "rotate" to end the sub-shot."""
+        if self._prev is None or self._prev.shape != gray.shape:
+            self.reset(gray)
+            return None
+        self.step = np.eye(3)
+        prev, self._prev = self._prev, gray
+        if len(self._p) < self.min_points:
+            self._replenish(gray)
+            return None
+        nxt, status, _err = cv2.calcOpticalFlowPyrLK(
+            prev, gray, self._p.reshape(-1, 1, 2), None, winSize=(15, 15), maxLevel=3,
+            criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03),
+        )
+        if nxt is None or status is None:
+            self._p, self._p0 = self._p[:0], self._p0[:0]
+            return None
+        h, w = gray.shape
+        cur = nxt.reshape(-1, 2)
+        ok = status.ravel().astype(bool)
+        ok &= (cur[:, 0] >= 0) & (cur[:, 0] < w) & (cur[:, 1] >= 0) & (cur[:, 1] < h)
+        before = self._p[ok]
+        self._p, self._p0 = cur[ok], self._p0[ok]
+        n = len(self._p)
+        moving = np.linalg.norm(self._p - self._p0, axis=1) > 1.5 if n else np.zeros(0, bool)
+        use = moving if moving.sum() >= self.min_points else np.ones(n, bool)
+        m = None
+        if use.sum() >= 4:
+            m, _inl = cv2.estimateAffinePartial2D(self._p0[use], self._p[use],
+                                                  method=cv2.RANSAC, ransacReprojThreshold=2.0)
+        if m is not None and np.all(np.isfinite(m)) and abs(np.linalg.det(m[:, :2])) > 1e-3:
+            full = np.vstack([m, [0.0, 0.0, 1.0]])
+            self.step = full @ np.linalg.inv(self.matrix)
+            self.matrix = full
+            self._drop_fixed(before, gray.shape)
+            n = len(self._p)
+            moving = np.linalg.norm(self._p - self._p0, axis=1) > 1.5
+        if int(moving.sum()) < 3 * self.min_points or n < self.max_points // 2:
+            self._replenish(gray)
+        mm = self.matrix
+        scale = math.hypot(float(mm[0, 0]), float(mm[1, 0]))
+        angle = math.degrees(math.atan2(float(mm[1, 0]), float(mm[0, 0])))
+        c = np.array([w / 2.0, h / 2.0])
+        shift = float(np.linalg.norm(mm[:2, :2] @ c + mm[:2, 2] - c)) / w
+        self.change = ViewChange(scale, shift, angle, n, 0.0)
+        if scale > self.zoom_step or scale < 1.0 / self.zoom_step:
+            return "zoom"
+        if shift > self.pan_step:
+            return "pan"
+        if abs(angle) > self.max_angle:
+            return "rotate"
+        return None
