@@ -458,3 +458,16 @@ def test_iter_windows_small_raster_and_cancel(tiles: dict[str, Tile]) -> None:
         next(iter_windows(t, cancel=ev))
     with pytest.raises(UsageError):
         next(iter_windows(t, overlap=1.0))
+
+
+def test_tiles_are_hashable_and_fifo_is_refused(tiles: dict[str, Tile], tmp_path: Path) -> None:
+    import os
+
+    assert len({tiles["utm"], tiles["utm"], tiles["vrt"]}) == 2
+    fifo = tmp_path / "pipe.tif"
+    os.mkfifo(fifo)
+    with pytest.raises(RasterOpenError, match="regular file"):
+        TileCatalog.from_paths([fifo])
+    (tmp_path / "ok.tif").write_bytes(b"")  # an empty .tif beside the FIFO: skipped, named
+    with pytest.raises(NoUsableTilesError):
+        TileCatalog.from_paths([tmp_path])

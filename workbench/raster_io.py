@@ -44,16 +44,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# GDAL configuration for every open/read: no long network waits (WMS/XYZ), no .aux.xml
-# statistics written beside the user's evidence.  Directory listing stays on: world
-# files, .prj, .aux.xml and .ovr sidecars are found through it.
+# GDAL configuration for every open/read: no long network waits (WMS/XYZ).  Directory
+# listing stays on (GDAL_DISABLE_READDIR_ON_OPEN unset) because world files, .prj,
+# .aux.xml and .ovr sidecars are found through it; PAM stays on to read .aux.xml CRSs.
+# Nothing here computes statistics through GDAL, so no .aux.xml is written beside
+# the user's evidence.
 GDAL_OPTIONS: dict[str, Any] = {
     "GDAL_HTTP_TIMEOUT": 10,
     "GDAL_HTTP_CONNECTTIMEOUT": 5,
     "GDAL_HTTP_MAX_RETRY": 0,
     "GDAL_PAM_ENABLED": "YES",
-    "GDAL_PAM_MODE": "PAM_READONLY",  # hint for drivers that honour it
-    "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".tif,.tiff,.vrt,.png,.jpg,.jpeg,.webp,.xml",
 }
 DEFAULT_MAX_PIXELS = 32_000_000  # output pixels per read when the caller gives no cap
 _STATS_SIDE = 1024  # long side of the sample the stretch is computed from

@@ -19,7 +19,7 @@ level-0 (full resolution) grid, centre of the top-left pixel at ``(0, 0)``; the
 affine ``Tile.transform`` maps pixel *corners*, so pixel ``(x, y)`` is at
 ``transform * (x + 0.5, y + 0.5)`` in ``Tile.crs_wkt``.
 
-Threads: a :class:`Tile` is an immutable description and can be shared freely;
+Threads: a :class:`Tile` is an immutable, hashable description and can be shared freely;
 rasterio datasets are not thread-safe, so every read opens its own dataset.
 """
 
@@ -104,7 +104,7 @@ class Tile:
     nodata: float | None
     has_alpha: bool
     gsd_m: float
-    footprint: list[list[float]]
+    footprint: list[list[float]] = field(hash=False)  # lists are unhashable; Tile stays hashable
     bounds_lonlat: tuple[float, float, float, float]
     acquired: str | None
     attribution: str | None
@@ -257,11 +257,16 @@ def _is_candidate(path: Path) -> bool:
 def _discover(path: Path) -> list[Path]:
     """``path`` itself if a file; else candidate rasters below it, sorted, hidden dirs skipped."""
     if not path.is_dir():
+        if not path.is_file():  # a FIFO or device would block GDAL
+            raise RasterOpenError("not a regular file or folder", path)
         return [path]
     found: list[Path] = []
     for root, dirs, names in os.walk(path):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found.extend(Path(root) / n for n in names if _is_candidate(Path(root) / n))
+        found.extend(
+            Path(root) / n for n in names
+            if _is_candidate(Path(root) / n) and (Path(root) / n).is_file()
+        )
     return sorted(found, key=lambda p: str(p))
 
 
