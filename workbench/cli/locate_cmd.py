@@ -1,17 +1,103 @@
-"""`workbench locate` (not implemented yet)."""
+"""``workbench locate VIDEO --tiles PATH [PATH ...] --out DIR [--target X,Y]``.
+
+Writes ``DIR/locate.json`` (schema ``workbench.locate/1``) and ``DIR/keyframes/``;
+exit 0 whenever it ran, whatever the verdict; a human summary on stdout, progress
+on stderr; unusable arguments -> one line on stderr, exit 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
+from pathlib import Path
 from typing import Any
+
+from ..atomic import check_writable_dir
+from ..errors import UsageError
+from ..geo import format_dms, format_mgrs
+from ..results import LocateResult
+from ._progress import terminal_progress
+
+
+def _target(text: str) -> tuple[float, float]:
+    try:
+        xs, ys = text.split(",")
+        x, y = float(xs), float(ys)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--target wants X,Y in frame pixels, not {text!r}"
+        ) from None
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise argparse.ArgumentTypeError(f"--target wants finite numbers, not {text!r}")
+    return x, y
 
 
 def register(sub: Any) -> None:
-    """Add the `locate` subcommand to the CLI's subparsers."""
-    p = sub.add_parser("locate", help="(not implemented yet)")
+    """Add the ``locate`` subcommand to the CLI's subparsers."""
+    p = sub.add_parser(
+        "locate",
+        help="find where footage was filmed among georeferenced rasters",
+        description="Match keyframes of VIDEO against reference rasters; write DIR/locate.json.",
+    )
+    p.add_argument("video", metavar="VIDEO", help="footage file (any format FFmpeg reads)")
+    p.add_argument("--tiles", nargs="+", required=True, metavar="PATH",
+                   help="reference rasters (files or folders; any GDAL raster, any CRS)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--target", type=_target, default=None, metavar="X,Y",
+                   help="frame pixel to geolocate (crosshair, impact point)")
+    p.add_argument("--max-keyframes", type=int, default=None, metavar="N",
+                   help="keyframes to match (default 6)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Not implemented yet."""
-    raise NotImplementedError("locate")
+    """Run the locate job; print a summary; return 0 (any verdict)."""
+    from ..locate import LocateConfig, locate
+
+    video = Path(args.video)
+    if not video.is_file():
+        raise UsageError("no such video file", video)
+    out = Path(args.out)
+    check_writable_dir(out)
+    cfg = LocateConfig()
+    if args.max_keyframes is not None:
+        if args.max_keyframes < 1:
+            raise UsageError(f"--max-keyframes must be at least 1, not {args.max_keyframes}")
+        cfg.max_keyframes = args.max_keyframes
+    with terminal_progress(getattr(args, "quiet", False)) as progress:
+        result = locate(video, args.tiles, out_dir=out, target_xy=args.target, config=cfg,
+                        progress=progress)
+    print(summary(result, out))
+    return 0
+
+
+def summary(result: LocateResult, out: Path | None = None) -> str:
+    """A few human-readable lines describing ``result``."""
+    lines = [f"verdict: {result.verdict.upper()}"
+             + (f" - {result.reason}" if result.reason else "")]
+    for c in result.candidates[:5]:
+        mgrs = format_mgrs(c.lat, c.lon)
+        lines.append(
+            f"  #{c.rank} {c.lat:.6f}, {c.lon:.6f} ({format_dms(c.lat, c.lon)}"
+            + (f", MGRS {mgrs}" if mgrs else "")
+            + f") confidence {c.confidence:.2f} +/- {c.uncertainty_m:.1f} m"
+            f" [{c.keyframe_id} on {Path(c.tile).name}, {c.inliers} inliers,"
+            f" {len(c.supporting_keyframes)} keyframe(s)]"
+        )
+        if c.target:
+            lines.append(
+                f"     target ({c.target['x']:.0f},{c.target['y']:.0f}) -> "
+                f"{c.target['lat']:.6f}, {c.target['lon']:.6f}"
+                f" +/- {c.target.get('uncertainty_m', float('nan')):.1f} m"
+            )
+    t = result.timing_s
+    lines.append(
+        f"{len(result.keyframes)} keyframe(s) vs {len(result.tiles)} tile(s);"
+        f" {t.get('total', 0):.1f} s (keyframes {t.get('keyframes', 0):.1f} s,"
+        f" match {t.get('match', 0):.1f} s)"
+    )
+    for w in result.warnings[:5]:
+        lines.append(f"warning: {w}")
+    if out is not None:
+        lines.append(f"wrote {out / 'locate.json'}")
+    return "\n".join(lines)

@@ -1,0 +1,177 @@
+"""Local features for matching: RootSIFT on contrast-normalised grey images.
+
+Everything here works on single images; :mod:`workbench.match` decides which
+images (keyframe variants, tile windows) to describe and how to pair them.
+
+Conventions: input images are ``(H, W, 3) uint8`` **BGR** or ``(H, W) uint8``
+grey; masks are ``(H, W) uint8`` with 255 = *usable* pixel (the opposite of a
+keyframe's overlay mask, which marks burned-in overlay with 255).  Keypoint
+coordinates are ``(N, 2) float32`` ``(x, y)`` = (column, row), centre of the
+top-left pixel at ``(0, 0)`` (OpenCV's convention).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+_CLAHE = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
+
+
+@dataclass
+class Features:
+    """Keypoints and RootSIFT descriptors of one image.
+
+    ``xy``: ``(N, 2) float32`` keypoint positions in the described image's pixels
+    (callers may re-map them to another grid, see :meth:`mapped`).
+    ``size``: ``(N,) float32`` keypoint diameter in the same pixels.
+    ``desc``: ``(N, 128) float32`` RootSIFT descriptors (L1-normalised, square-rooted).
+    """
+
+    xy: np.ndarray
+    size: np.ndarray
+    desc: np.ndarray
+    _index: Any = field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return int(self.xy.shape[0])
+
+    def mapped(self, affine: np.ndarray) -> Features:
+        """A copy with ``xy`` mapped through a ``(2, 3)`` float64 affine (descriptors shared)."""
+        a = np.asarray(affine, np.float64)
+        xy = self.xy.astype(np.float64) @ a[:, :2].T + a[:, 2]
+        scale = float(np.sqrt(abs(np.linalg.det(a[:, :2]))))
+        return Features(xy.astype(np.float32), self.size * scale, self.desc)
+
+    def matcher_index(self) -> Any:
+        """A FLANN kd-tree index over ``desc`` (built once, cached on the object)."""
+        if self._index is None:
+            index = cv2.flann_Index(  # type: ignore[attr-defined]
+                self.desc, {"algorithm": 1, "trees": 4})
+            self._index = index
+        return self._index
+
+    @staticmethod
+    def empty() -> Features:
+        """No features."""
+        return Features(
+            np.zeros((0, 2), np.float32), np.zeros(0, np.float32), np.zeros((0, 128), np.float32)
+        )
+
+    @staticmethod
+    def concat(parts: list[Features]) -> Features:
+        """All keypoints of ``parts`` in one set (coordinates must share a grid)."""
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return Features.empty()
+        return Features(
+            np.concatenate([p.xy for p in parts]),
+            np.concatenate([p.size for p in parts]),
+            np.concatenate([p.desc for p in parts]),
+        )
+
+
+def to_grey(image: np.ndarray) -> np.ndarray:
+    """``(H, W, 3) uint8`` BGR (or ``(H, W)`` grey) -> ``(H, W) uint8`` grey."""
+    if image.ndim == 2:
+        return np.ascontiguousarray(image, dtype=np.uint8)
+    if image.ndim == 3 and image.shape[2] == 3:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    if image.ndim == 3 and image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY)
+    raise ValueError(f"unsupported image shape {image.shape}")
+
+
+def normalise(grey: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+    """Local contrast normalisation (CLAHE) of a ``(H, W) uint8`` grey image.
+
+    Pixels outside ``valid`` (``(H, W)`` bool/uint8) are set to the median of the valid
+    ones first so that nodata borders do not dominate the histogram equalisation.
+    """
+    g = grey
+    if valid is not None and not bool(np.all(valid)):
+        v = valid.astype(bool)
+        fill = int(np.median(grey[v])) if v.any() else 0
+        g = grey.copy()
+        g[~v] = fill
+    return _CLAHE.apply(g)
+
+
+def detect(
+    grey: np.ndarray,
+    mask: np.ndarray | None = None,
+    *,
+    max_features: int = 0,
+    contrast_threshold: float = 0.02,
+) -> Features:
+    """RootSIFT keypoints/descriptors of a ``(H, W) uint8`` grey image.
+
+    ``mask``: ``(H, W) uint8`` 255 = where keypoints may lie, or ``None``.
+    ``max_features``: keep at most this many (strongest response, spread over a
+    coarse grid so one busy corner cannot take them all); 0 = no limit.
+    """
+    if grey.size == 0 or min(grey.shape[:2]) < 16:
+        return Features.empty()
+    sift = cv2.SIFT_create(  # type: ignore[attr-defined]
+        nfeatures=0, contrastThreshold=contrast_threshold)
+    kps, desc = sift.detectAndCompute(grey, mask)
+    if desc is None or not kps:
+        return Features.empty()
+    xy = np.array([k.pt for k in kps], np.float32).reshape(-1, 2)
+    size = np.array([k.size for k in kps], np.float32)
+    resp = np.array([k.response for k in kps], np.float32)
+    if max_features and len(kps) > max_features:
+        keep = _grid_select(xy, resp, grey.shape[1], grey.shape[0], max_features)
+        xy, size, desc = xy[keep], size[keep], desc[keep]
+    desc = desc.astype(np.float32)
+    desc /= np.maximum(desc.sum(axis=1, keepdims=True), 1e-7)
+    desc = np.sqrt(desc)
+    return Features(xy, size, np.ascontiguousarray(desc))
+
+
+def _grid_select(
+    xy: np.ndarray, resp: np.ndarray, width: int, height: int, n: int, cells: int = 8
+) -> np.ndarray:
+    """Indices of at most ``n`` keypoints, strongest first within each grid cell, round-robin."""
+    cx = np.minimum((xy[:, 0] * cells / max(width, 1)).astype(int), cells - 1)
+    cy = np.minimum((xy[:, 1] * cells / max(height, 1)).astype(int), cells - 1)
+    cell = cy * cells + cx
+    order = np.lexsort((-resp, cell))
+    sorted_cells = cell[order]
+    # rank of each keypoint within its cell
+    starts = np.searchsorted(sorted_cells, sorted_cells, side="left")
+    rank_in_cell = np.arange(len(order)) - starts
+    pick = order[np.lexsort((-resp[order], rank_in_cell))][:n]
+    return np.sort(pick)
+
+
+def match_descriptors(
+    query: Features, train: Features, *, ratio: float = 0.85, mutual_unique: bool = True
+) -> np.ndarray:
+    """Putative matches ``(M, 2) int`` (query index, train index) by Lowe's ratio test.
+
+    Uses the FLANN index of ``train`` (cached).  With ``mutual_unique`` a train
+    keypoint is used by at most one query keypoint (the one with the smallest distance).
+    """
+    if len(query) < 2 or len(train) < 2:
+        return np.zeros((0, 2), int)
+    index = train.matcher_index()
+    idx, dist = index.knnSearch(query.desc, 2, params={"checks": 96})
+    idx = np.asarray(idx)
+    dist = np.sqrt(np.maximum(np.asarray(dist, np.float64), 0))  # FLANN returns squared L2
+    ok = dist[:, 0] < ratio * dist[:, 1]
+    q = np.nonzero(ok)[0]
+    t = idx[ok, 0]
+    d = dist[ok, 0]
+    if mutual_unique and len(q):
+        order = np.argsort(d)
+        _, first = np.unique(t[order], return_index=True)
+        keep = order[first]
+        q, t = q[keep], t[keep]
+    return np.stack([q, t], axis=1).astype(int) if len(q) else np.zeros((0, 2), int)

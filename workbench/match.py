@@ -1,0 +1,317 @@
+"""Match one keyframe against every tile of a catalog: RootSIFT + USAC/MAGSAC homography.
+
+How it copes with real footage:
+
+* **Scale** (footage usually 3-20x finer than the imagery): the keyframe is
+  described at several shrink levels (``MatchConfig.frame_levels``) so that one of
+  them has roughly the tile's ground resolution; tiles are read at their own
+  resolution, or coarser when large (``tile_max_pixels``), then the best
+  hypotheses are re-verified on a native-resolution window (coarse-to-fine).
+* **Heading**: SIFT is rotation invariant (any heading 0-360 degrees).
+* **Oblique views** (down to 30 degrees depression): affine simulation; the
+  keyframe is also described after a vertical stretch of 1/sin(depression)
+  (``stretches``), which undoes most of the foreshortening of a pitched camera.
+* **Cross-modal / white-hot thermal**: CLAHE-normalised grey, and the inverted
+  keyframe is described too (``polarities``).
+* **Geometry**: ``cv2.findHomography`` with ``USAC_MAGSAC``; inliers and geometric
+  statistics are kept in :attr:`MatchHypothesis.scores` for :mod:`workbench.rank`.
+
+Conventions: keyframe images ``(H, W, 3) uint8`` BGR with an overlay mask
+``(H, W) uint8`` (255 = burned-in overlay, ignored); homographies map keyframe
+full-resolution pixels to tile level-0 pixels, ``(x, y)`` = (col, row) with
+the centre of the top-left pixel at ``(0, 0)``; tile CRS is the tile's own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+
+from .features import Features, detect, match_descriptors, normalise, to_grey
+from .geometry import frame_outline, hypothesis_scores
+from .progress import CancelToken, ProgressCallback, check_cancel, report
+from .tilefeatures import TileFeatureCache, TileFeatures
+
+if TYPE_CHECKING:
+    from .keyframes import Keyframe
+    from .tiles import Tile, TileCatalog
+
+log = logging.getLogger(__name__)
+
+POLARITIES = ("normal", "inverted")
+
+
+@dataclass
+class MatchConfig:
+    """Tuning of :func:`match_keyframe` (defaults are what the benchmark uses).
+
+    ``frame_levels``: keyframe shrink factors tried (1 = full resolution).
+    ``stretches``: vertical stretch factors (affine simulation of oblique views).
+    ``polarities``: ``"normal"`` and/or ``"inverted"`` (white-hot thermal).
+    ``ratio``: Lowe ratio-test threshold.  ``ransac_px``: MAGSAC threshold in
+    working tile pixels.  ``min_inliers``: smallest homography support kept.
+    ``tile_max_pixels``: tiles larger than this are read coarser for the first pass.
+    ``refine``: re-verify coarse hypotheses on a native-resolution tile window.
+    """
+
+    frame_levels: tuple[float, ...] = (1.0, 0.5, 0.25, 0.125)
+    stretches: tuple[float, ...] = (1.0, 1.6)
+    polarities: tuple[str, ...] = POLARITIES
+    ratio: float = 0.85
+    ransac_px: float = 3.0
+    min_inliers: int = 8
+    frame_min_side: int = 64
+    frame_max_features: int = 2500
+    tile_max_pixels: int = 3_000_000
+    tile_max_features: int = 40_000
+    refine: bool = True
+    refine_max_pixels: int = 2_500_000
+    max_hypotheses_per_tile: int = 3
+
+
+@dataclass
+class MatchHypothesis:
+    """A keyframe placed on a tile by a homography.
+
+    ``homography``: ``(3, 3) float64`` keyframe px -> tile level-0 px.
+    ``keyframe_xy`` / ``tile_xy``: ``(N, 2) float64`` inlier tie points (keyframe
+    full-resolution px / tile level-0 px).  ``scores``: geometric statistics
+    (see :func:`workbench.geometry.hypothesis_scores`) plus ``putative`` matches,
+    ``polarity`` (0 normal, 1 inverted), ``stretch`` and ``level``.
+    """
+
+    keyframe_id: str
+    tile: Tile
+    homography: np.ndarray
+    keyframe_xy: np.ndarray
+    tile_xy: np.ndarray
+    inliers: int
+    scores: dict[str, float] = field(default_factory=dict)
+    frame_size: tuple[int, int] = (0, 0)  # (width, height) of the keyframe
+
+
+@dataclass
+class _Variant:
+    polarity: int
+    stretch: float
+    level: float
+    feats: Features  # xy in keyframe full-resolution px
+
+
+def keyframe_variants(
+    image: np.ndarray, overlay_mask: np.ndarray | None, config: MatchConfig
+) -> list[_Variant]:
+    """Describe a ``(H, W, 3) uint8`` BGR keyframe under every (polarity, stretch, level).
+
+    ``overlay_mask``: ``(H, W) uint8`` 255 = burned-in overlay (no keypoints there).
+    Returned keypoints are in the keyframe's full-resolution pixel grid.
+    """
+    grey = to_grey(image)
+    h, w = grey.shape
+    usable = np.full((h, w), 255, np.uint8)
+    if overlay_mask is not None and overlay_mask.shape[:2] == (h, w):
+        usable[overlay_mask > 0] = 0
+        usable = np.asarray(cv2.erode(usable, np.ones((7, 7), np.uint8)), np.uint8)
+    usable[grey == 0] = 0  # letterbox / warped-out black
+    out: list[_Variant] = []
+    for pol_name in config.polarities:
+        pol = POLARITIES.index(pol_name)
+        base = 255 - grey if pol else grey
+        for stretch in config.stretches:
+            for level in config.frame_levels:
+                sx, sy = level, level * stretch
+                nw, nh = round(w * sx), round(h * sy)
+                if min(nw, nh) < config.frame_min_side or max(sx, sy) > 2.0:
+                    continue
+                interp = cv2.INTER_AREA if sx < 1 else cv2.INTER_LINEAR
+                img = cv2.resize(base, (nw, nh), interpolation=interp)
+                msk = cv2.resize(usable, (nw, nh), interpolation=cv2.INTER_NEAREST)
+                img = normalise(img, msk > 0)
+                f = detect(img, msk, max_features=config.frame_max_features)
+                if len(f) < 4:
+                    continue
+                ax, ay = nw / w, nh / h
+                back = np.array([[1 / ax, 0, 0.5 / ax - 0.5], [0, 1 / ay, 0.5 / ay - 0.5]])
+                out.append(_Variant(pol, stretch, level, f.mapped(back)))
+    return out
+
+
+def match_keyframe(
+    kf: Keyframe,
+    catalog: TileCatalog,
+    config: MatchConfig | None = None,
+    *,
+    cache: TileFeatureCache | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> list[MatchHypothesis]:
+    """All plausible placements of keyframe ``kf`` on the tiles of ``catalog``.
+
+    ``kf.image``: ``(H, W, 3) uint8`` BGR; ``kf.overlay_mask``: ``(H, W) uint8``.
+    ``cache``: tile features shared across keyframes (pass the same one for every
+    keyframe of a job; a private one is made otherwise).
+    Returns hypotheses sorted by inlier count (best first); possibly empty.
+    """
+    cfg = config or MatchConfig()
+    cache = cache if cache is not None else TileFeatureCache(cfg)
+    tiles = list(catalog.tiles)
+    report(progress, f"matching {kf.id}", 0.0)
+    db = cache.database(tiles)
+    check_cancel(cancel)
+    variants = keyframe_variants(kf.image, kf.overlay_mask, cfg)
+    h, w = kf.image.shape[:2]
+    per_tile: dict[int, list[_Found]] = {}
+    for k, v in enumerate(variants):
+        check_cancel(cancel)
+        report(progress, f"matching {kf.id}", 0.1 + 0.6 * k / max(len(variants), 1))
+        pairs = match_descriptors(v.feats, db.feats, ratio=cfg.ratio, mutual_unique=True)
+        if len(pairs) < cfg.min_inliers:
+            continue
+        owner = db.owner[pairs[:, 1]]
+        for ti in np.unique(owner):
+            sub = pairs[owner == ti]
+            if len(sub) < cfg.min_inliers:
+                continue
+            tf = cache.coarse(tiles[int(ti)])
+            if tf is None:
+                continue
+            kxy = v.feats.xy[sub[:, 0]].astype(np.float64)
+            wxy = tf.feats.xy[sub[:, 1] - int(db.starts[ti])].astype(np.float64)
+            f = _estimate(v, kxy, wxy, tf, cfg, (w, h))
+            if f is not None:
+                per_tile.setdefault(int(ti), []).append(f)
+    hyps: list[MatchHypothesis] = []
+    for j, (ti, found) in enumerate(sorted(per_tile.items())):
+        check_cancel(cancel)
+        report(progress, f"verifying {kf.id}", 0.7 + 0.3 * j / max(len(per_tile), 1))
+        tile = tiles[ti]
+        for best in _dedupe(found, cfg.max_hypotheses_per_tile):
+            hyp = best
+            if cfg.refine and best.scores["tile_scale"] > 1.3:
+                hyp = _refine(best, variants, tile, cache, cfg, (w, h))
+            hyps.append(
+                MatchHypothesis(
+                    keyframe_id=kf.id, tile=tile, homography=hyp.h0, keyframe_xy=hyp.kxy,
+                    tile_xy=hyp.txy, inliers=len(hyp.kxy), scores=hyp.scores, frame_size=(w, h),
+                )
+            )
+    report(progress, f"matching {kf.id}", 1.0)
+    hyps.sort(key=lambda m: -m.inliers)
+    return hyps
+
+
+@dataclass
+class _Found:
+    h0: np.ndarray  # keyframe px -> tile level-0 px
+    kxy: np.ndarray
+    txy: np.ndarray
+    scores: dict[str, float]
+    variant: _Variant
+
+
+def match_variants(
+    variants: Sequence[_Variant], tf: TileFeatures, cfg: MatchConfig, frame_wh: tuple[int, int],
+    *, guide: np.ndarray | None = None, guide_px: float = 0.0,
+) -> list[_Found]:
+    """Try every keyframe variant against one tile (window); one hypothesis per variant.
+
+    ``guide``: an expected keyframe->level-0 homography; putative matches farther
+    than ``guide_px`` level-0 px from its prediction are dropped (refinement).
+    """
+    found: list[_Found] = []
+    for v in variants:
+        pairs = match_descriptors(v.feats, tf.feats, ratio=cfg.ratio)
+        if len(pairs) < cfg.min_inliers:
+            continue
+        kxy = v.feats.xy[pairs[:, 0]].astype(np.float64)
+        wxy = tf.feats.xy[pairs[:, 1]].astype(np.float64)  # working px
+        if guide is not None:
+            pred = cv2.perspectiveTransform(kxy[None], guide)[0]
+            near = np.linalg.norm(pred - tf.to_level0(wxy), axis=1) < guide_px
+            kxy, wxy = kxy[near], wxy[near]
+        f = _estimate(v, kxy, wxy, tf, cfg, frame_wh)
+        if f is not None:
+            found.append(f)
+    return found
+
+
+def _estimate(
+    v: _Variant, kxy: np.ndarray, wxy: np.ndarray, tf: TileFeatures, cfg: MatchConfig,
+    frame_wh: tuple[int, int],
+) -> _Found | None:
+    """USAC/MAGSAC homography from putative pairs (keyframe px, working px); ``None`` if weak."""
+    if len(kxy) < cfg.min_inliers:
+        return None
+    hm, inl = cv2.findHomography(
+        kxy, wxy, cv2.USAC_MAGSAC, cfg.ransac_px, maxIters=5000, confidence=0.999
+    )
+    if hm is None or inl is None:
+        return None
+    m = inl.ravel().astype(bool)
+    if int(m.sum()) < cfg.min_inliers:
+        return None
+    h0 = tf.level0_from_working() @ hm
+    h0 = h0 / h0[2, 2]
+    kin = kxy[m]
+    tin = tf.to_level0(wxy[m])
+    scores = hypothesis_scores(h0, kin, tin, frame_wh, tf.tile_gsd_m)
+    if not np.isfinite(scores.get("anisotropy", np.nan)):
+        return None
+    scores.update(
+        putative=float(len(kxy)), polarity=float(v.polarity), stretch=v.stretch,
+        level=v.level, tile_scale=tf.scale,
+    )
+    return _Found(h0, kin, tin, scores, v)
+
+
+def _dedupe(found: list[_Found], keep: int) -> list[_Found]:
+    """Best hypotheses first, dropping those whose centre lands near a better one."""
+    found = sorted(found, key=lambda f: -len(f.kxy))
+    out: list[_Found] = []
+    for f in found:
+        c = f.scores["centre_x"], f.scores["centre_y"]
+        radius = max(f.scores["footprint_diag_px"] * 0.25, 5.0)
+        if any(
+            np.hypot(c[0] - o.scores["centre_x"], c[1] - o.scores["centre_y"]) < radius
+            for o in out
+        ):
+            continue
+        out.append(f)
+        if len(out) >= keep:
+            break
+    return out
+
+
+def _refine(
+    found: _Found,
+    variants: Sequence[_Variant],
+    tile: Tile,
+    cache: TileFeatureCache,
+    cfg: MatchConfig,
+    frame_wh: tuple[int, int],
+) -> _Found:
+    """Re-match a coarse hypothesis on a finer tile window around its footprint."""
+    outline = frame_outline(found.h0, frame_wh)
+    if outline is None:
+        return found
+    tf = cache.window(tile, outline)
+    if tf is None or tf.scale >= found.scores["tile_scale"] * 0.8:
+        return found
+    same = [
+        v for v in variants
+        if v.polarity == found.variant.polarity and v.stretch == found.variant.stretch
+    ]
+    guide_px = max(8.0 * found.scores["tile_scale"], 3.0 * found.scores.get("rmse_px", 1.0))
+    better = match_variants(same, tf, cfg, frame_wh, guide=found.h0, guide_px=guide_px)
+    if not better:
+        return found
+    best = max(better, key=lambda f: len(f.kxy))
+    if len(best.kxy) < max(cfg.min_inliers, 0.5 * len(found.kxy)):
+        return found
+    best.scores["coarse_inliers"] = float(len(found.kxy))
+    return best

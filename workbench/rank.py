@@ -1,0 +1,219 @@
+"""Aggregate match hypotheses into ranked candidate locations with a confidence and verdict.
+
+Inlier counts alone do not separate a true find from footage that is not in the
+imagery, so each hypothesis first gets a *plausibility* from its geometry (is it a
+camera looking at the ground: no mirror image, convex footprint, bounded shear and
+perspective, inliers spread over the frame, small residuals) and its support; then
+hypotheses of different keyframes that put the camera at the same ground place are
+clustered, and a cluster is as credible as its best member plus (discounted,
+because keyframes of one shot are correlated) the agreement of the others.  The
+confidence of a candidate is its share of the total credibility, including a "none
+of these" term, so two equally good places come out ``ambiguous``, never ``located``.
+
+Positions are WGS84 lon/lat; homographies map keyframe px -> tile level-0 px
+(``(x, y)`` = (col, row), centre of the top-left pixel at ``(0, 0)``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .geo import haversine_m
+from .geometry import frame_corners, frame_outline
+from .match import MatchHypothesis
+from .results import Candidate, Verdict
+from .uncertainty import point_uncertainty_m
+
+
+@dataclass
+class RankConfig:
+    """Thresholds of :func:`rank_hypotheses`.
+
+    ``inlier_mid``/``inlier_width``: logistic of the (geometry-weighted) inlier count
+    giving a single keyframe's credibility.  ``located_at``/``ambiguous_at``: confidence
+    thresholds of the verdicts.  ``max_candidates``: candidates returned.
+    ``other_weight``: weight of each agreeing keyframe after the best (correlation discount).
+    """
+
+    inlier_mid: float = 16.0
+    inlier_width: float = 3.5
+    max_anisotropy: float = 4.0
+    max_scale_ratio: float = 8.0
+    min_spread: float = 0.02
+    other_weight: float = 0.5
+    located_at: float = 0.6
+    ambiguous_at: float = 0.2
+    max_candidates: int = 10
+    cluster_min_m: float = 25.0
+
+
+@dataclass
+class _Hyp:
+    hyp: MatchHypothesis
+    lon: float
+    lat: float
+    diag_m: float
+    plaus: float
+    cred: float
+
+
+@dataclass
+class _Cluster:
+    members: list[_Hyp] = field(default_factory=list)
+    credibility: float = 0.0
+
+
+def plausibility(scores: dict[str, float], cfg: RankConfig) -> float:
+    """0..1: how much a homography looks like a camera viewing the ground (see module doc)."""
+    if scores.get("mirrored", 0.0) > 0 or scores.get("convex", 1.0) < 1:
+        return 0.0
+    an = scores.get("anisotropy", float("nan"))
+    sr = scores.get("scale_ratio", float("inf"))
+    if not (math.isfinite(an) and an <= cfg.max_anisotropy and sr <= cfg.max_scale_ratio):
+        return 0.0
+    spread = scores.get("spread", 0.0)
+    if spread < cfg.min_spread:
+        return 0.0
+    p = min(1.0, math.sqrt(spread / 0.12))
+    # residual in working tile px (MAGSAC threshold is a few px): penalise sloppy fits
+    rmse_w = scores.get("rmse_px", 0.0) / max(scores.get("tile_scale", 1.0), 1e-6)
+    if rmse_w > 2.0:
+        p *= max(0.2, 2.0 / rmse_w)
+    # strong shear/perspective is possible but rarer than near-nadir views
+    if an > 2.5:
+        p *= 0.8
+    return p
+
+
+def _credibility(inliers: float, plaus: float, cfg: RankConfig) -> float:
+    x = (inliers * plaus - cfg.inlier_mid) / cfg.inlier_width
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, x))))
+
+
+def rank_hypotheses(
+    hyps: Sequence[MatchHypothesis],
+    keyframes: Sequence[Any],
+    config: RankConfig | None = None,
+) -> tuple[Verdict, list[Candidate], str]:
+    """Cluster, score and rank hypotheses of all keyframes of one video.
+
+    ``keyframes``: the keyframes that were matched (anything with ``.id``); used for
+    the reason text.  Returns ``(verdict, candidates, reason)``; candidates are
+    sorted by rank (1 = best), each at the WGS84 ground position of its
+    representative keyframe's image centre.
+    """
+    cfg = config or RankConfig()
+    n_kf = len(keyframes)
+    items: list[_Hyp] = []
+    for h in hyps:
+        plaus = plausibility(h.scores, cfg)
+        if plaus <= 0:
+            continue
+        c = h.tile.px_to_lonlat([[h.scores["centre_x"], h.scores["centre_y"]]])[0]
+        if not np.all(np.isfinite(c)):
+            continue
+        diag = float(h.scores.get("footprint_diag_px", 0.0)) * float(h.tile.gsd_m)
+        cred = _credibility(h.inliers, plaus, cfg)
+        items.append(_Hyp(h, float(c[0]), float(c[1]), diag, plaus, cred))
+    if not items:
+        why = (
+            f"no geometrically plausible match in the imagery for any of {n_kf} keyframe(s)"
+            if n_kf else "no usable keyframe"
+        )
+        return "not_located", [], why
+    clusters = _cluster(items, cfg)
+    for cl in clusters:
+        cl.credibility = _cluster_credibility(cl, cfg)
+    clusters.sort(key=lambda c: -c.credibility)
+    total = sum(c.credibility for c in clusters)
+    none_term = 1.0 - clusters[0].credibility
+    cands: list[Candidate] = []
+    for cl in clusters[: cfg.max_candidates]:
+        conf = cl.credibility / max(total + none_term, 1e-12)
+        cands.append(_candidate(cl, conf))
+    for i, c in enumerate(cands, start=1):
+        c.rank = i
+    best = cands[0]
+    if best.confidence >= cfg.located_at:
+        verdict: Verdict = "located"
+        reason = (
+            f"{len(best.supporting_keyframes)} of {n_kf} keyframe(s) agree on this place "
+            f"({best.inliers} inliers on the best)"
+        )
+    elif best.confidence >= cfg.ambiguous_at:
+        verdict = "ambiguous"
+        if len(cands) > 1 and cands[1].confidence >= 0.5 * best.confidence:
+            reason = f"{len(cands)} candidate places with comparable support"
+        else:
+            reason = f"weak support: {best.inliers} inliers, {len(best.supporting_keyframes)} " \
+                     f"of {n_kf} keyframe(s)"
+    else:
+        verdict = "not_located"
+        reason = f"only weak, isolated matches (best {best.inliers} inliers); " \
+                 "the footage is probably not covered by the imagery"
+    return verdict, cands, reason
+
+
+def _cluster(items: list[_Hyp], cfg: RankConfig) -> list[_Cluster]:
+    """Greedy clustering by ground distance of the image centres, strongest first."""
+    clusters: list[_Cluster] = []
+    for it in sorted(items, key=lambda i: -(i.cred + 1e-3 * i.hyp.inliers)):
+        for cl in clusters:
+            seed = cl.members[0]
+            radius = max(cfg.cluster_min_m, 0.6 * max(seed.diag_m, it.diag_m))
+            if haversine_m(seed.lon, seed.lat, it.lon, it.lat) <= radius:
+                cl.members.append(it)
+                break
+        else:
+            clusters.append(_Cluster([it]))
+    return clusters
+
+
+def _cluster_credibility(cl: _Cluster, cfg: RankConfig) -> float:
+    """Best member's credibility, raised by other keyframes agreeing (discounted)."""
+    best_per_kf: dict[str, float] = {}
+    for m in cl.members:
+        k = m.hyp.keyframe_id
+        best_per_kf[k] = max(best_per_kf.get(k, 0.0), m.cred)
+    creds = sorted(best_per_kf.values(), reverse=True)
+    miss = 1.0 - creds[0]
+    for c in creds[1:]:
+        miss *= 1.0 - cfg.other_weight * c
+    return 1.0 - miss
+
+
+def _candidate(cl: _Cluster, confidence: float) -> Candidate:
+    rep = cl.members[0].hyp
+    tile = rep.tile
+    w, h = rep.frame_size
+    centre = ((w - 1) / 2, (h - 1) / 2)
+    unc = point_uncertainty_m(rep.homography, rep.keyframe_xy, rep.tile_xy, centre, tile.gsd_m)
+    outline = frame_outline(rep.homography, rep.frame_size)
+    if outline is None:  # cannot happen for a plausible hypothesis; keep the frame corners
+        outline = frame_corners(rep.frame_size)
+    ring = tile.px_to_lonlat(np.vstack([outline, outline[:1]]))
+    supporting = sorted({m.hyp.keyframe_id for m in cl.members})
+    scores = {k: float(v) for k, v in rep.scores.items()}
+    scores["credibility"] = cl.credibility
+    scores["n_supporting"] = float(len(supporting))
+    return Candidate(
+        rank=0,
+        lat=float(cl.members[0].lat),
+        lon=float(cl.members[0].lon),
+        confidence=float(min(1.0, max(0.0, confidence))),
+        uncertainty_m=float(unc),
+        keyframe_id=rep.keyframe_id,
+        tile=str(tile.path),
+        inliers=int(rep.inliers),
+        footprint=[[float(p[0]), float(p[1])] for p in ring],
+        homography=[[float(v) for v in row] for row in np.asarray(rep.homography)],
+        keyframe_xy=[[float(x), float(y)] for x, y in rep.keyframe_xy],
+        tile_xy=[[float(x), float(y)] for x, y in rep.tile_xy],
+        supporting_keyframes=supporting,
+        scores=scores,
+    )

@@ -1,0 +1,164 @@
+"""Tile features computed once per job and shared by every keyframe.
+
+A :class:`TileFeatures` holds RootSIFT features of a tile (or of a window of it)
+read at some working resolution; ``xy`` are in that *working* grid and
+:meth:`TileFeatures.to_level0` maps them to the tile's level-0 pixel grid
+(``(x, y)`` = (col, row), centre of the top-left pixel at ``(0, 0)``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import cv2
+import numpy as np
+
+from .errors import RasterError
+from .features import Features, detect, normalise, to_grey
+
+if TYPE_CHECKING:
+    from .tiles import Tile
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TileFeatures:
+    """Features of a tile read at ``scale`` level-0 px per working px.
+
+    Working pixel ``(0, 0)`` centre = level-0 pixel ``(col_off, row_off)`` centre (so
+    ``level0 = working * scale + (col_off, row_off)``).
+    ``tile_gsd_m``: metres per level-0 pixel.
+    """
+
+    feats: Features
+    scale: float
+    col_off: float
+    row_off: float
+    tile_gsd_m: float
+    shape: tuple[int, int]  # working (height, width)
+
+    def level0_from_working(self) -> np.ndarray:
+        """``(3, 3) float64`` working px -> level-0 px."""
+        s = self.scale
+        return np.array([[s, 0, self.col_off], [0, s, self.row_off], [0, 0, 1.0]])
+
+    def to_level0(self, xy: np.ndarray) -> np.ndarray:
+        """``(N, 2)`` working px -> ``(N, 2) float64`` level-0 px."""
+        p = np.asarray(xy, np.float64)
+        return np.stack([self.col_off + self.scale * p[:, 0], self.row_off + self.scale * p[:, 1]],
+                        axis=1)
+
+
+@dataclass
+class TileDatabase:
+    """Coarse features of several tiles concatenated (one kd-tree for all of them).
+
+    ``owner[i]``: index of the tile (in the list given to
+    :meth:`TileFeatureCache.database`) that feature ``i`` belongs to;
+    ``starts[t]``: index of tile ``t``'s first feature.
+    """
+
+    feats: Features
+    owner: np.ndarray
+    starts: np.ndarray
+
+
+@dataclass
+class TileFeatureCache:
+    """Per-job cache of tile features (coarse whole-tile pass and refinement windows).
+
+    ``config`` is a :class:`workbench.match.MatchConfig` (``tile_max_pixels``,
+    ``tile_max_features``, ``refine_max_pixels`` are used).  Tiles that fail to
+    read are remembered (``warnings``) and skipped.
+    """
+
+    config: Any
+    warnings: list[str] = field(default_factory=list)
+    _coarse: dict[str, TileFeatures | None] = field(default_factory=dict)
+    _db: TileDatabase | None = None
+    _db_key: tuple[str, ...] = ()
+    _windows: OrderedDict[tuple[Any, ...], TileFeatures | None] = field(
+        default_factory=OrderedDict
+    )
+
+    def database(self, tiles: list[Tile]) -> TileDatabase:
+        """All tiles' coarse features in one searchable set (built once per tile list)."""
+        key = tuple(str(t.path) for t in tiles)
+        if self._db is None or self._db_key != key:
+            parts: list[Features] = []
+            owner: list[np.ndarray] = []
+            starts: list[int] = []
+            n = 0
+            for i, t in enumerate(tiles):
+                tf = self.coarse(t)
+                starts.append(n)
+                if tf is not None:
+                    parts.append(tf.feats)
+                    owner.append(np.full(len(tf.feats), i, np.int32))
+                    n += len(tf.feats)
+            feats = Features.concat(parts)
+            own = np.concatenate(owner) if owner else np.zeros(0, np.int32)
+            self._db = TileDatabase(feats, own, np.array(starts, np.int64))
+            self._db_key = key
+        return self._db
+
+    def coarse(self, tile: Tile) -> TileFeatures | None:
+        """Features of the whole tile at (at most) ``tile_max_pixels`` working pixels."""
+        key = str(tile.path)
+        if key not in self._coarse:
+            self._coarse[key] = self._describe(tile, None, self.config.tile_max_pixels)
+        return self._coarse[key]
+
+    def window(self, tile: Tile, outline: np.ndarray, margin: float = 0.3) -> TileFeatures | None:
+        """Features of the window around ``outline`` (``(K, 2)`` level-0 px), finer than coarse."""
+        lo = outline.min(axis=0)
+        hi = outline.max(axis=0)
+        pad = (hi - lo) * margin + 16
+        c0 = int(max(0, np.floor(lo[0] - pad[0])))
+        r0 = int(max(0, np.floor(lo[1] - pad[1])))
+        c1 = int(min(tile.width, np.ceil(hi[0] + pad[0])))
+        r1 = int(min(tile.height, np.ceil(hi[1] + pad[1])))
+        if c1 - c0 < 16 or r1 - r0 < 16:
+            return None
+        # snap to a coarse grid so nearby hypotheses share a window
+        q = 64
+        c0, r0 = c0 // q * q, r0 // q * q
+        c1, r1 = min(tile.width, -(-c1 // q) * q), min(tile.height, -(-r1 // q) * q)
+        key = (str(tile.path), c0, r0, c1, r1)
+        if key not in self._windows:
+            self._windows[key] = self._describe(
+                tile, (c0, r0, c1 - c0, r1 - r0), self.config.refine_max_pixels
+            )
+            while len(self._windows) > 16:
+                self._windows.popitem(last=False)
+        return self._windows[key]
+
+    def _describe(
+        self, tile: Tile, window: tuple[int, int, int, int] | None, max_pixels: int
+    ) -> TileFeatures | None:
+        from .tiles import read_tile
+
+        try:
+            timg = read_tile(tile, window=window, max_pixels=max_pixels)
+        except RasterError as exc:
+            msg = str(exc)
+            log.warning("skipping tile: %s", msg)
+            self.warnings.append(msg)
+            return None
+        grey = to_grey(timg.image)
+        valid = np.asarray(timg.valid, bool)
+        if not valid.any():
+            return None
+        mask = cv2.erode(valid.astype(np.uint8) * 255, np.ones((5, 5), np.uint8))
+        feats = detect(normalise(grey, valid), mask, max_features=self.config.tile_max_features)
+        log.debug("%s window=%s scale=%.2f: %d features", tile.path, window, timg.scale, len(feats))
+        # working px (0, 0) -> level-0 px (pixel-centre convention on both sides)
+        origin = timg.to_level0(np.zeros((1, 2)))[0]
+        return TileFeatures(
+            feats, float(timg.scale), float(origin[0]), float(origin[1]), float(tile.gsd_m),
+            (grey.shape[0], grey.shape[1]),
+        )
