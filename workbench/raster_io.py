@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import rasterio
-from rasterio.enums import Resampling
+from rasterio.enums import MaskFlags, Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
@@ -189,13 +189,23 @@ def _sample(ds: Any, indexes: list[int]) -> tuple[np.ndarray, np.ndarray]:
                     min(128, ds.width), min(128, ds.height),
                 )
                 parts.append(ds.read(indexes, window=win))
-                masks.append(ds.dataset_mask(window=win) > 0)
+                masks.append(_valid(ds, win, (win.height, win.width), Resampling.nearest))
         return np.concatenate(parts, axis=2), np.concatenate(masks, axis=1)
     f = max(1.0, max(ds.width, ds.height) / _STATS_SIDE)
     shape = (max(1, round(ds.height / f)), max(1, round(ds.width / f)))
     data = ds.read(indexes, out_shape=(len(indexes), *shape), resampling=Resampling.nearest)
-    mask = ds.dataset_mask(out_shape=shape, resampling=Resampling.nearest) > 0
-    return data, mask
+    return data, _valid(ds, None, shape, Resampling.nearest)
+
+
+def _valid(ds: Any, win: Window | None, shape: tuple[int, int], rs: Resampling) -> np.ndarray:
+    """``(h, w) bool`` validity from GDAL's dataset mask (nodata, alpha, mask band)."""
+    if all(MaskFlags.all_valid in f for f in ds.mask_flag_enums):
+        # nothing masked: skip GDAL's all-valid mask, which rasterio would read at
+        # full resolution (hundreds of MB on a big raster)
+        return np.ones(shape, bool)
+    mask = ds.dataset_mask(window=win, out_shape=shape, resampling=rs)
+    # averaged masks are < 255 where any contributing pixel was invalid
+    return np.asarray(mask == 255 if rs is Resampling.average else mask > 0)
 
 
 def _layout(tile: Tile, ds: Any) -> _Layout:
@@ -346,9 +356,7 @@ def _read_window(
             rs = Resampling.average if scale > 1.0 else Resampling.bilinear
         indexes = sorted({*lay.rgb, *([lay.alpha] if lay.alpha else [])})
         data = ds.read(indexes, window=win, out_shape=(len(indexes), *shape), resampling=rs)
-        mask = ds.dataset_mask(window=win, out_shape=shape, resampling=rs)
-        # averaged masks are < 255 where any contributing pixel was invalid
-        ok = mask == 255 if rs is Resampling.average else mask > 0
+        ok = _valid(ds, win, shape, rs)
         bands = [data[indexes.index(b)] for b in lay.rgb]
         if lay.alpha:
             ok &= data[indexes.index(lay.alpha)] >= (255 if rs is Resampling.average else 128)
