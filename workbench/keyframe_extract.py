@@ -117,7 +117,6 @@ class _Pass:
         self.acc = OverlayAccumulator(gray.shape, self.cfg.overlay)
         if self.video_acc is None:
             self.video_acc = OverlayAccumulator(gray.shape, self.cfg.overlay)
-        self.video_acc.break_sequence()
         self.shot_kinds = {}
         self.start_subshot(index, "shot", gray)
 
@@ -152,6 +151,8 @@ class _Pass:
             shot.kind = {"ok": "scene", "text": "title"}.get(top, top)
         if self.acc is not None:
             self.shot_evidence.append(self.acc.evidence())
+            if self.video_acc is not None:
+                self.video_acc.merge(self.acc)
             shot.overlay = "estimated" if self.acc.samples else "borrowed"
 
     # -- per frame -------------------------------------------------------------------
@@ -178,13 +179,11 @@ class _Pass:
                 self.end_subshot(raw.index)
                 self.start_subshot(raw.index, change, gray)
         self.shot_kinds[stats.kind] = self.shot_kinds.get(stats.kind, 0) + 1
-        for acc in (self.acc, self.video_acc):
-            if acc is None:
-                continue
+        if self.acc is not None:
             if stats.usable:
-                acc.add(gray, self.tracker.step)
+                self.acc.add(gray, self.tracker.step)
             else:
-                acc.break_sequence()
+                self.acc.break_sequence()
         if stats.usable and (self.best is None or stats.sharpness > self.best[1].sharpness):
             self.best = (raw, stats, small)
         self.last_index, self.last_pts = raw.index, raw.pts_s

@@ -43,8 +43,8 @@ class OverlayConfig:
     max_ratio: float = 0.35
     coherence: float = 0.5
     static_std: float = 5.0
-    grow: int = 4
-    dilate_px: int = 2
+    grow: int = 2
+    dilate_px: int = 1
 
 
 DECIDED, OVERLAY, STATIC = 1, 2, 4  # bits of an evidence map
@@ -115,6 +115,14 @@ class OverlayAccumulator:
         self.samples += 1
         return True
 
+    def merge(self, other: OverlayAccumulator) -> None:
+        """Add another accumulator's sums (e.g. a finished shot into the whole video's)."""
+        if other.shape != self.shape:
+            return
+        for name in ("_gx", "_gy", "_mag", "_sum", "_sq", "_pred", "_act"):
+            getattr(self, name).__iadd__(getattr(other, name))
+        self.samples += other.samples
+
     def evidence(self) -> np.ndarray:
         """``(h, w) uint8`` bit map: DECIDED, OVERLAY (decided and fixed), STATIC (constant)."""
         cfg = self.config
@@ -139,7 +147,7 @@ def combine_evidence(shot: np.ndarray, video: np.ndarray,
     """A shot's mask at analysis size from its evidence and the whole video's.
 
     Undecided pixels of the shot take the video's decision; the result grows into
-    constant pixels (solid HUD fill, letter interiors) and is dilated by one pixel.
+    constant pixels (solid HUD fill, letter interiors).
     Returns ``(h, w) uint8``, 255 = overlay.
     """
     cfg = config or OverlayConfig()
@@ -154,20 +162,19 @@ def combine_evidence(shot: np.ndarray, video: np.ndarray,
         if np.array_equal(grown, mask):
             break
         mask = grown
-    return cv2.dilate(mask, kernel)
+    return mask
 
 
-def upscale_mask(mask: np.ndarray, width: int, height: int, dilate_px: int = 2) -> np.ndarray:
+def upscale_mask(mask: np.ndarray, width: int, height: int, dilate_px: int = 1) -> np.ndarray:
     """Resize an analysis-resolution mask to ``(height, width) uint8`` and dilate it.
 
-    Any full-resolution pixel touched by a low-resolution overlay pixel is kept
-    (linear resize, > 0), then dilated by ``dilate_px`` to cover anti-aliased edges.
+    Nearest-neighbour resize, then a dilation by ``dilate_px`` to cover anti-aliased edges.
     """
     if mask.shape == (height, width):
         big = mask.copy()
     else:
-        big = cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
-        big = np.where(big > 0, 255, 0).astype(np.uint8)
+        big = np.asarray(cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST),
+                         dtype=np.uint8)
     if dilate_px > 0:
         k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * dilate_px + 1, 2 * dilate_px + 1))
         big = cv2.dilate(big, k)

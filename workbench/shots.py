@@ -176,7 +176,7 @@ class MotionTracker:
         pan_step: float = 0.5,
         max_angle: float = 30.0,
         min_points: int = 8,
-        max_points: int = 160,
+        max_points: int = 100,
     ) -> None:
         self.zoom_step = zoom_step
         self.pan_step = pan_step
@@ -253,7 +253,7 @@ class MotionTracker:
         if len(self._p) < self.min_points:
             self._replenish(gray)
             return None
-        nxt, status, _err = cv2.calcOpticalFlowPyrLK(
+        nxt, status, _err = cv2.calcOpticalFlowPyrLK(  # type: ignore[call-overload]
             prev, gray, self._p.reshape(-1, 1, 2), None, winSize=(15, 15), maxLevel=3,
             criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03),
         )

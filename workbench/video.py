@@ -43,6 +43,7 @@ from typing import Any
 import av
 import cv2
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from .errors import UsageError, VideoDecodeError, VideoOpenError
 from .progress import CancelToken, ProgressCallback, check_cancel, report
@@ -196,7 +197,7 @@ def _rotation_cw(frame: Any) -> int:
         ccw = float(frame.rotation or 0)
     except (AttributeError, TypeError, ValueError):
         return 0
-    return int(round(-ccw / 90.0)) % 4 * 90
+    return round(-ccw / 90.0) % 4 * 90
 
 
 # --- probing --------------------------------------------------------------------------
@@ -440,27 +441,32 @@ class RawFrame:
     pts_s: float
     frame: Any
     rotation: int
+    reformatter: Any = None
 
     def to_bgr(self, max_width: int | None = None) -> np.ndarray:
         """``(H, W, 3) uint8`` BGR in display orientation, at most ``max_width`` wide."""
-        return frame_to_bgr(self.frame, self.rotation, max_width)
+        return frame_to_bgr(self.frame, self.rotation, max_width, self.reformatter)
 
 
-def frame_to_bgr(frame: Any, rotation: int, max_width: int | None = None) -> np.ndarray:
+def frame_to_bgr(frame: Any, rotation: int, max_width: int | None = None,
+                 reformatter: Any = None) -> np.ndarray:
     """Convert an ``av.VideoFrame`` to ``(H, W, 3) uint8`` BGR, rotated for display.
 
     ``max_width`` bounds the *displayed* width; downscaling uses FFmpeg's area filter.
+    Pass a reused ``av.video.reformatter.VideoReformatter`` when converting many
+    frames (it caches the scaler: ~10x faster than a fresh one per frame).
     """
+    ref = reformatter if reformatter is not None else VideoReformatter()
     cw, ch = int(frame.width), int(frame.height)
     disp_w = ch if rotation in (90, 270) else cw
     if max_width is not None and 0 < max_width < disp_w:
         scale = max_width / disp_w
         tw = max(2, round(cw * scale))
         th = max(2, round(ch * scale))
-        img = frame.reformat(width=tw, height=th, format="bgr24", interpolation="AREA")
-        arr = img.to_ndarray()
+        img = ref.reformat(frame, width=tw, height=th, format="bgr24", interpolation="AREA")
     else:
-        arr = frame.to_ndarray(format="bgr24")
+        img = ref.reformat(frame, format="bgr24")
+    arr = img.to_ndarray()
     return np.ascontiguousarray(_rotate(arr, rotation))
 
 
@@ -494,6 +500,7 @@ def iter_raw_frames(
             total = int(float(stream.duration * tb) * float(stream.average_rate))
         every = max(1, total // 200) if total else 25
         rate = float(stream.average_rate or 25)
+        reformatter = VideoReformatter()
         decoded = container.decode(stream)
         while True:
             try:
@@ -518,11 +525,8 @@ def iter_raw_frames(
                 continue
             if stop_index is not None and index >= stop_index:
                 break
-            if frame.pts is not None:
-                last_s = float((frame.pts - start) * tb)
-            else:
-                last_s = index / rate
-            yield RawFrame(index, last_s, frame, _rotation_cw(frame))
+            last_s = float((frame.pts - start) * tb) if frame.pts is not None else index / rate
+            yield RawFrame(index, last_s, frame, _rotation_cw(frame), reformatter)
         if stop_index is None:
             declared = container.duration / 1e6 if container.duration else 0.0
             if index < 0:
