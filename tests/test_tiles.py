@@ -13,6 +13,7 @@ from pyproj import Geod
 
 from fixtures.rasters import make_edge_rasters
 from workbench import geo
+from workbench import raster_meta as meta
 from workbench.errors import (
     Cancelled,
     CRSError,
@@ -93,7 +94,7 @@ def test_utm_metadata_date_and_copyright(tiles: dict[str, Tile]) -> None:
 
 def test_sidecar_json_and_vrt_metadata(tiles: dict[str, Tile]) -> None:
     t = tiles["sidecar"]
-    assert t.acquired == "2019-03-04T10:11:12"
+    assert t.acquired == "2019-03-04T10:11:12Z"
     assert t.attribution == "Example Drone Co"
     assert t.attribution_source is not None and "oam_like_meta.json" in t.attribution_source
     assert tiles["vrt"].driver == "VRT" and tiles["vrt"].acquired == "2021-05-06T07:08:09"
@@ -182,6 +183,36 @@ def test_to_ref(tiles: dict[str, Tile]) -> None:
     assert ref.transform == (t.transform.a, t.transform.b, t.transform.c,
                              t.transform.d, t.transform.e, t.transform.f)
     assert ref.width == 200 and ref.footprint == t.footprint and ref.acquired == t.acquired
+
+
+@pytest.mark.parametrize(
+    ("raw", "iso"),
+    [
+        ("2019:07:14 10:00:00", "2019-07-14T10:00:00"),
+        ("2020-07-01T09:30:00.123Z", "2020-07-01T09:30:00Z"),
+        ("2020/07/01 09:30+0200", "2020-07-01T09:30:00+0200"),
+        ("20160816", "2016-08-16"),
+        ("2016-02-30", "2016-02-30"),  # impossible date: kept verbatim, not invented
+        ("summer 2015\x00", "summer 2015"),
+        ("", None),
+    ],
+)
+def test_normalise_date(raw: str, iso: str | None) -> None:
+    assert meta.normalise_date(raw) == iso
+
+
+def test_imagery_domain_and_html_attribution(tmp_path: Path, edge: dict[str, Path]) -> None:
+    import rasterio
+
+    p = tmp_path / "wv.tif"
+    p.write_bytes(edge["utm"].read_bytes())
+    with rasterio.open(p, "r+") as ds:
+        ds.update_tags(ns="IMAGERY", ACQUISITIONDATETIME="2020-07-01T09:30:00Z")
+        ds.update_tags(ATTRIBUTION='<a href="https://x.example">&copy; Example Imaging</a>')
+    t = catalog_file(p)
+    assert t.acquired == "2020-07-01T09:30:00Z"
+    assert t.acquired_source == "imagery:ACQUISITIONDATETIME"
+    assert t.attribution == "© Example Imaging"
 
 
 # --- TileCatalog.from_paths ----------------------------------------------------------

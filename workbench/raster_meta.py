@@ -13,6 +13,7 @@ Everything here works on metadata only (no pixel reads).  Conventions:
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import math
 import re
@@ -57,13 +58,14 @@ ATTRIBUTION_KEYS: tuple[str, ...] = (
     "PRODUCER",
     "TIFFTAG_ARTIST",
     "ARTIST",
-    "SATELLITEID",  # GDAL IMAGERY domain
-    "LICENSE",
 )
 # OpenAerialMap / STAC / generic JSON sidecars, tried in this order.
 SIDECAR_SUFFIXES: tuple[str, ...] = ("_meta.json", ".json", ".meta.json")
 
-_ISO_LIKE = re.compile(r"(\d{4})[:\-/](\d{2})[:\-/](\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?.*)?")
+_ISO_LIKE = re.compile(
+    r"(\d{4})[:\-/](\d{2})[:\-/](\d{2})"  # date, EXIF/TIFF ':' separators too
+    r"(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?)?"  # time, zone
+)
 _FILENAME_DATE = re.compile(r"(?<![0-9])((?:19[7-9]|20[0-9])[0-9])([01][0-9])([0-3][0-9])(?![0-9])")
 
 
@@ -195,6 +197,15 @@ def read_prj(path: Path) -> str | None:
     return None
 
 
+def clean_credit(value: Any) -> str | None:
+    """:func:`clean_text` with HTML tags removed (MBTiles/TileJSON attributions are HTML)."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    text = html.unescape(re.sub(r"<[^>]*>", " ", text))
+    return clean_text(text)
+
+
 def clean_text(value: Any) -> str | None:
     """A one-line, printable, length-capped string from untrusted metadata (``None`` if empty)."""
     if value is None:
@@ -213,6 +224,7 @@ def clean_text(value: Any) -> str | None:
 def normalise_date(value: Any) -> str | None:
     """ISO 8601 text for a metadata date (``2019:07:14 10:00:00`` -> ``2019-07-14T10:00:00``).
 
+    A time zone (``Z``, ``+02:00``) is kept; fractional seconds are dropped.
     Unparseable but non-empty values are kept verbatim (cleaned), so nothing an
     investigator might need is thrown away.
     """
@@ -228,7 +240,8 @@ def normalise_date(value: Any) -> str | None:
             return text
         if m[4] is None:
             return day.isoformat()
-        return f"{day.isoformat()}T{int(m[4]):02d}:{int(m[5]):02d}:{int(m[6] or 0):02d}"
+        zone = m[7] or ""  # kept: a capture time without its zone is ambiguous evidence
+        return f"{day.isoformat()}T{int(m[4]):02d}:{int(m[5]):02d}:{int(m[6] or 0):02d}{zone}"
     m = re.fullmatch(r"(\d{4})(\d{2})(\d{2})", text)
     if m:
         try:

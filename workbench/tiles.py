@@ -323,7 +323,7 @@ def catalog_file(path: str | os.PathLike[str]) -> Tile:
         acquired, acquired_src = meta.pick(sources, meta.DATE_KEYS, meta.normalise_date)
         if acquired is None and (fn_date := meta.date_from_filename(p)):
             acquired, acquired_src = fn_date, "filename"
-        attribution, attribution_src = meta.pick(sources, meta.ATTRIBUTION_KEYS, meta.clean_text)
+        attribution, attribution_src = meta.pick(sources, meta.ATTRIBUTION_KEYS, meta.clean_credit)
         colorinterp = tuple(ci.name for ci in ds.colorinterp)
         lons = [q[0] for q in footprint]
         lats = [q[1] for q in footprint]
