@@ -1,25 +1,38 @@
 """Evidential reports from a case: HTML, PDF, GeoJSON and KML.
 
 ``write_reports(case, ["html", "pdf", "geojson", "kml"], out_dir)`` writes
-``report.html`` (one self-contained file, images embedded as data URIs),
-``report.pdf`` (reportlab), ``report.geojson`` (RFC 7946, lon/lat) and
-``report.kml`` (placemarks + frame footprints).  Reports are reproducible: the
-same case gives byte-identical GeoJSON/KML and HTML/PDF identical apart from the
+``<case>.html`` (one self-contained file, images embedded as data URIs),
+``<case>.pdf`` (reportlab), ``<case>.geojson`` (RFC 7946, lon/lat) and
+``<case>.kml`` (placemarks + frame footprints), named after the case file.
+Reports are reproducible: the same case gives byte-identical GeoJSON/KML and
+HTML/PDF identical apart from the
 generation timestamp (pass ``generated_at`` to pin it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..atomic import atomic_write_bytes, check_writable_dir
+from ..errors import UsageError
+
 if TYPE_CHECKING:
     from ..case import Case
 
 FORMATS: tuple[str, ...] = ("html", "pdf", "geojson", "kml")
+
+
+def _readable(path: Path) -> None:
+    """Give the report the usual permissions (temp files are created 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    with contextlib.suppress(OSError):
+        os.chmod(path, 0o666 & ~mask)
 
 
 def write_reports(
@@ -41,4 +54,36 @@ def write_reports(
     A raster missing at report time does not stop the report: the report names it
     and the satellite-crop figures for it are replaced by a notice.
     """
-    raise NotImplementedError
+    wanted = [str(f).strip().lower() for f in formats]
+    bad = [f for f in wanted if f not in FORMATS]
+    if bad or not wanted:
+        raise UsageError(f"unknown report format {', '.join(bad) or '(none)'}; "
+                         f"use {', '.join(FORMATS)}")
+    out = check_writable_dir(out_dir)
+    from .model import build_report_data
+
+    data = build_report_data(case, generated_at=generated_at,
+                             run_verify=any(f in ("html", "pdf") for f in wanted))
+    stem = case.path.stem or "report"
+    written: list[Path] = []
+    for fmt in dict.fromkeys(wanted):  # unique, in the given order
+        if fmt == "html":
+            from .html import render_html
+
+            payload = render_html(data).encode("utf-8")
+        elif fmt == "pdf":
+            from .pdf import pdf_bytes
+
+            payload = pdf_bytes(data)
+        elif fmt == "geojson":
+            from .geojson import geojson_bytes
+
+            payload = geojson_bytes(data)
+        else:
+            from .kml import kml_bytes
+
+            payload = kml_bytes(data)
+        path = atomic_write_bytes(out / f"{stem}.{fmt}", payload)
+        _readable(path)
+        written.append(path)
+    return written

@@ -1,0 +1,112 @@
+"""GeoJSON export (RFC 7946): WGS84 lon/lat, right-hand-rule polygons, reproducible bytes.
+
+Features: every candidate (Point, with decision, confidence, uncertainty, keyframe
+time and the hashes of footage, keyframe and raster), each candidate's frame
+footprint (Polygon), the target / points of interest, and the claim (point/area).
+Keys are sorted and floats rounded (coordinates to 1e-7 degrees, ~1 cm), so the
+same case always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from shapely.geometry import Polygon, mapping
+from shapely.geometry.polygon import orient
+
+from .model import ReportData, confidence_words
+
+COORD_DIGITS = 7
+VALUE_DIGITS = 6
+
+
+def _round(obj: Any, digits: int = VALUE_DIGITS) -> Any:
+    if isinstance(obj, float):
+        return round(obj, digits) if obj == obj and abs(obj) != float("inf") else None
+    if isinstance(obj, dict):
+        return {str(k): _round(v, digits) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_round(v, digits) for v in obj]
+    return obj
+
+
+def _geom_point(lon: float, lat: float) -> dict[str, Any]:
+    return {"type": "Point", "coordinates": _round([lon, lat], COORD_DIGITS)}
+
+
+def _geom_ring(ring: list[list[float]]) -> dict[str, Any] | None:
+    pts = [(float(p[0]), float(p[1])) for p in ring]
+    if len(pts) < 4:
+        return None
+    poly = Polygon(pts)
+    if poly.is_empty or not poly.is_valid or poly.area <= 0:
+        return None
+    geom = mapping(orient(poly, sign=1.0))  # exterior counter-clockwise (RFC 7946 s3.1.6)
+    return {"type": "Polygon", "coordinates": _round(json.loads(json.dumps(geom))["coordinates"],
+                                                    COORD_DIGITS)}
+
+
+def build_geojson(data: ReportData) -> dict[str, Any]:
+    """The FeatureCollection for a report (JSON-ready, deterministic)."""
+    feats: list[dict[str, Any]] = []
+    kf = {k.id: k for k, _ in data.keyframes}
+    footage = {"footage_file": data.footage.name, "footage_sha256": data.footage.video.sha256}
+    for c, d in data.candidates:
+        ref = kf.get(c.keyframe_id)
+        raster = next((r for r, _ in data.rasters if c.tile in (r.ref_path, r.path)), None)
+        props = {
+            "kind": "candidate", "rank": c.rank,
+            "status": d.status if d else "undecided",
+            "decision_note": d.note if d else None, "decided_by": d.user if d else None,
+            "decided_at": d.time if d else None,
+            "confidence": c.confidence, "confidence_words": confidence_words(c.confidence),
+            "uncertainty_m": c.uncertainty_m, "inliers": c.inliers,
+            "keyframe_id": c.keyframe_id, "keyframe_time_s": ref.time_s if ref else None,
+            "keyframe_frame_index": ref.frame_index if ref else None,
+            "keyframe_sha256": ref.sha256 if ref else None,
+            "raster_file": raster.path if raster else c.tile,
+            "raster_sha256": raster.sha256 if raster else None,
+            "imagery_date": raster.acquired if raster else None,
+            "imagery_attribution": raster.attribution if raster else None,
+            "verdict": data.verdict, **footage,
+        }
+        feats.append({"type": "Feature", "geometry": _geom_point(c.lon, c.lat),
+                      "properties": props})
+        ring = _geom_ring(c.footprint)
+        if ring is not None:
+            feats.append({"type": "Feature", "geometry": ring, "properties": {
+                "kind": "frame_footprint", "rank": c.rank, "keyframe_id": c.keyframe_id,
+                "status": props["status"]}})
+        if c.target and {"lon", "lat"} <= set(c.target):
+            feats.append({"type": "Feature",
+                          "geometry": _geom_point(c.target["lon"], c.target["lat"]),
+                          "properties": {"kind": "target", "rank": c.rank,
+                                         "keyframe_id": c.keyframe_id,
+                                         "keyframe_x": c.target.get("x"),
+                                         "keyframe_y": c.target.get("y"),
+                                         "status": props["status"]}})
+    for p in data.points:
+        feats.append({"type": "Feature", "geometry": _geom_point(p.lon, p.lat), "properties": {
+            "kind": "point_of_interest", "label": p.label, "rank": p.rank,
+            "keyframe_id": p.keyframe_id, "keyframe_x": p.x, "keyframe_y": p.y,
+            "recorded_by": p.user, "recorded_at": p.time}})
+    if data.claim is not None:
+        cl = data.claim
+        if cl.lonlat is not None:
+            feats.append({"type": "Feature", "geometry": _geom_point(*cl.lonlat),
+                          "properties": {"kind": "claimed_location", "claim": cl.text}})
+        if cl.area_geojson is not None:
+            feats.append({"type": "Feature", "geometry": _round(cl.area_geojson, COORD_DIGITS),
+                          "properties": {"kind": "claimed_area", "claim": cl.text}})
+    return {"type": "FeatureCollection", "features": [_round(f) for f in feats],
+            "workbench": {"case": data.case_name, "verdict": data.verdict,
+                          "footage_sha256": data.footage.video.sha256,
+                          "audit_head": data.audit[-1].hash if data.audit else None}}
+
+
+def geojson_bytes(data: ReportData) -> bytes:
+    """UTF-8 GeoJSON text: sorted keys, 2-space indent, trailing newline."""
+    text = json.dumps(build_geojson(data), sort_keys=True, indent=2, ensure_ascii=False,
+                      allow_nan=False)
+    return (text + "\n").encode("utf-8")

@@ -1,0 +1,117 @@
+"""KML export via simplekml: candidate placemarks, frame footprints, target, claim.
+
+Opens in Google Earth.  All user text (notes, file names, claim) is XML-escaped by
+us (simplekml's own parsing is off: it passes ``<![CDATA[`` through unescaped);
+descriptions are HTML inside a CDATA section whose content is escaped, so a
+``]]>`` in a note cannot end it.  simplekml numbers ids from a process-wide
+counter, so ids are renumbered in order of appearance for byte-identical output.
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape
+from typing import Any
+
+import simplekml
+
+from .model import ReportData, confidence_words, distance_text
+
+_STATUS_COLOUR = {"confirmed": "ff00c000", "rejected": "ff0000ff", "undecided": "ff00ffff"}
+
+
+def _t(text: object) -> str:
+    """Escape for an XML text node."""
+    return escape(str(text), quote=False)
+
+
+def _desc(rows: list[tuple[str, object]]) -> str:
+    body = "".join(f"<tr><th align='left'>{escape(k)}</th><td>{escape(str(v))}</td></tr>"
+                   for k, v in rows)
+    html = f"<table>{body}</table>".replace("]]>", "]]&gt;")  # cannot occur: '>' escaped
+    return f"<![CDATA[{html}]]>"
+
+
+def _renumber_ids(text: str) -> str:
+    mapping: dict[str, str] = {}
+
+    def new_id(old: str) -> str:
+        if old not in mapping:
+            mapping[old] = f"wb{len(mapping) + 1}"
+        return mapping[old]
+
+    text = re.sub(r'id="(\d+)"', lambda m: f'id="{new_id(m.group(1))}"', text)
+    return re.sub(r"<styleUrl>#(\d+)</styleUrl>",
+                  lambda m: f"<styleUrl>#{new_id(m.group(1))}</styleUrl>", text)
+
+
+def build_kml(data: ReportData) -> str:
+    """The KML document text for a report."""
+    kml = simplekml.Kml()
+    kml.parsetext(parse=False)
+    kml.document.name = _t(f"Workbench case {data.case_name}")
+    kml.document.description = _desc([("verdict", data.headline),
+                                      ("footage", data.footage.name),
+                                      ("footage SHA-256", data.footage.video.sha256)])
+    cands = kml.newfolder(name="Candidate locations")
+    foots = kml.newfolder(name="Frame footprints")
+    kf = {k.id: k for k, _ in data.keyframes}
+    for c, d in data.candidates:
+        status = d.status if d else "undecided"
+        ref = kf.get(c.keyframe_id)
+        p = cands.newpoint(name=_t(f"#{c.rank} {status}"), coords=[(c.lon, c.lat)])
+        rows: list[tuple[str, Any]] = [
+            ("status", status), ("confidence", f"{c.confidence:.2f} "
+                                               f"({confidence_words(c.confidence)})"),
+            ("uncertainty", f"±{c.uncertainty_m:.0f} m"), ("lat, lon", f"{c.lat:.6f}, "
+                                                                       f"{c.lon:.6f}"),
+            ("keyframe", f"{c.keyframe_id} at {ref.time_s:.3f} s" if ref else c.keyframe_id),
+            ("keyframe SHA-256", ref.sha256 if ref else "n/a"), ("imagery", c.tile)]
+        if d:
+            rows += [("decision", f"{d.status} by {d.user} at {d.time}"), ("note", d.note)]
+        p.description = _desc(rows)
+        p.style.iconstyle.color = _STATUS_COLOUR[status]
+        p.style.iconstyle.icon.href = "http://maps.google.com/mapfiles/kml/paddle/wht-circle.png"
+        if len(c.footprint) >= 4:
+            poly = foots.newpolygon(name=_t(f"#{c.rank} frame footprint ({c.keyframe_id})"),
+                                    outerboundaryis=[(float(x), float(y))
+                                                     for x, y in c.footprint])
+            poly.style.linestyle.color = _STATUS_COLOUR[status]
+            poly.style.linestyle.width = 2
+            poly.style.polystyle.color = "3300ffff"
+        if c.target and {"lon", "lat"} <= set(c.target):
+            t = cands.newpoint(name=_t(f"#{c.rank} target"),
+                               coords=[(c.target["lon"], c.target["lat"])])
+            t.description = _desc([("keyframe pixel", f"{c.target.get('x')}, "
+                                                      f"{c.target.get('y')}")])
+    for poi in data.points:
+        pp = cands.newpoint(name=_t(poi.label), coords=[(poi.lon, poi.lat)])
+        pp.description = _desc([("candidate", poi.rank), ("keyframe", poi.keyframe_id),
+                                ("pixel", f"{poi.x:.1f}, {poi.y:.1f}"),
+                                ("recorded", f"{poi.user} at {poi.time}")])
+    if data.claim is not None:
+        folder = kml.newfolder(name="Claim")
+        rows2: list[tuple[str, Any]] = [("claim", data.claim.text)]
+        if data.primary and data.primary.claim_check:
+            rows2.append(("distance to geolocation",
+                          distance_text(data.primary.claim_check.distance_m)))
+        if data.claim.lonlat:
+            cp = folder.newpoint(name=_t("Claimed location"), coords=[data.claim.lonlat])
+            cp.description = _desc(rows2)
+            cp.style.iconstyle.color = "ffff00ff"
+        area = data.claim.area_geojson
+        if area and area.get("type") in ("Polygon", "MultiPolygon"):
+            polys = [area["coordinates"]] if area["type"] == "Polygon" else area["coordinates"]
+            for rings in polys:
+                ap = folder.newpolygon(name=_t("Claimed area"),
+                                       outerboundaryis=[tuple(p[:2]) for p in rings[0]],
+                                       innerboundaryis=[[tuple(p[:2]) for p in r]
+                                                        for r in rings[1:]])
+                ap.description = _desc(rows2)
+                ap.style.polystyle.color = "33ff00ff"
+    return _renumber_ids(kml.kml())
+
+
+def kml_bytes(data: ReportData) -> bytes:
+    """UTF-8 KML bytes."""
+    return build_kml(data).encode("utf-8")

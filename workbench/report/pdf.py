@@ -1,0 +1,305 @@
+"""The PDF report, laid out with reportlab platypus (same content as the HTML report).
+
+Text is XML-escaped before it reaches reportlab's mini-markup, so notes containing
+``<script>`` or ``<font>`` are printed literally.  DejaVu fonts are embedded when
+installed (Unicode notes and file names), else the PDF base fonts are used.  The
+document is written with ``invariant=1`` so only the printed generation timestamp
+differs between runs on the same case.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import (
+    Image,
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from .model import (
+    LocationSection,
+    ReportData,
+    confidence_words,
+    crs_label,
+    distance_text,
+    fmt_float,
+)
+
+_FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+
+
+def _fonts() -> tuple[str, str, str]:
+    """(regular, bold, mono) font names, registering DejaVu if available."""
+    files = {"WB-Sans": "DejaVuSans.ttf", "WB-Sans-Bold": "DejaVuSans-Bold.ttf",
+             "WB-Mono": "DejaVuSansMono.ttf"}
+    try:
+        for name, f in files.items():
+            if name not in pdfmetrics.getRegisteredFontNames():
+                pdfmetrics.registerFont(TTFont(name, str(_FONT_DIR / f)))
+        return "WB-Sans", "WB-Sans-Bold", "WB-Mono"
+    except Exception:  # reportlab raises TTFError/IOError variants for missing fonts
+        return "Helvetica", "Helvetica-Bold", "Courier"
+
+
+def t(value: object) -> str:
+    """Escape text for a reportlab Paragraph."""
+    return escape(str(value), quote=False)
+
+
+class _Builder:
+    def __init__(self, d: ReportData) -> None:
+        self.d = d
+        reg, bold, mono = _fonts()
+        ss = getSampleStyleSheet()
+        self.body = ParagraphStyle("wb-body", parent=ss["BodyText"], fontName=reg, fontSize=9,
+                                   leading=11.5)
+        self.small = ParagraphStyle("wb-small", parent=self.body, fontSize=7, leading=8.5)
+        self.mono = ParagraphStyle("wb-mono", parent=self.small, fontName=mono)
+        self.h1 = ParagraphStyle("wb-h1", parent=ss["Title"], fontName=bold, fontSize=17,
+                                 alignment=0, spaceAfter=2)
+        self.h2 = ParagraphStyle("wb-h2", parent=ss["Heading2"], fontName=bold, fontSize=12.5,
+                                 spaceBefore=10, spaceAfter=4)
+        self.h3 = ParagraphStyle("wb-h3", parent=ss["Heading3"], fontName=bold, fontSize=10,
+                                 spaceBefore=6, spaceAfter=3)
+        self.head = ParagraphStyle("wb-head", parent=self.body, fontName=bold, fontSize=12,
+                                   leading=15)
+        self.bold = bold
+        self.width = A4[0] - 30 * mm
+        self.story: list[Any] = []
+
+    def p(self, text: str, style: ParagraphStyle | None = None) -> Paragraph:
+        return Paragraph(text, style or self.body)
+
+    def kv(self, rows: list[tuple[str, str]]) -> Table:
+        data = [[self.p(f"<b>{t(k)}</b>"), self.p(v)] for k, v in rows]
+        tab = Table(data, colWidths=[48 * mm, self.width - 48 * mm])
+        tab.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+                                 ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#eeeeee")),
+                                 ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+        return tab
+
+    def table(self, head: list[str], rows: list[list[str]], widths: list[float],
+              style: ParagraphStyle | None = None) -> Table:
+        st = style or self.small
+        data = [[self.p(f"<b>{t(h)}</b>", st) for h in head]]
+        data += [[self.p(c, st) for c in r] for r in rows]
+        total = sum(widths)
+        tab = Table(data, colWidths=[w * self.width / total for w in widths], repeatRows=1)
+        tab.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
+                                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e4e4e4")),
+                                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                                 ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+                                 ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5)]))
+        return tab
+
+    def image(self, png: bytes, max_h: float = 110 * mm) -> Image:
+        img = Image(io.BytesIO(png))
+        s = min(self.width / img.imageWidth, max_h / img.imageHeight)
+        img.drawWidth, img.drawHeight = img.imageWidth * s, img.imageHeight * s
+        return img
+
+    # ---- sections ----------------------------------------------------------
+
+    def summary(self) -> None:
+        d, p = self.d, self.d.primary
+        colour = "#0a6b1f" if p and p.decision else ("#9a5b00" if p else "#b00020")
+        self.story.append(self.p(f'<font color="{colour}">{t(d.headline)}</font>', self.head))
+        if p is not None:
+            c = p.candidate
+            rows = [("Position (WGS84 lat, lon)", f"<b>{c.lat:.6f}, {c.lon:.6f}</b>"),
+                    ("DMS", t(p.dms)), ("MGRS", t(p.mgrs or "n/a")),
+                    ("Uncertainty", f"±{c.uncertainty_m:.0f} m (1-sigma radius)"),
+                    ("Confidence", f"{c.confidence:.2f} ({t(confidence_words(c.confidence))})"),
+                    ("Keyframe", t(f"{c.keyframe_id} at {p.keyframe.time_s:.3f} s" if p.keyframe
+                                   else c.keyframe_id))]
+            if c.target and {"lat", "lon"} <= set(c.target):
+                rows.append(("Target pixel position",
+                             f"{c.target['lat']:.6f}, {c.target['lon']:.6f}"))
+            rows.append(("Analyst decision", t(
+                f"{p.decision.status} by {p.decision.user} at {p.decision.time}: "
+                f"{p.decision.note}") if p.decision else
+                '<font color="#9a5b00">none yet: not reviewed</font>'))
+            self.story.append(self.kv(rows))
+        if d.reason:
+            self.story.append(self.p(f"Software reasoning: {t(d.reason)}"))
+        if d.missing_rasters:
+            self.story.append(self.p('<font color="#b00020">Imagery missing at report time: '
+                                     f"{t(', '.join(d.missing_rasters))}</font>"))
+
+    def claim(self) -> None:
+        d = self.d
+        if d.claim is None and not d.context_layers:
+            self.story.append(self.p("No claim was recorded for this case."))
+            return
+        rows: list[tuple[str, str]] = []
+        if d.claim:
+            rows += [("Claim tested", t(d.claim.text)),
+                     ("Claimed location", f"{d.claim.lonlat[1]:.6f}, {d.claim.lonlat[0]:.6f}"
+                      if d.claim.lonlat else "not given"),
+                     ("Claimed area", "given" if d.claim.area_geojson else "not given")]
+        chk = d.primary.claim_check if d.primary else None
+        if chk is not None:
+            rows += [("Finding", f"<b>{t(chk.summary())}</b>"),
+                     ("Distance to claimed location", t(distance_text(chk.distance_m))),
+                     ("Context polygons containing it", t("; ".join(
+                         f"{h.layer}: {h.feature}" for h in chk.containing) or "none"))]
+        self.story.append(self.kv(rows))
+        if d.context_layers:
+            self.story.append(self.table(["Layer", "Source", "SHA-256", "Polygons"], [
+                [t(c.name), t(c.source_path), t(c.sha256), str(len(c.geojson["features"]))]
+                for c in d.context_layers], [2, 4, 4, 1]))
+
+    def location(self, s: LocationSection, n: int) -> None:
+        c = s.candidate
+        status = s.decision.status if s.decision else "NOT CONFIRMED"
+        self.story.append(self.p(f"Location {n}: candidate #{c.rank} ({t(status)})", self.h3))
+        self.story.append(self.kv([
+            ("Position", t(f"{c.lat:.6f}, {c.lon:.6f} | {s.dms} | {s.mgrs}")),
+            ("Uncertainty / confidence", t(f"±{c.uncertainty_m:.0f} m, {c.confidence:.2f} "
+                                           f"({confidence_words(c.confidence)})")),
+            ("Decision note", t(s.decision.note) if s.decision else "-")]))
+        r = s.raster
+        img_txt = (f"{Path(r.path).name}, acquired {r.acquired or 'unknown date'}, "
+                   f"{r.attribution or 'attribution unknown'}") if r else c.tile
+        if s.side_by_side_png:
+            self.story.append(KeepTogether([
+                Spacer(1, 3 * mm), self.image(s.side_by_side_png),
+                self.p(f"Left: keyframe {t(c.keyframe_id)} (overlay dimmed). Right: reference "
+                       f"imagery ({t(img_txt)}). Same number and colour = same landmark; "
+                       "squares = analyst tie points.", self.small)]))
+        if s.overlay_png:
+            self.story.append(KeepTogether([
+                Spacer(1, 3 * mm), self.image(s.overlay_png, 95 * mm),
+                self.p("Overlay: keyframe warped onto the imagery (yellow = frame footprint, "
+                       "red crosses = target / points of interest).", self.small)]))
+        if s.raster_missing:
+            self.story.append(self.p(f'<font color="#b00020">Figures omitted: '
+                                     f"{t(s.raster_missing)}</font>"))
+        if s.marks:
+            self.story.append(self.table(["", "Label", "Keyframe px", "lat, lon", "Recorded"], [
+                [f"P{i}", t(m.label), f"{m.x:.1f}, {m.y:.1f}", f"{m.lat:.6f}, {m.lon:.6f}",
+                 t(m.recorded)] for i, m in enumerate(s.marks, start=1)], [1, 4, 3, 4, 4]))
+        self.story.append(self.p(f"Tie points: {len(s.residuals)}; RMS reprojection error "
+                                 f"{fmt_float(s.rms_px, 2)} px = {fmt_float(s.rms_m, 2)} m."))
+        rows = sorted(s.residuals, key=lambda r: (r.number is None, r.number or 0))
+        self.story.append(self.table(
+            ["#", "Keyframe x, y", "Imagery x, y", "lat, lon", "Resid. px", "Resid. m", "By"],
+            [[str(r.number or ""), f"{r.kx:.1f}, {r.ky:.1f}", f"{r.tx:.1f}, {r.ty:.1f}",
+              f"{r.lat:.6f}, {r.lon:.6f}", fmt_float(r.residual_px, 2),
+              fmt_float(r.residual_m, 2), "analyst" if r.manual else "matcher"] for r in rows],
+            [1, 3, 3, 4, 2, 2, 2]))
+
+    def rest(self) -> None:
+        d, h2 = self.d, self.h2
+        self.story.append(self.p("4. All candidates", h2))
+        self.story.append(self.table(["Rank", "lat, lon", "Conf.", "Uncert.", "Keyframe",
+                                      "Decision"], [
+            [str(c.rank), f"{c.lat:.6f}, {c.lon:.6f}", f"{c.confidence:.2f}",
+             f"±{c.uncertainty_m:.0f} m", t(c.keyframe_id),
+             t(f"{dd.status}: {dd.note} ({dd.user})") if dd else "undecided"]
+            for c, dd in d.candidates], [1, 4, 1.5, 1.5, 2, 6]))
+        v = d.footage.video
+        self.story.append(self.p("5. Footage evidence", h2))
+        self.story.append(self.kv([
+            ("File name", t(d.footage.name)), ("Original path", t(v.path)),
+            ("SHA-256", f'<font name="{self.mono.fontName}" size="8">{t(v.sha256)}</font>'),
+            ("Size", f"{d.footage.size_bytes:,} bytes"), ("Duration", f"{v.duration_s:.3f} s"),
+            ("Frame rate / resolution", f"{v.fps:.3f} fps, {v.width} x {v.height}, "
+                                        f"{t(v.codec or 'n/a')}")]))
+        self.story.append(self.table(["Id", "Frame", "PTS (s)", "Origin", "PNG SHA-256"], [
+            [t(k.id), str(k.frame_index), f"{k.time_s:.3f}",
+             "analyst" if i["manual"] else "auto", t(k.sha256)] for k, i in d.keyframes],
+            [1.3, 1.2, 1.3, 1.3, 7.5], self.mono))
+        self.story.append(self.p("6. Imagery used", h2))
+        self.story.append(self.table(["File", "SHA-256", "CRS / GSD", "Acquired", "Attribution",
+                                      "Status"], [
+            [t(r.path), t(r.sha256), t(f"{crs_label(r.crs)}, {r.gsd_m:.2f} m"),
+             t(r.acquired or "unknown"), t(r.attribution or "unknown"),
+             t(st) if st == "present" else f'<font color="#b00020"><b>{t(st)}</b></font>']
+            for r, st in d.rasters], [3, 4, 3, 1.6, 2.4, 1.6]))
+        self.story.append(self.p("7. Method", h2))
+        rows = [("Report generated by", t(d.software)), ("Case created by", t(d.case_software)),
+                ("Case schema / created", t(f"{d.schema_version} / {d.created}"))]
+        rows += [(f"method: {k}", t(v if isinstance(v, str) else
+                                    json.dumps(v, sort_keys=True, ensure_ascii=False)))
+                 for k, v in sorted(d.method.items())]
+        rows += [(f"time: {k}", f"{val:.2f} s") for k, val in sorted(d.timing_s.items())]
+        self.story.append(self.kv(rows))
+        for w in d.warnings:
+            self.story.append(self.p(f"Warning: {t(w)}"))
+        self.story.append(self.p("8. Analyst notes", h2))
+        for n in d.notes or []:
+            self.story.append(self.p(f"{t(n.text)} <i>({t(n.user)}, {t(n.time)})</i>"))
+        if not d.notes:
+            self.story.append(self.p("None."))
+        self.story.append(self.p("9. Integrity check", h2))
+        ver = d.verification
+        if ver is None:
+            self.story.append(self.p("Verification was not run."))
+        else:
+            word = '<font color="#0a6b1f"><b>VERIFIED</b></font>' if ver.ok else \
+                '<font color="#b00020"><b>MISMATCH</b></font>'
+            self.story.append(self.p(f"{word}: {len(ver.checked)} checks passed, "
+                                     f"{sum(f.severity == 'error' for f in ver.findings)} "
+                                     "problems."))
+            for line in ver.checked:
+                self.story.append(self.p(f"- {t(line)}", self.small))
+            for f in ver.findings:
+                self.story.append(self.p(f'<font color="#b00020">- {t(f)}</font>', self.small))
+            self.story.append(self.p(f"Audit-log head hash: {t(ver.audit_head)}", self.mono))
+        self.story.append(self.p("10. Audit log", h2))
+        self.story.append(self.table(["#", "Time (UTC)", "User", "Action", "Details"], [
+            [str(a.seq), t(a.time), t(a.user), t(a.action),
+             t(json.dumps(a.details, sort_keys=True, ensure_ascii=False))] for a in d.audit],
+            [0.6, 2.6, 1.2, 1.4, 8]))
+
+    def build(self) -> bytes:
+        d = self.d
+        self.story += [self.p(f"Geolocation report: {t(d.case_name)}", self.h1),
+                       self.p(f"Generated {t(d.generated_at)} by {t(d.software)}", self.small),
+                       self.p("1. Summary", self.h2)]
+        self.summary()
+        self.story.append(self.p("2. Claim check", self.h2))
+        self.claim()
+        self.story.append(self.p("3. Confirmed locations", self.h2))
+        for i, s in enumerate(d.sections, start=1):
+            self.location(s, i)
+        if not d.sections:
+            self.story.append(self.p("No location was confirmed or proposed."))
+        self.rest()
+        buf = io.BytesIO()
+        footer = f"{d.case_name} | generated {d.generated_at}"
+
+        def on_page(canvas: Any, doc: Any) -> None:
+            canvas.saveState()
+            canvas.setFont(self.body.fontName, 7)
+            canvas.drawString(15 * mm, 8 * mm, footer[:150])
+            canvas.drawRightString(A4[0] - 15 * mm, 8 * mm, f"page {doc.page}")
+            canvas.restoreState()
+
+        doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm,
+                                topMargin=14 * mm, bottomMargin=15 * mm,
+                                title=f"Geolocation report: {d.case_name}",
+                                author="osint-geolocation-workbench", invariant=1)
+        doc.build(self.story, onFirstPage=on_page, onLaterPages=on_page)
+        return buf.getvalue()
+
+
+def pdf_bytes(d: ReportData) -> bytes:
+    """The PDF report as bytes."""
+    return _Builder(d).build()
