@@ -37,7 +37,7 @@ from workbench.tiles import (
 GOOD = (
     "utm", "geographic", "webmerc", "rotated", "custom_wkt", "nodata", "alpha",
     "alpha_unflagged", "rgbnir", "uint16", "float", "palette", "overviews", "vrt",
-    "png_world_prj", "png_world_aux", "sidecar",
+    "png_world_prj", "png_world_aux", "jpeg_world_prj", "sidecar",
 )
 BAD = {
     "png_world_only": NotGeoreferencedError,
@@ -153,9 +153,9 @@ def test_custom_wkt_crs(tiles: dict[str, Tile]) -> None:
 
 def test_world_file_png_with_prj_and_aux_matches_geotiff(tiles: dict[str, Tile]) -> None:
     ref = tiles["utm"].transform
-    for name in ("png_world_prj", "png_world_aux"):
+    for name in ("png_world_prj", "png_world_aux", "jpeg_world_prj"):
         t = tiles[name]
-        assert t.driver == "PNG"
+        assert t.driver in ("PNG", "JPEG")
         assert tuple(t.transform)[:6] == pytest.approx(tuple(ref)[:6])
         assert np.allclose(t.footprint, tiles["utm"].footprint, atol=1e-9)
 
@@ -406,6 +406,29 @@ def test_uint16_stretch_is_consistent_across_windows(tiles: dict[str, Tile]) -> 
     assert full.image[:, :, 2].min() == 0 and full.image[:, :, 2].max() == 255  # 2-98 % stretch
     # monotonic in the data: red rises with the column
     assert (np.diff(full.image[10, :150, 2].astype(int)) >= 0).all()
+
+
+def test_stretch_sampled_on_a_grid_without_overviews(
+    tiles: dict[str, Tile], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workbench import raster_io
+
+    clear_cache()
+    ref = read_tile(tiles["uint16"]).image
+    clear_cache()
+    monkeypatch.setattr(raster_io, "_GRID_SAMPLE_ABOVE_PX", 100)  # force the 8x8 window grid
+    got = read_tile(tiles["uint16"]).image
+    clear_cache()
+    assert got.shape == ref.shape
+    # a sparse sample gives slightly different percentiles, not a different picture
+    assert np.abs(got.astype(int) - ref.astype(int)).mean() < 12
+    assert got[:, :, 2].max() >= 240 and got[:, :, 2].min() <= 15
+
+
+def test_jpeg_world_file_reads_close_to_original(tiles: dict[str, Tile]) -> None:
+    a = read_tile(tiles["jpeg_world_prj"]).image.astype(int)
+    b = read_tile(tiles["utm"]).image.astype(int)
+    assert np.abs(a - b).mean() < 6  # JPEG quality 95
 
 
 def test_palette_expands_colours(tiles: dict[str, Tile]) -> None:

@@ -57,6 +57,7 @@ GDAL_OPTIONS: dict[str, Any] = {
 }
 DEFAULT_MAX_PIXELS = 32_000_000  # output pixels per read when the caller gives no cap
 _STATS_SIDE = 1024  # long side of the sample the stretch is computed from
+_GRID_SAMPLE_ABOVE_PX = 64_000_000  # no overviews and bigger: sample 8x8 windows instead
 _PCT = (2.0, 98.0)
 
 
@@ -179,7 +180,7 @@ def _sample(ds: Any, indexes: list[int]) -> tuple[np.ndarray, np.ndarray]:
     from the best overview; rasters without overviews larger than 64 Mpx are sampled
     as an 8x8 grid of 128 px windows instead of decimating every block.
     """
-    big = ds.width * ds.height > 64_000_000 and not ds.overviews(1)
+    big = ds.width * ds.height > _GRID_SAMPLE_ABOVE_PX and not ds.overviews(1)
     if big:
         parts, masks = [], []
         for j in range(8):
