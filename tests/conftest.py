@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,3 +18,43 @@ def shared_data() -> Path:
     if not imagery.is_dir():
         pytest.skip(f"real imagery not available (expected at {imagery})")
     return SHARED_DATA
+
+
+# --- generated inputs (fixtures/ package) -------------------------------------------
+# town_tif:  the demo town GeoTIFF (seed 0, 2048x2048 px, 0.5 m/px, EPSG:32636, centred
+#            on lon/lat 32.58, 0.35; 3-band uint8 RGB, tiled, overviews).
+# demo_data: the folder written by ``workbench-fixtures demo``: tiles/town.tif,
+#            tiles/other_town.tif (distractor: other seed and place), strike.mp4
+#            (10 s, 640x360, 25 fps, 1.5 s title card, HUD, 2 shots, hard cut) and
+#            strike.truth.json (+ strike.hud*.png masks); load with fixtures.truth.Truth.
+# cut_clip:  a CutClip(video, truth_path, truth, raster): 320x240 @ 25 fps, 1 s title
+#            card, HUD, 3 shots of 1.5 s joined by hard cuts, rendered from town_tif.
+# All are session-scoped and built once (about 12 s in total on 2 cores).
+
+
+@pytest.fixture(scope="session")
+def town_tif(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo town GeoTIFF (see the comment above)."""
+    from fixtures.cli import DEMO_TOWN
+    from fixtures.town import make_town_geotiff
+
+    out = tmp_path_factory.mktemp("town") / "town.tif"
+    return make_town_geotiff(out, **DEMO_TOWN)
+
+
+@pytest.fixture(scope="session")
+def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ``workbench-fixtures demo`` folder (see the comment above)."""
+    from fixtures.cli import make_demo
+
+    out = tmp_path_factory.mktemp("demo")
+    make_demo(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def cut_clip(tmp_path_factory: pytest.TempPathFactory, town_tif: Path) -> Any:
+    """A short clip with title card, HUD and 3 hard-cut shots: ``fixtures.testclips.CutClip``."""
+    from fixtures.testclips import make_cut_clip
+
+    return make_cut_clip(town_tif, tmp_path_factory.mktemp("cut_clip"))
