@@ -1,16 +1,11 @@
 """Pixel reads from catalogued rasters: windowed, at a chosen ground resolution, via overviews.
 
-Output images are ``(h, w, 3) uint8`` **BGR** (OpenCV order).  Band choice:
-red/green/blue by GDAL colour interpretation when present, else bands 1-3
-(RGB+NIR rasters such as NAIP use 1-3), palette rasters through their colour
-table, one band (or grey+alpha) replicated as grey.  ``uint8`` data is used as is;
-other types (uint16 reflectance, float) get a per-band 2-98 % percentile stretch
-computed once per raster from its smallest overview (or a sparse sample) and
-cached, so every window of one raster is stretched the same way.
+Output images are ``(h, w, 3) uint8`` **BGR** (OpenCV order); how bands become BGR
+(band roles, palettes, the cached percentile stretch of uint16/float data, unflagged
+alpha bands) is in :mod:`workbench.raster_bands`.
 
 Validity (``TileImage.valid``): False on nodata, alpha 0, GDAL's dataset mask,
-non-finite floats, and outside the raster.  A 4th ``uint8`` band GDAL does not
-flag as alpha but that holds only 0/255 (web-map mosaics) is taken as alpha.
+non-finite floats, and outside the raster.
 
 Threads: rasterio datasets are not thread-safe; every call opens its own dataset
 (cheap), so calls may run concurrently from several threads on the same ``Tile``.
@@ -23,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,15 +26,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import rasterio
-from rasterio.enums import MaskFlags, Resampling
+from rasterio.enums import Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
 from .errors import RasterOpenError, UsageError
 from .progress import CancelToken, ProgressCallback, check_cancel, report
+from .raster_bands import band_layout, clear_cache, to_uint8, valid_mask
 
 if TYPE_CHECKING:
     from .tiles import Tile
+
+__all__ = ["DEFAULT_MAX_PIXELS", "TileImage", "clear_cache", "iter_windows", "open_raster",
+           "read_tile"]
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +54,6 @@ GDAL_OPTIONS: dict[str, Any] = {
     "GDAL_PAM_ENABLED": "YES",
 }
 DEFAULT_MAX_PIXELS = 32_000_000  # output pixels per read when the caller gives no cap
-_STATS_SIDE = 1024  # long side of the sample the stretch is computed from
-_GRID_SAMPLE_ABOVE_PX = 64_000_000  # no overviews and bigger: sample 8x8 windows instead
-_PCT = (2.0, 98.0)
 
 
 @contextlib.contextmanager
@@ -131,123 +126,6 @@ class TileImage:
         pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
         off = np.array([self.col_off, self.row_off])
         return (pts - off + 0.5) / self.scale - 0.5
-
-
-@dataclass(frozen=True)
-class _Layout:
-    rgb: tuple[int, int, int]  # 1-based band indexes for R, G, B (grey: all equal)
-    alpha: int | None  # inferred alpha band (GDAL's own alpha is in its dataset mask)
-    palette: bool
-    lo: tuple[float, float, float] | None  # stretch per R, G, B; None = uint8 as is
-    hi: tuple[float, float, float] | None
-
-
-_layout_cache: dict[tuple[str, int, int], _Layout] = {}
-_layout_lock = threading.Lock()
-
-
-def _cache_key(path: Path) -> tuple[str, int, int]:
-    try:
-        st = path.stat()
-        return (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    except OSError:
-        return (str(path), 0, 0)  # WMS / virtual paths: keyed by name only
-
-
-def _band_layout(ds: Any) -> tuple[tuple[int, int, int], bool, int | None]:
-    """RGB band indexes, palette flag and a candidate (unflagged) alpha band, from metadata."""
-    ci = [c.name for c in ds.colorinterp]
-    if ci and ci[0] == "palette":
-        return (1, 1, 1), True, None
-    if all(n in ci for n in ("red", "green", "blue")):
-        rgb = (ci.index("red") + 1, ci.index("green") + 1, ci.index("blue") + 1)
-    elif ds.count >= 3:
-        rgb = (1, 2, 3)
-    else:
-        rgb = (1, 1, 1)
-    candidate = None
-    if ds.count == 4 and "alpha" not in ci and ci[3] == "undefined" and ds.dtypes[3] == "uint8":
-        candidate = 4
-    if ds.count == 2 and ci[1] == "undefined" and ds.dtypes[1] == "uint8":
-        candidate = 2
-    return rgb, False, candidate
-
-
-def _sample(ds: Any, indexes: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """A small ``(len(indexes), h, w)`` sample of the raster and its ``(h, w)`` validity.
-
-    Reads the whole raster at <= ``_STATS_SIDE`` px on its long side, which GDAL serves
-    from the best overview; rasters without overviews larger than 64 Mpx are sampled
-    as an 8x8 grid of 128 px windows instead of decimating every block.
-    """
-    big = ds.width * ds.height > _GRID_SAMPLE_ABOVE_PX and not ds.overviews(1)
-    if big:
-        parts, masks = [], []
-        for j in range(8):
-            for i in range(8):
-                win = Window(
-                    (ds.width - 128) * i // 7, (ds.height - 128) * j // 7,
-                    min(128, ds.width), min(128, ds.height),
-                )
-                parts.append(ds.read(indexes, window=win))
-                masks.append(_valid(ds, win, (win.height, win.width), Resampling.nearest))
-        return np.concatenate(parts, axis=2), np.concatenate(masks, axis=1)
-    f = max(1.0, max(ds.width, ds.height) / _STATS_SIDE)
-    shape = (max(1, round(ds.height / f)), max(1, round(ds.width / f)))
-    data = ds.read(indexes, out_shape=(len(indexes), *shape), resampling=Resampling.nearest)
-    return data, _valid(ds, None, shape, Resampling.nearest)
-
-
-def _valid(ds: Any, win: Window | None, shape: tuple[int, int], rs: Resampling) -> np.ndarray:
-    """``(h, w) bool`` validity from GDAL's dataset mask (nodata, alpha, mask band)."""
-    if all(MaskFlags.all_valid in f for f in ds.mask_flag_enums):
-        # nothing masked: skip GDAL's all-valid mask, which rasterio would read at
-        # full resolution (hundreds of MB on a big raster)
-        return np.ones(shape, bool)
-    mask = ds.dataset_mask(window=win, out_shape=shape, resampling=rs)
-    # averaged masks are < 255 where any contributing pixel was invalid
-    return np.asarray(mask == 255 if rs is Resampling.average else mask > 0)
-
-
-def _layout(tile: Tile, ds: Any) -> _Layout:
-    key = _cache_key(tile.path)
-    with _layout_lock:
-        cached = _layout_cache.get(key)
-    if cached is not None:
-        return cached
-    rgb, palette, candidate = _band_layout(ds)
-    needs_stretch = ds.dtypes[rgb[0] - 1] != "uint8" and not palette
-    alpha = None
-    lo = hi = None
-    if needs_stretch or candidate is not None:
-        wanted = sorted({*rgb, *([candidate] if candidate else [])})
-        data, mask = _sample(ds, wanted)
-        if candidate is not None:
-            a = data[wanted.index(candidate)]
-            if a.size and np.isin(a, (0, 255)).all() and (a == 255).mean() > 0.5:
-                alpha = candidate
-                mask &= a == 255
-        if needs_stretch:
-            los, his = [], []
-            for b in rgb:
-                v = data[wanted.index(b)].astype(np.float64)
-                v = v[mask & np.isfinite(v)]
-                if v.size:
-                    p_lo, p_hi = np.percentile(v, _PCT)
-                else:
-                    p_lo, p_hi = 0.0, 1.0
-                los.append(float(p_lo))
-                his.append(float(p_hi) if p_hi > p_lo else float(p_lo) + 1.0)
-            lo, hi = (los[0], los[1], los[2]), (his[0], his[1], his[2])
-    layout = _Layout(rgb=rgb, alpha=alpha, palette=palette, lo=lo, hi=hi)
-    with _layout_lock:
-        _layout_cache[key] = layout
-    return layout
-
-
-def _to_uint8(band: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    out = (band.astype(np.float32) - lo) * (255.0 / (hi - lo))
-    return np.clip(np.nan_to_num(out, nan=0.0), 0, 255).astype(np.uint8)
 
 
 def _parse_window(tile: Tile, window: Any) -> tuple[float, float, float, float]:
@@ -345,7 +223,7 @@ def _read_window(
     with open_raster(tile.path) as ds:
         if (ds.width, ds.height) != (tile.width, tile.height):
             raise RasterOpenError("raster changed since it was catalogued", tile.path)
-        lay = _layout(tile, ds)
+        lay = band_layout(tile.path, ds)
         exact = (
             abs(scale - 1.0) < 1e-9
             and float(win.col_off).is_integer()
@@ -357,7 +235,7 @@ def _read_window(
             rs = Resampling.average if scale > 1.0 else Resampling.bilinear
         indexes = sorted({*lay.rgb, *([lay.alpha] if lay.alpha else [])})
         data = ds.read(indexes, window=win, out_shape=(len(indexes), *shape), resampling=rs)
-        ok = _valid(ds, win, shape, rs)
+        ok = valid_mask(ds, win, shape, rs)
         bands = [data[indexes.index(b)] for b in lay.rgb]
         if lay.alpha:
             ok &= data[indexes.index(lay.alpha)] >= (255 if rs is Resampling.average else 128)
@@ -372,7 +250,7 @@ def _read_window(
             rgb = lut[np.clip(bands[0], 0, 255).astype(np.intp)]
             return np.ascontiguousarray(rgb[..., ::-1]), ok
         if lay.lo is not None and lay.hi is not None:
-            chans = [_to_uint8(b, lo, hi) for b, lo, hi in zip(bands, lay.lo, lay.hi, strict=True)]
+            chans = [to_uint8(b, lo, hi) for b, lo, hi in zip(bands, lay.lo, lay.hi, strict=True)]
         else:
             chans = [b.astype(np.uint8, copy=False) for b in bands]
         return np.dstack([chans[2], chans[1], chans[0]]), ok
@@ -429,9 +307,3 @@ def _starts(length: int, size: float, overlap: float) -> list[float]:
     step = max(1.0, size * (1.0 - overlap))
     n = math.ceil((length - size) / step - 1e-9) + 1
     return sorted({float(round(v)) for v in np.linspace(0.0, length - size, n)})
-
-
-def clear_cache() -> None:
-    """Forget cached band layouts / stretch statistics (e.g. after files changed)."""
-    with _layout_lock:
-        _layout_cache.clear()

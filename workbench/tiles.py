@@ -14,18 +14,21 @@ or ``name.png.prj``) or by GDAL's ``name.png.aux.xml``; otherwise it is skipped 
 a warning (guessing a CRS would silently misplace findings).
 
 Pixel reads live in :mod:`workbench.raster_io` (re-exported here): ``read_tile``,
-``TileImage``, ``iter_windows``.  Pixel convention: ``(x, y)`` = (col, row) of the
-level-0 (full resolution) grid, centre of the top-left pixel at ``(0, 0)``; the
-affine ``Tile.transform`` maps pixel *corners*, so pixel ``(x, y)`` is at
-``transform * (x + 0.5, y + 0.5)`` in ``Tile.crs_wkt``.
+``TileImage``, ``iter_windows``; band handling in :mod:`workbench.raster_bands`;
+folder search, integrity checks and hashing in :mod:`workbench.raster_files`;
+footprints, GSD and date/credit parsing in :mod:`workbench.raster_meta`.
 
-Threads: a :class:`Tile` is an immutable, hashable description and can be shared freely;
+Pixel convention: ``(x, y)`` = (col, row) of the level-0 (full resolution) grid,
+centre of the top-left pixel at ``(0, 0)``; the affine ``Tile.transform`` maps pixel
+*corners*, so pixel ``(x, y)`` is at ``transform * (x + 0.5, y + 0.5)`` in
+``Tile.crs_wkt``.
+
+Threads: a :class:`Tile` is an immutable, hashable description, safe to share;
 rasterio datasets are not thread-safe, so every read opens its own dataset.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import Iterable, Iterator, Sequence
@@ -36,6 +39,7 @@ from typing import Any
 import numpy as np
 from rasterio.transform import Affine
 
+from . import raster_files as files_mod
 from . import raster_meta as meta
 from .errors import (
     CRSError,
@@ -46,6 +50,7 @@ from .errors import (
     UsageError,
 )
 from .progress import CancelToken, ProgressCallback, check_cancel, report
+from .raster_files import RASTER_SUFFIXES
 from .raster_io import TileImage, iter_windows, open_raster, read_tile
 from .results import TileRef
 
@@ -63,18 +68,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# File name endings looked at when a folder is searched (explicit file arguments are
-# always tried).  ``.xml`` counts only when it is a GDAL WMS/XYZ description.
-RASTER_SUFFIXES: frozenset[str] = frozenset({
-    ".tif", ".tiff", ".gtif", ".gtiff", ".cog", ".vrt", ".jpg", ".jpeg", ".png", ".webp",
-    ".jp2", ".j2k", ".mbtiles", ".gpkg", ".img", ".ntf", ".nitf", ".bmp", ".gif", ".xml",
-})
-_SIDECAR_ENDINGS = (".aux.xml", ".ovr", ".msk")
 _SUPPORTED_DTYPES = frozenset({
     "uint8", "int8", "uint16", "int16", "uint32", "int32", "float32", "float64",
 })
 _TIFF_DRIVERS = frozenset({"GTiff", "COG"})
-_MAX_BLOCK_QUERIES = 20000
 
 
 @dataclass(frozen=True)
@@ -202,7 +199,7 @@ class TileCatalog:
         files: list[Path] = []
         seen: set[Path] = set()
         for p in given:
-            for f in _discover(p):
+            for f in files_mod.discover(p):
                 key = f.resolve()
                 if key not in seen:
                     seen.add(key)
@@ -235,39 +232,6 @@ class TileCatalog:
     def covering(self, lon: float, lat: float) -> list[Tile]:
         """Tiles whose level-0 grid contains the WGS84 point."""
         return [t for t in self.tiles if t.contains_lonlat(lon, lat)]
-
-
-def _is_candidate(path: Path) -> bool:
-    name = path.name.lower()
-    if name.startswith(".") or name.endswith(_SIDECAR_ENDINGS):
-        return False
-    suffix = path.suffix.lower()
-    if suffix not in RASTER_SUFFIXES:
-        return False
-    if suffix == ".xml":  # only GDAL WMS / XYZ / TMS service descriptions
-        try:
-            with path.open("rb") as fh:
-                head = fh.read(2048).lower()
-        except OSError:
-            return True  # let the open report it
-        return b"<gdal_wms" in head or b"<wms_" in head
-    return True
-
-
-def _discover(path: Path) -> list[Path]:
-    """``path`` itself if a file; else candidate rasters below it, sorted, hidden dirs skipped."""
-    if not path.is_dir():
-        if not path.is_file():  # a FIFO or device would block GDAL
-            raise RasterOpenError("not a regular file or folder", path)
-        return [path]
-    found: list[Path] = []
-    for root, dirs, names in os.walk(path):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found.extend(
-            Path(root) / n for n in names
-            if _is_candidate(Path(root) / n) and (Path(root) / n).is_file()
-        )
-    return sorted(found, key=lambda p: str(p))
 
 
 def catalog_file(path: str | os.PathLike[str]) -> Tile:
@@ -316,7 +280,9 @@ def catalog_file(path: str | os.PathLike[str]) -> Tile:
         except CRSError as exc:
             raise CRSError(exc.message, p) from exc
         if ds.driver in _TIFF_DRIVERS:
-            _check_tiff_complete(ds, p)
+            files_mod.check_tiff_complete(ds, p)
+        if ds.driver == "VRT":
+            files_mod.check_vrt_sources(ds, p)
         tags = _all_tags(ds)
         side, side_name = meta.read_sidecar(p)
         sources = [*tags, *([(f"sidecar:{side_name}", side)] if side_name else [])]
@@ -328,7 +294,7 @@ def catalog_file(path: str | os.PathLike[str]) -> Tile:
         lons = [q[0] for q in footprint]
         lats = [q[1] for q in footprint]
         try:
-            files = tuple(str(f) for f in ds.files)
+            files = tuple(os.path.abspath(f) for f in ds.files)
         except Exception:  # some drivers (WMS) have no file list
             files = ()
         return Tile(
@@ -376,46 +342,6 @@ def _all_tags(ds: Any) -> list[tuple[str, dict[str, str]]]:
     return out
 
 
-def _check_tiff_complete(ds: Any, path: Path) -> None:
-    """Raise RasterOpenError if the TIFF's data blocks extend beyond the end of the file.
-
-    Uses GDAL's ``TIFF`` metadata domain (``BLOCK_OFFSET_i_j``/``BLOCK_SIZE_i_j``):
-    metadata only, no pixel decoding.
-    """
-    try:
-        size = path.stat().st_size
-    except OSError:
-        return
-    levels: list[int | None] = [None, *range(len(ds.overviews(1)))]
-    bands = sorted({1, int(ds.count)})
-    queries = 0
-    for ovr in levels:
-        for bidx in bands:
-            bh, bw = ds.block_shapes[bidx - 1]
-            if ovr is None:
-                w, h = ds.width, ds.height
-            else:
-                f = ds.overviews(1)[ovr]
-                w, h = -(-ds.width // f), -(-ds.height // f)
-            nx, ny = -(-w // max(1, bw)), -(-h // max(1, bh))
-            pairs = [(x, y) for y in range(ny) for x in range(nx)]
-            if len(pairs) + queries > _MAX_BLOCK_QUERIES:
-                pairs = pairs[-64:]  # the last blocks are usually written last
-            for x, y in pairs:
-                queries += 1
-                try:
-                    off = ds.get_tag_item(f"BLOCK_OFFSET_{x}_{y}", "TIFF", bidx=bidx, ovr=ovr)
-                    cnt = ds.get_tag_item(f"BLOCK_SIZE_{x}_{y}", "TIFF", bidx=bidx, ovr=ovr)
-                except Exception:
-                    return  # not a plain TIFF layout we can check; reads will tell
-                if off and cnt and int(off) + int(cnt) > size:
-                    raise RasterOpenError(
-                        f"truncated or corrupt TIFF (data needs {int(off) + int(cnt)} bytes,"
-                        f" file has {size})",
-                        path,
-                    )
-
-
 def tile_files(tile: Tile | str | os.PathLike[str]) -> list[Path]:
     """The raster file and every sidecar that affects it (world file, .prj, .aux.xml, .ovr,
     JSON metadata, VRT sources), sorted, existing files only; hash these for evidence."""
@@ -447,16 +373,4 @@ def sha256_tile(
         RasterOpenError: the file is missing or unreadable.
     """
     p = path.path if isinstance(path, Tile) else Path(path)
-    h = hashlib.sha256()
-    try:
-        total = max(1, p.stat().st_size)
-        done = 0
-        with p.open("rb") as fh:
-            while chunk := fh.read(chunk_size):
-                check_cancel(cancel)
-                h.update(chunk)
-                done += len(chunk)
-                report(progress, f"hashing {p.name}", done / total)
-    except OSError as exc:
-        raise RasterOpenError(f"cannot read file ({exc.strerror or exc})", p) from exc
-    return h.hexdigest()
+    return files_mod.sha256_file(p, chunk_size=chunk_size, progress=progress, cancel=cancel)
