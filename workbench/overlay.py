@@ -39,7 +39,7 @@ class OverlayConfig:
 
     sample_px: float = 1.5
     cap_px: float = 2.0
-    min_predicted: float = 60.0
+    min_predicted: float = 120.0
     max_ratio: float = 0.35
     coherence: float = 0.5
     static_std: float = 5.0
@@ -171,7 +171,7 @@ def upscale_mask(mask: np.ndarray, width: int, height: int, dilate_px: int = 1) 
     Nearest-neighbour resize, then a dilation by ``dilate_px`` to cover anti-aliased edges.
     """
     if mask.shape == (height, width):
-        big = mask.copy()
+        big: np.ndarray = mask.copy()
     else:
         big = np.asarray(cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST),
                          dtype=np.uint8)

@@ -58,6 +58,7 @@ class QualityThresholds:
     blank_contrast: float = 6.0
     text_flat_fraction: float = 0.6
     text_dominant_fraction: float = 0.55
+    card_dominant_fraction: float = 0.75  # one background level covers this much: a card
 
 
 def measure(
@@ -103,7 +104,10 @@ def classify(s: FrameStats, t: QualityThresholds) -> str:
         return "black"
     if s.contrast < t.blank_contrast or s.flat_fraction > 0.97:
         return "blank"
-    if s.flat_fraction >= t.text_flat_fraction and s.dominant_fraction >= t.text_dominant_fraction:
+    if s.dominant_fraction >= t.card_dominant_fraction or (
+        s.flat_fraction >= t.text_flat_fraction
+        and s.dominant_fraction >= t.text_dominant_fraction
+    ):
         return "text"
     return "ok"
 

@@ -1,0 +1,170 @@
+"""workbench.keyframes: shots, sub-shots, rejection, overlay masks, determinism, files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+from ingest_clips import ClipTruth, ShotSpec, make_clip
+
+from workbench.errors import KeyframeError, OutputError
+from workbench.keyframes import (
+    SCHEMA,
+    KeyframeConfig,
+    KeyframeSet,
+    extract_keyframes,
+    load_keyframes,
+    make_keyframe,
+    save_keyframes,
+)
+from workbench.video import Frame
+
+
+@pytest.fixture(scope="session")
+def hud_clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ClipTruth]:
+    """1 s title, pan, zoom x3 (sub-shots), pan + fade through black, pan; HUD; 480x270."""
+    path = tmp_path_factory.mktemp("kf") / "hud.mp4"
+    truth = make_clip(path, [ShotSpec(3, 1, "pan"), ShotSpec(3, 2, "zoom"),
+                             ShotSpec(2, 3, "pan", speed=-60), ShotSpec(2, 4, "pan")],
+                      title_s=1.0, fade_after=2)
+    return path, truth
+
+
+@pytest.fixture(scope="session")
+def hud_kset(hud_clip: tuple[Path, ClipTruth]) -> KeyframeSet:
+    return extract_keyframes(hud_clip[0], KeyframeConfig(max_keyframes=None))
+
+
+def _shot_of(truth_shots: list[tuple[int, int]], index: int) -> int:
+    return next((i for i, (a, b) in enumerate(truth_shots) if a <= index < b), -1)
+
+
+def test_every_shot_covered_and_cuts_found(hud_kset: KeyframeSet,
+                                           hud_clip: tuple[Path, ClipTruth]) -> None:
+    truth = hud_clip[1]
+    covered = {_shot_of(truth.shots, k.frame_index) for k in hud_kset.keyframes}
+    assert covered >= set(range(len(truth.shots)))
+    starts = [s.start_frame for s in hud_kset.shots]
+    for a, _b in truth.shots[:3]:  # hard cuts (shot 3 starts with a fade-in)
+        assert any(abs(a - s) <= 1 for s in starts), (a, starts)
+    # the fade through black ends one shot and starts another around the black run
+    assert any(truth.shots[2][1] - 12 <= s <= truth.shots[3][0] + 12 for s in starts)
+
+
+def test_title_card_and_black_frames_rejected(hud_kset: KeyframeSet,
+                                              hud_clip: tuple[Path, ClipTruth]) -> None:
+    truth = hud_clip[1]
+    assert truth.title is not None
+    for k in hud_kset.keyframes:
+        assert not truth.title[0] <= k.frame_index < truth.title[1]
+        assert _shot_of(truth.shots, k.frame_index) >= 0  # never in the black gap
+        assert float(k.image.mean()) > 40
+    assert hud_kset.stats["frame_kinds"]["text"] + hud_kset.stats["frame_kinds"]["black"] >= 25
+
+
+def test_zoom_is_split_into_sub_shots_at_several_zoom_levels(hud_kset: KeyframeSet,
+                                                             hud_clip: tuple[Path, ClipTruth]
+                                                             ) -> None:
+    truth = hud_clip[1]
+    zoom_kfs = [k for k in hud_kset.keyframes if _shot_of(truth.shots, k.frame_index) == 1]
+    assert len(zoom_kfs) >= 2
+    zoom_shot = next(s for s in hud_kset.shots if s.start_frame == truth.shots[1][0])
+    assert any(sub.reason == "zoom" for sub in zoom_shot.subshots)
+    # pan shots that do not move far stay one sub-shot
+    assert len(hud_kset.shots[1].subshots) == 1
+
+
+def test_hud_mask_covers_hud_and_little_scene(hud_kset: KeyframeSet,
+                                              hud_clip: tuple[Path, ClipTruth]) -> None:
+    hud = hud_clip[1].hud
+    assert hud is not None
+    for k in hud_kset.keyframes:
+        m = k.overlay_mask > 0
+        assert k.overlay_mask.shape == k.image.shape[:2]
+        assert (m & hud).sum() / hud.sum() >= 0.9, k.id
+        assert (m & ~hud).sum() / (~hud).sum() < 0.05, k.id
+
+
+def test_caps_and_near_duplicates(hud_clip: tuple[Path, ClipTruth], tmp_path: Path) -> None:
+    capped = extract_keyframes(hud_clip[0], KeyframeConfig(max_keyframes=2))
+    assert len(capped.keyframes) == 2
+    assert capped.keyframes[0].frame_index < capped.keyframes[1].frame_index
+    # a clip showing the same static view twice, split by a cut to a different scene
+    clip = tmp_path / "dup.mp4"
+    make_clip(clip, [ShotSpec(1, 7, "static"), ShotSpec(1, 8, "static"),
+                     ShotSpec(1, 7, "static")], hud=False, size=(320, 180))
+    kset = extract_keyframes(clip, KeyframeConfig(max_keyframes=None))
+    assert len(kset.shots) == 3
+    assert len(kset.keyframes) == 2  # the repeated view is a near-duplicate
+
+
+def test_deterministic_and_round_trip(hud_clip: tuple[Path, ClipTruth], hud_kset: KeyframeSet,
+                                      tmp_path: Path) -> None:
+    again = extract_keyframes(hud_clip[0], KeyframeConfig(max_keyframes=None))
+    assert [k.sha256 for k in again.keyframes] == [k.sha256 for k in hud_kset.keyframes]
+    assert all(np.array_equal(a.overlay_mask, b.overlay_mask)
+               for a, b in zip(again.keyframes, hud_kset.keyframes, strict=True))
+    out = tmp_path / "kf"
+    jpath = save_keyframes(hud_kset, out)
+    doc: dict[str, Any] = json.loads(jpath.read_text())
+    assert doc["schema"] == SCHEMA == "workbench.keyframes/1"
+    assert doc["video"]["sha256"] == hud_kset.video.sha256
+    first = doc["keyframes"][0]
+    assert {"id", "frame_index", "time_s", "sha256", "sharpness", "shot_index", "image",
+            "mask"} <= set(first)
+    assert (out / first["image"]).is_file() and (out / first["mask"]).is_file()
+    loaded = load_keyframes(out)
+    assert [k.sha256 for k in loaded.keyframes] == [k.sha256 for k in hud_kset.keyframes]
+    assert np.array_equal(loaded.keyframes[0].image, hud_kset.keyframes[0].image)
+    assert loaded.keyframes[0].time_s == pytest.approx(hud_kset.keyframes[0].time_s)
+    # tampering is detected
+    img = cv2.imread(str(out / first["image"]))
+    img[0, 0] = 255 - img[0, 0]
+    cv2.imwrite(str(out / first["image"]), img)
+    with pytest.raises(KeyframeError, match="SHA-256"):
+        load_keyframes(out)
+
+
+def test_save_refuses_a_foreign_folder(hud_kset: KeyframeSet, tmp_path: Path) -> None:
+    (tmp_path / "precious.txt").write_text("keep me")
+    with pytest.raises(OutputError):
+        save_keyframes(hud_kset, tmp_path)
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+def test_make_keyframe_manual() -> None:
+    img = np.full((40, 60, 3), 128, np.uint8)
+    kf = make_keyframe(Frame(5, 0.2, img), None, id="m0001")
+    assert kf.manual and kf.overlay_mask.shape == (40, 60) and not kf.overlay_mask.any()
+    assert len(kf.sha256) == 64
+    with pytest.raises(KeyframeError):
+        make_keyframe(Frame(5, 0.2, img), np.zeros((10, 10), np.uint8), id="m0002")
+
+
+def test_generator_clip_acceptance(cut_clip: Any) -> None:
+    """fixtures.footage cut clip: every footage shot covered, title card rejected, HUD masked."""
+    truth = cut_clip.truth
+    kset = extract_keyframes(cut_clip.video, KeyframeConfig(max_keyframes=None))
+    footage = truth.footage_shots()
+    for shot in footage:
+        assert any(shot.start_frame <= k.frame_index < shot.end_frame for k in kset.keyframes)
+    card = truth.title_card
+    assert card is not None
+    assert all(not card["start_frame"] <= k.frame_index < card["end_frame"]
+               for k in kset.keyframes)
+    starts = {s.start_frame for s in kset.shots}
+    assert all(any(abs(s - c) <= 1 for s in starts) for c in truth.cut_frames())
+    hud_path = truth.hud_mask_path(cut_clip.truth_path)
+    hud = cv2.imread(str(hud_path), cv2.IMREAD_GRAYSCALE) > 0
+    scene_fractions = []
+    for k in kset.keyframes:
+        m = k.overlay_mask > 0
+        assert (m & hud).sum() / hud.sum() >= 0.9, k.id
+        scene_fractions.append((m & ~hud).sum() / (~hud).sum())
+    # known gap: one slowly orbiting shot leaks ~7 % onto straight roads (see README)
+    assert float(np.median(scene_fractions)) < 0.05
+    assert max(scene_fractions) < 0.10
