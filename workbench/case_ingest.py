@@ -126,11 +126,14 @@ def raster_records(tiles: list[str | os.PathLike[str]], result: LocateResult,
                    progress: ProgressCallback | None = None) -> list[dict[str, object]]:
     """Hash each raster and collect its recorded metadata (from ``result.tiles`` if there).
 
+    ``tiles`` may name folders (their catalogued rasters come from ``result.tiles``).
     Returns JSON-ready dicts with ``path`` (absolute), ``sha256``, ``size_bytes`` and
     the ``TileRef`` fields (``ref_path`` = the path as the locate result names it).
     """
     by_path: dict[str, TileRef] = {str(Path(t.path).resolve()): t for t in result.tiles}
-    paths = [str(Path(p).resolve()) for p in tiles]
+    # files given directly are recorded even if the catalog skipped them; folders are
+    # represented by the rasters the catalog found in them (result.tiles)
+    paths = [str(Path(p).resolve()) for p in tiles if not Path(p).is_dir()]
     paths += [p for p in by_path if p not in paths]
     out = []
     for i, p in enumerate(paths):

@@ -159,13 +159,17 @@ def overlay_figure(keyframe: np.ndarray, mask: np.ndarray | None, crop: Satellit
                    homography: np.ndarray | Sequence[Sequence[float]], *,
                    points: Sequence[tuple[str, float, float]] = (), opacity: float = 0.55,
                    max_side: int = 900, gsd_m: float = 0.0) -> np.ndarray:
-    """The keyframe warped onto the satellite crop (blended, outlined in yellow).
+    """The keyframe warped onto the satellite crop, as a checkerboard, outlined in yellow.
+
+    Inside the frame footprint, alternate squares show the warped keyframe and the
+    imagery (lightly blended), so roads and edges run straight across square borders
+    when the registration is right and visibly break when it is not.
 
     Args:
         keyframe: ``(H, W, 3) uint8`` BGR; mask: ``(H, W) uint8`` (HUD left out) or ``None``.
         crop: the satellite crop; homography: ``(3, 3)`` keyframe px -> tile level-0 px.
         points: ``(label, x, y)`` keyframe pixels to mark (target, points of interest).
-        opacity: weight of the keyframe where it covers the crop.
+        opacity: keyframe weight (x 0.35) in the imagery squares of the checkerboard.
 
     Returns ``(h, w, 3) uint8`` BGR, longest side at most ``max_side``.
     """
@@ -174,7 +178,12 @@ def overlay_figure(keyframe: np.ndarray, mask: np.ndarray | None, crop: Satellit
     h = np.asarray(homography, np.float64).reshape(3, 3)
     cand = Candidate(0, 0.0, 0.0, 0.0, 0.0, "", crop.tile.path, 0, [], homography=h.tolist())
     warped, alpha = warp_to_crop(keyframe, cand, crop, mask)
-    a = (alpha.astype(np.float32) / 255.0 * opacity)[:, :, None]
+    hh, ww = alpha.shape
+    cell = max(16, round(max(hh, ww) / 14))
+    yy, xx = np.mgrid[0:hh, 0:ww]
+    board = ((yy // cell + xx // cell) % 2 == 0)  # checkerboard: misregistration breaks lines
+    a = np.where(board, 1.0, opacity * 0.35) * (alpha.astype(np.float32) / 255.0)
+    a = a[:, :, None]
     out = (crop.image.astype(np.float32) * (1 - a) + warped.astype(np.float32) * a)
     out = np.clip(out, 0, 255).astype(np.uint8)
     contours, _ = cv2.findContours((alpha > 0).astype(np.uint8), cv2.RETR_EXTERNAL,

@@ -16,10 +16,12 @@ from typing import Any
 from .model import (
     LocationSection,
     ReportData,
+    ResidualRow,
     confidence_words,
     crs_label,
     distance_text,
     fmt_float,
+    uncertainty_text,
 )
 
 CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
@@ -80,7 +82,7 @@ def _summary(d: ReportData) -> str:
         rows: list[tuple[str, Any]] = [
             ("Position (WGS84 lat, lon)", f"<b>{c.lat:.6f}, {c.lon:.6f}</b>"),
             ("DMS", e(p.dms)), ("MGRS", e(p.mgrs or "n/a")),
-            ("Uncertainty", f"±{c.uncertainty_m:.0f} m (1-sigma radius)"),
+            ("Uncertainty", f"{uncertainty_text(c.uncertainty_m)} (1-sigma radius)"),
             ("Confidence", f"{c.confidence:.2f} ({e(confidence_words(c.confidence))})"),
             ("Keyframe", e(f"{c.keyframe_id} at {p.keyframe.time_s:.3f} s (frame "
                            f"{p.keyframe.frame_index})" if p.keyframe else c.keyframe_id)),
@@ -140,7 +142,7 @@ def _location(s: LocationSection, n: int) -> str:
     status = s.decision.status if s.decision else "NOT CONFIRMED"
     out = [f"<h3>Location {n}: candidate #{c.rank} ({e(status)})</h3>"]
     out.append(_kv([("Position", e(f"{c.lat:.6f}, {c.lon:.6f} | {s.dms} | {s.mgrs}")),
-                    ("Uncertainty / confidence", e(f"±{c.uncertainty_m:.0f} m, "
+                    ("Uncertainty / confidence", e(f"{uncertainty_text(c.uncertainty_m)}, "
                                                    f"{c.confidence:.2f} "
                                                    f"({confidence_words(c.confidence)})")),
                     ("Decision note", e(s.decision.note) if s.decision else "-")]))
@@ -157,8 +159,10 @@ def _location(s: LocationSection, n: int) -> str:
     if s.overlay_png:
         out.append(f"<figure>{_img(s.overlay_png, 'keyframe warped onto imagery')}"
                    "<figcaption>Overlay: the keyframe warped onto the reference imagery "
-                   "through the fitted homography (yellow outline = frame footprint; red "
-                   "crosses = target / points of interest).</figcaption></figure>")
+                   "through the fitted homography, as a checkerboard (alternate squares show "
+                   "the keyframe; roads and edges continue across square borders when the "
+                   "registration is right). Yellow outline = frame footprint; red crosses "
+                   "P1, P2... = target / points of interest.</figcaption></figure>")
     if s.raster_missing:
         out.append(f'<p class="missing">Figures omitted: {e(s.raster_missing)}</p>')
     if s.marks:
@@ -167,12 +171,21 @@ def _location(s: LocationSection, n: int) -> str:
              e(m.recorded)] for i, m in enumerate(s.marks, start=1)]))
     out.append(f"<p>Tie points: {len(s.residuals)}; RMS reprojection error "
                f"{fmt_float(s.rms_px, 2)} px = {fmt_float(s.rms_m, 2)} m on the ground.</p>")
-    rows = sorted(s.residuals, key=lambda r: (r.number is None, r.number or 0))
-    out.append(_table(["#", "Keyframe x, y", "Imagery x, y", "lat, lon", "Residual px",
-                       "Residual m", "Source"], [
-        [str(r.number or ""), f"{r.kx:.1f}, {r.ky:.1f}", f"{r.tx:.1f}, {r.ty:.1f}",
-         f"{r.lat:.6f}, {r.lon:.6f}", fmt_float(r.residual_px, 2), fmt_float(r.residual_m, 2),
-         "analyst" if r.manual else "matcher"] for r in rows], (0, 4, 5)))
+    head = ["#", "Keyframe x, y", "Imagery x, y", "lat, lon", "Residual px", "Residual m",
+            "Source"]
+
+    def cells(rows: list[ResidualRow]) -> list[list[str]]:
+        return [[str(r.number or ""), f"{r.kx:.1f}, {r.ky:.1f}", f"{r.tx:.1f}, {r.ty:.1f}",
+                 f"{r.lat:.6f}, {r.lon:.6f}", fmt_float(r.residual_px, 2),
+                 fmt_float(r.residual_m, 2), "analyst" if r.manual else "matcher"]
+                for r in rows]
+
+    numbered = sorted((r for r in s.residuals if r.number), key=lambda r: r.number or 0)
+    rest = [r for r in s.residuals if not r.number]
+    out.append(_table(head, cells(numbered), (0, 4, 5)))
+    if rest:
+        out.append(f"<details><summary>All other {len(rest)} tie points</summary>"
+                   f"{_table(head, cells(rest), (0, 4, 5))}</details>")
     return "".join(out)
 
 
@@ -242,7 +255,7 @@ def render_html(d: ReportData) -> str:
     """The complete HTML document."""
     cands = _table(["Rank", "lat, lon", "Confidence", "Uncertainty", "Keyframe", "Decision"], [
         [str(c.rank), f"{c.lat:.6f}, {c.lon:.6f}", f"{c.confidence:.2f}",
-         f"±{c.uncertainty_m:.0f} m", e(c.keyframe_id),
+         e(uncertainty_text(c.uncertainty_m)), e(c.keyframe_id),
          e(f"{dd.status}: {dd.note} ({dd.user})") if dd else "undecided"]
         for c, dd in d.candidates], (0, 2))
     locs = "".join(_location(s, i) for i, s in enumerate(d.sections, start=1)) or \

@@ -223,11 +223,21 @@ def _section(case: Case, c: Candidate, decision: Decision | None,
         format_dms(c.lat, c.lon), format_mgrs(c.lat, c.lon), check)
 
 
+def uncertainty_text(metres: float) -> str:
+    """``"±12 m"``, or ``"not estimated"`` when the engine gave no positive radius."""
+    if not (math.isfinite(metres) and metres > 0):
+        return "not estimated"
+    return f"±{metres:.0f} m" if metres >= 1 else f"±{metres:.1f} m"
+
+
 def _headline(verdict: str, primary: LocationSection | None) -> str:
     if primary is not None and primary.decision is not None:
         c = primary.candidate
-        return (f"Located and confirmed by the analyst ({confidence_words(c.confidence)}, "
-                f"±{c.uncertainty_m:.0f} m)")
+        soft = {"located": "located", "ambiguous": "ambiguous between candidates",
+                "not_located": "not located"}.get(verdict, verdict)
+        return (f"Located and confirmed by the analyst (software verdict: {soft}; "
+                f"{confidence_words(c.confidence)}; uncertainty "
+                f"{uncertainty_text(c.uncertainty_m)})")
     if verdict == "located" and primary is not None:
         return "Located by the software; NOT yet confirmed by an analyst"
     if verdict == "ambiguous":
@@ -304,4 +314,4 @@ def distance_text(m: float | None) -> str:
 
 
 __all__ = ["LocationSection", "Mark", "ReportData", "ResidualRow", "build_report_data",
-           "confidence_words", "crs_label", "distance_text", "fmt_float"]
+           "confidence_words", "crs_label", "distance_text", "fmt_float", "uncertainty_text"]

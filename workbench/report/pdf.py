@@ -38,9 +38,11 @@ from .model import (
     crs_label,
     distance_text,
     fmt_float,
+    uncertainty_text,
 )
 
 _FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+MAX_EXTRA_ROWS = 20  # residual rows beyond the numbered landmarks
 
 
 def _fonts() -> tuple[str, str, str]:
@@ -123,7 +125,7 @@ class _Builder:
             c = p.candidate
             rows = [("Position (WGS84 lat, lon)", f"<b>{c.lat:.6f}, {c.lon:.6f}</b>"),
                     ("DMS", t(p.dms)), ("MGRS", t(p.mgrs or "n/a")),
-                    ("Uncertainty", f"±{c.uncertainty_m:.0f} m (1-sigma radius)"),
+                    ("Uncertainty", f"{uncertainty_text(c.uncertainty_m)} (1-sigma radius)"),
                     ("Confidence", f"{c.confidence:.2f} ({t(confidence_words(c.confidence))})"),
                     ("Keyframe", t(f"{c.keyframe_id} at {p.keyframe.time_s:.3f} s" if p.keyframe
                                    else c.keyframe_id))]
@@ -170,7 +172,8 @@ class _Builder:
         self.story.append(self.p(f"Location {n}: candidate #{c.rank} ({t(status)})", self.h3))
         self.story.append(self.kv([
             ("Position", t(f"{c.lat:.6f}, {c.lon:.6f} | {s.dms} | {s.mgrs}")),
-            ("Uncertainty / confidence", t(f"±{c.uncertainty_m:.0f} m, {c.confidence:.2f} "
+            ("Uncertainty / confidence", t(f"{uncertainty_text(c.uncertainty_m)}, "
+                                           f"{c.confidence:.2f} "
                                            f"({confidence_words(c.confidence)})")),
             ("Decision note", t(s.decision.note) if s.decision else "-")]))
         r = s.raster
@@ -185,8 +188,10 @@ class _Builder:
         if s.overlay_png:
             self.story.append(KeepTogether([
                 Spacer(1, 3 * mm), self.image(s.overlay_png, 95 * mm),
-                self.p("Overlay: keyframe warped onto the imagery (yellow = frame footprint, "
-                       "red crosses = target / points of interest).", self.small)]))
+                self.p("Overlay: keyframe warped onto the imagery as a checkerboard (edges "
+                       "continue across squares when registration is right); yellow = frame "
+                       "footprint, red crosses P1, P2... = target / points of interest.",
+                       self.small)]))
         if s.raster_missing:
             self.story.append(self.p(f'<font color="#b00020">Figures omitted: '
                                      f"{t(s.raster_missing)}</font>"))
@@ -196,7 +201,15 @@ class _Builder:
                  t(m.recorded)] for i, m in enumerate(s.marks, start=1)], [1, 4, 3, 4, 4]))
         self.story.append(self.p(f"Tie points: {len(s.residuals)}; RMS reprojection error "
                                  f"{fmt_float(s.rms_px, 2)} px = {fmt_float(s.rms_m, 2)} m."))
-        rows = sorted(s.residuals, key=lambda r: (r.number is None, r.number or 0))
+        numbered = sorted((r for r in s.residuals if r.number), key=lambda r: r.number or 0)
+        rest = sorted((r for r in s.residuals if not r.number),
+                      key=lambda r: -r.residual_px if r.residual_px == r.residual_px else 0)
+        rows = numbered + rest[:MAX_EXTRA_ROWS]
+        if len(rest) > MAX_EXTRA_ROWS:
+            self.story.append(self.p(
+                f"Numbered landmarks and the {MAX_EXTRA_ROWS} largest other residuals are "
+                f"listed; {len(rest) - MAX_EXTRA_ROWS} more tie points are in the HTML report.",
+                self.small))
         self.story.append(self.table(
             ["#", "Keyframe x, y", "Imagery x, y", "lat, lon", "Resid. px", "Resid. m", "By"],
             [[str(r.number or ""), f"{r.kx:.1f}, {r.ky:.1f}", f"{r.tx:.1f}, {r.ty:.1f}",
@@ -210,7 +223,7 @@ class _Builder:
         self.story.append(self.table(["Rank", "lat, lon", "Conf.", "Uncert.", "Keyframe",
                                       "Decision"], [
             [str(c.rank), f"{c.lat:.6f}, {c.lon:.6f}", f"{c.confidence:.2f}",
-             f"±{c.uncertainty_m:.0f} m", t(c.keyframe_id),
+             t(uncertainty_text(c.uncertainty_m)), t(c.keyframe_id),
              t(f"{dd.status}: {dd.note} ({dd.user})") if dd else "undecided"]
             for c, dd in d.candidates], [1, 4, 1.5, 1.5, 2, 6]))
         v = d.footage.video
