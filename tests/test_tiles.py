@@ -48,6 +48,7 @@ BAD = {
     "truncated_data": RasterOpenError,
     "text_tif": RasterOpenError,
     "vrt_missing_source": RasterOpenError,
+    "gpkg_two_tables": RasterOpenError,
     "off_earth": CRSError,
 }
 
@@ -79,6 +80,8 @@ def test_good_rasters_catalogue(tiles: dict[str, Tile], name: str) -> None:
 def test_bad_rasters_raise_typed_errors_naming_the_file(
     edge: dict[str, Path], name: str
 ) -> None:
+    if name not in edge:
+        pytest.skip(f"{name}: this GDAL build cannot write it")
     with pytest.raises(BAD[name]) as info:
         catalog_file(edge[name])
     text = str(info.value)
@@ -177,6 +180,23 @@ def test_px_lonlat_round_trip_and_geo_agreement(tiles: dict[str, Tile]) -> None:
         assert t.contains_lonlat(*ll[1]) and not t.contains_lonlat(ll[1][0] + 1.0, ll[1][1])
 
 
+def test_window_around_and_intersecting(tiles: dict[str, Tile], edge: dict[str, Path]) -> None:
+    t = tiles["utm"]  # 0.5 m pixels
+    lon, lat = t.px_to_lonlat([[100.0, 75.0]])[0]
+    win = t.window_around(lon, lat, 10.0)
+    assert win is not None
+    assert np.allclose(win, (100.5 - 20, 75.5 - 20, 40, 40), atol=0.05)
+    img = read_tile(t, window=win)
+    assert img.image.shape[:2] == (40, 40) and img.valid.all()
+    assert abs(int(img.image[20, 20, 2]) - 100) <= 1  # red = column at the centre
+    assert t.window_around(lon, lat, -1.0) is None
+    cat = TileCatalog.from_paths([edge["utm"], edge["geographic"]])
+    w, s, e, n = t.bounds_lonlat
+    assert [x.path for x in cat.intersecting(w, s, e, n)] == [edge["utm"]]
+    assert cat.intersecting(0.0, 0.0, 1.0, 1.0) == []
+    assert [x.path for x in cat.covering(lon, lat)] == [edge["utm"]]
+
+
 def test_to_ref(tiles: dict[str, Tile]) -> None:
     t = tiles["utm"]
     ref = t.to_ref("ab" * 32)
@@ -230,12 +250,13 @@ def test_from_paths_folder_recursive_sorted_with_warnings(
     names = {p.name for p in paths}
     assert {"utm.tif", "utm.vrt", "world_prj.png", "offline_xyz.xml"} <= names
     assert "oam_like_meta.json" not in names and "world_aux.png.aux.xml" not in names
-    bad_names = {edge[n].name for n in BAD}
+    bad_names = {edge[n].name for n in BAD if n in edge}
     assert not names & bad_names
-    for n in BAD:  # every bad file is named once in the warnings and the log
+    made = [n for n in BAD if n in edge]
+    for n in made:  # every bad file is named once in the warnings and the log
         assert sum(str(edge[n]) in w for w in cat.warnings) == 1
         assert str(edge[n]) in caplog.text
-    assert len(cat.warnings) == len(BAD)
+    assert len(cat.warnings) == len(made)
 
 
 def test_from_paths_dedupes_and_keeps_argument_order(edge: dict[str, Path]) -> None:

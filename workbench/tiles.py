@@ -30,6 +30,7 @@ rasterio datasets are not thread-safe, so every read opens its own dataset.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -138,6 +139,23 @@ class Tile:
         x, y = self.lonlat_to_px([[lon, lat]])[0]
         return bool(-0.5 <= x < self.width - 0.5 and -0.5 <= y < self.height - 0.5)
 
+    def window_around(
+        self, lon: float, lat: float, radius_m: float
+    ) -> tuple[float, float, float, float] | None:
+        """Level-0 window ``(col_off, row_off, width, height)`` (pixel corners) of the square
+        of half-side ``radius_m`` metres centred on the WGS84 point, for :func:`read_tile`.
+
+        Not clipped to the raster (``read_tile`` marks the outside invalid); ``None`` if
+        the point cannot be expressed in the raster's CRS or ``radius_m`` is not positive.
+        """
+        if not (math.isfinite(radius_m) and radius_m > 0):
+            return None
+        x, y = self.lonlat_to_px([[lon, lat]])[0]
+        if not (math.isfinite(x) and math.isfinite(y)):
+            return None
+        hx, hy = radius_m / self.gsd_xy_m[0], radius_m / self.gsd_xy_m[1]
+        return (x + 0.5 - hx, y + 0.5 - hy, 2 * hx, 2 * hy)
+
     def to_ref(self, sha256: str = "") -> TileRef:
         """The :class:`~workbench.results.TileRef` stored in ``locate.json``."""
         t = self.transform
@@ -233,6 +251,14 @@ class TileCatalog:
         """Tiles whose level-0 grid contains the WGS84 point."""
         return [t for t in self.tiles if t.contains_lonlat(lon, lat)]
 
+    def intersecting(self, west: float, south: float, east: float, north: float) -> list[Tile]:
+        """Tiles whose WGS84 bounds overlap the box (degrees; a coarse, bounds-only test)."""
+        return [
+            t for t in self.tiles
+            if t.bounds_lonlat[0] <= east and t.bounds_lonlat[2] >= west
+            and t.bounds_lonlat[1] <= north and t.bounds_lonlat[3] >= south
+        ]
+
 
 def catalog_file(path: str | os.PathLike[str]) -> Tile:
     """Describe one raster (metadata only).
@@ -248,7 +274,11 @@ def catalog_file(path: str | os.PathLike[str]) -> Tile:
         if ds.count == 0:
             subs = len(ds.subdatasets)
             if subs:
-                raise RasterOpenError(f"holds {subs} sub-datasets; give one of them", p)
+                raise RasterOpenError(
+                    f"holds {subs} sub-datasets (e.g. {ds.subdatasets[0]}), which are not"
+                    " supported; export one with gdal_translate",
+                    p,
+                )
             raise RasterOpenError("has no raster bands", p)
         dtype = str(ds.dtypes[0])
         if dtype not in _SUPPORTED_DTYPES:
