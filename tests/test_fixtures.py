@@ -483,3 +483,98 @@ def test_real_rasters(shared_data: Path, rel: str, rng: float, tmp_path: Path) -
     f = t.frames[-1]
     assert f.centre is not None
     assert haversine_m(f.centre["lon"], f.centre["lat"], lon, lat) < 2 * (f.gsd_m or 0)
+
+
+# --- other rasters, progress, cancel ----------------------------------------------------
+
+
+def test_truth_homography_for_another_raster(cut_clip) -> None:  # type: ignore[no-untyped-def]
+    t: Truth = cut_clip.truth
+    f = t.frames[60]
+    own = t.homography_for_raster(60, t.raster_transform, t.raster_crs)
+    assert own is not None and t.homography_for_raster(0, t.raster_transform, t.raster_crs) is None
+    pts = np.array([[100.0, 200.0], [900.0, 1300.0], [1500.0, 700.0]])
+    assert np.allclose(apply_homography(own, pts), apply_homography(f.homography(), pts), atol=0.05)
+    # the same ground on a 2x coarser grid in another CRS (geographic)
+    with rasterio.open(cut_clip.raster) as ds:
+        b_tf, b_crs = _coarse_geographic_grid(ds)
+    hb = t.homography_for_raster(60, b_tf, b_crs)
+    assert hb is not None and t.target is not None
+    geo_px = ~b_tf @ (t.shots[1].target["lon"], t.shots[1].target["lat"])  # type: ignore[index]
+    got = apply_homography(hb, np.array([[geo_px[0] - 0.5, geo_px[1] - 0.5]]))[0]
+    assert np.allclose(got, f.target_px, atol=0.2)
+
+
+def _coarse_geographic_grid(ds: rasterio.DatasetReader) -> tuple[rasterio.Affine, str]:
+    lon, lat = ds.lnglat()
+    deg = 1.0 / 111_320  # about 1 m
+    return rasterio.Affine(deg, 0, lon - 500 * deg, 0, -deg, lat + 500 * deg), "EPSG:4326"
+
+
+def test_rotated_raster_footage(tmp_path: Path) -> None:
+    tif = make_town_geotiff(tmp_path / "rot.tif", seed=9, width=768, height=768, rotated=True)
+    with rasterio.open(tif) as ds:
+        lon, lat = ds.lnglat()
+    cam = Camera((lon, lat), heading_deg=0, depression_deg=90, slant_range_m=150, hfov_deg=30)
+    img, h = render_still(tif, cam, width=160, height=120)
+    gsd = 150 * 2 * math.tan(math.radians(15)) / 160
+    with rasterio.open(tif) as ds:
+        e_lon, e_lat, _ = GEOD.fwd(lon, lat, 90.0, 20.0)
+        got = apply_homography(h, lonlat_to_px(ds, e_lon, e_lat)[None])[0]
+    # north-up picture even though the raster grid is rotated: east is to the right
+    assert np.allclose(got, (79.5 + 20 / gsd, 59.5), atol=0.5)
+    assert img.mean() > 40
+
+
+def test_grey_uint16_raster_with_nodata(tmp_path: Path) -> None:
+    path = tmp_path / "g16.tif"
+    rng = np.random.default_rng(0)
+    data = (cv2.resize(rng.random((16, 16)), (200, 200)) * 3000 + 1000).astype(np.uint16)
+    data[:, :60] = 0  # nodata strip on the west
+    prof = {
+        "driver": "GTiff",
+        "width": 200,
+        "height": 200,
+        "count": 1,
+        "dtype": "uint16",
+        "crs": "EPSG:32618",
+        "transform": rasterio.Affine(2, 0, 400000, 0, -2, 4100000),
+        "nodata": 0,
+    }
+    with rasterio.open(path, "w", **prof) as dst:
+        dst.write(data, 1)
+    with rasterio.open(path) as ds:
+        lon, lat = ds.lnglat()
+    img, _ = render_still(path, Camera((lon, lat), 0, 90, 400, 40), width=160, height=120)
+    assert np.array_equal(img[..., 0], img[..., 1]) and np.array_equal(img[..., 1], img[..., 2])
+    west, east = img[:, :8], img[:, -40:]
+    assert west.max() == 0  # nodata and outside the raster stay black
+    assert east.mean() > 40 and east.std() > 10  # stretched uint16
+
+
+def test_progress_and_cancel(town_tif: Path, tmp_path: Path) -> None:
+    import threading
+
+    from workbench.errors import Cancelled
+
+    seen: list[float] = []
+    render_footage(
+        town_tif, tmp_path / "p.mp4", small_spec(), progress=lambda stage, f: seen.append(f)
+    )
+    assert seen and seen[-1] == 1.0 and seen == sorted(seen)
+    ev = threading.Event()
+
+    def stop(stage: str, f: float) -> None:
+        if f > 0.3:
+            ev.set()
+
+    with pytest.raises(Cancelled):
+        render_footage(
+            town_tif,
+            tmp_path / "c.mp4",
+            small_spec(),
+            progress=stop,
+            cancel=ev,
+            truth_path=tmp_path / "c.truth.json",
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.mp4"]
