@@ -43,6 +43,7 @@ BAD = {
     "png_world_only": NotGeoreferencedError,
     "plain_png": NotGeoreferencedError,
     "gcps_only": NotGeoreferencedError,
+    "rpcs_only": NotGeoreferencedError,
     "local_crs": CRSError,
     "truncated_header": RasterOpenError,
     "truncated_data": RasterOpenError,

@@ -289,6 +289,12 @@ def catalog_file(path: str | os.PathLike[str]) -> Tile:
                 raise NotGeoreferencedError(
                     "georeferenced by ground control points only; warp it first (gdalwarp)", p
                 )
+            if getattr(ds, "rpcs", None):
+                raise NotGeoreferencedError(
+                    "has satellite RPCs but no geotransform; orthorectify it first"
+                    " (gdalwarp -rpc)",
+                    p,
+                )
             raise NotGeoreferencedError(
                 "not georeferenced (no geotransform; add a world file and .prj, or use a GeoTIFF)",
                 p,
