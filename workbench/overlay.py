@@ -154,7 +154,7 @@ def combine_evidence(shot: np.ndarray, video: np.ndarray,
     decided = (shot & DECIDED) > 0
     core = np.where(decided, (shot & OVERLAY) > 0, (video & OVERLAY) > 0)
     static = ((shot & STATIC) > 0) | (((video & STATIC) > 0) & ~decided)
-    mask = core.astype(np.uint8) * 255
+    mask: np.ndarray = core.astype(np.uint8) * 255
     static_u8 = static.astype(np.uint8) * 255
     kernel = np.ones((3, 3), np.uint8)
     for _ in range(cfg.grow):

@@ -1,0 +1,160 @@
+"""Keyframe pass benchmark: throughput, peak memory and shot recall vs PySceneDetect.
+
+Usage: .venv/bin/python benchmarks/keyframes/bench.py [--work DIR] [--sizes 480,1080]
+       [--lengths 30,300]
+
+Renders clips (streamed, never held in memory) with hard cuts every 3-8 s, pans
+and zooms, and a burned-in HUD; then, each in a fresh subprocess (clean peak RSS):
+``workbench.keyframes.extract_keyframes`` (no keyframe cap) and PySceneDetect's
+``detect(path, ContentDetector())`` (scenedetect-headless, default OpenCV backend).
+Prints a Markdown table.  Recall = share of ground-truth shots holding >= 1 keyframe.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO))
+
+
+def render(path: Path, seconds: int, height: int, fps: int = 25, seed: int = 0) -> list[list[int]]:
+    """Stream-encode a clip; return ground-truth shots ``[[start, end), ...]``."""
+    import cv2
+    from ingest_clips import _hud, _view, scene
+
+    w = (height * 16 // 9) // 2 * 2
+    rng = np.random.default_rng(seed)
+    layer = _hud(w, height)
+    alpha = layer[:, :, 3:4].astype(np.float32) / 255.0
+    hud_rgb = layer[:, :, :3].astype(np.float32) * alpha
+    shots: list[list[int]] = []
+    total = seconds * fps
+    scenes = [scene(int(s), 1400) for s in range(6)]
+    with av.open(str(path), "w") as c:
+        st = c.add_stream("libx264", rate=fps)
+        st.width, st.height, st.pix_fmt = w, height, "yuv420p"
+        st.options = {"crf": "23", "preset": "veryfast"}
+        st.codec_context.time_base = Fraction(1, fps)
+        n = 0
+        k = 0
+        while n < total:
+            length = min(total - n, int(rng.integers(3, 9)) * fps)
+            src = scenes[k % len(scenes)]
+            motion = ("pan", "zoom", "pan")[k % 3]
+            shots.append([n, n + length])
+            base = rng.uniform(300, 1100, 2)
+            for i in range(length):
+                t = i / fps
+                if motion == "zoom":
+                    img = _view(src, 480, 270, base[0], base[1], 2.0 ** (t / 4))
+                else:
+                    img = _view(src, 480, 270, base[0] + 30 * t, base[1] + 10 * t, 1.0)
+                if height != 270:
+                    img = cv2.resize(img, (w, height), interpolation=cv2.INTER_LINEAR)
+                img = (img * (1 - alpha) + hud_rgb).astype(np.uint8)
+                for pkt in st.encode(av.VideoFrame.from_ndarray(img, format="bgr24")):
+                    c.mux(pkt)
+            n += length
+            k += 1
+        for pkt in st.encode():
+            c.mux(pkt)
+    return shots
+
+
+def child(method: str, video: str) -> None:
+    """Run one method on one clip; print JSON with timing and results."""
+    t0 = time.perf_counter()
+    if method == "workbench":
+        from workbench.keyframes import KeyframeConfig, extract_keyframes
+
+        ks = extract_keyframes(video, KeyframeConfig(max_keyframes=None))
+        frames = int(ks.stats["frames_decoded"])
+        picks = [k.frame_index for k in ks.keyframes]
+        cuts = [s.start_frame for s in ks.shots]
+    else:
+        from scenedetect import ContentDetector, detect
+
+        scenes = detect(video, ContentDetector())
+        picks = [int((a.get_frames() + b.get_frames()) // 2) for a, b in scenes]
+        cuts = [int(a.get_frames()) for a, _ in scenes]
+        frames = int(scenes[-1][1].get_frames()) if scenes else 0
+    wall = time.perf_counter() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"wall_s": wall, "frames": frames, "picks": picks, "cuts": cuts,
+                      "peak_mb": peak_mb}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", default="/tmp/workbench-bench-keyframes")
+    ap.add_argument("--sizes", default="480,1080")
+    ap.add_argument("--lengths", default="30,300")
+    ap.add_argument("--child", nargs=2, metavar=("METHOD", "VIDEO"))
+    args = ap.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for h in (int(v) for v in args.sizes.split(",")):
+        for secs in (int(v) for v in args.lengths.split(",")):
+            video = work / f"clip_{h}p_{secs}s.mp4"
+            tpath = video.with_suffix(".shots.json")
+            if not tpath.exists():
+                shots = render(video, secs, 270 if h == 480 else h)
+                tpath.write_text(json.dumps(shots))
+            shots = json.loads(tpath.read_text())
+            res = {}
+            for method in ("workbench", "pyscenedetect"):
+                out = subprocess.run([sys.executable, __file__, "--child", method, str(video)],
+                                     capture_output=True, text=True, check=True)
+                res[method] = json.loads(out.stdout.strip().splitlines()[-1])
+            wb, sd = res["workbench"], res["pyscenedetect"]
+            fps = 25.0
+            def recall(picks: list[int]) -> float:
+                return sum(any(a <= p < b for p in picks) for a, b in shots) / len(shots)
+            def cut_recall(cuts: list[int]) -> float:
+                truth = [a for a, _ in shots[1:]]
+                return sum(any(abs(c - t) <= 1 for c in cuts) for t in truth) / max(1, len(truth))
+            row = {
+                "clip": f"{'480p (480x270)' if h == 480 else f'{h}p'} {secs} s",
+                "frames": wb["frames"],
+                "wb_fps": wb["frames"] / wb["wall_s"],
+                "wb_rt": wb["frames"] / wb["wall_s"] / fps,
+                "wb_mb": wb["peak_mb"],
+                "sd_fps": wb["frames"] / sd["wall_s"],
+                "sd_rt": wb["frames"] / sd["wall_s"] / fps,
+                "sd_mb": sd["peak_mb"],
+                "ratio": sd["wall_s"] / wb["wall_s"],
+                "wb_recall": recall(wb["picks"]), "wb_cut_recall": cut_recall(wb["cuts"]),
+                "sd_cut_recall": cut_recall(sd["cuts"]), "keyframes": len(wb["picks"]),
+                "shots": len(shots),
+            }
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    print("\n| clip | frames | workbench fps (x real time) | peak MB | PySceneDetect fps "
+          "(x real time) | peak MB | speed ratio wb/psd | shots | keyframes | shot recall "
+          "(keyframes) | cut recall wb / psd |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['clip']} | {r['frames']} | {r['wb_fps']:.0f} ({r['wb_rt']:.1f}x) | "
+              f"{r['wb_mb']:.0f} | {r['sd_fps']:.0f} ({r['sd_rt']:.1f}x) | {r['sd_mb']:.0f} | "
+              f"{r['ratio']:.2f} | {r['shots']} | {r['keyframes']} | {r['wb_recall']:.2f} | "
+              f"{r['wb_cut_recall']:.2f} / {r['sd_cut_recall']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
