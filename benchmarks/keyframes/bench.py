@@ -96,6 +96,17 @@ def child(method: str, video: str) -> None:
                       "peak_mb": peak_mb}))
 
 
+def recall(shots: list[list[int]], picks: list[int]) -> float:
+    """Share of true shots holding at least one pick."""
+    return sum(any(a <= p < b for p in picks) for a, b in shots) / len(shots)
+
+
+def cut_recall(shots: list[list[int]], cuts: list[int]) -> float:
+    """Share of true cuts found within +-1 frame."""
+    truth = [a for a, _ in shots[1:]]
+    return sum(any(abs(c - t) <= 1 for c in cuts) for t in truth) / max(1, len(truth))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", default="/tmp/workbench-bench-keyframes")
@@ -124,11 +135,6 @@ def main() -> None:
                 res[method] = json.loads(out.stdout.strip().splitlines()[-1])
             wb, sd = res["workbench"], res["pyscenedetect"]
             fps = 25.0
-            def recall(picks: list[int]) -> float:
-                return sum(any(a <= p < b for p in picks) for a, b in shots) / len(shots)
-            def cut_recall(cuts: list[int]) -> float:
-                truth = [a for a, _ in shots[1:]]
-                return sum(any(abs(c - t) <= 1 for c in cuts) for t in truth) / max(1, len(truth))
             row = {
                 "clip": f"{'480p (480x270)' if h == 480 else f'{h}p'} {secs} s",
                 "frames": wb["frames"],
@@ -139,8 +145,9 @@ def main() -> None:
                 "sd_rt": wb["frames"] / sd["wall_s"] / fps,
                 "sd_mb": sd["peak_mb"],
                 "ratio": sd["wall_s"] / wb["wall_s"],
-                "wb_recall": recall(wb["picks"]), "wb_cut_recall": cut_recall(wb["cuts"]),
-                "sd_cut_recall": cut_recall(sd["cuts"]), "keyframes": len(wb["picks"]),
+                "wb_recall": recall(shots, wb["picks"]),
+                "wb_cut_recall": cut_recall(shots, wb["cuts"]),
+                "sd_cut_recall": cut_recall(shots, sd["cuts"]), "keyframes": len(wb["picks"]),
                 "shots": len(shots),
             }
             rows.append(row)
