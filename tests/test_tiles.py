@@ -548,3 +548,30 @@ def test_tiles_are_hashable_and_fifo_is_refused(tiles: dict[str, Tile], tmp_path
     (tmp_path / "ok.tif").write_bytes(b"")  # an empty .tif beside the FIFO: skipped, named
     with pytest.raises(NoUsableTilesError):
         TileCatalog.from_paths([tmp_path])
+
+
+def test_unexpected_driver_errors_become_warnings_and_typed_errors(
+    edge: dict[str, Path], tiles: dict[str, Tile], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workbench import raster_io
+    from workbench import tiles as tiles_mod
+
+    real = tiles_mod.catalog_file
+
+    def flaky(path: Path) -> Tile:
+        if Path(path).name == "utm.tif":
+            raise RuntimeError("driver exploded")
+        return real(path)
+
+    monkeypatch.setattr(tiles_mod, "catalog_file", flaky)
+    cat = TileCatalog.from_paths([edge["utm"].parent])
+    assert edge["utm"] not in [t.path for t in cat.tiles] and len(cat.tiles) > 5
+    assert any(str(edge["utm"]) in w and "driver exploded" in w for w in cat.warnings)
+
+    def boom(*_: object) -> None:
+        raise RuntimeError("CPLE_AppDefined odd block")
+
+    monkeypatch.setattr(raster_io, "band_layout", boom)
+    with pytest.raises(RasterOpenError, match="odd block") as info:
+        read_tile(tiles["utm"])
+    assert str(edge["utm"]) in str(info.value)

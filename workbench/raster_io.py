@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import rasterio
 from rasterio.enums import Resampling
-from rasterio.errors import NotGeoreferencedWarning, RasterioError
+from rasterio.errors import NotGeoreferencedWarning
 from rasterio.windows import Window
 
-from .errors import RasterOpenError, UsageError
+from .errors import RasterOpenError, UsageError, WorkbenchError
 from .progress import CancelToken, ProgressCallback, check_cancel, report
 from .raster_bands import band_layout, clear_cache, to_uint8, valid_mask
 
@@ -68,7 +68,7 @@ def open_raster(path: str | Path) -> Iterator[Any]:
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         try:
             ds = rasterio.open(p)
-        except (RasterioError, OSError) as exc:
+        except Exception as exc:  # RasterioIOError, CPLE_* errors, OSError...
             raise RasterOpenError(f"GDAL cannot open it ({gdal_message(exc, p)})", p) from exc
         try:
             yield ds
@@ -203,9 +203,10 @@ def read_tile(
     shape = (v1 - v0, u1 - u0)
     try:
         img, ok = _read_window(tile, win, shape, scale)
-    except RasterOpenError:
+    except WorkbenchError:
         raise
-    except (RasterioError, OSError, ValueError) as exc:
+    except Exception as exc:  # any GDAL/driver failure on an untrusted file
+        log.debug("read failed: %s %s", tile.path, win, exc_info=True)
         msg = gdal_message(exc, tile.path)
         raise RasterOpenError(f"cannot read pixels ({msg})", tile.path) from exc
     image[v0:v1, u0:u1] = img

@@ -230,6 +230,10 @@ class TileCatalog:
                 catalog.tiles.append(catalog_file(f))
             except RasterError as exc:
                 catalog._warn(f"skipped {exc}")
+            except Exception as exc:  # GDAL/driver oddities on untrusted files: skip, never crash
+                log.debug("unexpected error cataloguing %s", f, exc_info=True)
+                reason = " ".join(str(exc).split())[:200]
+                catalog._warn(f"skipped {f}: unreadable metadata ({type(exc).__name__}: {reason})")
         report(progress, "cataloguing tiles", 1.0)
         if not catalog.tiles:
             where = given[0] if len(given) == 1 else None
