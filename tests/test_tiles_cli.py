@@ -22,7 +22,9 @@ def test_tiles_json_lists_tiles_and_warnings(
     good = edge["utm"].parent
     code = main(["tiles", str(good), str(edge["text_tif"]), "--json", "--sha256"])
     assert code == 0
-    doc = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)
+    assert "text.tif" in captured.err  # stdout is JSON: warnings also go to the log
     assert doc["schema"] == "workbench.tiles/1"
     by_path = {t["path"]: t for t in doc["tiles"]}
     utm = by_path[str(edge["utm"])]
@@ -34,7 +36,9 @@ def test_tiles_json_lists_tiles_and_warnings(
 
 def test_tiles_text_listing(edge: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["tiles", str(edge["utm"]), str(edge["plain_png"])]) == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
+    assert "plain.png" not in captured.err  # listed once, on stdout, not logged again
     assert str(edge["utm"]) in out and "EPSG:32633" in out and "50.0 cm/px" in out
     assert "2021-05-06T07:08:09" in out and "(c) Test Sat" in out
     assert "1 usable raster(s), 1 skipped" in out

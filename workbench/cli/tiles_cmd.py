@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from typing import Any
 
@@ -70,9 +71,16 @@ def _fmt_gsd(m: float) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """List the catalog; returns 0 (errors propagate to the dispatcher: exit 2)."""
-    with terminal_progress(getattr(args, "quiet", False) or args.json) as progress:
-        catalog = TileCatalog.from_paths(args.paths, progress=progress)
-        hashes = [sha256_tile(t.path) if args.sha256 else None for t in catalog.tiles]
+    tiles_log = logging.getLogger("workbench.tiles")
+    level = tiles_log.level
+    if not args.json:  # the listing below prints the warnings; do not log them twice
+        tiles_log.setLevel(logging.ERROR)
+    try:
+        with terminal_progress(getattr(args, "quiet", False) or args.json) as progress:
+            catalog = TileCatalog.from_paths(args.paths, progress=progress)
+            hashes = [sha256_tile(t.path) if args.sha256 else None for t in catalog.tiles]
+    finally:
+        tiles_log.setLevel(level)
     if args.json:
         doc = {
             "schema": SCHEMA,
