@@ -116,3 +116,13 @@ def test_sentinel2_uint16_windows_sweep(by_name: dict[str, Tile]) -> None:
         assert img.image.shape[0] <= 256 and img.valid.mean() > 0.9
         assert 40 < img.image.mean() < 220
         assert (c, r) == (img.col_off, img.row_off)
+
+
+def test_kampala_zoom_levels_share_one_pixel_grid(by_name: dict[str, Tile]) -> None:
+    """Web-map zoom levels nest exactly: z21 px = (z19 px + 0.5) * 4 - 0.5 at any ground point."""
+    z19 = by_name["kampala_oam/oam_z19_part0.tif"]
+    z21 = by_name["kampala_oam/oam_z21_part0.tif"]
+    px19 = np.array([[10.0, 20.0], [383.5, 255.5], [700.25, 500.75]])
+    ll = z19.px_to_lonlat(px19)
+    assert np.allclose(z21.lonlat_to_px(ll), (px19 + 0.5) * 4 - 0.5, atol=1e-3)
+    assert z19.gsd_m / z21.gsd_m == pytest.approx(4.0, rel=1e-6)
