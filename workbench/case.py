@@ -102,6 +102,17 @@ def _unlink_quietly(*paths: Path) -> None:
             p.unlink()
 
 
+def _open_error(exc: sqlite3.Error, path: Path) -> CaseError:
+    """Map an SQLite error while opening to a typed, one-line case error."""
+    text = str(exc)
+    if isinstance(exc, sqlite3.OperationalError) and any(
+            w in text for w in ("locked", "busy", "unable to open", "readonly", "read-only")):
+        return CaseOpenError(f"cannot open case file ({text})", path)
+    if isinstance(exc, sqlite3.DatabaseError):
+        return CaseCorruptError(f"damaged case database ({text}); nothing was changed", path)
+    return CaseOpenError(f"cannot open case file ({text})", path)
+
+
 class Case(CaseActions):
     """An open case file.  Use :meth:`create` / :meth:`open`, then :meth:`close` (or ``with``).
 
@@ -246,7 +257,7 @@ class Case(CaseActions):
         try:
             conn = connect(p, readonly=readonly)
         except sqlite3.Error as exc:
-            raise CaseOpenError(f"cannot open case file ({exc})", p) from exc
+            raise _open_error(exc, p) from exc
         try:
             check = conn.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
@@ -275,9 +286,9 @@ class Case(CaseActions):
                     conn.execute("ROLLBACK")
                     raise
                 conn.execute("COMMIT")
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.Error as exc:
             conn.close()
-            raise CaseCorruptError(f"damaged case database ({exc})", p) from exc
+            raise _open_error(exc, p) from exc
         except BaseException:
             conn.close()
             raise
