@@ -45,6 +45,22 @@ def test_tiles_text_listing(edge: dict[str, Path], capsys: pytest.CaptureFixture
     assert "warning: skipped" in out and "plain.png" in out
 
 
+def test_tiles_geojson_footprints(
+    edge: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "sub" / "footprints.geojson"
+    assert main(["tiles", str(edge["utm"]), str(edge["rotated"]), "--geojson", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["type"] == "FeatureCollection" and len(doc["features"]) == 2
+    ring = doc["features"][1]["geometry"]["coordinates"][0]
+    assert ring[0] == ring[-1] and len(ring) == 65
+    assert doc["features"][0]["properties"]["crs"] == "EPSG:32633"
+    bad = tmp_path / "file.txt"
+    bad.write_text("x")
+    assert main(["tiles", str(edge["utm"]), "--geojson", str(bad / "f.geojson")]) == 2
+    assert "file.txt" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("case", ["empty", "missing", "text_tif", "bad_folder"])
 def test_tiles_unusable_arguments_exit_2_one_line(
     edge: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str

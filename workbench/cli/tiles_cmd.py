@@ -6,8 +6,10 @@ import argparse
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
+from ..atomic import atomic_write_text
 from ..tiles import Tile, TileCatalog, sha256_tile
 from ._progress import terminal_progress
 
@@ -31,6 +33,10 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON document on stdout")
     p.add_argument(
         "--sha256", action="store_true", help="also hash every raster file (reads all bytes)"
+    )
+    p.add_argument(
+        "--geojson", metavar="FILE", type=Path,
+        help="also write the footprints as a GeoJSON FeatureCollection (WGS84)",
     )
     p.set_defaults(func=run)
 
@@ -65,6 +71,19 @@ def tile_to_json(tile: Tile, sha256: str | None = None) -> dict[str, Any]:
     return doc
 
 
+def footprints_geojson(tiles: list[Tile]) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection: one Polygon (the WGS84 footprint ring) per tile."""
+    feats = []
+    for t in tiles:
+        props = {k: v for k, v in tile_to_json(t).items() if k not in ("footprint", "crs_wkt")}
+        feats.append({
+            "type": "Feature",
+            "geometry": {"type": "Polygon", "coordinates": [t.footprint]},
+            "properties": props,
+        })
+    return {"type": "FeatureCollection", "features": feats}
+
+
 def _fmt_gsd(m: float) -> str:
     return f"{m * 100:.1f} cm" if m < 1 else f"{m:.2f} m"
 
@@ -81,6 +100,9 @@ def run(args: argparse.Namespace) -> int:
             hashes = [sha256_tile(t.path) if args.sha256 else None for t in catalog.tiles]
     finally:
         tiles_log.setLevel(level)
+    if args.geojson is not None:
+        text = json.dumps(footprints_geojson(catalog.tiles), indent=1, ensure_ascii=False)
+        atomic_write_text(args.geojson, text + "\n")
     if args.json:
         doc = {
             "schema": SCHEMA,
