@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 Severity = Literal["error", "warning"]
 POSITION_TOL_M = 1.0  # stored position vs. its own homography
+MAX_MEDIAN_RESIDUAL_PX = 8.0  # inliers of a matcher's homography sit well within this
 
 
 @dataclass(frozen=True)
@@ -306,10 +307,14 @@ def _check_one(rep: VerifyReport, subject: str, c: Any, grid: Any, width: int, h
     r_stored = residuals_px(h, kxy, txy)
     r_refit = residuals_px(refit, kxy, txy) if refit is not None else r_stored
     med_s, med_r = float(np.nanmedian(r_stored)), float(np.nanmedian(r_refit))
-    if not math.isfinite(med_s) or med_s > 3.0 * med_r + 3.0:
+    if math.isfinite(med_s) and med_r > MAX_MEDIAN_RESIDUAL_PX:
+        rep.error("residuals", subject, f"the {len(kxy)} tie points fit no single homography "
+                  f"(median residual {med_r:.1f} px even for a refit; expected under "
+                  f"{MAX_MEDIAN_RESIDUAL_PX:.0f} px): tie points altered or wrong")
+    elif not math.isfinite(med_s) or med_s > max(MAX_MEDIAN_RESIDUAL_PX, 3.0 * med_r + 3.0):
         rep.error("residuals", subject, f"stored homography misfits its tie points (median "
-                  f"{med_s:.1f} px vs {med_r:.1f} px for a refit): homography or tie points "
-                  "altered")
+                  f"{med_s:.1f} px; a refit gives {med_r:.1f} px; expected under "
+                  f"{MAX_MEDIAN_RESIDUAL_PX:.0f} px): homography or tie points altered")
     # 3. a refit from the correspondences lands on the stored position
     if refit is None:
         rep.error("refit_mismatch", subject, "tie points are degenerate; no refit possible")
