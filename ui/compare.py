@@ -15,6 +15,7 @@ The pixel work (crop, warp) is in the Qt-free :mod:`workbench.compare`.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from PyQt6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, pyqtSignal
@@ -49,6 +50,37 @@ from .images import bgr_to_qimage
 
 KF_COLOR = QColor(0, 220, 255)
 SAT_COLOR = QColor(255, 140, 0)
+
+
+@dataclass
+class CompareData:
+    """Everything the view shows for one candidate, computed off the GUI thread.
+
+    ``keyframe`` ``(H, W, 3) uint8`` BGR; ``mask`` ``(H, W) uint8`` or None;
+    ``warped_bgra`` ``(h, w, 4) uint8``: the keyframe warped onto ``crop`` with coverage
+    as alpha; ``h_kf_to_crop`` ``(3, 3) float64``.
+    """
+
+    candidate: Candidate
+    crop: SatelliteCrop
+    keyframe: np.ndarray
+    mask: np.ndarray | None
+    warped_bgra: np.ndarray
+    h_kf_to_crop: np.ndarray
+    landmarks: list[tuple[int, tuple[float, float], tuple[float, float]]]
+
+
+def prepare(candidate: Candidate, tile: TileRef, keyframe: np.ndarray,
+            mask: np.ndarray | None = None) -> CompareData:
+    """Read the imagery crop and warp the keyframe (thread-safe, no Qt): run it in a Task."""
+    h_kf, w_kf = keyframe.shape[:2]
+    crop = satellite_crop(candidate, tile, (w_kf, h_kf))
+    warped, alpha = warp_to_crop(keyframe, candidate, crop, mask)
+    return CompareData(
+        candidate=candidate, crop=crop, keyframe=keyframe, mask=mask,
+        warped_bgra=np.dstack([warped, alpha]), h_kf_to_crop=keyframe_to_crop(candidate, crop),
+        landmarks=numbered_landmarks(candidate, crop),
+    )
 
 
 class _SwipeItem(QGraphicsPixmapItem):
@@ -249,28 +281,30 @@ class CompareWidget(QWidget):
         *,
         caption: str = "",
     ) -> None:
-        """Show ``candidate``: ``keyframe`` is ``(H, W, 3) uint8`` BGR at full resolution,
-        ``mask`` its ``(H, W) uint8`` overlay mask.
+        """Show ``candidate`` now (reads the imagery on this thread; see :func:`prepare`).
 
-        Raises the core's errors (RasterOpenError, UsageError) for the caller to show.
+        ``keyframe`` is ``(H, W, 3) uint8`` BGR at full resolution, ``mask`` its
+        ``(H, W) uint8`` overlay mask.  Raises the core's errors (RasterOpenError,
+        UsageError) for the caller to show.
         """
-        h_kf, w_kf = keyframe.shape[:2]
-        crop = satellite_crop(candidate, tile, (w_kf, h_kf))
+        self.apply(prepare(candidate, tile, keyframe, mask), caption=caption)
+
+    def apply(self, data: CompareData, *, caption: str = "") -> None:
+        """Display prepared data (GUI thread; only pixmap conversions, a few ms)."""
+        candidate, crop = data.candidate, data.crop
         self.candidate, self.crop = candidate, crop
-        self._h_kf_to_crop = keyframe_to_crop(candidate, crop)
-        self.landmarks = numbered_landmarks(candidate, crop)
-        self.title.setText(caption or self._default_caption(candidate, tile, crop))
-        self.left.set_image(keyframe)
-        self.left.set_mask(mask)
+        self._h_kf_to_crop = data.h_kf_to_crop
+        self.landmarks = data.landmarks
+        self.title.setText(caption or self._default_caption(candidate, crop.tile, crop))
+        self.left.set_image(data.keyframe)
+        self.left.set_mask(data.mask)
         self.left.set_mask_visible(self.mask_box.isChecked())
         self.right.set_image(crop.image)
         self.left.set_markers([(n, kx, ky) for n, (kx, ky), _c in self.landmarks], KF_COLOR)
         self.right.set_markers([(n, cx, cy) for n, _k, (cx, cy) in self.landmarks], SAT_COLOR)
         self._show_marks(self.marks_box.isChecked())
-        warped, alpha = warp_to_crop(keyframe, candidate, crop, mask)
-        bgra = np.dstack([warped, alpha])
         self.overlay_view.set_image(crop.image)
-        self._warp_item.setPixmap(QPixmap.fromImage(bgr_to_qimage(bgra)))
+        self._warp_item.setPixmap(QPixmap.fromImage(bgr_to_qimage(data.warped_bgra)))
         self._divider_line.setVisible(True)
         self._apply_overlay_controls()
         if self.link_box.isChecked():

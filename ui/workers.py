@@ -11,6 +11,7 @@ signal carrying its one-line ``str()`` -- never a traceback in the GUI.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -160,3 +161,161 @@ class Task(QObject):
     def _on_cancelled(self) -> None:
         self.cancelled.emit()
         self._finish()
+
+
+# --- child-process jobs --------------------------------------------------------------------
+
+#: how long a cancelled child may take to stop before it is terminated
+CANCEL_GRACE_S = 10.0
+POLL_MS = 25
+
+
+def _child_main(module: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any],
+                queue: Any, cancel: Any, nice: int) -> None:
+    """Entry point of the child process (spawned: no Qt here)."""
+    import importlib
+    import os
+
+    if nice:
+        with contextlib.suppress(OSError, AttributeError):
+            os.nice(nice)
+    last_t, last_stage = 0.0, ""
+
+    def progress(stage: str, fraction: float) -> None:
+        nonlocal last_t, last_stage
+        now = time.monotonic()
+        if stage == last_stage and now - last_t < PROGRESS_INTERVAL_S and fraction < 1.0:
+            return
+        last_t, last_stage = now, stage
+        queue.put(("progress", stage, float(fraction)))
+
+    try:
+        fn = getattr(importlib.import_module(module), name)
+        value = fn(*args, progress=progress, cancel=cancel, **kwargs)
+    except Cancelled:
+        queue.put(("cancelled",))
+    except BaseException as exc:
+        logging.getLogger(module).warning("%s failed: %s", name, exc,
+                                          exc_info=not isinstance(exc, WorkbenchError))
+        queue.put(("error", describe_error(exc)))
+    else:
+        queue.put(("cancelled",) if cancel.is_set() else ("ok", value))
+
+
+class ProcessTask(QObject):
+    """Like :class:`Task`, but runs ``fn`` in a child process (``spawn``), at lower priority.
+
+    The GUI process then never competes with the job for Python's GIL, so the event
+    loop stays responsive while matching, and a crash in native code (FFmpeg, GDAL) on
+    untrusted input ends only the child: it is reported as ``failed``.  ``fn`` must be
+    a module-level function of a Qt-free module (see :mod:`ui.jobs`) taking
+    ``progress=``/``cancel=``; arguments and result must be picklable.
+    """
+
+    progress = pyqtSignal(str, float)
+    succeeded = pyqtSignal(object)
+    failed = pyqtSignal(str)
+    cancelled = pyqtSignal()
+    finished = pyqtSignal()
+
+    def __init__(self, fn: Callable[..., Any], *args: Any, name: str = "job", nice: int = 5,
+                 parent: QObject | None = None, **kwargs: Any) -> None:
+        super().__init__(parent)
+        import multiprocessing as mp
+
+        from PyQt6.QtCore import QTimer
+
+        self.fn, self.args, self.kwargs, self.name, self.nice = fn, args, kwargs, name, nice
+        self._ctx = mp.get_context("spawn")
+        self.cancel_event = self._ctx.Event()
+        self._queue: Any = None
+        self._proc: Any = None
+        self._finished = False
+        self._cancel_at = 0.0
+        self._timer = QTimer(self)
+        self._timer.setInterval(POLL_MS)
+        self._timer.timeout.connect(self._poll)
+
+    def start(self) -> None:
+        if self._proc is not None:
+            raise RuntimeError(f"{self.name} already started")
+        self._queue = self._ctx.Queue()
+        self._proc = self._ctx.Process(
+            target=_child_main,
+            args=(self.fn.__module__, self.fn.__name__, self.args, self.kwargs, self._queue,
+                  self.cancel_event, self.nice),
+            name=f"workbench-{self.name}",
+            daemon=True,
+        )
+        self._proc.start()
+        self._timer.start()
+
+    def cancel(self) -> None:
+        if not self.cancel_event.is_set():
+            self.cancel_event.set()
+            self._cancel_at = time.monotonic()
+
+    def is_running(self) -> bool:
+        return self._proc is not None and not self._finished
+
+    def wait(self, msecs: int = 30_000) -> bool:
+        """Block until the child has exited (tests, application shutdown)."""
+        if self._proc is None:
+            return True
+        self._proc.join(msecs / 1000.0)
+        if self._proc.is_alive():
+            return False
+        self._poll()
+        return True
+
+    def _end(self, kind: str, payload: Any = None) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        self._timer.stop()
+        if kind == "ok":
+            self.succeeded.emit(payload)
+        elif kind == "error":
+            self.failed.emit(str(payload))
+        else:
+            self.cancelled.emit()
+        self.finished.emit()
+        if self._proc is not None:
+            self._proc.join(1.0)
+
+    def _poll(self) -> None:
+        import queue as _q
+
+        if self._finished or self._queue is None:
+            return
+        for _ in range(200):
+            try:
+                msg = self._queue.get_nowait()
+            except _q.Empty:
+                break
+            except (EOFError, OSError):
+                break
+            kind = msg[0]
+            if kind == "progress":
+                self.progress.emit(msg[1], msg[2])
+            else:
+                self._end(kind, msg[1] if len(msg) > 1 else None)
+                return
+        proc = self._proc
+        if proc is not None and not proc.is_alive():
+            # the result may still be in flight in the pipe: one last look
+            try:
+                msg = self._queue.get(timeout=0.2)
+            except (_q.Empty, EOFError, OSError):
+                msg = None
+            if msg is not None and msg[0] != "progress":
+                self._end(msg[0], msg[1] if len(msg) > 1 else None)
+            elif self.cancel_event.is_set():
+                self._end("cancelled")
+            else:
+                self._end("error", f"the {self.name} job stopped unexpectedly "
+                          f"(exit code {proc.exitcode}); nothing was saved")
+            return
+        if self._cancel_at and time.monotonic() - self._cancel_at > CANCEL_GRACE_S and proc:
+            log.warning("%s did not stop after cancel: terminating it", self.name)
+            proc.terminate()

@@ -1,17 +1,33 @@
-"""`workbench gui` (not implemented yet)."""
+"""``workbench gui [CASE_OR_VIDEO] [IMAGERY ...]``: start the desktop workbench (PyQt6)."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 from typing import Any
+
+from ..errors import UsageError
 
 
 def register(sub: Any) -> None:
     """Add the `gui` subcommand to the CLI's subparsers."""
-    p = sub.add_parser("gui", help="(not implemented yet)")
+    p = sub.add_parser(
+        "gui",
+        help="open the desktop workbench",
+        description="Open the desktop workbench; a .wbcase opens that case, a video becomes "
+        "the footage, further paths are added as reference imagery.",
+    )
+    p.add_argument("paths", nargs="*", metavar="CASE_OR_VIDEO",
+                   help="a .wbcase case, or footage followed by imagery files/folders")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Not implemented yet."""
-    raise NotImplementedError("gui")
+    """Start the GUI (the core itself never imports Qt: the app is loaded by name)."""
+    if importlib.util.find_spec("PyQt6") is None or importlib.util.find_spec("ui") is None:
+        raise UsageError(
+            "the desktop app needs PyQt6: pip install 'osint-geolocation-workbench[ui]'"
+        )
+    app = importlib.import_module("ui.app")
+    return int(app.main([str(p) for p in args.paths]))

@@ -1,0 +1,195 @@
+"""The analyst's main flow, driven offscreen with pytest-qt on the demo footage and tiles:
+open footage + imagery, locate in the background (measuring event-loop stalls), select
+candidate 1, click a pixel, confirm with a note, save, reopen, export."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("PyQt6")
+pytestmark = pytest.mark.gui
+
+LOCATE_TIMEOUT_MS = 240_000
+
+
+@pytest.fixture
+def window(qtbot: Any, tmp_path: Path) -> Any:
+    from PyQt6.QtCore import QSettings
+
+    from ui.main_window import MainWindow
+    from ui.session import Session
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    session = Session(autosave_dir=tmp_path / "autosave")
+    win = MainWindow(session=session, settings=settings)
+    win.controller.ask_save_discard = lambda: pytest.fail("unexpected close prompt")
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.controller.shutdown()
+
+
+class LoopMonitor:
+    """Measures event-loop stalls with a 5 ms QTimer.
+
+    ``max_gap``: longest wall-clock gap between two ticks.  ``max_busy``: the most CPU
+    time the GUI thread itself spent between two ticks (time our code blocked the loop,
+    as opposed to the thread waiting for a CPU on a loaded machine).
+    """
+
+    def __init__(self) -> None:
+        from PyQt6.QtCore import QTimer
+
+        self.timer = QTimer()
+        self.timer.setInterval(5)
+        self.timer.timeout.connect(self._tick)
+        self.last = 0.0
+        self.last_cpu = 0.0
+        self.max_gap = 0.0
+        self.max_busy = 0.0
+        self.gaps: list[float] = []
+        self.ticks = 0
+
+    def _tick(self) -> None:
+        now, cpu = time.perf_counter(), time.thread_time()
+        if self.last:
+            self.gaps.append(now - self.last)
+            self.max_gap = max(self.max_gap, now - self.last)
+            self.max_busy = max(self.max_busy, cpu - self.last_cpu)
+        self.last, self.last_cpu = now, cpu
+        self.ticks += 1
+
+    def p99(self) -> float:
+        g = sorted(self.gaps)
+        return g[int(0.99 * (len(g) - 1))] if g else 0.0
+
+    def start(self) -> None:
+        self.last = 0.0
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+
+def _open_demo(win: Any, qtbot: Any, demo_data: Path) -> None:
+    # the town only (the distractor town doubles the matching time of this test)
+    win.controller.opener.open_paths([demo_data / "strike.mp4", demo_data / "tiles/town.tif"])
+    qtbot.waitUntil(lambda: win.session.video_info is not None and
+                    len(win.session.tile_paths) == 1, timeout=30_000)
+    assert win.act_locate.isEnabled()
+    assert "strike.mp4" in win.locate_panel.footage.text()
+
+
+def test_main_flow(window: Any, qtbot: Any, demo_data: Path, tmp_path: Path) -> None:
+    from PyQt6.QtCore import Qt, QTimer
+
+    win, s, c = window, window.session, window.controller
+    _open_demo(win, qtbot, demo_data)
+
+    # --- locate in the background; the event loop must never stall > 100 ms ----------
+    stages: list[str] = []
+    t0 = time.perf_counter()
+    mon = LoopMonitor()
+    c.start_locate()
+    assert c.job is not None
+    job = c.job
+    job.progress.connect(lambda st, _f: stages.append(st))
+    job.succeeded.connect(lambda _v: mon.stop())  # matching is over; the case opens next
+    mon.start()
+    assert win.locate_panel.cancel_btn.isEnabled() and not win.act_locate.isEnabled()
+    qtbot.waitUntil(lambda: c.job is None, timeout=LOCATE_TIMEOUT_MS)
+    mon.stop()
+    print(f"locate (child process) took {time.perf_counter() - t0:.1f} s")
+    assert s.case is not None, win.message_bar.text()
+    assert mon.ticks > 50
+    # our code never blocks the loop for 100 ms; wall-clock gaps can also include time
+    # the GUI thread waited for a CPU on a shared, overloaded machine (reported here)
+    print(f"event loop while matching: max gap {mon.max_gap * 1000:.0f} ms, "
+          f"p99 {mon.p99() * 1000:.0f} ms, max GUI-thread busy {mon.max_busy * 1000:.0f} ms")
+    assert mon.max_busy < 0.100, f"GUI thread busy {mon.max_busy * 1000:.0f} ms"
+    assert mon.p99() < 0.100, f"event loop p99 gap {mon.p99() * 1000:.0f} ms"
+    assert len(set(stages)) >= 2  # stage names were shown
+    assert s.untitled and s.case_path is not None and s.case_path.parent == s.autosave_dir
+
+    # --- candidates + comparison -----------------------------------------------------
+    assert s.result is not None and s.result.candidates
+    assert win.candidates.model.rowCount() == len(s.result.candidates)
+    assert win.strip.count() == len(s.keyframes) > 0
+    win.candidates.table.clearSelection()
+    assert win.candidates.select_rank(1)
+    assert c.current_rank == 1
+    qtbot.waitUntil(lambda: win.compare.candidate is not None
+                    and win.compare.candidate.rank == 1, timeout=20_000)
+    assert win.compare.candidate is not None and win.compare.candidate.rank == 1
+    assert win.compare.left.marker_count() > 0
+    assert win.compare.left.marker_count() == win.compare.right.marker_count()
+
+    # --- click a keyframe pixel -> ground position -----------------------------------
+    win.center_tabs.setCurrentWidget(win.compare)
+    win.compare.set_mode(overlay=False)
+    view = win.compare.left
+    view.fit()
+    kx, ky = s.result.candidates[0].keyframe_xy[0]
+    pos = view.map_px_to_viewport(kx, ky).toPoint()
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    fix = win.point_panel.fix
+    assert fix is not None and abs(fix.x - kx) < 3 and abs(fix.y - ky) < 3
+    assert win.point_panel.mgrs.text().startswith("36N")
+    assert "±" in win.point_panel.uncert.text() or "± " in win.point_panel.uncert.text()
+    win.point_panel.copy()
+    from PyQt6.QtGui import QGuiApplication
+
+    assert f"{fix.lat:.6f}" in QGuiApplication.clipboard().text()
+
+    # --- confirm with a note (through the real dialog) --------------------------------
+    note = "water tower and road fork match; shadows agree"
+
+    def fill() -> None:
+        dlg = c.decision_dialog
+        assert not dlg.buttons.button(dlg.buttons.StandardButton.Ok).isEnabled()
+        dlg.note_edit.setPlainText(note)
+        dlg.accept()
+
+    QTimer.singleShot(0, fill)
+    c.ask_decide(True)
+    assert s.decisions() == {1: "confirmed"}
+    assert "confirmed" in win.candidates.model.data(
+        win.candidates.model.index(0, 8))
+    actions = [e.action for e in s.audit_log()]
+    assert "confirm" in actions
+    assert win.audit_panel.count() == len(actions)
+
+    # --- save, reopen --------------------------------------------------------------------
+    autosaved = s.case_path
+    target = tmp_path / "saved" / "strike"
+    target.parent.mkdir()
+    assert c.save_as(target)
+    saved = target.with_name("strike.wbcase")
+    assert s.case_path == saved and saved.is_file() and not s.untitled
+    assert not autosaved.exists()
+    assert "strike.wbcase" in win.windowTitle()
+    c.ask_close_case()
+    assert s.case is None and win.candidates.model.rowCount() == 0
+    assert c.open_case(saved)
+    assert s.decisions() == {1: "confirmed"}
+    assert s.decision_notes()[1] == note
+    assert str(saved.resolve()) in c.opener.recent_cases()
+
+    # --- export -----------------------------------------------------------------------------
+    from ui.report_dialog import ReportDialog
+
+    out = tmp_path / "report"
+    dlg = ReportDialog(saved, out, win)
+    qtbot.addWidget(dlg)
+    for fmt in ("pdf",):
+        dlg.boxes[fmt].setChecked(False)  # keep the test fast: HTML, GeoJSON, KML
+    dlg.start_export()
+    qtbot.waitUntil(lambda: dlg.task is None, timeout=60_000)
+    assert dlg.written, dlg.status.text()
+    assert {p.suffix for p in dlg.written} == {".html", ".geojson", ".kml"}
+    assert all(p.is_file() and p.stat().st_size > 0 for p in dlg.written)

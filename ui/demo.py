@@ -1,0 +1,23 @@
+"""Help ▸ Open demo: where the bundled demo data is generated (once) and reused.
+
+The job itself is :func:`ui.jobs.demo_job` (run in a child process); the data comes
+from :func:`fixtures.cli.make_demo`: a procedurally drawn town GeoTIFF, a distractor
+town elsewhere, and a 10 s strike clip with title card and HUD.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from PyQt6.QtCore import QStandardPaths
+
+
+def demo_dir() -> Path:
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation)
+    return Path(base or Path.home() / ".local/share/workbench") / "demo"
+
+
+def demo_available() -> bool:
+    """True when the ``fixtures`` package (the demo generator) is installed."""
+    return importlib.util.find_spec("fixtures.cli") is not None

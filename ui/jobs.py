@@ -1,0 +1,85 @@
+"""Jobs the GUI runs in the background (worker thread or child process).
+
+Qt-free on purpose: :class:`ui.workers.ProcessTask` imports this module in a
+fresh child process (``spawn``), where Qt must not be loaded.  Each job takes
+and returns picklable values (paths, plain data).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from workbench.progress import CancelToken, ProgressCallback, check_cancel, report
+
+
+def locate_into_case(
+    case_path: Path,
+    video: Path,
+    tiles: list[Path],
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> Path:
+    """Worker job: run the engine and store everything in a new case at ``case_path``.
+
+    Returns the case path (the case is closed again: it is reopened on the GUI thread).
+    """
+    from workbench.case import new_case
+
+    case = new_case(case_path, video, tiles, progress=progress, cancel=cancel)
+    case.close()
+    return case_path
+
+
+def probe_footage(path: Path) -> Any:
+    """Worker job: probe footage (no hash: the case hashes it when it is created)."""
+    from workbench.video import probe
+
+    return probe(path, compute_hash=False)
+
+
+def catalog_imagery(
+    paths: list[Path],
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> Any:
+    """Worker job: catalogue reference rasters (files or folders) -> ``TileCatalog``."""
+    from workbench.tiles import TileCatalog
+
+    return TileCatalog.from_paths(paths, progress=progress, cancel=cancel)
+
+
+def export_job(
+    case_path: Path,
+    formats: list[str],
+    out_dir: Path,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> list[Path]:
+    """Open the case read-only in this process and write the reports; returns their paths."""
+    from workbench.case import Case
+    from workbench.report import write_reports
+
+    check_cancel(cancel)
+    report(progress, "writing the report", -1)
+    with Case.open(case_path, readonly=True) as case:
+        return [Path(p) for p in write_reports(case, formats, out_dir)]
+
+
+def demo_job(
+    out_dir: Path,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> tuple[Path, list[Path]]:
+    """Make the demo set in ``out_dir`` (idempotent); returns ``(video, [tile, ...])``."""
+    from fixtures.cli import make_demo
+
+    check_cancel(cancel)
+    report(progress, "generating the demo town and footage", -1)
+    paths = make_demo(out_dir)
+    report(progress, "demo ready", 1.0)
+    return Path(paths["video"]), [Path(paths["town"]), Path(paths["other_town"])]
