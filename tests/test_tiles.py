@@ -383,6 +383,33 @@ def test_window_and_scale_mapping_formula(tiles: dict[str, Tile]) -> None:
     assert np.allclose(img.from_level0(img.to_level0(pts)), pts)
 
 
+def test_square_pixels_on_a_geographic_raster(tiles: dict[str, Tile]) -> None:
+    t = tiles["geographic"]  # 1e-5 degree pixels at 45 N: ~0.79 m x 1.11 m on the ground
+    gx, gy = t.gsd_xy_m
+    img = read_tile(t, gsd_m=1.0, square_pixels=True)
+    assert img.scale == pytest.approx(1.0 / gx) and img.scale_y == pytest.approx(1.0 / gy)
+    assert img.image.shape[:2] == (math.ceil(150 * gy), math.ceil(200 * gx))
+    # red = column, green = row: check the two-axis mapping on the pattern
+    pts = np.array([[30.0, 40.0], [100.0, 90.0]])
+    lvl = img.to_level0(pts)
+    assert np.allclose(lvl[:, 0], (pts[:, 0] + 0.5) * img.scale - 0.5)
+    assert np.allclose(lvl[:, 1], (pts[:, 1] + 0.5) * img.scale_y - 0.5)
+    for (u, v), (x, y) in zip(pts.astype(int), lvl, strict=True):
+        assert abs(int(img.image[v, u, 2]) - x) <= 1.0 and abs(int(img.image[v, u, 1]) - y) <= 1.0
+    assert np.allclose(img.from_level0(lvl), pts)
+    # the ground size of an output pixel is now 1 m along both axes
+    a, b, c = t.px_to_lonlat(img.to_level0(np.array([[50.0, 50.0], [51.0, 50.0], [50.0, 51.0]])))
+    g = Geod(ellps="WGS84")
+    assert g.inv(a[0], a[1], b[0], b[1])[2] == pytest.approx(1.0, rel=1e-3)
+    assert g.inv(a[0], a[1], c[0], c[1])[2] == pytest.approx(1.0, rel=1e-3)
+    # default stays one scale for both axes
+    plain = read_tile(t, gsd_m=1.0)
+    assert plain.scale == plain.scale_y == pytest.approx(1.0 / t.gsd_m)
+    wins = list(iter_windows(t, gsd_m=1.0, window_px=64, square_pixels=True))
+    assert all(im.scale_y == pytest.approx(1.0 / gy) for _, im in wins)
+    assert all(im.image.shape[0] <= 64 and im.image.shape[1] <= 64 for _, im in wins)
+
+
 def test_overview_read_is_small_and_consistent(tiles: dict[str, Tile]) -> None:
     t = tiles["overviews"]
     assert t.overviews  # COG with internal overviews

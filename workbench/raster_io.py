@@ -104,9 +104,12 @@ class TileImage:
     pixel at 0)::
 
         level0_x = (out_x + 0.5) * scale - 0.5 + col_off
-        level0_y = (out_y + 0.5) * scale - 0.5 + row_off
+        level0_y = (out_y + 0.5) * scale_y - 0.5 + row_off
 
-    Use :meth:`to_level0` / :meth:`from_level0` rather than re-deriving it.
+    ``scale_y`` equals ``scale`` unless ``read_tile(square_pixels=True)`` made the
+    output pixels square on the ground (geographic rasters: a degree of longitude is
+    shorter than one of latitude).  Use :meth:`to_level0` / :meth:`from_level0`
+    rather than re-deriving it.
     """
 
     image: np.ndarray
@@ -114,18 +117,23 @@ class TileImage:
     scale: float
     col_off: float
     row_off: float
+    scale_y: float = 0.0  # 0 = same as ``scale`` (set in __post_init__)
+
+    def __post_init__(self) -> None:
+        if not self.scale_y:
+            self.scale_y = self.scale
 
     def to_level0(self, xy: np.ndarray) -> np.ndarray:
         """Output pixels ``(N, 2)`` -> level-0 pixels ``(N, 2)`` float64 (x=col, y=row)."""
         pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
         off = np.array([self.col_off, self.row_off])
-        return (pts + 0.5) * self.scale - 0.5 + off
+        return (pts + 0.5) * np.array([self.scale, self.scale_y]) - 0.5 + off
 
     def from_level0(self, xy: np.ndarray) -> np.ndarray:
         """Level-0 pixels ``(N, 2)`` -> output pixels ``(N, 2)`` float64."""
         pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
         off = np.array([self.col_off, self.row_off])
-        return (pts - off + 0.5) / self.scale - 0.5
+        return (pts - off + 0.5) / np.array([self.scale, self.scale_y]) - 0.5
 
 
 def _parse_window(tile: Tile, window: Any) -> tuple[float, float, float, float]:
@@ -149,6 +157,7 @@ def read_tile(
     window: Any = None,
     gsd_m: float | None = None,
     max_pixels: int | None = None,
+    square_pixels: bool = False,
 ) -> TileImage:
     """Read a level-0 window of ``tile`` at ``gsd_m`` metres per output pixel.
 
@@ -162,10 +171,14 @@ def read_tile(
             finer ones ``bilinear``.
         max_pixels: cap on output ``h * w`` (default :data:`DEFAULT_MAX_PIXELS`); the
             scale is increased to fit, so always use the returned ``scale``.
+        square_pixels: make output pixels ``gsd_m`` x ``gsd_m`` on the ground along
+            both axes (``scale`` != ``scale_y`` where the raster's pixels are not square
+            on the ground, e.g. EPSG:4326 away from the equator); default False keeps
+            one scale for both axes (``gsd_m`` is then the mean of x and y).
 
     Returns:
         :class:`TileImage`; ``image`` is ``(h, w, 3) uint8`` BGR with
-        ``w = ceil(width / scale)``, ``h = ceil(height / scale)``.  Output pixels only
+        ``w = ceil(width / scale)``, ``h = ceil(height / scale_y)``.  Output pixels only
         partly on the raster are marked invalid.
 
     Raises:
@@ -174,35 +187,32 @@ def read_tile(
             corrupt, changed since cataloguing, unreachable WMS server).
     """
     col, row, w, h = _parse_window(tile, window)
-    if gsd_m is not None and not (math.isfinite(gsd_m) and gsd_m > 0):
-        raise UsageError(f"gsd_m must be a positive number of metres, not {gsd_m!r}")
+    sx, sy = _scales(tile, gsd_m, square_pixels)
     cap = DEFAULT_MAX_PIXELS if max_pixels is None else int(max_pixels)
     if cap < 1:
         raise UsageError(f"max_pixels must be at least 1, not {max_pixels!r}")
-    scale = 1.0 if gsd_m is None else gsd_m / tile.gsd_m
-    out_w, out_h = _out_size(w, h, scale)
+    out_w, out_h = _out_size(w, sx), _out_size(h, sy)
     while out_w * out_h > cap:
-        scale *= max(1.0001, math.sqrt(out_w * out_h / cap))
-        out_w, out_h = _out_size(w, h, scale)
+        grow = max(1.0001, math.sqrt(out_w * out_h / cap))
+        sx, sy = sx * grow, sy * grow
+        out_w, out_h = _out_size(w, sx), _out_size(h, sy)
     image = np.zeros((out_h, out_w, 3), np.uint8)
     valid = np.zeros((out_h, out_w), bool)
-    result = TileImage(image=image, valid=valid, scale=scale, col_off=col, row_off=row)
+    result = TileImage(image=image, valid=valid, scale=sx, col_off=col, row_off=row, scale_y=sy)
     # output pixels lying wholly on the raster
-    u0 = max(0, math.ceil(-col / scale - 1e-9))
-    v0 = max(0, math.ceil(-row / scale - 1e-9))
-    u1 = min(out_w, math.floor((tile.width - col) / scale + 1e-9))
-    v1 = min(out_h, math.floor((tile.height - row) / scale + 1e-9))
+    u0 = max(0, math.ceil(-col / sx - 1e-9))
+    v0 = max(0, math.ceil(-row / sy - 1e-9))
+    u1 = min(out_w, math.floor((tile.width - col) / sx + 1e-9))
+    v1 = min(out_h, math.floor((tile.height - row) / sy + 1e-9))
     if u1 <= u0 or v1 <= v0:
         return result
-    x0, y0 = col + u0 * scale, row + v0 * scale
+    x0, y0 = max(0.0, col + u0 * sx), max(0.0, row + v0 * sy)
     win = Window(
-        max(0.0, x0), max(0.0, y0),
-        min((u1 - u0) * scale, tile.width - max(0.0, x0)),
-        min((v1 - v0) * scale, tile.height - max(0.0, y0)),
+        x0, y0, min((u1 - u0) * sx, tile.width - x0), min((v1 - v0) * sy, tile.height - y0)
     )
     shape = (v1 - v0, u1 - u0)
     try:
-        img, ok = _read_window(tile, win, shape, scale)
+        img, ok = _read_window(tile, win, shape, max(sx, sy), sx == sy)
     except WorkbenchError:
         raise
     except Exception as exc:  # any GDAL/driver failure on an untrusted file
@@ -214,19 +224,32 @@ def read_tile(
     return result
 
 
-def _out_size(w: float, h: float, scale: float) -> tuple[int, int]:
-    return max(1, math.ceil(w / scale - 1e-9)), max(1, math.ceil(h / scale - 1e-9))
+def _scales(tile: Tile, gsd_m: float | None, square_pixels: bool) -> tuple[float, float]:
+    """Level-0 pixels per output pixel along x and y for a wanted output GSD."""
+    if gsd_m is not None and not (math.isfinite(gsd_m) and gsd_m > 0):
+        raise UsageError(f"gsd_m must be a positive number of metres, not {gsd_m!r}")
+    target = tile.gsd_m if gsd_m is None else gsd_m
+    gx, gy = tile.gsd_xy_m
+    if square_pixels and gx > 0 and gy > 0:
+        return target / gx, target / gy
+    scale = target / tile.gsd_m
+    return scale, scale
+
+
+def _out_size(length: float, scale: float) -> int:
+    return max(1, math.ceil(length / scale - 1e-9))
 
 
 def _read_window(
-    tile: Tile, win: Window, shape: tuple[int, int], scale: float
+    tile: Tile, win: Window, shape: tuple[int, int], scale: float, isotropic: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     with open_raster(tile.path) as ds:
         if (ds.width, ds.height) != (tile.width, tile.height):
             raise RasterOpenError("raster changed since it was catalogued", tile.path)
         lay = band_layout(tile.path, ds)
         exact = (
-            abs(scale - 1.0) < 1e-9
+            isotropic
+            and abs(scale - 1.0) < 1e-9
             and float(win.col_off).is_integer()
             and float(win.row_off).is_integer()
         )
@@ -265,6 +288,7 @@ def iter_windows(
     *,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    square_pixels: bool = False,
 ) -> Iterator[tuple[tuple[float, float, float, float], TileImage]]:
     """Sweep ``tile`` in overlapping windows read at ``gsd_m`` m/px (default: native).
 
@@ -283,20 +307,18 @@ def iter_windows(
         raise UsageError(f"window_px must be at least 16, not {window_px}")
     if not 0.0 <= overlap < 1.0:
         raise UsageError(f"overlap must be in [0, 1), not {overlap}")
-    if gsd_m is not None and not (math.isfinite(gsd_m) and gsd_m > 0):
-        raise UsageError(f"gsd_m must be a positive number of metres, not {gsd_m!r}")
-    scale = 1.0 if gsd_m is None else gsd_m / tile.gsd_m
-    size = window_px * scale
-    cols = _starts(tile.width, size, overlap)
-    rows = _starts(tile.height, size, overlap)
+    sx, sy = _scales(tile, gsd_m, square_pixels)
+    size_x, size_y = window_px * sx, window_px * sy
+    cols = _starts(tile.width, size_x, overlap)
+    rows = _starts(tile.height, size_y, overlap)
     total = len(cols) * len(rows)
     k = 0
     for r in rows:
         for c in cols:
             check_cancel(cancel)
             report(progress, f"reading {tile.path.name}", k / total)
-            win = (c, r, min(size, tile.width - c), min(size, tile.height - r))
-            yield win, read_tile(tile, window=win, gsd_m=gsd_m)
+            win = (c, r, min(size_x, tile.width - c), min(size_y, tile.height - r))
+            yield win, read_tile(tile, window=win, gsd_m=gsd_m, square_pixels=square_pixels)
             k += 1
     report(progress, f"reading {tile.path.name}", 1.0)
 
