@@ -578,3 +578,25 @@ def test_progress_and_cancel(town_tif: Path, tmp_path: Path) -> None:
             truth_path=tmp_path / "c.truth.json",
         )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.mp4"]
+
+
+def test_coverage_reports_frames_beyond_the_raster(tmp_path: Path) -> None:
+    tif = make_town_geotiff(tmp_path / "s.tif", seed=1, width=256, height=256)
+    with rasterio.open(tif) as ds:
+        corner = tile_px_to_lonlat(
+            list(ds.transform)[:6], ds.crs.to_wkt(), np.array([[2.0, 2.0], [128.0, 128.0]])
+        )
+    shot = dict(duration_s=0.2, depression_deg=90, slant_range_m=150, hfov_deg=30)
+    t = render_footage(
+        tif,
+        tmp_path / "a.mp4",
+        small_spec(
+            shots=[
+                ShotSpec(target_lonlat=tuple(corner[0]), **shot),  # type: ignore[arg-type]
+                ShotSpec(target_lonlat=tuple(corner[1]), **shot),
+            ]
+        ),
+    )  # type: ignore[arg-type]
+    first, second = t.frames[0].coverage, t.frames[-1].coverage
+    assert 0.15 < first < 0.4  # a quarter of the view is on the raster
+    assert second > 0.99
