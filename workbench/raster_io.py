@@ -18,6 +18,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
+import tempfile
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -52,6 +54,8 @@ GDAL_OPTIONS: dict[str, Any] = {
     "GDAL_HTTP_CONNECTTIMEOUT": 5,
     "GDAL_HTTP_MAX_RETRY": 0,
     "GDAL_PAM_ENABLED": "YES",
+    # a WMS XML with an empty <Cache/> would otherwise create ./gdalwmscache beside it
+    "GDAL_DEFAULT_WMS_CACHE_PATH": os.path.join(tempfile.gettempdir(), "workbench-gdalwmscache"),
 }
 DEFAULT_MAX_PIXELS = 32_000_000  # output pixels per read when the caller gives no cap
 
