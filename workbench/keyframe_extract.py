@@ -109,6 +109,9 @@ class _Pass:
         self.prev_usable = False
         self.last_pts = 0.0
         self.analysis_shape: tuple[int, int] | None = None
+        self.tgray = np.zeros((2, 2), np.uint8)
+        self.to_analysis: np.ndarray | None = None
+        self.from_analysis = np.eye(3)
 
     # -- boundaries ------------------------------------------------------------------
 
@@ -118,13 +121,23 @@ class _Pass:
         if self.video_acc is None:
             self.video_acc = OverlayAccumulator(gray.shape, self.cfg.overlay)
         self.shot_kinds = {}
-        self.start_subshot(index, "shot", gray)
+        self.start_subshot(index, "shot")
 
-    def start_subshot(self, index: int, reason: str, gray: np.ndarray) -> None:
+    def start_subshot(self, index: int, reason: str) -> None:
         self.sub_start = index
         self.sub_reason = reason
         self.best = None
-        self.tracker.reset(gray)
+        self.tracker.reset(self.tgray)
+
+    def _track_gray(self, gray: np.ndarray) -> np.ndarray:
+        """Half-size grey for the tracker; sets ``self.to_analysis`` (tracker -> analysis px)."""
+        h, w = gray.shape
+        tw = max(64, w // 2)
+        th = max(2, round(h * tw / w))
+        if self.to_analysis is None:
+            self.to_analysis = np.diag([w / tw, h / th, 1.0])
+            self.from_analysis = np.linalg.inv(self.to_analysis)
+        return cv2.resize(gray, (tw, th), interpolation=cv2.INTER_AREA)
 
     def end_subshot(self, end: int) -> None:
         shot = self.shots[-1]
@@ -162,6 +175,7 @@ class _Pass:
         gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
         if self.analysis_shape is None:
             self.analysis_shape = gray.shape
+        self.tgray = self._track_gray(gray)
         stats, self.prev_hsv = measure(raw.index, raw.pts_s, small, gray, self.prev_hsv,
                                        self.cfg.quality)
         self.kinds[stats.kind] = self.kinds.get(stats.kind, 0) + 1
@@ -172,16 +186,17 @@ class _Pass:
             self.end_shot(raw.index, raw.pts_s)
             self.start_shot(raw.index, raw.pts_s, event, gray)
         elif stats.usable and not self.prev_usable:
-            self.tracker.reset(gray)  # re-anchor after black/text frames
+            self.tracker.reset(self.tgray)  # re-anchor after black/text frames
         else:
-            change = self.tracker.update(gray)
+            change = self.tracker.update(self.tgray)
             if change is not None and raw.index - self.sub_start >= self.min_sub:
                 self.end_subshot(raw.index)
-                self.start_subshot(raw.index, change, gray)
+                self.start_subshot(raw.index, change)
         self.shot_kinds[stats.kind] = self.shot_kinds.get(stats.kind, 0) + 1
         if self.acc is not None:
             if stats.usable:
-                self.acc.add(gray, self.tracker.step)
+                step = self.to_analysis @ self.tracker.step @ self.from_analysis
+                self.acc.add(gray, step)
             else:
                 self.acc.break_sequence()
         if stats.usable and (self.best is None or stats.sharpness > self.best[1].sharpness):

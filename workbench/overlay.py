@@ -37,7 +37,7 @@ class OverlayConfig:
     the mask grows into constant pixels; ``dilate_px``: dilation at full resolution.
     """
 
-    sample_px: float = 1.5
+    sample_px: float = 3.0
     cap_px: float = 2.0
     min_predicted: float = 120.0
     max_ratio: float = 0.35

@@ -203,9 +203,9 @@ class MotionTracker:
         if self._fixed is not None and self._fixed.shape == gray.shape:
             mask[self._fixed > 0] = 0
         for x, y in self._p:
-            cv2.circle(mask, (int(x), int(y)), 6, 0, -1)
+            cv2.circle(mask, (int(x), int(y)), 4, 0, -1)
         pts = cv2.goodFeaturesToTrack(gray, maxCorners=max(1, limit), qualityLevel=0.01,
-                                      minDistance=6, blockSize=5, mask=mask)
+                                      minDistance=4, blockSize=5, mask=mask)
         return np.zeros((0, 2), np.float32) if pts is None else pts.reshape(-1, 2)
 
     def reset(self, gray: np.ndarray) -> None:
@@ -234,13 +234,13 @@ class MotionTracker:
         pred = (np.c_[before, np.ones(len(before))] @ self.step.T)[:, :2] - before
         pred_n = np.linalg.norm(pred, axis=1)
         moved = np.linalg.norm(self._p - before, axis=1)
-        fixed = (pred_n > 0.8) & (moved < 0.25 * pred_n)
+        fixed = (pred_n > 0.5) & (moved < 0.25 * pred_n)
         if not fixed.any():
             return
         if self._fixed is None or self._fixed.shape != shape:
             self._fixed = np.zeros(shape[:2], np.uint8)
         for x, y in self._p[fixed]:
-            cv2.circle(self._fixed, (int(x), int(y)), 5, 255, -1)
+            cv2.circle(self._fixed, (int(x), int(y)), 3, 255, -1)
         self._p, self._p0 = self._p[~fixed], self._p0[~fixed]
 
     def forget_fixed(self) -> None:
@@ -258,7 +258,7 @@ class MotionTracker:
             self._replenish(gray)
             return None
         nxt, status, _err = cv2.calcOpticalFlowPyrLK(  # type: ignore[call-overload]
-            prev, gray, self._p.reshape(-1, 1, 2), None, winSize=(15, 15), maxLevel=3,
+            prev, gray, self._p.reshape(-1, 1, 2), None, winSize=(11, 11), maxLevel=3,
             criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03),
         )
         if nxt is None or status is None:
@@ -271,7 +271,7 @@ class MotionTracker:
         before = self._p[ok]
         self._p, self._p0 = cur[ok], self._p0[ok]
         n = len(self._p)
-        moving = np.linalg.norm(self._p - self._p0, axis=1) > 1.5 if n else np.zeros(0, bool)
+        moving = np.linalg.norm(self._p - self._p0, axis=1) > 1.0 if n else np.zeros(0, bool)
         use = moving if moving.sum() >= self.min_points else np.ones(n, bool)
         m = None
         if use.sum() >= 4:
@@ -283,7 +283,7 @@ class MotionTracker:
             self.matrix = full
             self._drop_fixed(before, gray.shape)
             n = len(self._p)
-            moving = np.linalg.norm(self._p - self._p0, axis=1) > 1.5
+            moving = np.linalg.norm(self._p - self._p0, axis=1) > 1.0
         if int(moving.sum()) < 3 * self.min_points or n < self.max_points // 2:
             self._replenish(gray)
         mm = self.matrix

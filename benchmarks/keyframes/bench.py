@@ -73,6 +73,17 @@ def render(path: Path, seconds: int, height: int, fps: int = 25, seed: int = 0) 
     return shots
 
 
+def _peak_rss_mb() -> float:
+    """This process's peak resident set (VmHWM; ru_maxrss can carry the parent's over exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child(method: str, video: str) -> None:
     """Run one method on one clip; print JSON with timing and results."""
     t0 = time.perf_counter()
@@ -91,7 +102,7 @@ def child(method: str, video: str) -> None:
         cuts = [int(a.get_frames()) for a, _ in scenes]
         frames = int(scenes[-1][1].get_frames()) if scenes else 0
     wall = time.perf_counter() - t0
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = _peak_rss_mb()
     print(json.dumps({"wall_s": wall, "frames": frames, "picks": picks, "cuts": cuts,
                       "peak_mb": peak_mb}))
 
