@@ -110,8 +110,9 @@ class _Pass:
         self.last_pts = 0.0
         self.analysis_shape: tuple[int, int] | None = None
         self.tgray = np.zeros((2, 2), np.uint8)
-        self.to_analysis: np.ndarray | None = None
+        self.to_analysis = np.eye(3)
         self.from_analysis = np.eye(3)
+        self._scaled = False
 
     # -- boundaries ------------------------------------------------------------------
 
@@ -134,7 +135,8 @@ class _Pass:
         h, w = gray.shape
         tw = max(64, w // 2)
         th = max(2, round(h * tw / w))
-        if self.to_analysis is None:
+        if not self._scaled:
+            self._scaled = True
             self.to_analysis = np.diag([w / tw, h / th, 1.0])
             self.from_analysis = np.linalg.inv(self.to_analysis)
         return cv2.resize(gray, (tw, th), interpolation=cv2.INTER_AREA)
