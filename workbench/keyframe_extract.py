@@ -110,8 +110,8 @@ class _Pass:
         self.last_pts = 0.0
         self.analysis_shape: tuple[int, int] | None = None
         self.tgray = np.zeros((2, 2), np.uint8)
-        self.to_analysis = np.eye(3)
-        self.from_analysis = np.eye(3)
+        self.to_analysis: np.ndarray = np.eye(3)
+        self.from_analysis: np.ndarray = np.eye(3)
         self._scaled = False
 
     # -- boundaries ------------------------------------------------------------------
