@@ -59,7 +59,7 @@ class MatchConfig:
     ``refine``: re-verify coarse hypotheses on a native-resolution tile window.
     """
 
-    frame_levels: tuple[float, ...] = (1.0, 0.5, 0.25, 0.125)
+    frame_levels: tuple[float, ...] = (1.0, 0.5, 0.25)
     stretches: tuple[float, ...] = (1.0, 1.6)
     polarities: tuple[str, ...] = POLARITIES
     ratio: float = 0.85
@@ -67,8 +67,8 @@ class MatchConfig:
     min_inliers: int = 8
     frame_min_side: int = 64
     frame_max_features: int = 2500
-    tile_max_pixels: int = 3_000_000
-    tile_max_features: int = 40_000
+    tile_max_pixels: int = 2_000_000
+    tile_max_features: int = 30_000
     refine: bool = True
     refine_max_pixels: int = 2_500_000
     max_hypotheses_per_tile: int = 3

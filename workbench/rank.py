@@ -7,8 +7,11 @@ perspective, inliers spread over the frame, small residuals) and its support; th
 hypotheses of different keyframes that put the camera at the same ground place are
 clustered, and a cluster is as credible as its best member plus (discounted,
 because keyframes of one shot are correlated) the agreement of the others.  The
-confidence of a candidate is its share of the total credibility, including a "none
-of these" term, so two equally good places come out ``ambiguous``, never ``located``.
+hypotheses of one keyframe compete (each gets its share of that keyframe's total
+credibility, with a "none of these" term), so a keyframe matching two places
+equally well supports neither strongly.  Different shots may show different places
+(several candidates can be credible); two credible places supported by keyframes of
+the *same* shot contradict each other and the verdict is ``ambiguous``.
 
 Positions are WGS84 lon/lat; homographies map keyframe px -> tile level-0 px
 (``(x, y)`` = (col, row), centre of the top-left pixel at ``(0, 0)``).
@@ -60,6 +63,7 @@ class _Hyp:
     diag_m: float
     plaus: float
     cred: float
+    post: float = 0.0  # cred normalised among the same keyframe's hypotheses
 
 
 @dataclass
@@ -102,8 +106,9 @@ def rank_hypotheses(
 ) -> tuple[Verdict, list[Candidate], str]:
     """Cluster, score and rank hypotheses of all keyframes of one video.
 
-    ``keyframes``: the keyframes that were matched (anything with ``.id``); used for
-    the reason text.  Returns ``(verdict, candidates, reason)``; candidates are
+    ``keyframes``: the keyframes that were matched (anything with ``.id`` and
+    optionally ``.shot_index``: places supported by keyframes of the same shot compete).
+    Returns ``(verdict, candidates, reason)``; candidates are
     sorted by rank (1 = best), each at the WGS84 ground position of its
     representative keyframe's image centre.
     """
@@ -126,29 +131,45 @@ def rank_hypotheses(
             if n_kf else "no usable keyframe"
         )
         return "not_located", [], why
+    # per keyframe, its hypotheses compete (plus "none of these")
+    by_kf: dict[str, list[_Hyp]] = {}
+    for it in items:
+        by_kf.setdefault(it.hyp.keyframe_id, []).append(it)
+    for group in by_kf.values():
+        total = sum(g.cred for g in group) + (1.0 - max(g.cred for g in group))
+        for g in group:
+            g.post = g.cred / max(total, 1e-12)
     clusters = _cluster(items, cfg)
     for cl in clusters:
         cl.credibility = _cluster_credibility(cl, cfg)
     clusters.sort(key=lambda c: -c.credibility)
-    total = sum(c.credibility for c in clusters)
-    none_term = 1.0 - clusters[0].credibility
-    cands: list[Candidate] = []
-    for cl in clusters[: cfg.max_candidates]:
-        conf = cl.credibility / max(total + none_term, 1e-12)
-        cands.append(_candidate(cl, conf))
+    shot_of = {str(k.id): getattr(k, "shot_index", None) for k in keyframes}
+    cands = [_candidate(cl, cl.credibility) for cl in clusters[: cfg.max_candidates]]
     for i, c in enumerate(cands, start=1):
         c.rank = i
     best = cands[0]
-    if best.confidence >= cfg.located_at:
+    # another place seen in the same shot as the best one contradicts it
+    best_shots = {shot_of.get(k) for k in best.supporting_keyframes}
+    rival = next(
+        (c for c in cands[1:]
+         if {shot_of.get(k) for k in c.supporting_keyframes} & best_shots
+         and c.confidence >= 0.5 * best.confidence
+         and not set(c.supporting_keyframes) <= set(best.supporting_keyframes)),
+        None,
+    )
+    if best.confidence >= cfg.located_at and rival is None:
         verdict: Verdict = "located"
         reason = (
             f"{len(best.supporting_keyframes)} of {n_kf} keyframe(s) agree on this place "
             f"({best.inliers} inliers on the best)"
         )
+        others = [c for c in cands[1:] if c.confidence >= cfg.located_at]
+        if others:
+            reason += f"; {len(others)} other place(s) seen in other shots"
     elif best.confidence >= cfg.ambiguous_at:
         verdict = "ambiguous"
-        if len(cands) > 1 and cands[1].confidence >= 0.5 * best.confidence:
-            reason = f"{len(cands)} candidate places with comparable support"
+        if rival is not None:
+            reason = "the same shot matches several places with comparable support"
         else:
             reason = f"weak support: {best.inliers} inliers, {len(best.supporting_keyframes)} " \
                      f"of {n_kf} keyframe(s)"
@@ -179,7 +200,7 @@ def _cluster_credibility(cl: _Cluster, cfg: RankConfig) -> float:
     best_per_kf: dict[str, float] = {}
     for m in cl.members:
         k = m.hyp.keyframe_id
-        best_per_kf[k] = max(best_per_kf.get(k, 0.0), m.cred)
+        best_per_kf[k] = max(best_per_kf.get(k, 0.0), m.post)
     creds = sorted(best_per_kf.values(), reverse=True)
     miss = 1.0 - creds[0]
     for c in creds[1:]:

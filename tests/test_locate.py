@@ -1,0 +1,158 @@
+"""End to end: ``workbench locate`` on the procedurally drawn demo town, and bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from workbench.cli import main
+from workbench.geo import apply_homography, haversine_m
+from workbench.results import LocateResult
+
+
+@pytest.fixture(scope="module")
+def located(demo_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path, str]:
+    out = tmp_path_factory.mktemp("locate_out")
+    capture = tmp_path_factory.mktemp("stdout") / "stdout.txt"
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        rc = main(["locate", str(demo_data / "strike.mp4"), "--tiles", str(demo_data / "tiles"),
+                   "--out", str(out), "--target", "300,170"])
+    capture.write_text(buf.getvalue())
+    return rc, out, buf.getvalue()
+
+
+def test_cli_contract_and_accuracy_on_the_demo_town(demo_data: Path, located) -> None:
+    from fixtures.truth import Truth
+
+    rc, out, stdout = located
+    assert rc == 0
+    assert "verdict: LOCATED" in stdout
+    doc = json.loads((out / "locate.json").read_text())
+    assert doc["schema"] == "workbench.locate/1"
+    assert doc["verdict"] == "located"
+    for key in ("path", "sha256", "fps", "width", "height", "duration_s"):
+        assert key in doc["video"]
+    assert len(doc["video"]["sha256"]) == 64
+    for key in ("keyframes", "match", "total"):
+        assert doc["timing_s"][key] >= 0
+    assert doc["keyframes"], "no keyframes recorded"
+    for k in doc["keyframes"]:
+        assert {"id", "frame_index", "time_s", "sha256"} <= set(k)
+        assert (out / k["image"]).is_file() and (out / k["mask"]).is_file()
+    cands = doc["candidates"]
+    assert [c["rank"] for c in cands] == list(range(1, len(cands) + 1))
+    best = cands[0]
+    for key in ("lat", "lon", "confidence", "uncertainty_m", "keyframe_id", "tile", "inliers",
+                "footprint"):
+        assert key in best
+    assert best["confidence"] >= 0.6
+    assert Path(best["tile"]).name == "town.tif"
+    assert best["footprint"][0] == best["footprint"][-1]
+    # accuracy against the renderer's exact truth for that keyframe's frame
+    truth = Truth.load(demo_data / "strike.truth.json")
+    frame = {k["id"]: k["frame_index"] for k in doc["keyframes"]}[best["keyframe_id"]]
+    centre = truth.frames[frame].centre
+    assert centre is not None
+    err = haversine_m(best["lon"], best["lat"], centre["lon"], centre["lat"])
+    assert err < 3.0, f"centre error {err:.1f} m"
+    assert best["uncertainty_m"] < 10.0
+    tlon, tlat = truth.frame_px_to_lonlat(frame, np.array([[300.0, 170.0]]))[0]
+    assert haversine_m(best["target"]["lon"], best["target"]["lat"], tlon, tlat) < 3.0
+    # the stored tie points re-verify through the stored homography
+    res = LocateResult.from_json(doc)
+    c1 = res.candidates[0]
+    proj = apply_homography(c1.homography, np.array(c1.keyframe_xy))
+    assert float(np.median(np.linalg.norm(proj - np.array(c1.tile_xy), axis=1))) < 3.0
+
+
+def test_footage_not_in_the_imagery_is_not_located(demo_data: Path, tmp_path: Path) -> None:
+    from workbench.locate import locate
+
+    res = locate(demo_data / "strike.mp4", [demo_data / "tiles" / "other_town.tif"],
+                 out_dir=tmp_path)
+    assert res.verdict != "located", res.reason
+    assert (tmp_path / "locate.json").is_file()
+
+
+def _err_line(capsys: pytest.CaptureFixture[str]) -> str:
+    """The error line (warnings about skipped files may precede it); no traceback."""
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err and all(line.startswith("workbench: ") for line in err), err
+    assert err[-1].startswith("workbench: error: ")
+    return err[-1]
+
+
+def test_bad_tiles_give_one_line_and_exit_2(demo_data: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    video = str(demo_data / "strike.mp4")
+    out = tmp_path / "out"
+    assert main(["locate", video, "--tiles", str(tmp_path / "nope.tif"), "--out", str(out)]) == 2
+    assert "nope.tif" in _err_line(capsys)
+    broken = tmp_path / "broken.tif"
+    data = (demo_data / "tiles" / "town.tif").read_bytes()
+    broken.write_bytes(data[: len(data) // 3])
+    assert main(["locate", video, "--tiles", str(broken), "--out", str(out)]) == 2
+    assert "broken.tif" in _err_line(capsys)
+    plain = tmp_path / "plain.png"
+    import cv2
+
+    cv2.imwrite(str(plain), np.full((64, 64, 3), 128, np.uint8))
+    assert main(["locate", video, "--tiles", str(plain), "--out", str(out)]) == 2
+    assert "plain.png" in _err_line(capsys)
+    assert not (out / "locate.json").exists()
+
+
+def test_bad_arguments_give_one_line_and_exit_2(demo_data: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    tiles = str(demo_data / "tiles" / "town.tif")
+    out = str(tmp_path / "out")
+    assert main(["locate", str(tmp_path / "missing.mp4"), "--tiles", tiles, "--out", out]) == 2
+    assert "missing.mp4" in _err_line(capsys)
+    with pytest.raises(SystemExit) as exc:
+        main(["locate", str(demo_data / "strike.mp4"), "--tiles", tiles, "--out", out,
+              "--target", "abc"])
+    assert exc.value.code == 2
+    capsys.readouterr()
+    # a target pixel outside the frame
+    rc = main(["locate", str(demo_data / "strike.mp4"), "--tiles", tiles, "--out", out,
+               "--target", "5000,10", "--max-keyframes", "1"])
+    assert rc == 2
+    assert "outside" in _err_line(capsys)
+
+
+def test_ungeoreferenced_image_is_skipped_with_a_warning(demo_data: Path, tmp_path: Path) -> None:
+    from workbench.locate import LocateConfig, locate
+
+    folder = tmp_path / "tiles"
+    folder.mkdir()
+    shutil.copy(demo_data / "tiles" / "other_town.tif", folder / "other_town.tif")
+    import cv2
+
+    cv2.imwrite(str(folder / "snapshot.png"), np.full((64, 64, 3), 90, np.uint8))
+    res = locate(demo_data / "strike.mp4", [folder], config=LocateConfig(max_keyframes=1))
+    assert any("snapshot.png" in w for w in res.warnings)
+
+
+def test_footage_without_usable_keyframe_is_not_located(demo_data: Path, tmp_path: Path) -> None:
+    from fixtures.encode import Mp4Writer
+
+    black = tmp_path / "black.mp4"
+    with Mp4Writer(black, 320, 240, 10) as wr:
+        for _ in range(20):
+            wr.write(np.zeros((240, 320, 3), np.uint8))
+    out = tmp_path / "out"
+    rc = main(["locate", str(black), "--tiles", str(demo_data / "tiles" / "town.tif"),
+               "--out", str(out)])
+    assert rc == 0
+    doc = json.loads((out / "locate.json").read_text())
+    assert doc["verdict"] == "not_located"
+    assert doc["candidates"] == []
+    assert "keyframe" in doc["reason"]

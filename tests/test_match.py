@@ -1,0 +1,103 @@
+"""Matching a single still keyframe against tiles (workbench.match)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from workbench.match import MatchConfig, keyframe_variants, match_keyframe
+from workbench.rank import rank_hypotheses
+from workbench.tilefeatures import TileFeatureCache
+from workbench.tiles import TileCatalog
+
+TOWN_CENTRE = (32.58, 0.35)
+
+
+def _still(raster: Path, heading: float, depression: float, *, thermal: str = "none",
+           target: tuple[float, float] = (32.5803, 0.3502)) -> tuple[np.ndarray, np.ndarray]:
+    """A 480x270 view of ``raster`` and the true raster px of its centre."""
+    from fixtures.degrade import thermal as to_thermal
+    from fixtures.footage import Camera, render_still
+    from workbench.geo import apply_homography
+
+    cam = Camera(target_lonlat=target, heading_deg=heading, depression_deg=depression,
+                 slant_range_m=300.0, hfov_deg=22.0)
+    img, h = render_still(raster, cam, width=480, height=270)
+    img = to_thermal(img, thermal)
+    centre = apply_homography(np.linalg.inv(h), np.array([[239.5, 134.5]]))[0]
+    return img, centre
+
+
+def _kf(img: np.ndarray, mask: np.ndarray | None = None, kid: str = "kf0001") -> SimpleNamespace:
+    if mask is None:
+        mask = np.zeros(img.shape[:2], np.uint8)
+    return SimpleNamespace(id=kid, image=img, overlay_mask=mask, shot_index=0)
+
+
+@pytest.fixture(scope="module")
+def catalog(demo_data: Path) -> TileCatalog:
+    return TileCatalog.from_paths([demo_data / "tiles"])
+
+
+@pytest.fixture(scope="module")
+def cache() -> TileFeatureCache:
+    return TileFeatureCache(MatchConfig())
+
+
+@pytest.mark.parametrize(
+    ("heading", "depression", "thermal"),
+    [(0.0, 90.0, "none"), (137.0, 50.0, "whitehot"), (290.0, 35.0, "grey")],
+)
+def test_match_finds_the_true_place_any_heading_oblique_and_thermal(
+    demo_data: Path, catalog: TileCatalog, cache: TileFeatureCache,
+    heading: float, depression: float, thermal: str,
+) -> None:
+    town = demo_data / "tiles" / "town.tif"
+    img, true_px = _still(town, heading, depression, thermal=thermal)
+    hyps = match_keyframe(_kf(img), catalog, cache=cache)
+    assert hyps, "no hypothesis at all"
+    best = hyps[0]
+    assert best.tile.path.name == "town.tif"
+    centre = np.array([best.scores["centre_x"], best.scores["centre_y"]])
+    assert np.linalg.norm(centre - true_px) < 4.0  # tile px of 0.5 m
+    # the stored tie points are consistent with the homography
+    from workbench.geo import apply_homography
+
+    resid = np.linalg.norm(apply_homography(best.homography, best.keyframe_xy) - best.tile_xy,
+                           axis=1)
+    assert best.inliers == len(best.keyframe_xy) == len(best.tile_xy)
+    assert float(np.median(resid)) < 3.0
+    verdict, cands, _ = rank_hypotheses(hyps, [_kf(img)])
+    assert verdict in ("located", "ambiguous")
+    assert cands[0].tile.endswith("town.tif")
+
+
+def test_overlay_mask_is_respected(demo_data: Path) -> None:
+    img, _ = _still(demo_data / "tiles" / "town.tif", 45.0, 70.0)
+    mask = np.zeros(img.shape[:2], np.uint8)
+    mask[:, :240] = 255  # left half is "HUD"
+    variants = keyframe_variants(img, mask, MatchConfig())
+    assert variants
+    for v in variants:
+        assert len(v.feats) > 0
+        assert float(v.feats.xy[:, 0].min()) > 235.0
+
+
+def test_footage_from_elsewhere_is_not_located(demo_data: Path, cache: TileFeatureCache) -> None:
+    only_town = TileCatalog.from_paths([demo_data / "tiles" / "town.tif"])
+    other = demo_data / "tiles" / "other_town.tif"
+    other_cat = TileCatalog.from_paths([other])
+    lon, lat = (other_cat.tiles[0].bounds_lonlat[0] + other_cat.tiles[0].bounds_lonlat[2]) / 2, \
+        (other_cat.tiles[0].bounds_lonlat[1] + other_cat.tiles[0].bounds_lonlat[3]) / 2
+    hyps_all = []
+    kfs = []
+    for i, heading in enumerate((10.0, 120.0, 250.0)):
+        img, _ = _still(other, heading, 60.0, target=(lon, lat))
+        kf = _kf(img, kid=f"kf{i:04d}")
+        kfs.append(kf)
+        hyps_all += match_keyframe(kf, only_town, cache=cache)
+    verdict, _, reason = rank_hypotheses(hyps_all, kfs)
+    assert verdict == "not_located", reason

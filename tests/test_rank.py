@@ -1,0 +1,104 @@
+"""Evidence aggregation, confidence and verdicts (workbench.rank) on constructed hypotheses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from workbench.geo import apply_homography
+from workbench.geometry import hypothesis_scores
+from workbench.match import MatchHypothesis
+from workbench.rank import rank_hypotheses
+from workbench.tiles import Tile, TileCatalog
+
+W, H = 640, 360
+
+
+@pytest.fixture(scope="module")
+def tile(town_tif: Path) -> Tile:
+    return TileCatalog.from_paths([town_tif]).tiles[0]
+
+
+def _hyp(tile: Tile, kid: str, at: tuple[float, float], n: int, *, angle: float = 30.0,
+         mirror: bool = False, spread: float = 1.0, seed: int = 0) -> MatchHypothesis:
+    """A keyframe->tile homography (0.5 scale, rotation ``angle``) centred at tile px ``at``."""
+    rng = np.random.default_rng(seed)
+    a = np.radians(angle)
+    r = 0.5 * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    if mirror:
+        r = r @ np.diag([1.0, -1.0])
+    c = np.array([(W - 1) / 2, (H - 1) / 2])
+    t = np.asarray(at) - r @ c
+    h = np.eye(3)
+    h[:2, :2], h[:2, 2] = r, t
+    kxy = c + (rng.random((n, 2)) - 0.5) * np.array([W, H]) * spread
+    txy = apply_homography(h, kxy) + rng.normal(0, 0.4, (n, 2))
+    scores = hypothesis_scores(h, kxy, txy, (W, H), tile.gsd_m)
+    scores.update(putative=float(2 * n), tile_scale=1.0)
+    return MatchHypothesis(kid, tile, h, kxy, txy, n, scores, (W, H))
+
+
+def _kfs(n: int, shots: list[int] | None = None) -> list[SimpleNamespace]:
+    shots = shots or [0] * n
+    return [SimpleNamespace(id=f"kf{i:04d}", shot_index=shots[i]) for i in range(n)]
+
+
+def test_no_hypotheses_is_not_located() -> None:
+    verdict, cands, reason = rank_hypotheses([], _kfs(3))
+    assert verdict == "not_located"
+    assert cands == []
+    assert "3 keyframe" in reason
+
+
+def test_agreeing_keyframes_are_located_at_the_image_centre(tile: Tile) -> None:
+    hyps = [_hyp(tile, f"kf{i:04d}", (1000 + 3 * i, 900 - 2 * i), 60 + 10 * i, seed=i)
+            for i in range(3)]
+    verdict, cands, _ = rank_hypotheses(hyps, _kfs(3))
+    assert verdict == "located"
+    best = cands[0]
+    assert best.rank == 1 and best.confidence > 0.9
+    assert sorted(best.supporting_keyframes) == ["kf0000", "kf0001", "kf0002"]
+    rep = next(h for h in hyps if h.keyframe_id == best.keyframe_id)
+    lon, lat = tile.px_to_lonlat([[rep.scores["centre_x"], rep.scores["centre_y"]]])[0]
+    assert best.lon == pytest.approx(lon, abs=1e-9) and best.lat == pytest.approx(lat, abs=1e-9)
+    assert 0 < best.uncertainty_m < 2.0
+    assert best.footprint[0] == best.footprint[-1] and len(best.footprint) == 5
+    assert len(best.keyframe_xy) == best.inliers == len(best.tile_xy)
+
+
+def test_one_keyframe_matching_two_places_equally_is_ambiguous(tile: Tile) -> None:
+    hyps = [_hyp(tile, "kf0000", (400, 400), 80), _hyp(tile, "kf0000", (1600, 1600), 80, seed=1)]
+    verdict, cands, _ = rank_hypotheses(hyps, _kfs(1))
+    assert verdict == "ambiguous"
+    assert len(cands) == 2
+    assert cands[0].confidence == pytest.approx(cands[1].confidence, abs=0.05)
+    assert cands[0].confidence < 0.6
+
+
+def test_two_places_in_one_shot_contradict_but_in_two_shots_do_not(tile: Tile) -> None:
+    hyps = [_hyp(tile, "kf0000", (400, 400), 80), _hyp(tile, "kf0001", (1600, 1600), 80, seed=1)]
+    verdict, cands, reason = rank_hypotheses(hyps, _kfs(2, [0, 0]))
+    assert verdict == "ambiguous", reason
+    verdict, cands, reason = rank_hypotheses(hyps, _kfs(2, [0, 1]))
+    assert verdict == "located", reason
+    assert len(cands) == 2 and min(c.confidence for c in cands) > 0.9
+
+
+def test_mirrored_or_clustered_or_weak_matches_are_rejected(tile: Tile) -> None:
+    mirrored = _hyp(tile, "kf0000", (800, 800), 200, mirror=True)
+    assert rank_hypotheses([mirrored], _kfs(1))[0] == "not_located"
+    clumped = _hyp(tile, "kf0000", (800, 800), 40, spread=0.05)
+    assert rank_hypotheses([clumped], _kfs(1))[0] == "not_located"
+    weak = _hyp(tile, "kf0000", (800, 800), 9)
+    assert rank_hypotheses([weak], _kfs(1))[0] == "not_located"
+
+
+def test_confidence_grows_with_agreement(tile: Tile) -> None:
+    one = rank_hypotheses([_hyp(tile, "kf0000", (900, 900), 17)], _kfs(3))[1][0].confidence
+    three = rank_hypotheses(
+        [_hyp(tile, f"kf{i:04d}", (900 + i, 900), 17, seed=i) for i in range(3)], _kfs(3)
+    )[1][0].confidence
+    assert three > one
