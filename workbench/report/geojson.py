@@ -99,7 +99,10 @@ def build_geojson(data: ReportData) -> dict[str, Any]:
         if cl.area_geojson is not None:
             feats.append({"type": "Feature", "geometry": _round(cl.area_geojson, COORD_DIGITS),
                           "properties": {"kind": "claimed_area", "claim": cl.text}})
-    return {"type": "FeatureCollection", "features": [_round(f) for f in feats],
+    for f in feats:
+        f["properties"] = _round(f["properties"])
+        f["geometry"] = _round(f["geometry"], COORD_DIGITS)
+    return {"type": "FeatureCollection", "features": feats,
             "workbench": {"case": data.case_name, "verdict": data.verdict,
                           "footage_sha256": data.footage.video.sha256,
                           "audit_head": data.audit[-1].hash if data.audit else None}}
