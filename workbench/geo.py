@@ -13,7 +13,6 @@ from functools import lru_cache
 
 import numpy as np
 from pyproj import CRS, Transformer
-from rasterio.transform import Affine
 
 from .errors import CRSError
 
@@ -49,10 +48,11 @@ def tile_px_to_lonlat(
     transform: Sequence[float], crs: str, xy: np.ndarray
 ) -> np.ndarray:
     """Tile pixel centres ``(N, 2)`` (x=col, y=row) -> WGS84 ``(N, 2)`` lon/lat."""
-    aff = Affine(*transform[:6])
+    a, b, c, d, e, f = (float(v) for v in transform[:6])
     pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
-    cx, cy = aff * (pts[:, 0] + 0.5, pts[:, 1] + 0.5)
-    lon, lat = crs_to_lonlat(crs, np.asarray(cx), np.asarray(cy))
+    col, row = pts[:, 0] + 0.5, pts[:, 1] + 0.5
+    cx, cy = a * col + b * row + c, d * col + e * row + f
+    lon, lat = crs_to_lonlat(crs, cx, cy)
     return np.stack([lon, lat], axis=1)
 
 
