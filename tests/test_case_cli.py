@@ -1,0 +1,99 @@
+"""`workbench case ...` subcommands, and `case new` end to end with the real engine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from casekit import Scene, make_scene
+
+from workbench.case import Case
+from workbench.cli import main
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory: pytest.TempPathFactory) -> Scene:
+    return make_scene(tmp_path_factory.mktemp("cli_scene"))
+
+
+@pytest.fixture
+def case_path(scene: Scene, tmp_path: Path) -> Path:
+    path = tmp_path / "cli.wbcase"
+    Case.create(path, video_path=scene.video, tiles=[scene.tile], result=scene.result,
+                keyframes_dir=scene.out_dir).close()
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_decisions_notes_claim_from_the_cli(case_path: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    c = str(case_path)
+    assert run(capsys, "case", "confirm", c, "1", "--note", "tower", "--user", "eve")[0] == 0
+    assert run(capsys, "case", "reject", c, "2", "--note", "decoy")[0] == 0
+    assert run(capsys, "case", "note", c, "called the source")[0] == 0
+    assert run(capsys, "case", "claim", c, "Strike on the depot", "--at", "32.58,0.35")[0] == 0
+    assert run(capsys, "case", "point", c, "1", "160", "120", "--label", "crater")[0] == 0
+    assert run(capsys, "case", "tiepoint", c, "1", "50", "60", "300", "320")[0] == 0
+    layer = tmp_path / "l.geojson"
+    layer.write_text(json.dumps({"type": "Polygon", "coordinates": [
+        [[32.0, 0.0], [33.0, 0.0], [33.0, 1.0], [32.0, 1.0], [32.0, 0.0]]]}))
+    assert run(capsys, "case", "context", c, str(layer), "--name", "Region")[0] == 0
+    code, out, _ = run(capsys, "case", "info", c)
+    assert code == 0 and "confirmed by eve: tower" in out and "rejected" in out
+    assert "Strike on the depot" in out and "36N" in out
+    code, out, _ = run(capsys, "case", "info", c, "--json")
+    doc = json.loads(out)
+    assert [x["decision"] for x in doc["candidates"]] == ["confirmed", "rejected"]
+    assert doc["notes"] == 1 and doc["audit_entries"] == 2 + 7
+    with Case.open(case_path) as case:
+        actions = [e.action for e in case.audit_log()]
+        assert actions[2:] == ["confirm", "reject", "note", "claim", "point_of_interest",
+                               "tie_point", "context_layer"]
+        assert case.audit_log()[2].user == "eve"
+
+
+def test_cli_errors_are_one_line(case_path: Path, tmp_path: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    cases = [
+        ("case", "confirm", str(case_path), "7", "--note", "x"),
+        ("case", "info", str(tmp_path / "missing.wbcase")),
+        ("case", "claim", str(case_path), "x", "--at", "nonsense"),
+        ("case", "context", str(case_path), str(tmp_path / "none.kml")),
+        ("case", "new", str(case_path), str(tmp_path / "v.mp4"), "--tiles", "t.tif"),
+    ]
+    for argv in cases:
+        code, _, err = run(capsys, *argv)
+        assert code == 2, argv
+        assert err.startswith("workbench: error:") and err.count("\n") == 1, err
+    # the refused `case new` did not touch the existing case
+    with Case.open(case_path) as case:
+        assert len(case.audit_log()) == 2
+
+
+def test_case_new_runs_locate_end_to_end(demo_data: Path, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "strike.wbcase"
+    code, out, err = run(capsys, "case", "new", str(path), str(demo_data / "strike.mp4"),
+                         "--tiles", str(demo_data / "tiles"), "--user", "tester")
+    assert code == 0, err
+    assert "created" in out
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no leftovers
+    with Case.open(path) as case:
+        res = case.result
+        assert res.candidates and case.keyframes
+        assert len(case.rasters) == 2 and all(len(r.sha256) == 64 for r in case.rasters)
+        for k in case.keyframes:
+            assert case.keyframe_image(k.id).ndim == 3
+        assert [e.action for e in case.audit_log()] == ["create", "locate"]
+    assert run(capsys, "case", "confirm", str(path), "1", "--note", "ok")[0] == 0
+    code, out, _ = run(capsys, "verify", str(path))
+    assert code == 0 and "VERIFIED" in out
+    code, out, _ = run(capsys, "report", str(path), "--out", str(tmp_path / "rep"),
+                       "--format", "html,geojson")
+    assert code == 0 and (tmp_path / "rep" / "strike.html").is_file()
