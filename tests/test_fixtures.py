@@ -600,3 +600,34 @@ def test_coverage_reports_frames_beyond_the_raster(tmp_path: Path) -> None:
     first, second = t.frames[0].coverage, t.frames[-1].coverage
     assert 0.15 < first < 0.4  # a quarter of the view is on the raster
     assert second > 0.99
+
+
+def test_ground_detail_and_tone_change_pixels_not_geometry(town_tif: Path, tmp_path: Path) -> None:
+    shot = [
+        ShotSpec(
+            duration_s=0.3,
+            target_lonlat=(32.58304, 0.35074),
+            depression_deg=60,
+            slant_range_m=400,
+            gsd_m=0.15,
+        )
+    ]
+    base = render_footage(town_tif, tmp_path / "a.mp4", small_spec(shots=shot, crf=5))
+    det = render_footage(
+        town_tif,
+        tmp_path / "b.mp4",
+        small_spec(shots=shot, crf=5, ground_detail=0.15, gamma=1.3, saturation=0.5),
+    )
+    assert [f.homography_raster_to_frame for f in base.frames] == [
+        f.homography_raster_to_frame for f in det.frames
+    ]
+    a, b = decode(tmp_path / "a.mp4")[1], decode(tmp_path / "b.mp4")[1]
+
+    def sharp(img: np.ndarray) -> float:
+        return float(cv2.Laplacian(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.CV_64F).var())
+
+    assert sharp(b) > 1.5 * sharp(a)  # finer detail than the 0.5 m raster can give
+    sat = lambda im: cv2.cvtColor(im, cv2.COLOR_BGR2HSV)[..., 1].mean()  # noqa: E731
+    assert sat(b) < 0.8 * sat(a)
+    with pytest.raises(UsageError):
+        render_footage(town_tif, tmp_path / "c.mp4", small_spec(gamma=0.0))
