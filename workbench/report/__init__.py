@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from ..atomic import atomic_write_bytes, check_writable_dir
 from ..errors import UsageError
+from ..progress import CancelToken, ProgressCallback, check_cancel, report
 
 if TYPE_CHECKING:
     from ..case import Case
@@ -41,6 +42,8 @@ def write_reports(
     out_dir: str | os.PathLike[str],
     *,
     generated_at: datetime | str | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
 ) -> list[Path]:
     """Write the requested report formats for ``case`` into ``out_dir``; returns the paths.
 
@@ -50,6 +53,7 @@ def write_reports(
         out_dir: created if needed; ``OutputError`` if not writable.  Each file is
             written atomically.
         generated_at: the timestamp printed in HTML/PDF (default: now, UTC).
+        progress, cancel: see :mod:`workbench.progress` (checked between formats).
 
     A raster missing at report time does not stop the report: the report names it
     and the satellite-crop figures for it are replaced by a notice.
@@ -62,11 +66,15 @@ def write_reports(
     out = check_writable_dir(out_dir)
     from .model import build_report_data
 
+    report(progress, "gathering report content", 0.0)
     data = build_report_data(case, generated_at=generated_at,
                              run_verify=any(f in ("html", "pdf") for f in wanted))
     stem = case.path.stem or "report"
     written: list[Path] = []
-    for fmt in dict.fromkeys(wanted):  # unique, in the given order
+    unique = list(dict.fromkeys(wanted))  # in the given order
+    for i, fmt in enumerate(unique):
+        check_cancel(cancel)
+        report(progress, f"writing {fmt}", (i + 1) / (len(unique) + 1))
         if fmt == "html":
             from .html import render_html
 
@@ -86,4 +94,5 @@ def write_reports(
         path = atomic_write_bytes(out / f"{stem}.{fmt}", payload)
         _readable(path)
         written.append(path)
+    report(progress, "reports written", 1.0)
     return written
