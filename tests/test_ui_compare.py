@@ -64,7 +64,7 @@ def test_locate_pixel_matches_geo_and_flags_extrapolation(syn: Synthetic) -> Non
     assert not fix.extrapolated and fix.uncertainty_m == pytest.approx(6.0)
     assert fix.mgrs.startswith("36U")
     assert "N" in fix.dms and "E" in fix.dms
-    assert "±6 m" in fix.as_text()
+    assert "±6.0 m" in fix.as_text()
     corner = locate_pixel(cand, syn.tile_ref, 1, 1)
     assert corner.extrapolated and corner.uncertainty_m > 6.0
 
@@ -84,8 +84,25 @@ def test_landmarks_numbered_consecutively(syn: Synthetic) -> None:
     crop = satellite_crop(cand, syn.tile_ref, (KF_W, KF_H))
     marks = numbered_landmarks(cand, crop, limit=7)
     assert [m[0] for m in marks] == list(range(1, 8))
-    assert marks[0][1] == pytest.approx(tuple(cand.keyframe_xy[0]))
-    assert marks[-1][1] == pytest.approx(tuple(cand.keyframe_xy[-1]))
+    ties = {tuple(p) for p in cand.keyframe_xy}
+    assert all(tuple(m[1]) in ties for m in marks)
+    # spread over the frame, not the first 7 of the list (which sit on one row)
+    ys = [m[1][1] for m in marks]
+    assert max(ys) - min(ys) > 100
+    # the crop side is the same landmark mapped through the homography
+    for _n, kxy, cxy in marks:
+        txy = apply_homography(syn.homography, np.array([kxy]))
+        np.testing.assert_allclose(crop.to_crop(txy)[0], cxy, atol=1e-6)
+    assert len(numbered_landmarks(cand, crop, limit=100)) == len(cand.keyframe_xy)
+
+
+def test_format_metres_never_says_zero() -> None:
+    from workbench.compare import format_metres
+
+    assert format_metres(0.26) == "0.3 m"
+    assert format_metres(0.0) == "0.1 m"
+    assert format_metres(42.4) == "42 m"
+    assert format_metres(2500) == "2.5 km"
 
 
 # --- the widget --------------------------------------------------------------------

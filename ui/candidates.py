@@ -104,7 +104,8 @@ class CandidatesModel(QAbstractTableModel):
             "Lat": (f"{c.lat:.6f}", c.lat),
             "Lon": (f"{c.lon:.6f}", c.lon),
             "Confidence": (f"{c.confidence:.0%}", c.confidence),
-            "± m": (f"{c.uncertainty_m:.0f}", c.uncertainty_m),
+            "± m": (f"{c.uncertainty_m:.1f}" if c.uncertainty_m < 10 else
+                    f"{c.uncertainty_m:.0f}", c.uncertainty_m),
             "Keyframe": (c.keyframe_id, c.keyframe_id),
             "Tile": (PurePath(c.tile).name, c.tile),
             "Inliers": (str(c.inliers), c.inliers),

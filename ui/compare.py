@@ -19,11 +19,23 @@ from dataclasses import dataclass
 
 import numpy as np
 from PyQt6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, pyqtSignal
-from PyQt6.QtGui import QColor, QPainter, QPaintEvent, QPen, QPixmap
+from PyQt6.QtGui import (
+    QColor,
+    QFont,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QPixmap,
+    QPolygonF,
+    QTransform,
+)
 from PyQt6.QtWidgets import (
     QCheckBox,
+    QGraphicsItem,
     QGraphicsLineItem,
     QGraphicsPixmapItem,
+    QGraphicsPolygonItem,
+    QGraphicsSimpleTextItem,
     QHBoxLayout,
     QLabel,
     QSlider,
@@ -37,6 +49,7 @@ from PyQt6.QtWidgets import (
 from workbench.compare import (
     PointFix,
     SatelliteCrop,
+    format_metres,
     keyframe_to_crop,
     numbered_landmarks,
     satellite_crop,
@@ -221,6 +234,22 @@ class CompareWidget(QWidget):
         self._divider_line.setPen(pen)
         self._divider_line.setZValue(3)
         self.overlay_view.add_item(self._divider_line)
+        self._outline = QGraphicsPolygonItem()
+        opn = QPen(KF_COLOR, 2, Qt.PenStyle.DashLine)
+        opn.setCosmetic(True)
+        self._outline.setPen(opn)
+        self._outline.setZValue(4)
+        self.overlay_view.add_item(self._outline)
+        self._side_labels = QGraphicsSimpleTextItem("◀ keyframe (warped)   imagery ▶")
+        self._side_labels.setBrush(QColor(255, 255, 255))
+        self._side_labels.setPen(QPen(QColor(0, 0, 0), 0.8))
+        lf = QFont()
+        lf.setBold(True)
+        lf.setPointSize(10)
+        self._side_labels.setFont(lf)
+        self._side_labels.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self._side_labels.setZValue(5)
+        self.overlay_view.add_item(self._side_labels)
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(0, 100)
         self.opacity.setValue(60)
@@ -270,6 +299,8 @@ class CompareWidget(QWidget):
             v.set_image(None)
         self._warp_item.setPixmap(QPixmap())
         self._divider_line.setVisible(False)
+        self._outline.setVisible(False)
+        self._side_labels.setVisible(False)
         self.lines_layer.update()
 
     def show_candidate(
@@ -292,6 +323,7 @@ class CompareWidget(QWidget):
     def apply(self, data: CompareData, *, caption: str = "") -> None:
         """Display prepared data (GUI thread; only pixmap conversions, a few ms)."""
         candidate, crop = data.candidate, data.crop
+        self._syncing = True  # both views start fitted; linking follows the user's moves
         self.candidate, self.crop = candidate, crop
         self._h_kf_to_crop = data.h_kf_to_crop
         self.landmarks = data.landmarks
@@ -306,10 +338,26 @@ class CompareWidget(QWidget):
         self.overlay_view.set_image(crop.image)
         self._warp_item.setPixmap(QPixmap.fromImage(bgr_to_qimage(data.warped_bgra)))
         self._divider_line.setVisible(True)
+        self._set_outline(data)
         self._apply_overlay_controls()
-        if self.link_box.isChecked():
-            self._sync(self.right)
+        for v in (self.left, self.right, self.overlay_view):
+            v.fit()
+        self._syncing = False
         self.lines_layer.update()
+
+    def _set_outline(self, data: CompareData) -> None:
+        """The keyframe's outline on the imagery (overlay view), clipped to sane values."""
+        h, w = data.keyframe.shape[:2]
+        corners = np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], float)
+        pts = apply_homography(data.h_kf_to_crop, corners)
+        ch, cw = data.crop.image.shape[:2]
+        lim = 4.0 * max(ch, cw)
+        poly = QPolygonF()
+        if np.all(np.isfinite(pts)):
+            for x, y in np.clip(pts, -lim, lim):
+                poly.append(QPointF(x + 0.5, y + 0.5))
+        self._outline.setPolygon(poly)
+        self._outline.setVisible(not poly.isEmpty())
 
     @staticmethod
     def _default_caption(candidate: Candidate, tile: TileRef, crop: SatelliteCrop) -> str:
@@ -317,7 +365,7 @@ class CompareWidget(QWidget):
         return (
             f"<b>Candidate {candidate.rank}</b>: keyframe <b>{candidate.keyframe_id}</b> "
             f"matched on <b>{name}</b> with {candidate.inliers} landmarks; "
-            f"confidence {candidate.confidence:.0%}, ±{candidate.uncertainty_m:.0f} m. "
+            f"confidence {candidate.confidence:.0%}, ±{format_metres(candidate.uncertainty_m)}. "
             f"Imagery shown at {tile.gsd_m * crop.scale:.2f} m/px."
         )
 
@@ -349,6 +397,12 @@ class CompareWidget(QWidget):
         pm = self._warp_item.pixmap()
         x = pm.width() * self._warp_item.divider
         self._divider_line.setLine(x, 0, x, pm.height())
+        br = self._side_labels.boundingRect()
+        self._side_labels.setPos(x, 4)
+        self._side_labels.setTransformOriginPoint(br.width() / 2, 0)
+        self._side_labels.setVisible(not pm.isNull())
+        # centre the text on the divider (the item ignores the view's zoom)
+        self._side_labels.setTransform(QTransform().translate(-br.width() / 2, 0))
 
     def _sync(self, source: ImageView) -> None:
         """Put the other view on the same ground as ``source`` (linked mode)."""

@@ -19,7 +19,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from workbench.compare import PointFix
+from workbench.compare import PointFix, format_metres
 
 HINT = ("Click any pixel of the keyframe (the impact point, the crosshair) in the comparison "
         "to see its position on the ground.")
@@ -95,7 +95,7 @@ class PointPanel(QWidget):
         self.mgrs.setText(fix.mgrs or "n/a (polar)")
         warn = ("  <span style='color:#a86500'>outside the matched landmarks: "
                 "extrapolated</span>" if fix.extrapolated else "")
-        self.uncert.setText(f"± {fix.uncertainty_m:.0f} m{warn}")
+        self.uncert.setText(f"± {format_metres(fix.uncertainty_m)}{warn}")
         self.pixel.setText(f"({fix.x:.1f}, {fix.y:.1f})")
 
     def copy(self) -> None:

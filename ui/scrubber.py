@@ -145,6 +145,7 @@ class FrameViewer(QWidget):
             w.blockSignals(True)
             w.setValue(entry.frame_index)
             w.blockSignals(False)
+        self.time_label.setText(format_time(entry.time_s))
         self.add_btn.setEnabled(False)
 
     def step(self, delta: int) -> None:

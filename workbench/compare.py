@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,7 +91,7 @@ class PointFix:
             f"lat, lon: {self.lat:.6f}, {self.lon:.6f} (WGS84)\n"
             f"DMS: {self.dms}\n"
             f"MGRS: {self.mgrs or 'n/a'}\n"
-            f"uncertainty: ±{self.uncertainty_m:.0f} m{flag}\n"
+            f"uncertainty: ±{format_metres(self.uncertainty_m)}{flag}\n"
             f"keyframe pixel: ({self.x:.1f}, {self.y:.1f})"
         )
 
@@ -250,23 +249,54 @@ def locate_pixel(candidate: Candidate, tile: TileRef, x: float, y: float) -> Poi
     )
 
 
+def spread_indices(xy: np.ndarray, limit: int) -> list[int]:
+    """Indices of at most ``limit`` points of ``(N, 2)`` ``xy`` spread over the image
+    (greedy farthest-point sampling, deterministic), in reading order (top to bottom)."""
+    pts = np.asarray(xy, float).reshape(-1, 2)
+    n = len(pts)
+    if n <= limit:
+        chosen = list(range(n))
+    else:
+        centre = pts.mean(axis=0)
+        first = int(np.argmin(np.hypot(*(pts - centre).T)))
+        chosen = [first]
+        dist = np.hypot(*(pts - pts[first]).T)
+        while len(chosen) < limit:
+            nxt = int(np.argmax(dist))
+            chosen.append(nxt)
+            dist = np.minimum(dist, np.hypot(*(pts - pts[nxt]).T))
+    # reading order in bands of ~1/8 of the spread, so numbers are easy to find
+    band = max(float(np.ptp(pts[:, 1])) / 8.0, 1.0) if n else 1.0
+    return sorted(chosen, key=lambda i: (int(pts[i, 1] // band), pts[i, 0]))
+
+
 def numbered_landmarks(
-    candidate: Candidate, crop: SatelliteCrop, limit: int = 60
+    candidate: Candidate, crop: SatelliteCrop, limit: int = 30
 ) -> list[tuple[int, tuple[float, float], tuple[float, float]]]:
     """The tie points to draw: ``[(number, (kf_x, kf_y), (crop_x, crop_y)), ...]``.
 
-    Numbered 1..k in the stored order; at most ``limit``, spread evenly over the list, so the
-    same number marks the same landmark on both sides.
+    At most ``limit`` of them, spread over the keyframe, numbered 1..k in reading
+    order, so the same number marks the same landmark on both sides.
     """
     kf = np.asarray(candidate.keyframe_xy, float).reshape(-1, 2)
     tl = np.asarray(candidate.tile_xy, float).reshape(-1, 2)
     n = min(len(kf), len(tl))
     if n == 0:
         return []
-    idx: Sequence[int] = (
-        range(n) if n <= limit else np.linspace(0, n - 1, limit).round().astype(int).tolist()
-    )
+    idx = spread_indices(kf[:n], limit)
     cxy = crop.to_crop(tl[:n])
     return [
         (k + 1, (kf[i, 0], kf[i, 1]), (cxy[i, 0], cxy[i, 1])) for k, i in enumerate(idx)
     ]
+
+
+def format_metres(value: float) -> str:
+    """``0.3 m`` / ``12 m`` / ``1.2 km``: an uncertainty for people, never "0 m"."""
+    v = abs(float(value))
+    if not math.isfinite(v):
+        return "unknown"
+    if v >= 1000:
+        return f"{v / 1000:.1f} km"
+    if v < 10:
+        return f"{max(v, 0.1):.1f} m"
+    return f"{v:.0f} m"
