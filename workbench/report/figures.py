@@ -186,10 +186,14 @@ def overlay_figure(keyframe: np.ndarray, mask: np.ndarray | None, crop: Satellit
     a = a[:, :, None]
     out = (crop.image.astype(np.float32) * (1 - a) + warped.astype(np.float32) * a)
     out = np.clip(out, 0, 255).astype(np.uint8)
-    contours, _ = cv2.findContours((alpha > 0).astype(np.uint8), cv2.RETR_EXTERNAL,
-                                   cv2.CHAIN_APPROX_SIMPLE)
-    cv2.drawContours(out, contours, -1, (0, 230, 255), 2, cv2.LINE_AA)
     from ..geo import apply_homography
+
+    kh, kw = keyframe.shape[:2]
+    corners = np.array([[-0.5, -0.5], [kw - 0.5, -0.5], [kw - 0.5, kh - 0.5], [-0.5, kh - 0.5]])
+    outline = crop.to_crop(apply_homography(h, corners))
+    if np.all(np.isfinite(outline)) and np.all(np.abs(outline) < 1e6):
+        cv2.polylines(out, [np.round(outline).astype(np.int32).reshape(-1, 1, 2)], True,
+                      (0, 230, 255), 2, cv2.LINE_AA)
 
     for n, (label, x, y) in enumerate(points, start=1):
         cxy = crop.to_crop(apply_homography(h, np.array([[x, y]], np.float64)))[0]

@@ -36,7 +36,6 @@ from .model import (
     ReportData,
     confidence_words,
     crs_label,
-    distance_text,
     fmt_float,
     uncertainty_text,
 )
@@ -154,12 +153,11 @@ class _Builder:
                      ("Claimed location", f"{d.claim.lonlat[1]:.6f}, {d.claim.lonlat[0]:.6f}"
                       if d.claim.lonlat else "not given"),
                      ("Claimed area", "given" if d.claim.area_geojson else "not given")]
+            if d.claim.area_geojson is None:
+                rows.pop()
         chk = d.primary.claim_check if d.primary else None
         if chk is not None:
-            rows += [("Finding", f"<b>{t(chk.summary())}</b>"),
-                     ("Distance to claimed location", t(distance_text(chk.distance_m))),
-                     ("Context polygons containing it", t("; ".join(
-                         f"{h.layer}: {h.feature}" for h in chk.containing) or "none"))]
+            rows += [("Finding", f"<b>{t(chk.summary())}</b>")]
         self.story.append(self.kv(rows))
         if d.context_layers:
             self.story.append(self.table(["Layer", "Source", "SHA-256", "Polygons"], [
@@ -170,18 +168,19 @@ class _Builder:
         c = s.candidate
         status = s.decision.status if s.decision else "NOT CONFIRMED"
         self.story.append(self.p(f"Location {n}: candidate #{c.rank} ({t(status)})", self.h3))
-        self.story.append(self.kv([
-            ("Position", t(f"{c.lat:.6f}, {c.lon:.6f} | {s.dms} | {s.mgrs}")),
-            ("Uncertainty / confidence", t(f"{uncertainty_text(c.uncertainty_m)}, "
-                                           f"{c.confidence:.2f} "
-                                           f"({confidence_words(c.confidence)})")),
-            ("Decision note", t(s.decision.note) if s.decision else "-")]))
+        if s is not self.d.primary:  # the primary one is already in the summary
+            self.story.append(self.kv([
+                ("Position", t(f"{c.lat:.6f}, {c.lon:.6f} | {s.dms} | {s.mgrs}")),
+                ("Uncertainty / confidence", t(f"{uncertainty_text(c.uncertainty_m)}, "
+                                               f"{c.confidence:.2f} "
+                                               f"({confidence_words(c.confidence)})")),
+                ("Decision note", t(s.decision.note) if s.decision else "-")]))
         r = s.raster
         img_txt = (f"{Path(r.path).name}, acquired {r.acquired or 'unknown date'}, "
                    f"{r.attribution or 'attribution unknown'}") if r else c.tile
         if s.side_by_side_png:
             self.story.append(KeepTogether([
-                Spacer(1, 3 * mm), self.image(s.side_by_side_png),
+                self.image(s.side_by_side_png, 78 * mm),
                 self.p(f"Left: keyframe {t(c.keyframe_id)} (overlay dimmed). Right: reference "
                        f"imagery ({t(img_txt)}). Same number and colour = same landmark; "
                        "squares = analyst tie points.", self.small)]))
