@@ -631,3 +631,30 @@ def test_ground_detail_and_tone_change_pixels_not_geometry(town_tif: Path, tmp_p
     assert sat(b) < 0.8 * sat(a)
     with pytest.raises(UsageError):
         render_footage(town_tif, tmp_path / "c.mp4", small_spec(gamma=0.0))
+
+
+def test_truth_agrees_with_an_independent_image_match(cut_clip) -> None:  # type: ignore[no-untyped-def]
+    """SIFT + RANSAC between a decoded frame and the raster finds the truth's geometry."""
+    t: Truth = cut_clip.truth
+    frames = decode(cut_clip.video)
+    sift = cv2.SIFT_create(3000)
+    centre = np.array([[(t.width - 1) / 2, (t.height - 1) / 2]])
+    with rasterio.open(cut_clip.raster) as ds:
+        for i in (70, 110):
+            h = t.frames[i].homography()
+            assert h is not None
+            want = apply_homography(np.linalg.inv(h), centre)[0]
+            x0, y0 = (want - 300).astype(int)
+            crop = np.moveaxis(ds.read([1, 2, 3], window=((y0, y0 + 600), (x0, x0 + 600))), 0, 2)
+            g_tile = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY)
+            g_frame = cv2.cvtColor(frames[i], cv2.COLOR_BGR2GRAY)
+            k1, d1 = sift.detectAndCompute(g_frame, None)
+            k2, d2 = sift.detectAndCompute(g_tile, None)
+            pairs = cv2.BFMatcher().knnMatch(d1, d2, k=2)
+            good = [a for a, b in pairs if a.distance < 0.8 * b.distance]
+            p1 = np.float32([k1[a.queryIdx].pt for a in good])
+            p2 = np.float32([k2[a.trainIdx].pt for a in good]) + np.float32([x0, y0])
+            est, inliers = cv2.findHomography(p1, p2, cv2.RANSAC, 4.0)
+            assert est is not None and inliers.sum() >= 15
+            got = apply_homography(est, centre)[0]
+            assert np.linalg.norm(got - want) < 3.0  # tile px (0.5 m)
