@@ -106,3 +106,44 @@ def make_synthetic(tmp: Path) -> Synthetic:
         reason="candidate 1 is supported by 30 landmarks",
     )
     return Synthetic(tile_path, tile_ref, keyframe, mask, hm, result, tmp)
+
+
+def make_tiny_video(path: Path, frames: int = 12, size: tuple[int, int] = (KF_W, KF_H)) -> Path:
+    """A small H.264 MP4 (moving gradient) written with PyAV: ``frames`` frames at 10 fps."""
+    import av
+
+    w, h = size
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        for i in range(frames):
+            img = np.zeros((h, w, 3), np.uint8)
+            img[:, :, 1] = (np.arange(w)[None, :] + 8 * i) % 256
+            img[:, :, 2] = (np.arange(h)[:, None] * 2) % 256
+            cv2.putText(img, str(i), (20, 60), cv2.FONT_HERSHEY_SIMPLEX, 2, (255, 255, 255), 3)
+            frame = av.VideoFrame.from_ndarray(img, format="bgr24")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def make_case(syn: Synthetic, video: Path, path: Path) -> Path:
+    """A real case file from the synthetic result (no locate run: fast)."""
+    import dataclasses
+    import hashlib
+
+    from workbench.case import Case
+    from workbench.tiles import sha256_tile
+    from workbench.video import probe
+
+    res = syn.result
+    kfs = [dataclasses.replace(k, sha256=hashlib.sha256(
+        (syn.out_dir / str(k.image)).read_bytes()).hexdigest()) for k in res.keyframes]
+    tiles = [dataclasses.replace(t, sha256=sha256_tile(t.path)) for t in res.tiles]
+    result = dataclasses.replace(res, video=probe(video).to_ref(), keyframes=kfs, tiles=tiles)
+    case = Case.create(path, video_path=video, tiles=[syn.tile_path], result=result,
+                       keyframes_dir=syn.out_dir, user="tester")
+    case.close()
+    return path

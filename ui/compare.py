@@ -207,13 +207,15 @@ class CompareWidget(QWidget):
         sbs_bar = QHBoxLayout()
         for w in (self.link_box, self.marks_box, self.lines_box, self.mask_box):
             sbs_bar.addWidget(w)
-        sbs_bar.addStretch(1)
+        sbs_bar.addSpacing(12)
         self.legend = QLabel(
             "<span style='color:#00dcff'>●</span> keyframe landmark &nbsp; "
             "<span style='color:#ff8c00'>●</span> same landmark in the imagery &nbsp; "
             "<span style='color:#ffe600'>✛</span> picked point (dashed: uncertainty)"
         )
-        sbs_bar.addWidget(self.legend)
+        self.legend.setWordWrap(True)
+        self.legend.setMinimumWidth(120)
+        sbs_bar.addWidget(self.legend, 1)
         sbs = QWidget()
         sl = QVBoxLayout(sbs)
         sl.setContentsMargins(0, 0, 0, 0)
