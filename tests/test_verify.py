@@ -153,3 +153,16 @@ def test_unreadable_case_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["verify", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "junk.wbcase" in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_manual_tie_points_checked_against_the_audit_log(case_path: Path) -> None:
+    with Case.open(case_path) as case:
+        for k in range(6):  # careless manual tie points: a warning, not a tampering error
+            case.add_tie_point(1, (30.0 + 40 * k, 40.0 + 25 * k), (700.0 - 90 * k, 20.0 + 7 * k))
+    rep = verify_case(case_path)
+    assert rep.ok and [f.kind for f in rep.findings] == ["residuals"]
+    assert rep.findings[0].severity == "warning"
+    sql(case_path, "DROP TRIGGER tie_points_no_update", "UPDATE tie_points SET tx = tx + 5")
+    rep = verify_case(case_path)
+    assert {f.kind for f in rep.findings if f.severity == "error"} == {"audit_mismatch"}
+    assert sum(f.kind == "audit_mismatch" for f in rep.findings) == 6

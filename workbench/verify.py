@@ -54,7 +54,8 @@ class Finding:
 
     ``kind``: ``footage_missing``, ``footage_hash``, ``footage_copy``, ``keyframe_hash``,
     ``keyframe_decode``, ``raster_missing``, ``raster_hash``, ``raster_georef``,
-    ``audit_chain``, ``audit_missing``, ``candidate_changed``, ``location_mismatch``,
+    ``audit_chain``, ``audit_missing``, ``audit_mismatch``, ``candidate_changed``,
+    ``location_mismatch``,
     ``residuals``, ``refit_mismatch``, ``target_mismatch``, ``no_correspondences``;
     ``subject``: what it is about (a path, ``kf0003``, ``rank 1``, ``audit #12``);
     ``message``: one line with the expected and the found value.
@@ -106,6 +107,14 @@ def _check_audit(case: Any, rep: VerifyReport, entries: list[AuditEntry]) -> Non
     records += [("note", n.time, f"note {n.id}") for n in case.notes()]
     records += [("tie_point", t.time, f"tie point {t.id}") for t in case.tie_points()]
     missing = [r for r in records if (r[0], r[1]) not in logged]
+    by_time = {e.time: e for e in entries if e.action == "tie_point"}
+    for t in case.tie_points():
+        e = by_time.get(t.time)
+        if e is not None and (list(t.keyframe_xy) != e.details.get("keyframe_xy")
+                              or list(t.tile_xy) != e.details.get("tile_xy")
+                              or t.rank != e.details.get("rank")):
+            rep.error("audit_mismatch", f"tie point {t.id}", "stored coordinates differ from "
+                      f"the ones logged in audit #{e.seq} (edited outside the workbench)")
     for action, time, subject in missing:
         rep.error("audit_missing", subject,
                   f"{action} recorded at {time} has no audit-log entry (inserted outside the "
@@ -275,11 +284,11 @@ def _check_locations(case: Any, rep: VerifyReport, entries: list[AuditEntry]) ->
         info = case.keyframe_info(c.keyframe_id)
         kxy = np.vstack([as_points(c.keyframe_xy), as_points([t.keyframe_xy for t in ties])])
         txy = np.vstack([as_points(c.tile_xy), as_points([t.tile_xy for t in ties])])
-        _check_one(rep, subject, c, grid, info["width"], info["height"], kxy, txy)
+        _check_one(rep, subject, c, grid, info["width"], info["height"], kxy, txy, len(ties))
 
 
 def _check_one(rep: VerifyReport, subject: str, c: Any, grid: Any, width: int, height: int,
-               kxy: np.ndarray, txy: np.ndarray) -> None:
+               kxy: np.ndarray, txy: np.ndarray, n_manual: int) -> None:
     h = np.asarray(c.homography, np.float64)
     if h.size != 9:
         rep.error("location_mismatch", subject, "no homography stored")
@@ -307,7 +316,11 @@ def _check_one(rep: VerifyReport, subject: str, c: Any, grid: Any, width: int, h
     r_stored = residuals_px(h, kxy, txy)
     r_refit = residuals_px(refit, kxy, txy) if refit is not None else r_stored
     med_s, med_r = float(np.nanmedian(r_stored)), float(np.nanmedian(r_refit))
-    if math.isfinite(med_s) and med_r > MAX_MEDIAN_RESIDUAL_PX:
+    if math.isfinite(med_s) and med_r > MAX_MEDIAN_RESIDUAL_PX and n_manual:
+        rep.warning("residuals", subject, f"the {len(kxy)} tie points ({n_manual} added by the "
+                    f"analyst) fit no single homography well (median residual {med_r:.1f} px): "
+                    "review the manual tie points")
+    elif math.isfinite(med_s) and med_r > MAX_MEDIAN_RESIDUAL_PX:
         rep.error("residuals", subject, f"the {len(kxy)} tie points fit no single homography "
                   f"(median residual {med_r:.1f} px even for a refit; expected under "
                   f"{MAX_MEDIAN_RESIDUAL_PX:.0f} px): tie points altered or wrong")
