@@ -68,8 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         win.controller.opener.open_paths([p.resolve() for p in args.paths])
     if args.quit_after is not None:
         def _quit() -> None:
-            print(f"workbench-gui: started on platform {QApplication.platformName()}",
-                  file=sys.stderr)
+            footage = win.session.video_path.name if win.session.video_path else "none"
+            print(f"workbench-gui: started on platform {QApplication.platformName()}, "
+                  f"window {win.width()}x{win.height()}, footage {footage}", file=sys.stderr)
             win.close()
             QApplication.quit()
 

@@ -1,0 +1,76 @@
+"""The app starts under a real X server (Xvfb, ``xcb`` platform plugin), not only offscreen.
+
+This catches Qt plugin conflicts (e.g. plain opencv-python shipping its own Qt
+plugins, missing xcb libraries) that the offscreen platform never loads.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.gui
+
+XVFB = shutil.which("Xvfb")
+
+
+def _free_display() -> int:
+    for n in range(99, 160):
+        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
+            return n
+    pytest.skip("no free X display number between :99 and :159")
+
+
+@pytest.fixture
+def xserver(tmp_path: Path):  # type: ignore[no-untyped-def]
+    if XVFB is None:
+        pytest.skip("Xvfb is not installed (Debian: apt-get install xvfb; scripts/setup.sh "
+                    "installs it when run as root)")
+    n = _free_display()
+    log = (tmp_path / "xvfb.log").open("wb")
+    proc = subprocess.Popen([XVFB, f":{n}", "-screen", "0", "1366x768x24", "-nolisten", "tcp"],
+                            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 15
+        while not Path(f"/tmp/.X11-unix/X{n}").exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.skip(f"Xvfb did not start: {(tmp_path / 'xvfb.log').read_text()[-300:]}")
+            time.sleep(0.05)
+        yield f":{n}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def test_app_starts_under_xcb(xserver: str, tmp_path: Path) -> None:
+    from test_ui_support import make_tiny_video
+
+    video = make_tiny_video(tmp_path / "clip.mp4")
+    env = dict(os.environ)
+    env.update({
+        "DISPLAY": xserver,
+        "QT_QPA_PLATFORM": "xcb",
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),  # keep the user's QSettings clean
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "QT_DEBUG_PLUGINS": "0",
+    })
+    env.pop("WAYLAND_DISPLAY", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ui.app", "--quit-after", "3", str(video)],
+        env=env, capture_output=True, text=True, timeout=120,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "started on platform xcb" in proc.stderr, proc.stderr[-2000:]
+    assert "clip.mp4" in proc.stderr  # the footage given on the command line was opened
+    assert "Could not load the Qt platform plugin" not in proc.stderr
