@@ -658,3 +658,15 @@ def test_truth_agrees_with_an_independent_image_match(cut_clip) -> None:  # type
             assert est is not None and inliers.sum() >= 15
             got = apply_homography(est, centre)[0]
             assert np.linalg.norm(got - want) < 3.0  # tile px (0.5 m)
+
+
+def test_demo_cancel_leaves_no_manifest(tmp_path: Path) -> None:
+    import threading
+
+    from workbench.errors import Cancelled
+
+    ev = threading.Event()
+    ev.set()
+    with pytest.raises(Cancelled):
+        make_demo(tmp_path / "d", cancel=ev)
+    assert not (tmp_path / "d" / "demo.json").exists()
