@@ -193,3 +193,15 @@ def test_main_flow(window: Any, qtbot: Any, demo_data: Path, tmp_path: Path) -> 
     assert dlg.written, dlg.status.text()
     assert {p.suffix for p in dlg.written} == {".html", ".geojson", ".kml"}
     assert all(p.is_file() and p.stat().st_size > 0 for p in dlg.written)
+
+
+def test_open_demo_from_help_menu(window: Any, qtbot: Any, demo_data: Path,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import ui.demo
+
+    monkeypatch.setattr(ui.demo, "demo_dir", lambda: demo_data)  # already generated
+    window.act_demo.trigger()
+    qtbot.waitUntil(lambda: window.session.video_info is not None
+                    and len(window.session.tile_paths) == 2, timeout=120_000)
+    assert window.session.video_path == demo_data / "strike.mp4"
+    assert window.act_locate.isEnabled()

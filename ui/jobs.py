@@ -79,7 +79,7 @@ def demo_job(
     from fixtures.cli import make_demo
 
     check_cancel(cancel)
-    report(progress, "generating the demo town and footage", -1)
-    paths = make_demo(out_dir)
+    report(progress, "preparing the demo town and footage", -1)
+    paths = make_demo(out_dir, progress=progress, cancel=cancel)
     report(progress, "demo ready", 1.0)
     return Path(paths["video"]), [Path(paths["town"]), Path(paths["other_town"])]
