@@ -110,17 +110,18 @@ class _Pass:
         self.last_pts = 0.0
         self.analysis_shape: tuple[int, int] | None = None
         self.tgray = np.zeros((2, 2), np.uint8)
-        self.to_analysis: np.ndarray = np.eye(3)
-        self.from_analysis: np.ndarray = np.eye(3)
+        self.ov_shape: tuple[int, ...] = (2, 2)
+        self.to_ov: np.ndarray = np.eye(3)
+        self.from_ov: np.ndarray = np.eye(3)
         self._scaled = False
 
     # -- boundaries ------------------------------------------------------------------
 
     def start_shot(self, index: int, pts_s: float, boundary: str, gray: np.ndarray) -> None:
         self.shots.append(Shot(len(self.shots), index, index, pts_s, pts_s, boundary))
-        self.acc = OverlayAccumulator(gray.shape, self.cfg.overlay)
+        self.acc = OverlayAccumulator(self.ov_shape, self.cfg.overlay)
         if self.video_acc is None:
-            self.video_acc = OverlayAccumulator(gray.shape, self.cfg.overlay)
+            self.video_acc = OverlayAccumulator(self.ov_shape, self.cfg.overlay)
         self.shot_kinds = {}
         self.start_subshot(index, "shot")
 
@@ -131,14 +132,15 @@ class _Pass:
         self.tracker.reset(self.tgray)
 
     def _track_gray(self, gray: np.ndarray) -> np.ndarray:
-        """Half-size grey for the tracker; sets ``self.to_analysis`` (tracker -> analysis px)."""
+        """Half-size grey for the tracker; sets ``self.to_ov`` (tracker -> overlay px)."""
         h, w = gray.shape
         tw = max(64, w // 2)
         th = max(2, round(h * tw / w))
         if not self._scaled:
             self._scaled = True
-            self.to_analysis = np.diag([w / tw, h / th, 1.0])
-            self.from_analysis = np.linalg.inv(self.to_analysis)
+            oh, ow = self.ov_shape
+            self.to_ov = np.diag([ow / tw, oh / th, 1.0])
+            self.from_ov = np.linalg.inv(self.to_ov)
         return cv2.resize(gray, (tw, th), interpolation=cv2.INTER_AREA)
 
     def end_subshot(self, end: int) -> None:
@@ -177,6 +179,7 @@ class _Pass:
         gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
         if self.analysis_shape is None:
             self.analysis_shape = gray.shape
+            self.ov_shape = raw.to_gray(self.cfg.overlay.max_width).shape
         self.tgray = self._track_gray(gray)
         stats, self.prev_hsv = measure(raw.index, raw.pts_s, small, gray, self.prev_hsv,
                                        self.cfg.quality)
@@ -197,8 +200,9 @@ class _Pass:
         self.shot_kinds[stats.kind] = self.shot_kinds.get(stats.kind, 0) + 1
         if self.acc is not None:
             if stats.usable:
-                step = self.to_analysis @ self.tracker.step @ self.from_analysis
-                self.acc.add(gray, step)
+                step = self.to_ov @ self.tracker.step @ self.from_ov
+                if self.acc.wants(step, self.tracker.step_px * float(self.to_ov[0, 0])):
+                    self.acc.sample(raw.to_gray(self.cfg.overlay.max_width))
             else:
                 self.acc.break_sequence()
         if stats.usable and (self.best is None or stats.sharpness > self.best[1].sharpness):
@@ -304,6 +308,7 @@ def extract(
         "subshots": sum(len(s.subshots) for s in st.shots),
         "candidates": len(st.cands),
         "analysis_size": list(reversed(st.analysis_shape)) if st.analysis_shape else None,
+        "overlay_size": list(reversed(st.ov_shape)),
         "seconds": {"probe_hash": round(t_probe - t0, 3), "pass": round(t_pass - t_probe, 3),
                     "select": round(t_end - t_pass, 3)},
     }

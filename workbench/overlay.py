@@ -4,13 +4,14 @@ An overlay is drawn at fixed pixels while the scene moves under it.  Given the
 scene's global motion (from :class:`workbench.shots.MotionTracker`), a scene pixel
 with an edge across the motion must change by about ``|grad . v|``; an overlay
 pixel with the same edge does not change.  Pixels that change much less than
-predicted, with a temporally coherent gradient, are overlay; they are grown into
-adjacent temporally-constant pixels (solid fill) and dilated a little.  White and
+predicted, with a temporally coherent gradient, are overlay; small enclosed holes
+are filled and the mask is dilated a little.  White and
 black text and a centre crosshair are all "fixed structure over moving scene".
 
-:class:`OverlayAccumulator` keeps running sums at analysis resolution (constant
-memory whatever the shot length); one per shot and one for the whole video,
-whose decision fills pixels a shot alone cannot decide (see
+:class:`OverlayAccumulator` keeps running sums at the overlay analysis size (full
+resolution up to ``OverlayConfig.max_width``; constant memory whatever the shot
+length), sampling a frame every few pixels of scene motion; one per shot and one
+for the whole video, whose decision fills pixels a shot alone cannot decide (see
 :func:`combine_evidence`).
 
 Masks are ``(H, W) uint8``, 255 = burned-in overlay to ignore, 0 = scene.
@@ -26,28 +27,38 @@ import numpy as np
 
 @dataclass
 class OverlayConfig:
-    """Thresholds of the overlay detector (grey levels are 0-255, pixels at analysis size).
+    """Thresholds of the overlay detector (grey levels 0-255, pixels at the overlay size).
 
-    ``sample_px``: scene displacement (max over the frame) since the last sample
-    needed to take another; ``cap_px``: displacement at which the first-order change
-    prediction saturates; ``min_predicted``: summed predicted change for a pixel to
-    be decidable; ``max_ratio``: actual / predicted change below which a decidable
-    pixel is overlay; ``coherence``: minimum |mean gradient| / mean |gradient| of an
-    overlay pixel; ``static_std``: temporal std of a constant pixel; ``grow``: steps
-    the mask grows into constant pixels; ``dilate_px``: dilation at full resolution.
+    ``sample_px``: measured scene motion (median over tracked points, summed over
+    frames) since the last sample needed to take another; ``min_gap``: frames
+    between samples; ``max_width``: width of the overlay analysis (full resolution
+    up to this, so thin HUD strokes stay resolved); ``cap_px``: displacement at
+    which the first-order change prediction saturates; ``min_predicted``: summed
+    predicted change for a pixel to be decidable; ``max_ratio``: actual / predicted
+    change below which a decidable pixel is overlay; ``scene_ratio``: ratio above
+    which it is clearly scene; ``coherence``: minimum |mean gradient| / mean
+    |gradient| of an overlay pixel; ``static_std``: temporal std of a constant
+    pixel; ``grow``: steps the mask grows into constant pixels (0 = off: it leaks
+    into flat scene); ``max_hole``: enclosed holes up to this many pixels are
+    filled (letter counters, outlined boxes); ``dilate_px``: dilation at full
+    resolution.
     """
 
     sample_px: float = 3.0
+    min_gap: int = 3
+    max_width: int = 960
     cap_px: float = 2.0
     min_predicted: float = 120.0
     max_ratio: float = 0.35
+    scene_ratio: float = 0.7
     coherence: float = 0.5
     static_std: float = 5.0
-    grow: int = 2
+    grow: int = 0
+    max_hole: int = 150
     dilate_px: int = 1
 
 
-DECIDED, OVERLAY, STATIC = 1, 2, 4  # bits of an evidence map
+DECIDED, OVERLAY, STATIC, SCENE = 1, 2, 4, 8  # bits of an evidence map
 
 
 class OverlayAccumulator:
@@ -62,7 +73,7 @@ class OverlayAccumulator:
     them from the whole video's evidence.  Memory: eight ``(h, w) float32`` arrays.
     """
 
-    def __init__(self, shape: tuple[int, int], config: OverlayConfig | None = None) -> None:
+    def __init__(self, shape: tuple[int, ...], config: OverlayConfig | None = None) -> None:
         self.config = config or OverlayConfig()
         self.shape = shape
         h, w = shape
@@ -72,36 +83,58 @@ class OverlayAccumulator:
         self._pred, self._act = z.copy(), z.copy()
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         self._xx, self._yy = xx, yy
-        self._corners = np.array([[0, 0, 1], [w - 1, 0, 1], [0, h - 1, 1], [w - 1, h - 1, 1],
-                                  [w / 2, h / 2, 1]], np.float64)
         self._last: np.ndarray | None = None
         self._since = np.eye(3)
+        self._moved = 0.0
+        self._gap = 0
         self.samples = 0
 
     def break_sequence(self) -> None:
         """Forget the previous frame (call at a cut: motion across it is unknown)."""
         self._last = None
         self._since = np.eye(3)
+        self._moved = 0.0
 
-    def add(self, gray: np.ndarray, step: np.ndarray) -> bool:
-        """Feed a frame and the 3x3 scene motion from the previous frame; True if sampled."""
-        if gray.shape != self.shape:
-            return False
+    def wants(self, step: np.ndarray, moved_px: float) -> bool:
+        """Account for one frame's scene motion; True if that frame should be sampled.
+
+        ``step``: 3x3 scene motion (homography, this accumulator's pixels) from the
+        previous frame; ``moved_px``: measured median scene-point motion in the same
+        pixels (0 = no real motion).  Call :meth:`sample` with the frame when True.
+        """
+        if moved_px <= 0.0:
+            step = np.eye(3)
         self._since = step @ self._since
+        self._moved += max(0.0, moved_px)
+        self._gap += 1
         if self._last is None:
-            self._last = gray
-            self._since = np.eye(3)
-            return False
-        moved = self._corners @ (self._since - np.eye(3)).T
-        if float(np.hypot(moved[:, 0], moved[:, 1]).max()) < self.config.sample_px:
+            return True
+        return self._moved >= self.config.sample_px and self._gap >= self.config.min_gap
+
+    def add(self, gray: np.ndarray, step: np.ndarray, moved_px: float) -> bool:
+        """:meth:`wants` then :meth:`sample`; True if ``gray`` was sampled."""
+        if self.wants(step, moved_px):
+            return self.sample(gray)
+        return False
+
+    def sample(self, gray: np.ndarray) -> bool:
+        """Sample ``gray`` (``(h, w) uint8``) against the previous sample; True if used."""
+        if gray.shape != self.shape:
             return False
         m = self._since
         self._since = np.eye(3)
+        self._moved = 0.0
+        self._gap = 0
+        if self._last is None:
+            self._last = gray
+            return False
         g = gray.astype(np.float32)
         gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3, scale=0.125)
         gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3, scale=0.125)
-        vx = (m[0, 0] - 1.0) * self._xx + m[0, 1] * self._yy + m[0, 2]
-        vy = m[1, 0] * self._xx + (m[1, 1] - 1.0) * self._yy + m[1, 2]
+        den = m[2, 0] * self._xx + m[2, 1] * self._yy + m[2, 2]
+        den = np.where(np.abs(den) < 1e-6, 1e-6, den)
+        vx = (m[0, 0] * self._xx + m[0, 1] * self._yy + m[0, 2]) / den - self._xx
+        vy = (m[1, 0] * self._xx + m[1, 1] * self._yy + m[1, 2]) / den - self._yy
         mag = cv2.magnitude(gx, gy)
         pred = np.minimum(np.abs(gx * vx + gy * vy), mag * self.config.cap_px)
         self._pred += pred
@@ -139,6 +172,7 @@ class OverlayAccumulator:
         out[decided] |= DECIDED
         out[overlay] |= OVERLAY
         out[static] |= STATIC
+        out[decided & (self._act >= cfg.scene_ratio * self._pred)] |= SCENE
         return out
 
 
@@ -146,13 +180,14 @@ def combine_evidence(shot: np.ndarray, video: np.ndarray,
                      config: OverlayConfig | None = None) -> np.ndarray:
     """A shot's mask at analysis size from its evidence and the whole video's.
 
-    Undecided pixels of the shot take the video's decision; the result grows into
+    Overlay = the shot's overlay pixels plus the video's, except where the shot
+    clearly saw scene (changes as large as predicted); the result grows into
     constant pixels (solid HUD fill, letter interiors).
     Returns ``(h, w) uint8``, 255 = overlay.
     """
     cfg = config or OverlayConfig()
     decided = (shot & DECIDED) > 0
-    core = np.where(decided, (shot & OVERLAY) > 0, (video & OVERLAY) > 0)
+    core = ((shot & OVERLAY) > 0) | (((video & OVERLAY) > 0) & ((shot & SCENE) == 0))
     static = ((shot & STATIC) > 0) | (((video & STATIC) > 0) & ~decided)
     mask: np.ndarray = core.astype(np.uint8) * 255
     static_u8 = static.astype(np.uint8) * 255
@@ -162,6 +197,18 @@ def combine_evidence(shot: np.ndarray, video: np.ndarray,
         if np.array_equal(grown, mask):
             break
         mask = grown
+    if cfg.max_hole > 0:  # fill small enclosed holes (letter counters, outlined boxes)
+        inv = np.asarray(cv2.bitwise_not(mask), dtype=np.uint8)
+        _n, labels, stats, _c = cv2.connectedComponentsWithStats(inv, connectivity=4)
+        h, w = mask.shape
+        x, y = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
+        bw, bh = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
+        inner = (x > 0) & (y > 0) & (x + bw < w) & (y + bh < h)
+        small = stats[:, cv2.CC_STAT_AREA] <= cfg.max_hole
+        fill = inner & small
+        fill[0] = False  # label 0 = the mask itself
+        if fill.any():
+            mask = np.where(fill[labels], 255, mask).astype(np.uint8)
     return mask
 
 

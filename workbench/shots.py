@@ -31,7 +31,8 @@ class FrameStats:
     grey; ``sharpness``: median over a 16x9 block grid of the mean squared Laplacian
     (robust to a HUD covering a minority of blocks); ``flat_fraction``: share of
     blocks with grey std < 4; ``dominant_fraction``: share of pixels within +-6
-    grey levels of the most common level; ``kind``: "ok", "black", "blank" or "text".
+    grey levels of the most common level; ``dark_fraction``: share of pixels darker
+    than the black level; ``kind``: "ok", "black", "blank" or "text".
     """
 
     index: int
@@ -42,6 +43,7 @@ class FrameStats:
     sharpness: float
     flat_fraction: float
     dominant_fraction: float
+    dark_fraction: float = 0.0
     kind: str = "ok"
 
     @property
@@ -55,6 +57,7 @@ class QualityThresholds:
     """When a frame is black, blank or text-dominated (title card, caption slate)."""
 
     black_luma: float = 22.0
+    black_fraction: float = 0.8  # this share of pixels darker than black_luma: black (HUD aside)
     blank_contrast: float = 6.0
     text_flat_fraction: float = 0.6
     text_dominant_fraction: float = 0.55
@@ -92,15 +95,19 @@ def measure(
     flat = float((bstd < 4.0).mean())
     hist = cv2.calcHist([gray], [0], None, [256], [0, 256]).ravel()
     peak = int(np.argmax(hist))
-    dominant = float(hist[max(0, peak - 6): peak + 7].sum() / max(1.0, hist.sum()))
-    stats = FrameStats(index, pts_s, content, luma, contrast, sharpness, flat, dominant)
+    total = max(1.0, float(hist.sum()))
+    dominant = float(hist[max(0, peak - 6): peak + 7].sum() / total)
+    dark = float(hist[: max(1, int(thresholds.black_luma))].sum() / total)
+    stats = FrameStats(index, pts_s, content, luma, contrast, sharpness, flat, dominant, dark)
     stats.kind = classify(stats, thresholds)
     return stats, hsv
 
 
 def classify(s: FrameStats, t: QualityThresholds) -> str:
     """"black", "blank", "text" (title card / slate) or "ok" for a measured frame."""
-    if s.luma < t.black_luma and s.contrast < 2.5 * t.blank_contrast:
+    if (s.luma < t.black_luma and s.contrast < 2.5 * t.blank_contrast) or (
+        s.dark_fraction >= t.black_fraction
+    ):
         return "black"
     if s.contrast < t.blank_contrast or s.flat_fraction > 0.97:
         return "blank"
@@ -163,6 +170,45 @@ class ViewChange:
     lost_fraction: float = 0.0
 
 
+def apply_h(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Map ``(N, 2)`` points through a 3x3 homography (with the perspective division)."""
+    q = np.c_[pts, np.ones(len(pts))] @ m.T
+    return q[:, :2] / np.where(np.abs(q[:, 2:3]) < 1e-9, 1e-9, q[:, 2:3])
+
+
+def _fit_motion(src: np.ndarray, dst: np.ndarray, w: int, h: int,
+                perspective: bool = False) -> np.ndarray | None:
+    """3x3 scene motion ``src -> dst``: a similarity, or with ``perspective`` a homography
+    when enough points support it; ``None`` when the fit is not sane."""
+    m: np.ndarray | None = None
+    if perspective and len(src) >= 12:
+        hm, inl = cv2.findHomography(src, dst, cv2.RANSAC, 1.5)
+        if hm is not None and inl is not None and int(inl.sum()) >= 10 and abs(hm[2, 2]) > 1e-9:
+            hn = np.asarray(hm, np.float64) / float(hm[2, 2])
+            if abs(hn[2, 0]) * w + abs(hn[2, 1]) * h < 0.5:
+                m = hn
+    if m is None and len(src) >= 4:
+        a, _inl = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC,
+                                              ransacReprojThreshold=2.0)
+        if a is not None:
+            m = np.vstack([a, [0.0, 0.0, 1.0]])
+    if m is None or not np.all(np.isfinite(m)) or abs(np.linalg.det(m[:2, :2])) < 1e-3:
+        return None
+    return m
+
+
+def _describe(m: np.ndarray, w: int, h: int) -> tuple[float, float, float]:
+    """(scale, rotation degrees, centre shift in frame widths) of ``m`` at the frame centre."""
+    c = np.array([[w / 2.0, h / 2.0]])
+    e = 1.0
+    p = apply_h(m, np.array([[w / 2.0, h / 2.0], [w / 2.0 + e, h / 2.0], [w / 2.0, h / 2.0 + e]]))
+    jac = np.stack([(p[1] - p[0]) / e, (p[2] - p[0]) / e], axis=1)  # columns: d/dx, d/dy
+    scale = math.sqrt(abs(float(np.linalg.det(jac))))
+    angle = math.degrees(math.atan2(float(jac[1, 0] - jac[0, 1]), float(jac[0, 0] + jac[1, 1])))
+    shift = float(np.linalg.norm(p[0] - c[0])) / w
+    return scale, angle, shift
+
+
 class MotionTracker:
     """KLT-track corners from a sub-shot's anchor frame and report the view change.
 
@@ -188,6 +234,9 @@ class MotionTracker:
         self.min_points = min_points
         self.max_points = max_points
         self.exclude: np.ndarray | None = None  # (h, w) uint8, 255 = do not track here
+        self.perspective = False  # fit homographies instead of similarities
+        self.noise_px = 0.1  # median point motion below this is tracking noise
+        self.step_px = 0.0  # median motion of the scene points in the last update (px)
         self._fixed: np.ndarray | None = None  # where corners stayed put while the scene moved
         self._prev: np.ndarray | None = None
         self._p0 = np.zeros((0, 2), np.float32)  # anchor positions
@@ -222,8 +271,7 @@ class MotionTracker:
         new = self._detect(gray, self.max_points - len(self._p))
         if len(new) == 0:
             return
-        inv = np.linalg.inv(self.matrix)
-        back = (np.c_[new, np.ones(len(new))] @ inv.T)[:, :2].astype(np.float32)
+        back = apply_h(np.linalg.inv(self.matrix), new).astype(np.float32)
         self._p = np.vstack([self._p, new.astype(np.float32)])
         self._p0 = np.vstack([self._p0, back])
 
@@ -231,7 +279,7 @@ class MotionTracker:
         """Drop corners that stayed put while the scene moved (burned-in overlay)."""
         if len(before) == 0:
             return
-        pred = (np.c_[before, np.ones(len(before))] @ self.step.T)[:, :2] - before
+        pred = apply_h(self.step, before) - before
         pred_n = np.linalg.norm(pred, axis=1)
         moved = np.linalg.norm(self._p - before, axis=1)
         fixed = (pred_n > 0.5) & (moved < 0.25 * pred_n)
@@ -253,6 +301,7 @@ class MotionTracker:
             self.reset(gray)
             return None
         self.step = np.eye(3)
+        self.step_px = 0.0
         prev, self._prev = self._prev, gray
         if len(self._p) < self.min_points:
             self._replenish(gray)
@@ -273,12 +322,12 @@ class MotionTracker:
         n = len(self._p)
         moving = np.linalg.norm(self._p - self._p0, axis=1) > 1.0 if n else np.zeros(0, bool)
         use = moving if moving.sum() >= self.min_points else np.ones(n, bool)
-        m = None
-        if use.sum() >= 4:
-            m, _inl = cv2.estimateAffinePartial2D(self._p0[use], self._p[use],
-                                                  method=cv2.RANSAC, ransacReprojThreshold=2.0)
-        if m is not None and np.all(np.isfinite(m)) and abs(np.linalg.det(m[:, :2])) > 1e-3:
-            full = np.vstack([m, [0.0, 0.0, 1.0]])
+        full = _fit_motion(self._p0[use], self._p[use], w, h, self.perspective)
+        self.step_px = 0.0
+        if full is not None:
+            if len(before):
+                step_px = float(np.median(np.linalg.norm(self._p - before, axis=1)[use]))
+                self.step_px = step_px if step_px >= self.noise_px else 0.0
             self.step = full @ np.linalg.inv(self.matrix)
             self.matrix = full
             self._drop_fixed(before, gray.shape)
@@ -286,11 +335,7 @@ class MotionTracker:
             moving = np.linalg.norm(self._p - self._p0, axis=1) > 1.0
         if int(moving.sum()) < 3 * self.min_points or n < self.max_points // 2:
             self._replenish(gray)
-        mm = self.matrix
-        scale = math.hypot(float(mm[0, 0]), float(mm[1, 0]))
-        angle = math.degrees(math.atan2(float(mm[1, 0]), float(mm[0, 0])))
-        c = np.array([w / 2.0, h / 2.0])
-        shift = float(np.linalg.norm(mm[:2, :2] @ c + mm[:2, 2] - c)) / w
+        scale, angle, shift = _describe(self.matrix, w, h)
         self.change = ViewChange(scale, shift, angle, n, 0.0)
         if scale > self.zoom_step or scale < 1.0 / self.zoom_step:
             return "zoom"

@@ -447,6 +447,26 @@ class RawFrame:
         """``(H, W, 3) uint8`` BGR in display orientation, at most ``max_width`` wide."""
         return frame_to_bgr(self.frame, self.rotation, max_width, self.reformatter)
 
+    def to_gray(self, max_width: int | None = None) -> np.ndarray:
+        """``(H, W) uint8`` luma in display orientation, at most ``max_width`` wide."""
+        return frame_to_gray(self.frame, self.rotation, max_width, self.reformatter)
+
+
+def frame_to_gray(frame: Any, rotation: int, max_width: int | None = None,
+                  reformatter: Any = None) -> np.ndarray:
+    """Convert an ``av.VideoFrame`` to ``(H, W) uint8`` grey (luma), rotated for display."""
+    ref = reformatter if reformatter is not None else VideoReformatter()
+    cw, ch = int(frame.width), int(frame.height)
+    disp_w = ch if rotation in (90, 270) else cw
+    if max_width is not None and 0 < max_width < disp_w:
+        scale = max_width / disp_w
+        img = ref.reformat(frame, width=max(2, round(cw * scale)),
+                           height=max(2, round(ch * scale)), format="gray",
+                           interpolation="AREA")
+    else:
+        img = ref.reformat(frame, format="gray")
+    return np.ascontiguousarray(_rotate(img.to_ndarray(), rotation))
+
 
 def frame_to_bgr(frame: Any, rotation: int, max_width: int | None = None,
                  reformatter: Any = None) -> np.ndarray:
