@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from pathlib import Path
@@ -670,3 +671,24 @@ def test_demo_cancel_leaves_no_manifest(tmp_path: Path) -> None:
     with pytest.raises(Cancelled):
         make_demo(tmp_path / "d", cancel=ev)
     assert not (tmp_path / "d" / "demo.json").exists()
+
+
+def test_altitude_and_zoom_schedule(town_tif: Path, tmp_path: Path) -> None:
+    shot = ShotSpec(
+        duration_s=1.6,
+        target_lonlat=(32.5809, 0.3509),
+        altitude_m=300.0,
+        depression_deg=(50.0, 80.0),
+        hfov_deg=(20.0, 20.0, 5.0, 5.0),
+    )
+    t = render_footage(town_tif, tmp_path / "z.mp4", small_spec(shots=[shot]))
+    cams = [f.camera for f in t.frames if f.camera]
+    assert len(cams) == 16
+    assert all(abs(c.alt_m - 300.0) < 1e-6 for c in cams)  # constant height, slant varies
+    assert cams[0].slant_range_m > cams[-1].slant_range_m
+    hfov = [c.hfov_deg for c in cams]
+    assert hfov[0] == pytest.approx(20.0) and hfov[-1] == pytest.approx(5.0)
+    assert hfov[:4] == pytest.approx([20.0] * 4, abs=0.5)  # hold, then zoom in, then hold
+    assert all(b <= a + 1e-9 for a, b in itertools.pairwise(hfov))
+    with pytest.raises(UsageError):
+        small_spec(shots=[ShotSpec(hfov_deg=(20.0, -1.0))]).validate()
