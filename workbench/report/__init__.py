@@ -67,8 +67,9 @@ def write_reports(
     from .model import build_report_data
 
     report(progress, "gathering report content", 0.0)
-    data = build_report_data(case, generated_at=generated_at,
-                             run_verify=any(f in ("html", "pdf") for f in wanted))
+    documents = any(f in ("html", "pdf") for f in wanted)
+    data = build_report_data(case, generated_at=generated_at, run_verify=documents,
+                             figures=documents)
     stem = case.path.stem or "report"
     written: list[Path] = []
     unique = list(dict.fromkeys(wanted))  # in the given order

@@ -158,7 +158,7 @@ def _raster_status(rec: RasterRecord) -> str:
 
 def _section(case: Case, c: Candidate, decision: Decision | None,
              raster_status: dict[str, str], claim: Claim | None,
-             layers: list[ContextLayer]) -> LocationSection:
+             layers: list[ContextLayer], draw: bool = True) -> LocationSection:
     from ..compare import satellite_crop
 
     kf = next((k for k in case.keyframes if k.id == c.keyframe_id), None)
@@ -183,7 +183,7 @@ def _section(case: Case, c: Candidate, decision: Decision | None,
         missing = f"raster {rec.path} is {raster_status.get(rec.path)}"
     elif kf is None:
         missing = f"keyframe {c.keyframe_id} is not in the case"
-    else:
+    elif draw:
         try:
             kimg = case.keyframe_image(c.keyframe_id)
             kmask = case.keyframe_mask(c.keyframe_id)
@@ -246,8 +246,12 @@ def _headline(verdict: str, primary: LocationSection | None) -> str:
 
 
 def build_report_data(case: Case, *, generated_at: datetime | str | None = None,
-                      run_verify: bool = True) -> ReportData:
-    """Gather the report content from an open case (reads rasters for the figures)."""
+                      run_verify: bool = True, figures: bool = True) -> ReportData:
+    """Gather the report content from an open case (reads rasters for the figures).
+
+    ``run_verify``: include a full ``verify_case`` run; ``figures``: draw the
+    side-by-side and overlay figures (only HTML/PDF need either).
+    """
     from ..verify import verify_case
 
     res = case.result
@@ -258,12 +262,13 @@ def build_report_data(case: Case, *, generated_at: datetime | str | None = None,
     status = {r.path: _raster_status(r) for r in rasters}
     confirmed = [c for c in res.candidates
                  if decisions.get(c.rank) and decisions[c.rank].status == "confirmed"]
-    sections = [_section(case, c, decisions[c.rank], status, claim, layers) for c in confirmed]
+    sections = [_section(case, c, decisions[c.rank], status, claim, layers, figures)
+                for c in confirmed]
     if not sections and res.verdict == "located" and res.candidates:
         best = res.candidates[0]
         d = decisions.get(best.rank)
         if d is None:  # show the unconfirmed best so the analyst sees what to review
-            sections = [_section(case, best, None, status, claim, layers)]
+            sections = [_section(case, best, None, status, claim, layers, figures)]
     primary = sections[0] if sections else None
     verification = None
     if run_verify:

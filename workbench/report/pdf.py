@@ -57,6 +57,18 @@ def _fonts() -> tuple[str, str, str]:
         return "Helvetica", "Helvetica-Bold", "Courier"
 
 
+def _jpeg(png: bytes, quality: int = 92) -> bytes:
+    """Re-encode a figure PNG as JPEG for the PDF (the HTML keeps the lossless PNG)."""
+    import cv2
+    import numpy as np
+
+    img = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    if img is None:
+        return png
+    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return bytes(buf) if ok else png
+
+
 def t(value: object) -> str:
     """Escape text for a reportlab Paragraph."""
     return escape(str(value), quote=False)
@@ -109,7 +121,7 @@ class _Builder:
         return tab
 
     def image(self, png: bytes, max_h: float = 110 * mm) -> Image:
-        img = Image(io.BytesIO(png))
+        img = Image(io.BytesIO(_jpeg(png)))  # JPEG is embedded as is (DCT): small and fast
         s = min(self.width / img.imageWidth, max_h / img.imageHeight)
         img.drawWidth, img.drawHeight = img.imageWidth * s, img.imageHeight * s
         return img
