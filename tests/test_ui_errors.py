@@ -202,6 +202,15 @@ def test_scrubber_and_manual_keyframe(window: Any, qtbot: Any, data: dict[str, A
     manual = [k for k in s.keyframes if k.manual]
     assert len(manual) == 1 and manual[0].frame_index == 6
     assert "keyframe" in [e.action for e in s.audit_log()]
+    # ... and locate again with it: the new run becomes the case's result
+    runs = [e.action for e in s.audit_log()].count("locate")
+    assert window.act_relocate.isEnabled()
+    window.act_relocate.trigger()
+    assert c.job is not None
+    qtbot.waitUntil(lambda: c.job is None, timeout=120_000)
+    assert window.message_bar.kind != "error", window.message_bar.text()
+    assert [e.action for e in s.audit_log()].count("locate") == runs + 1
+    assert "m0001" in [k.id for k in s.keyframes]
 
 
 def test_workbench_gui_subcommand_registered() -> None:

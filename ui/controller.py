@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import logging
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +20,7 @@ from workbench.errors import WorkbenchError
 from .compare import CompareData
 from .compare import prepare as prepare_compare
 from .dialogs import SHORTCUTS_HTML, DecisionDialog
-from .jobs import locate_into_case
+from .jobs import locate_into_case, relocate_job
 from .opener import CASE_FILTER, Opener
 from .report_dialog import ReportDialog
 from .session import CASE_SUFFIX
@@ -87,6 +88,7 @@ class Controller(QObject):
         can_locate = not busy and s.video_info is not None and bool(s.tile_paths)
         w.locate_panel.set_can_locate(can_locate, why)
         w.act_locate.setEnabled(can_locate)
+        w.act_relocate.setEnabled(not busy and s.relocate_inputs() is not None)
         w.act_cancel.setEnabled(busy)
         for act in (w.act_save_as, w.act_export, w.act_close_case, w.act_note):
             act.setEnabled(has_case and not busy)
@@ -131,6 +133,44 @@ class Controller(QObject):
         w.message_bar.hide()
         self.refresh()
         self.run(task)
+
+    def start_relocate(self) -> None:
+        """Locate again with all the case's keyframes (manual ones included)."""
+        import tempfile
+
+        s, w = self.s, self.win
+        inputs = s.relocate_inputs()
+        if self.job is not None or s.case_path is None or inputs is None:
+            self.error("Locate again needs an open case, its footage and its imagery on disk.")
+            return
+        video, tiles = inputs
+        try:
+            s.autosave_dir.mkdir(parents=True, exist_ok=True)
+            out = Path(tempfile.mkdtemp(prefix="relocate-", dir=s.autosave_dir))
+        except OSError as exc:
+            self.error(f"{s.autosave_dir}: cannot write here ({exc.strerror or exc})")
+            return
+        task = ProcessTask(relocate_job, s.case_path, video, tiles, out, name="locate again",
+                           parent=self)
+        task.progress.connect(w.locate_panel.set_progress)
+        task.succeeded.connect(lambda d: self._relocate_ok(Path(str(d))))
+        task.failed.connect(lambda m: self._job_end(f"Locate again failed: {m}", error=True))
+        task.cancelled.connect(lambda: self._job_end("Locate again cancelled; the case is "
+                                                     "unchanged."))
+        task.finished.connect(lambda: shutil.rmtree(out, ignore_errors=True))
+        self.job = task
+        w.locate_panel.job_started("Locate again")
+        self.refresh()
+        self.run(task)
+
+    def _relocate_ok(self, out_dir: Path) -> None:
+        self.job = None
+        try:
+            self.s.add_locate_run(out_dir)
+        except (WorkbenchError, OSError) as exc:
+            self._job_end(f"The new run could not be stored: {describe_error(exc)}", error=True)
+            return
+        self._job_end("Done: the new run is the case's current result (audit-logged).")
 
     def cancel_job(self) -> None:
         if self.job is not None:
@@ -418,7 +458,8 @@ class Controller(QObject):
         except (WorkbenchError, OSError, ValueError) as exc:
             self.error(describe_error(exc))
             return
-        self.info(f"Frame {index} stored as keyframe {entry.id} (audit-logged).")
+        self.info(f"Frame {index} stored as keyframe {entry.id} (audit-logged). Analysis ▸ "
+                  "Locate again (Ctrl+Shift+L) matches it too.")
 
     # --- view toggles -------------------------------------------------------------------------
     def toggle_overlay(self) -> None:

@@ -83,3 +83,38 @@ def demo_job(
     paths = make_demo(out_dir, progress=progress, cancel=cancel)
     report(progress, "demo ready", 1.0)
     return Path(paths["video"]), [Path(paths["town"]), Path(paths["other_town"])]
+
+
+def relocate_job(
+    case_path: Path,
+    video: Path,
+    tiles: list[Path],
+    out_dir: Path,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> Path:
+    """Locate again with the case's keyframes, manual ones included (read-only on the case).
+
+    Writes ``out_dir/locate.json`` and ``out_dir/keyframes/``; returns ``out_dir``.  The
+    GUI then stores the run in the case (``Case.add_locate_run``) on its own thread.
+    """
+    from workbench.case import Case
+    from workbench.keyframes import KeyframeSet, make_keyframe
+    from workbench.locate import locate, write_locate_json
+    from workbench.video import Frame, probe
+
+    check_cancel(cancel)
+    report(progress, "reading the case's keyframes", -1)
+    with Case.open(case_path, readonly=True) as case:
+        kfs = []
+        for ref in case.keyframes:
+            frame = Frame(index=ref.frame_index, pts_s=ref.time_s,
+                          image=case.keyframe_image(ref.id))
+            kfs.append(make_keyframe(frame, case.keyframe_mask(ref.id), id=ref.id,
+                                     manual=ref.id.startswith("m"), sharpness=ref.sharpness))
+    kset = KeyframeSet(video=probe(video, compute_hash=False), keyframes=kfs, shots=[])
+    result = locate(video, tiles, out_dir=out_dir, keyframes=kset, progress=progress,
+                    cancel=cancel)
+    write_locate_json(result, out_dir)
+    return out_dir

@@ -168,6 +168,9 @@ class MainWindow(QMainWindow):
 
         self.act_locate = a(m_an, "&Locate", c.start_locate, "Ctrl+L",
                             "Find where the footage was filmed")
+        self.act_relocate = a(m_an, "Locate &again with all keyframes", c.start_relocate,
+                              "Ctrl+Shift+L", "Re-run matching with the case's keyframes, "
+                              "including the ones you added by hand")
         self.act_cancel = a(m_an, "&Cancel job", c.cancel_job, "Esc")
         m_an.addSeparator()
         self.act_next = a(m_an, "&Next candidate", lambda: c.step_candidate(1), "Ctrl+Down")

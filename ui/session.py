@@ -255,6 +255,35 @@ class Session(QObject):
         self.decisionsChanged.emit()
         return poi
 
+    def relocate_inputs(self) -> tuple[Path, list[Path]] | None:
+        """Footage and imagery for locating again: the loaded ones, else the case's own."""
+        if self.case is None or self.video_path is None or not self.video_path.is_file():
+            return None
+        tiles = list(self.tile_paths) or [Path(r.path) for r in self.case.rasters
+                                          if Path(r.path).exists()]
+        return (self.video_path, tiles) if tiles else None
+
+    def add_locate_run(self, out_dir: Path) -> None:
+        """Store the run written in ``out_dir`` (``locate.json`` + keyframes) in the case
+        and make it the current result."""
+        import json
+
+        from workbench.results import LocateResult
+
+        case = self._need_case()
+        path = Path(out_dir) / "locate.json"
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CaseOpenError(f"cannot read the new locate result ({exc})", path) from exc
+        case.add_locate_run(LocateResult.from_json(doc), out_dir)
+        self.result = case.result
+        self.keyframes = self._load_keyframes(case)
+        self._tiles.update({t.path: t for t in self.result.tiles})
+        self.caseChanged.emit()
+        self.keyframesChanged.emit()
+        self.decisionsChanged.emit()
+
     def add_keyframe(self, frame_index: int, time_s: float, image: np.ndarray,
                      mask: np.ndarray | None) -> KeyframeEntry:
         """Store a frame picked by hand as a manual keyframe of the case."""
