@@ -102,6 +102,7 @@ def make_clip(
     fade_after: int | None = None,
     hud: bool = True,
     crf: int = 20,
+    options: dict[str, str] | None = None,
 ) -> ClipTruth:
     """Render and encode a clip; return its :class:`ClipTruth`.
 
@@ -148,7 +149,7 @@ def make_clip(
     if layer is not None and alpha is not None:
         frames = [(f * (1 - alpha) + layer[:, :, :3] * alpha).astype(np.uint8) for f in frames]
     truth.frames = len(frames)
-    encode(path, frames, fps, crf=crf)
+    encode(path, frames, fps, crf=crf, options=options)
     return truth
 
 

@@ -90,3 +90,22 @@ def test_process_level_stderr_is_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "junk.mp4" in lines[0]
+
+
+@pytest.mark.parametrize("container", ["faststart.mp4", "mkv"])
+def test_truncated_file_yields_keyframes_of_the_decodable_part(
+    container: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    full = tmp_path / f"full.{container}"
+    opts = {"movflags": "+faststart"} if container.endswith("mp4") else None
+    make_clip(full, [ShotSpec(1.2, 1, "pan"), ShotSpec(1.2, 2, "pan")], size=(320, 180),
+              options=opts)
+    data = full.read_bytes()
+    cut = tmp_path / f"cut.{container}"
+    cut.write_bytes(data[: len(data) // 2])
+    out = tmp_path / "kf"
+    assert main(["keyframes", str(cut), "--out", str(out)]) == 0
+    doc = json.loads((out / "keyframes.json").read_text())
+    assert doc["keyframes"], "the decodable half still gives keyframes"
+    assert doc["warnings"] and all(str(cut) in w for w in doc["warnings"])
+    assert doc["stats"]["frames_decoded"] < 60

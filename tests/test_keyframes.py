@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from ingest_clips import ClipTruth, ShotSpec, make_clip
 
-from workbench.errors import KeyframeError, OutputError
+from workbench.errors import Cancelled, KeyframeError, OutputError
 from workbench.keyframes import (
     SCHEMA,
     KeyframeConfig,
@@ -134,6 +134,26 @@ def test_save_refuses_a_foreign_folder(hud_kset: KeyframeSet, tmp_path: Path) ->
     with pytest.raises(OutputError):
         save_keyframes(hud_kset, tmp_path)
     assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+def test_progress_and_cancel(hud_clip: tuple[Path, ClipTruth]) -> None:
+    seen: list[tuple[str, float]] = []
+    extract_keyframes(hud_clip[0], KeyframeConfig(max_keyframes=3),
+                      progress=lambda stage, f: seen.append((stage, f)))
+    stages = {s for s, _ in seen}
+    assert {"hashing", "decoding", "selecting keyframes"} <= stages
+    assert all(-1.0 <= f <= 1.0 for _, f in seen)
+
+    class StopAfter:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def is_set(self) -> bool:
+            self.calls += 1
+            return self.calls > 3
+
+    with pytest.raises(Cancelled):
+        extract_keyframes(hud_clip[0], cancel=StopAfter())
 
 
 def test_make_keyframe_manual() -> None:
