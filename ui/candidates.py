@@ -10,6 +10,7 @@ located, with the engine's reason) above the table and emits
 
 from __future__ import annotations
 
+import html
 from pathlib import PurePath
 from typing import Any
 
@@ -181,7 +182,7 @@ class CandidatesPanel(QWidget):
                                 "(Ctrl+L).")
             return
         text, color = VERDICT_TEXT.get(result.verdict, (result.verdict, "#333"))
-        reason = result.reason or ""
+        reason = html.escape(result.reason or "")
         n = len(result.candidates)
         self.banner.setText(
             f"<span style='color:{color}; font-weight:bold; font-size:12pt'>{text}</span>"

@@ -14,6 +14,7 @@ The pixel work (crop, warp) is in the Qt-free :mod:`workbench.compare`.
 
 from __future__ import annotations
 
+import html
 import math
 from dataclasses import dataclass
 
@@ -363,7 +364,7 @@ class CompareWidget(QWidget):
 
     @staticmethod
     def _default_caption(candidate: Candidate, tile: TileRef, crop: SatelliteCrop) -> str:
-        name = tile.path.replace("\\", "/").rsplit("/", 1)[-1]
+        name = html.escape(tile.path.replace("\\", "/").rsplit("/", 1)[-1])
         return (
             f"<b>Candidate {candidate.rank}</b>: keyframe <b>{candidate.keyframe_id}</b> "
             f"matched on <b>{name}</b> with {candidate.inliers} landmarks; "

@@ -6,6 +6,7 @@ feeds :meth:`LocatePanel.job_started` / ``set_progress`` / ``job_finished``.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -36,6 +37,7 @@ class MessageBar(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.label = QLabel()
+        self.label.setTextFormat(Qt.TextFormat.PlainText)  # file names are untrusted text
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         close = QPushButton("✕")
@@ -116,10 +118,11 @@ class LocatePanel(QWidget):
         if path is None:
             self.footage.setText("<i>No footage</i>")
             return
-        text = f"<b>{path.name}</b>"
+        text = f"<b>{html.escape(path.name)}</b>"
         if info is not None:
             text += (f"<br>{info.width}x{info.height}, {info.fps:.2f} fps, "
-                     f"{format_time(info.duration_s)} ({info.frame_count} frames), {info.codec}")
+                     f"{format_time(info.duration_s)} ({info.frame_count} frames), "
+                     f"{html.escape(str(info.codec))}")
             if getattr(info, "variable_frame_rate", False):
                 text += ", variable frame rate"
         self.footage.setText(text)
@@ -131,7 +134,7 @@ class LocatePanel(QWidget):
             gsd = getattr(t, "gsd_m", 0.0)
             acq = getattr(t, "acquired", None)
             name = Path(str(t.path)).name
-            self.imagery.addItem(f"{name}  ({gsd:.2f} m/px{', ' + acq if acq else ''})")
+            self.imagery.addItem(f"{name}  ({gsd:.2f} m/px{', ' + str(acq) if acq else ''})")
             item = self.imagery.item(self.imagery.count() - 1)
             if item is not None:
                 item.setToolTip(str(t.path))
@@ -139,7 +142,8 @@ class LocatePanel(QWidget):
         text = f"{n} raster{'s' if n != 1 else ''}" if n else "<i>No imagery</i>"
         if warnings:
             text += (f" — <span style='color:#8a5a00'>{len(warnings)} skipped: "
-                     + "; ".join(warnings[:3]) + ("…" if len(warnings) > 3 else "") + "</span>")
+                     + html.escape("; ".join(warnings[:3])) + ("…" if len(warnings) > 3 else "")
+                     + "</span>")
         self.imagery_label.setText(text)
 
     def set_can_locate(self, ok: bool, why: str = "") -> None:
@@ -161,11 +165,11 @@ class LocatePanel(QWidget):
         else:
             self.bar.setRange(0, 1000)
             self.bar.setValue(round(fraction * 1000))
-        self.stage.setText(stage)
+        self.stage.setText(html.escape(stage))
 
     def job_finished(self, message: str) -> None:
         self.cancel_btn.setEnabled(False)
         self.bar.setRange(0, 1000)
         self.bar.setValue(1000 if message.startswith("Done") else 0)
         self.bar.setFormat("" if not message.startswith("Done") else "%p%")
-        self.stage.setText(message)
+        self.stage.setText(html.escape(message))

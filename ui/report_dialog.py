@@ -8,6 +8,7 @@ the written files, or the one-line error.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from PyQt6.QtCore import QUrl, pyqtSignal
@@ -53,8 +54,9 @@ class ReportDialog(QDialog):
         self.task: ProcessTask | None = None
         self.written: list[Path] = []
         intro = QLabel(
-            f"Report of case <b>{case_path.name}</b>: the footage and imagery hashes, the "
-            "keyframes, each candidate with its evidence, your decisions and notes, and the "
+            f"Report of case <b>{html.escape(case_path.name)}</b>: the footage and imagery "
+            "hashes, the keyframes, each candidate with its evidence, your decisions and notes, "
+            "and the "
             "audit log."
             + ("<br><span style='color:#8a5a00'>The case is not saved yet (autosave only); "
                "consider File ▸ Save case as… first.</span>" if untitled else "")
@@ -135,12 +137,14 @@ class ReportDialog(QDialog):
 
     def _done(self, paths: object) -> None:
         self.written = [Path(p) for p in paths] if isinstance(paths, list) else []
-        self.status.setText("Written:<br>" + "<br>".join(str(p) for p in self.written))
+        self.status.setText("Written:<br>" + "<br>".join(html.escape(str(p))
+                                                         for p in self.written))
         self.open_btn.setEnabled(True)
         self.exported.emit(self.written)
 
     def _failed(self, message: str) -> None:
-        self.status.setText(f"<span style='color:#a31d1d'>Export failed: {message}</span>")
+        self.status.setText(f"<span style='color:#a31d1d'>Export failed: "
+                            f"{html.escape(message)}</span>")
 
     def _finished(self) -> None:
         self.bar.setRange(0, 1)

@@ -8,6 +8,7 @@ dragging the slider never queues a backlog and the window stays responsive).
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import numpy as np
@@ -135,7 +136,8 @@ class FrameViewer(QWidget):
     def show_keyframe(self, entry: KeyframeEntry) -> None:
         """Show a stored keyframe at full size (and move the scrubber to its frame)."""
         self._set_image(entry.frame_index, entry.time_s, entry.image,
-                        f"<b>{entry.id}</b>{' (added by hand)' if entry.manual else ''}: "
+                        f"<b>{html.escape(entry.id)}</b>"
+                        f"{' (added by hand)' if entry.manual else ''}: "
                         f"frame {entry.frame_index}, {format_time(entry.time_s)}, "
                         f"sharpness {entry.sharpness:.0f}")
         if entry.mask is not None:
