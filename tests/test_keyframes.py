@@ -64,6 +64,8 @@ def test_title_card_and_black_frames_rejected(hud_kset: KeyframeSet,
         assert _shot_of(truth.shots, k.frame_index) >= 0  # never in the black gap
         assert float(k.image.mean()) > 40
     assert hud_kset.stats["frame_kinds"]["text"] + hud_kset.stats["frame_kinds"]["black"] >= 25
+    assert hud_kset.shots[0].kind == "title"
+    assert any(s.boundary == "fade" for s in hud_kset.shots)
 
 
 def test_zoom_is_split_into_sub_shots_at_several_zoom_levels(hud_kset: KeyframeSet,
@@ -178,6 +180,7 @@ def test_generator_clip_acceptance(cut_clip: Any) -> None:
                for k in kset.keyframes)
     starts = {s.start_frame for s in kset.shots}
     assert all(any(abs(s - c) <= 1 for s in starts) for c in truth.cut_frames())
+    assert kset.shots[0].kind == "title" and kset.shots[0].end_frame == card["end_frame"]
     hud_path = truth.hud_mask_path(cut_clip.truth_path)
     hud = cv2.imread(str(hud_path), cv2.IMREAD_GRAYSCALE) > 0
     scene_fractions = []

@@ -101,6 +101,8 @@ class _Pass:
         self.kinds: dict[str, int] = {"ok": 0, "black": 0, "blank": 0, "text": 0}
         self.acc: OverlayAccumulator | None = None
         self.shot_kinds: dict[str, int] = {}
+        self.shot_motion = 0.0  # summed content change inside the shot
+        self.shot_contrast = 0.0  # summed grey std
         self.sub_start = 0
         self.sub_reason = "shot"
         self.best: tuple[RawFrame, FrameStats, np.ndarray] | None = None
@@ -123,6 +125,8 @@ class _Pass:
         if self.video_acc is None:
             self.video_acc = OverlayAccumulator(self.ov_shape, self.cfg.overlay)
         self.shot_kinds = {}
+        self.shot_motion = 0.0
+        self.shot_contrast = 0.0
         self.start_subshot(index, "shot")
 
     def start_subshot(self, index: int, reason: str) -> None:
@@ -166,6 +170,11 @@ class _Pass:
         if self.shot_kinds:
             top = max(self.shot_kinds.items(), key=lambda kv: (kv[1], kv[0]))[0]
             shot.kind = {"ok": "scene", "text": "title"}.get(top, top)
+            n = max(1, sum(self.shot_kinds.values()))
+            card = (self.shot_motion / n < 1.0 and end_s - shot.start_s >= 0.5
+                    and self.shot_contrast / n >= 2 * self.cfg.quality.blank_contrast)
+            if shot.kind in ("black", "blank") and card:
+                shot.kind = "title"  # a static dark card with text (title, caption slate)
         if self.acc is not None:
             self.shot_evidence.append(self.acc.evidence())
             if self.video_acc is not None:
@@ -198,6 +207,9 @@ class _Pass:
                 self.end_subshot(raw.index)
                 self.start_subshot(raw.index, change)
         self.shot_kinds[stats.kind] = self.shot_kinds.get(stats.kind, 0) + 1
+        if event is None:
+            self.shot_motion += stats.content
+        self.shot_contrast += stats.contrast
         if self.acc is not None:
             if stats.usable:
                 step = self.to_ov @ self.tracker.step @ self.from_ov
