@@ -692,3 +692,38 @@ def test_altitude_and_zoom_schedule(town_tif: Path, tmp_path: Path) -> None:
     assert all(b <= a + 1e-9 for a, b in itertools.pairwise(hfov))
     with pytest.raises(UsageError):
         small_spec(shots=[ShotSpec(hfov_deg=(20.0, -1.0))]).validate()
+
+
+def test_pillarbox_drone_hud_and_watermark(town_tif: Path, tmp_path: Path) -> None:
+    shot = ShotSpec(
+        duration_s=0.3,
+        target_lonlat=(32.5809, 0.3509),
+        depression_deg=60,
+        slant_range_m=400,
+        gsd_m=0.3,
+    )
+    t = render_footage(
+        town_tif,
+        tmp_path / "p.mp4",
+        small_spec(
+            shots=[shot],
+            width=320,
+            height=240,
+            bars_px=(40, 0),
+            hud=True,
+            hud_style="drone",
+            watermark="@channel",
+            crf=10,
+        ),
+        truth_path=tmp_path / "p.truth.json",
+    )
+    assert t.content_box == [40, 0, 280, 240]
+    f = t.frames[1]
+    assert f.target_px is not None and np.allclose(f.target_px, (159.5, 119.5), atol=0.05)
+    assert f.gsd_m == pytest.approx(0.3)  # of the 240 px wide picture, not the 320 px frame
+    img = decode(tmp_path / "p.mp4")[1]
+    assert img[:, :36].max() < 20 and img[:, -36:].max() < 20  # black bars
+    mask = cv2.imread(str(tmp_path / "p.hud.png"), cv2.IMREAD_GRAYSCALE)
+    assert mask[:, :40].max() == 0 and mask[:, 280:].max() == 0
+    assert mask[200:225, 180:280].mean() > 10  # the watermark is in the mask
+    assert mask[100:140, 140:180].max() == 0  # drone style: no crosshair
