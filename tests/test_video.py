@@ -111,6 +111,19 @@ def test_rotation_from_display_matrix(tmp_path: Path) -> None:
     assert next(iter_frames(path)).image.shape == (160, 96, 3)
 
 
+def test_audio_only_file_has_no_video_stream(tmp_path: Path) -> None:
+    import wave
+
+    path = tmp_path / "sound.mp4"  # the extension lies: FFmpeg probes the content
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\x00\x01" * 8000)
+    with pytest.raises(VideoOpenError, match="no video stream"):
+        probe(path)
+
+
 @pytest.mark.parametrize("kind", ["missing", "folder", "empty", "text", "truncated_mp4"])
 def test_bad_inputs_raise_one_line_naming_the_file(
     tmp_path: Path, clips: dict[str, Path], kind: str

@@ -120,6 +120,13 @@ def cut_recall(shots: list[list[int]], cuts: list[int]) -> float:
     return sum(any(abs(c - t) <= 1 for c in cuts) for t in truth) / max(1, len(truth))
 
 
+def cut_precision(shots: list[list[int]], cuts: list[int]) -> float:
+    """Share of detected boundaries (after the first frame) that are true cuts (+-1 frame)."""
+    truth = [a for a, _ in shots[1:]]
+    found = [c for c in cuts if c > 0]
+    return sum(any(abs(c - t) <= 1 for t in truth) for c in found) / max(1, len(found))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", default="/tmp/workbench-bench-keyframes")
@@ -162,21 +169,24 @@ def main() -> None:
                 "wb_cut_recall": cut_recall(shots, wa["cuts"]),
                 "wa_fps": wa["frames"] / wa["wall_s"], "wa_mb": wa["peak_mb"],
                 "keyframes_capped": len(wb["picks"]),
-                "sd_cut_recall": cut_recall(shots, sd["cuts"]), "keyframes": len(wa["picks"]),
+                "sd_cut_recall": cut_recall(shots, sd["cuts"]),
+                "wb_cut_precision": cut_precision(shots, wa["cuts"]),
+                "sd_cut_precision": cut_precision(shots, sd["cuts"]), "keyframes": len(wa["picks"]),
                 "shots": len(shots),
             }
             rows.append(row)
             print(json.dumps(row), flush=True)
     print("\n| clip | frames | workbench fps (x real time) | peak MB | PySceneDetect fps "
           "(x real time) | peak MB | speed ratio psd/wb | uncapped: fps / peak MB | shots | "
-          "keyframes (uncapped) | shot recall | cut recall wb / psd |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "keyframes (uncapped) | shot recall | cut recall wb / psd | cut precision wb / psd |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['clip']} | {r['frames']} | {r['wb_fps']:.0f} ({r['wb_rt']:.1f}x) | "
               f"{r['wb_mb']:.0f} | {r['sd_fps']:.0f} ({r['sd_rt']:.1f}x) | {r['sd_mb']:.0f} | "
               f"{r['ratio']:.2f} | {r['wa_fps']:.0f} / {r['wa_mb']:.0f} | {r['shots']} | "
               f"{r['keyframes_capped']} ({r['keyframes']}) | {r['wb_recall']:.2f} | "
-              f"{r['wb_cut_recall']:.2f} / {r['sd_cut_recall']:.2f} |")
+              f"{r['wb_cut_recall']:.2f} / {r['sd_cut_recall']:.2f} | "
+              f"{r['wb_cut_precision']:.2f} / {r['sd_cut_precision']:.2f} |")
 
 
 if __name__ == "__main__":
