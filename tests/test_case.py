@@ -387,3 +387,32 @@ def test_case_in_read_only_folder(scene: Scene, tmp_path: Path) -> None:
                 case.add_note("x")
     finally:
         folder.chmod(0o755)
+
+
+def test_unwritable_location_opens_read_only(scene: Scene, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a read-only folder looks like to the workbench (root ignores real permissions)."""
+    path = tmp_path / "c.wbcase"
+    new(scene, path).close()
+    before = digest(path)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if mode == os.W_OK
+                        else real_access(p, mode))
+    with Case.open(path) as case:
+        assert case.readonly and case.decisions() == {}
+        with pytest.raises(OutputError, match="read-only"):
+            case.add_note("x")
+    assert digest(path) == before
+
+
+def test_new_case_cancelled_leaves_nothing(scene: Scene, tmp_path: Path) -> None:
+    import threading
+
+    from workbench.case import new_case
+    from workbench.errors import Cancelled
+
+    ev = threading.Event()
+    ev.set()
+    with pytest.raises(Cancelled):
+        new_case(tmp_path / "x.wbcase", scene.video, [scene.tile], cancel=ev)
+    assert list(tmp_path.iterdir()) == []

@@ -92,6 +92,11 @@ def test_case_new_runs_locate_end_to_end(demo_data: Path, tmp_path: Path,
             assert case.keyframe_image(k.id).ndim == 3
         assert [e.action for e in case.audit_log()] == ["create", "locate"]
     assert run(capsys, "case", "confirm", str(path), "1", "--note", "ok")[0] == 0
+    code, out, err = run(capsys, "case", "keyframe", str(path), "100")
+    assert code == 0 and "manual keyframe m0001 (frame 100, 4.000 s)" in out, err
+    with Case.open(path) as case:
+        assert case.keyframe_image("m0001").shape == (360, 640, 3)
+        assert case.audit_log()[-1].details["frame_index"] == 100
     code, out, _ = run(capsys, "verify", str(path))
     assert code == 0 and "VERIFIED" in out
     code, out, _ = run(capsys, "report", str(path), "--out", str(tmp_path / "rep"),

@@ -166,3 +166,24 @@ def test_manual_tie_points_checked_against_the_audit_log(case_path: Path) -> Non
     rep = verify_case(case_path)
     assert {f.kind for f in rep.findings if f.severity == "error"} == {"audit_mismatch"}
     assert sum(f.kind == "audit_mismatch" for f in rep.findings) == 6
+
+
+def test_sidecar_files_are_part_of_the_evidence(case_path: Path, scene: Scene) -> None:
+    world = scene.tile.with_name(scene.tile.name + ".aux.xml")  # GDAL PAM sidecar
+    world.write_text("<PAMDataset><SRS>EPSG:4326</SRS></PAMDataset>")  # appears afterwards
+    rep = verify_case(case_path)
+    side = [f for f in rep.findings if f.kind == "raster_sidecar"]
+    assert side and side[0].subject == str(world.resolve()) and "new sidecar" in side[0].message
+
+
+def test_copy_of_footage_in_the_case(scene: Scene, tmp_path: Path) -> None:
+    path = tmp_path / "copy.wbcase"
+    Case.create(path, video_path=scene.video, tiles=[scene.tile], result=scene.result,
+                keyframes_dir=scene.out_dir, copy_video=True).close()
+    with Case.open(path) as case:
+        assert case.footage.has_copy and case.footage_copy() == scene.video.read_bytes()
+    scene.video.unlink()
+    rep = verify_case(path)
+    [f] = rep.findings
+    assert f.kind == "footage_missing" and "verified copy" in f.message
+    assert any("footage copy in the case" in c for c in rep.checked)

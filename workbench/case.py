@@ -43,6 +43,7 @@ from .atomic import check_writable_dir
 from .audit import AuditEntry
 from .case_actions import CaseActions, _insert_run
 from .case_ingest import (
+    MAX_VIDEO_COPY_BYTES,
     hash_footage,
     load_keyframe_blobs,
     raster_records,
@@ -74,6 +75,7 @@ from .errors import (
     CaseOpenError,
     CaseVersionError,
     OutputError,
+    UsageError,
 )
 from .progress import CancelToken, ProgressCallback, check_cancel, report, scaled
 from .results import LocateResult
@@ -174,6 +176,10 @@ class Case(CaseActions):
         digest, size = hash_footage(video_path, result.video.sha256, scaled(progress, 0, 0.5))
         blobs = load_keyframe_blobs(result, keyframes_dir)
         rasters = raster_records(list(tiles), result, scaled(progress, 0.5, 0.9))
+        if copy_video and size > MAX_VIDEO_COPY_BYTES:
+            raise UsageError(f"footage is too large to copy into the case ({size} bytes, limit "
+                             f"{MAX_VIDEO_COPY_BYTES}); keep it beside the case instead",
+                             video_path)
         copy = Path(video_path).read_bytes() if copy_video else None
         now = utc_now()
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")

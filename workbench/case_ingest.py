@@ -22,6 +22,7 @@ from .results import KeyframeRef, LocateResult, TileRef
 log = logging.getLogger(__name__)
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+MAX_VIDEO_COPY_BYTES = 900 * 1024 * 1024  # SQLite's default blob limit is 1e9 bytes
 
 
 @dataclass
@@ -148,13 +149,39 @@ def raster_records(tiles: list[str | os.PathLike[str]], result: LocateResult,
         ref = by_path.get(p)
         if ref is not None and ref.sha256 and ref.sha256 != digest:
             raise CaseError("raster changed since it was located (SHA-256 differs)", path)
-        rec: dict[str, object] = {"path": p, "sha256": digest, "size_bytes": size}
+        rec: dict[str, object] = {"path": p, "sha256": digest, "size_bytes": size,
+                                  "sidecars": sidecar_hashes(path)}
         if ref is not None:
             rec.update(ref_path=ref.path, crs=ref.crs, transform=list(ref.transform),
                        width=ref.width, height=ref.height, gsd_m=ref.gsd_m,
                        footprint=ref.footprint, acquired=ref.acquired,
                        attribution=ref.attribution)
         out.append(rec)
+    return out
+
+
+def sidecar_hashes(raster: Path) -> dict[str, str]:
+    """SHA-256 of every sidecar file that affects the raster (world file, ``.prj``,
+    ``.aux.xml``, ``.ovr``, JSON metadata, VRT sources), keyed by absolute path."""
+    import rasterio
+
+    from .tiles import tile_files
+
+    out: dict[str, str] = {}
+    try:
+        files = set(tile_files(raster))
+        with rasterio.open(raster) as ds:  # GDAL's own list: world file, .aux.xml, .ovr...
+            files.update(Path(f) for f in (ds.files or []) if Path(f).is_file())
+    except Exception as exc:  # a listing problem must not stop the case; verify re-checks
+        log.warning("%s: cannot list sidecar files (%s)", raster, exc)
+        return out
+    for f in sorted(files):
+        if f.resolve() == raster.resolve():
+            continue
+        try:
+            out[str(f.resolve())] = sha256_path(f)[0]
+        except OSError as exc:
+            raise RasterOpenError(f"cannot read sidecar ({exc.strerror or exc})", f) from exc
     return out
 
 

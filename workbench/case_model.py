@@ -55,6 +55,7 @@ class RasterRecord:
     acquired: str | None = None
     attribution: str | None = None
     ref_path: str = ""  # the path as the locate result names it (Candidate.tile)
+    sidecars: dict[str, str] = field(default_factory=dict)  # sidecar path -> SHA-256
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,8 @@ class CaseStore:
                 width=int(m.get("width", 0)), height=int(m.get("height", 0)),
                 gsd_m=float(m.get("gsd_m", 0.0)), footprint=list(m.get("footprint", [])),
                 acquired=m.get("acquired"), attribution=m.get("attribution"),
-                ref_path=str(m.get("ref_path", r["path"]))))
+                ref_path=str(m.get("ref_path", r["path"])),
+                sidecars={str(k): str(v) for k, v in (m.get("sidecars") or {}).items()}))
         return out
 
     def raster_for(self, tile: str) -> RasterRecord | None:

@@ -53,7 +53,8 @@ class Finding:
     """One verification problem.
 
     ``kind``: ``footage_missing``, ``footage_hash``, ``footage_copy``, ``keyframe_hash``,
-    ``keyframe_decode``, ``raster_missing``, ``raster_hash``, ``raster_georef``,
+    ``keyframe_decode``, ``raster_missing``, ``raster_hash``, ``raster_sidecar``,
+    ``raster_georef``,
     ``audit_chain``, ``audit_missing``, ``audit_mismatch``, ``candidate_changed``,
     ``location_mismatch``,
     ``residuals``, ``refit_mismatch``, ``target_mismatch``, ``no_correspondences``;
@@ -221,11 +222,32 @@ def _check_rasters(case: Any, rep: VerifyReport, entries: list[AuditEntry]) -> N
         if got != rec.sha256:
             rep.error("raster_hash", rec.path, f"SHA-256 is {got}, expected {rec.sha256}")
             continue
+        side_problems = _sidecar_problems(path, rec)
+        for subject, msg in side_problems:
+            rep.error("raster_sidecar", subject, msg)
+        if side_problems:
+            continue
         problem = _georef_problem(path, rec)
         if problem:
             rep.error("raster_georef", rec.path, problem)
             continue
         rep.checked.append(f"raster {path.name}: SHA-256 {got}, georeferencing unchanged")
+
+
+def _sidecar_problems(path: Path, rec: Any) -> list[tuple[str, str]]:
+    from .case_ingest import sidecar_hashes
+
+    now = sidecar_hashes(path)
+    out = []
+    for side, sha in sorted(rec.sidecars.items()):
+        if side not in now:
+            out.append((side, f"sidecar of {path.name} is gone (it affected the raster)"))
+        elif now[side] != sha:
+            out.append((side, f"sidecar of {path.name} changed: SHA-256 {now[side]}, "
+                              f"expected {sha}"))
+    for side in sorted(set(now) - set(rec.sidecars)):
+        out.append((side, f"new sidecar next to {path.name} (may change its georeferencing)"))
+    return out
 
 
 def _georef_problem(path: Path, rec: Any) -> str | None:
