@@ -158,6 +158,19 @@ def test_progress_and_cancel(hud_clip: tuple[Path, ClipTruth]) -> None:
         extract_keyframes(hud_clip[0], cancel=StopAfter())
 
 
+def test_mask_for_a_manual_keyframe(hud_kset: KeyframeSet,
+                                    hud_clip: tuple[Path, ClipTruth]) -> None:
+    from workbench.video import read_frame
+
+    kf = hud_kset.keyframes[-1]
+    frame = read_frame(hud_clip[0], kf.frame_index - 3)
+    mask = hud_kset.mask_for_frame(frame.index)
+    assert mask is not None and np.array_equal(mask, kf.overlay_mask)
+    manual = make_keyframe(frame, mask, id="m0001", shot_index=kf.shot_index)
+    assert manual.manual and manual.frame_index == kf.frame_index - 3
+    assert manual.time_s == pytest.approx(kf.time_s - 3 / 25, abs=1e-6)
+
+
 def test_make_keyframe_manual() -> None:
     img = np.full((40, 60, 3), 128, np.uint8)
     kf = make_keyframe(Frame(5, 0.2, img), None, id="m0001")

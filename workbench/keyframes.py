@@ -231,6 +231,25 @@ class KeyframeSet:
     config: KeyframeConfig = field(default_factory=KeyframeConfig)
     stats: dict[str, Any] = field(default_factory=dict)
 
+    def shot_of(self, frame_index: int) -> Shot | None:
+        """The shot containing ``frame_index`` (``None`` outside every shot)."""
+        return next((s for s in self.shots if s.start_frame <= frame_index < s.end_frame), None)
+
+    def mask_for_frame(self, frame_index: int) -> np.ndarray | None:
+        """An overlay mask for any frame (e.g. a keyframe the analyst adds by hand).
+
+        The mask of a keyframe from the same shot, else of the nearest keyframe in
+        time (burned-in overlays rarely change within a video); ``None`` without
+        keyframes.  ``(H, W) uint8``, 255 = overlay; a copy.
+        """
+        if not self.keyframes:
+            return None
+        shot = self.shot_of(frame_index)
+        same = [k for k in self.keyframes if shot is not None and k.shot_index == shot.index]
+        pool = same or self.keyframes
+        best = min(pool, key=lambda k: (abs(k.frame_index - frame_index), k.frame_index))
+        return best.overlay_mask.copy()
+
     def by_id(self, kf_id: str) -> Keyframe:
         """The keyframe with this id (``KeyError`` if absent)."""
         for kf in self.keyframes:
