@@ -187,3 +187,26 @@ def test_copy_of_footage_in_the_case(scene: Scene, tmp_path: Path) -> None:
     [f] = rep.findings
     assert f.kind == "footage_missing" and "verified copy" in f.message
     assert any("footage copy in the case" in c for c in rep.checked)
+
+
+def test_relink_moved_files(case_path: Path, scene: Scene, tmp_path: Path,
+                            capsys: pytest.CaptureFixture[str]) -> None:
+    moved_dir = tmp_path / "archive"
+    moved_dir.mkdir()
+    video = Path(shutil.move(scene.video, moved_dir / "renamed.mp4"))
+    tile = Path(shutil.move(scene.tile, moved_dir / "town_copy.tif"))
+    assert not verify_case(case_path).ok
+    assert main(["case", "relink", str(case_path), str(video)]) == 0
+    assert main(["case", "relink", str(case_path), str(tile)]) == 0
+    capsys.readouterr()
+    rep = verify_case(case_path)
+    assert rep.ok, [str(f) for f in rep.findings]
+    with Case.open(case_path) as case:
+        assert case.video.path == str(video.resolve())
+        relinks = [e for e in case.audit_log() if e.action == "relink"]
+        assert [e.details["what"] for e in relinks] == ["footage", "raster"]
+        assert relinks[0].details["old_path"] == str(scene.video.resolve())
+    other = tmp_path / "other.bin"
+    other.write_bytes(b"unrelated")
+    assert main(["case", "relink", str(case_path), str(other)]) == 2
+    assert "matches neither" in capsys.readouterr().err

@@ -25,7 +25,7 @@ class AuditEntry:
 
     ``time`` is UTC ISO 8601; ``action`` one of ``create``, ``locate``, ``confirm``,
     ``reject``, ``note``, ``keyframe``, ``tie_point``, ``point_of_interest``,
-    ``claim``, ``context_layer``, ``migrate``; ``details`` says what changed
+    ``claim``, ``context_layer``, ``relink``, ``migrate``; ``details`` says what changed
     (JSON-ready dict).  ``hash`` = SHA-256 hex of ``prev_hash`` + the canonical JSON
     of this entry, so any edit or deletion breaks the chain (see ``verify_case``).
     """

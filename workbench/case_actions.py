@@ -244,6 +244,41 @@ class CaseActions(CaseStore):
         return ContextLayer(int(cur.lastrowid or 0), label, str(src.resolve()), digest, fc,
                             entry.user, entry.time)
 
+    def relink(self, new_path: str | os.PathLike[str], user: str | None = None) -> str:
+        """Point the case at a moved copy of its footage or of one of its rasters.
+
+        The file at ``new_path`` is hashed; it must match the recorded SHA-256 of the
+        footage or of a raster (else ``CaseError``).  The old and new paths go into the
+        audit log.  Returns ``"footage"`` or ``"raster"``.
+        """
+        from .case_schema import sha256_path
+
+        check_not_readonly(self.readonly, self.path)
+        p = Path(new_path)
+        if not p.is_file():
+            raise CaseError("file to relink not found", p)
+        try:
+            digest, _ = sha256_path(p)
+        except OSError as exc:
+            raise CaseError(f"cannot read file ({exc.strerror or exc})", p) from exc
+        new = str(p.resolve())
+        fr = self.footage
+        if digest == fr.video.sha256:
+            with self._tx() as conn:
+                audit.append(conn, "relink", {"what": "footage", "sha256": digest,
+                                              "old_path": fr.video.path, "new_path": new}, user)
+                conn.execute("UPDATE footage SET path = ? WHERE id = 1", (new,))
+            return "footage"
+        rec = next((r for r in self.rasters if r.sha256 == digest), None)
+        if rec is None:
+            raise CaseError("matches neither the footage nor any raster of the case "
+                            f"(SHA-256 {digest[:16]}...)", p)
+        with self._tx() as conn:
+            audit.append(conn, "relink", {"what": "raster", "sha256": digest,
+                                          "old_path": rec.path, "new_path": new}, user)
+            conn.execute("UPDATE rasters SET path = ? WHERE path = ?", (new, rec.path))
+        return "raster"
+
     def add_locate_run(self, result: LocateResult, keyframes_dir: str | os.PathLike[str],
                        user: str | None = None) -> None:
         """Store a new locate run (e.g. re-run with manual keyframes); it becomes ``result``.

@@ -203,13 +203,13 @@ def _check_keyframes(case: Any, rep: VerifyReport, entries: list[AuditEntry]) ->
 
 def _check_rasters(case: Any, rep: VerifyReport, entries: list[AuditEntry]) -> None:
     created = next((e for e in entries if e.action == "create"), None)
-    logged = {str(r.get("path")): str(r.get("sha256"))
-              for r in (created.details.get("rasters") or [])} if created else {}
+    logged = {str(r.get("sha256")) for r in (created.details.get("rasters") or [])} \
+        if created else set()
     for rec in case.rasters:
         path = Path(rec.path)
-        if rec.path in logged and logged[rec.path] != rec.sha256:
-            rep.error("raster_hash", rec.path, f"recorded hash {_short(rec.sha256)} differs "
-                      f"from the audit log's {_short(logged[rec.path])}")
+        if created and rec.sha256 not in logged:
+            rep.error("raster_hash", rec.path, f"recorded hash {_short(rec.sha256)} is not "
+                      "among the raster hashes logged when the case was created")
         if not path.is_file():
             rep.error("raster_missing", rec.path, "reference raster not found at its recorded "
                       "path (moved or deleted)")

@@ -10,6 +10,7 @@
     workbench case point CASE RANK X Y --label TEXT
     workbench case tiepoint CASE RANK KX KY TX TY
     workbench case keyframe CASE FRAME_INDEX
+    workbench case relink CASE FILE           # a moved footage/raster file, same SHA-256
 
 Every command takes ``--user NAME`` for the audit log (default: ``$WORKBENCH_USER``
 or the login name).
@@ -84,6 +85,10 @@ def register(sub: Any) -> None:
     for n in ("kx", "ky", "tx", "ty"):
         sp.add_argument(n, type=float, metavar=n.upper())
     sp.set_defaults(func=_tiepoint)
+
+    sp = add("relink", "point the case at a moved footage/raster file (same SHA-256)")
+    sp.add_argument("file", metavar="FILE")
+    sp.set_defaults(func=_relink)
 
     sp = add("keyframe", "add frame FRAME_INDEX of the footage as a manual keyframe")
     sp.add_argument("frame", type=int, metavar="FRAME_INDEX")
@@ -220,6 +225,15 @@ def _tiepoint(args: argparse.Namespace) -> int:
         case.add_tie_point(args.rank, (args.kx, args.ky), (args.tx, args.ty), user=args.user)
         c = case.candidate(args.rank)
         print(f"{case.path}: tie point added; rank {c.rank} now at {c.lat:.6f}, {c.lon:.6f}")
+    return 0
+
+
+def _relink(args: argparse.Namespace) -> int:
+    from ..case import Case
+
+    with Case.open(args.case) as case:
+        what = case.relink(args.file, user=args.user)
+        print(f"{case.path}: {what} now at {Path(args.file).resolve()}")
     return 0
 
 

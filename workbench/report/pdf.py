@@ -170,6 +170,8 @@ class _Builder:
         chk = d.primary.claim_check if d.primary else None
         if chk is not None:
             rows += [("Finding", f"<b>{t(chk.summary())}</b>")]
+        elif d.claim:
+            rows.append(("Finding", "no geolocated point to compare (not located)"))
         self.story.append(self.kv(rows))
         if d.context_layers:
             self.story.append(self.table(["Layer", "Source", "SHA-256", "Polygons"], [
