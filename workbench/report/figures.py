@@ -61,10 +61,12 @@ def pick_landmarks(keyframe_xy: np.ndarray, n: int = 12) -> list[int]:
 
 
 def _label(img: np.ndarray, text: str, xy: tuple[int, int], colour: tuple[int, int, int],
-           scale: float = 0.5) -> None:
+           scale: float = 0.55) -> None:
+    """Text on a dark box (readable on any imagery)."""
     x, y = xy
-    cv2.putText(img, text, (x, y), FONT, scale, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(img, text, (x, y), FONT, scale, colour, 1, cv2.LINE_AA)
+    (tw, th), base = cv2.getTextSize(text, FONT, scale, 2)
+    cv2.rectangle(img, (x - 2, y - th - 3), (x + tw + 2, y + base), (20, 20, 20), -1)
+    cv2.putText(img, text, (x, y), FONT, scale, colour, 2, cv2.LINE_AA)
 
 
 def _marker(img: np.ndarray, xy: np.ndarray, number: int, colour: tuple[int, int, int],
@@ -73,13 +75,13 @@ def _marker(img: np.ndarray, xy: np.ndarray, number: int, colour: tuple[int, int
         return
     x, y = round(float(xy[0])), round(float(xy[1]))
     if manual:
-        cv2.rectangle(img, (x - 7, y - 7), (x + 7, y + 7), (0, 0, 0), 3, cv2.LINE_AA)
-        cv2.rectangle(img, (x - 7, y - 7), (x + 7, y + 7), colour, 2, cv2.LINE_AA)
+        cv2.rectangle(img, (x - 9, y - 9), (x + 9, y + 9), (0, 0, 0), 5, cv2.LINE_AA)
+        cv2.rectangle(img, (x - 9, y - 9), (x + 9, y + 9), colour, 3, cv2.LINE_AA)
     else:
-        cv2.circle(img, (x, y), 8, (0, 0, 0), 3, cv2.LINE_AA)
-        cv2.circle(img, (x, y), 8, colour, 2, cv2.LINE_AA)
-    cv2.circle(img, (x, y), 1, colour, -1, cv2.LINE_AA)
-    _label(img, str(number), (x + 9, y - 7), colour)
+        cv2.circle(img, (x, y), 10, (0, 0, 0), 5, cv2.LINE_AA)
+        cv2.circle(img, (x, y), 10, colour, 3, cv2.LINE_AA)
+    cv2.circle(img, (x, y), 2, colour, -1, cv2.LINE_AA)
+    _label(img, str(number), (x + 12, y - 10), colour)
 
 
 def _fit_height(img: np.ndarray, height: int) -> tuple[np.ndarray, float]:

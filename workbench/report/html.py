@@ -226,8 +226,8 @@ def _method(d: ReportData) -> str:
             "</ul>"
     out += ("<p>Each location is the keyframe centre mapped through a homography fitted to "
             "the tie points (keyframe pixel to imagery pixel), then through the imagery's "
-            "georeferencing to WGS84. `workbench verify` recomputes it from the stored tie "
-            "points.</p>")
+            "georeferencing to WGS84. <code>workbench verify</code> recomputes it from the "
+            "stored tie points.</p>")
     return out
 
 
