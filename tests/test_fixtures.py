@@ -727,3 +727,25 @@ def test_pillarbox_drone_hud_and_watermark(town_tif: Path, tmp_path: Path) -> No
     assert mask[:, :40].max() == 0 and mask[:, 280:].max() == 0
     assert mask[200:225, 180:280].mean() > 10  # the watermark is in the mask
     assert mask[100:140, 140:180].max() == 0  # drone style: no crosshair
+
+
+def test_every_edge_case_raster_renders_or_fails_typed(tmp_path: Path) -> None:
+    """Untrusted rasters: a picture, or a one-line WorkbenchError naming the file."""
+    from fixtures.rasters import make_edge_rasters
+    from fixtures.source import RasterSource
+    from fixtures.view import raster_centre_lonlat
+    from workbench.errors import WorkbenchError
+
+    rendered = []
+    for name, path in make_edge_rasters(tmp_path).items():
+        try:
+            with RasterSource(path) as src:
+                centre = raster_centre_lonlat(src)
+            img, _ = render_still(path, Camera(centre, 0, 90, 100, 20), width=64, height=48)
+        except WorkbenchError as exc:
+            assert "\n" not in str(exc) and Path(path).name in str(exc), name
+            continue
+        assert img.shape == (48, 64, 3)
+        rendered.append(name)
+    for good in ("utm", "geographic", "webmerc", "rotated", "uint16", "palette", "rgbnir"):
+        assert good in rendered
