@@ -87,6 +87,8 @@ def _kill(proc: subprocess.Popen[str], delay: float) -> None:
 
 
 def _check_consistent(path: Path) -> int:
+    rep = verify_case(path)  # first, read-only: a hot journal must be rolled back, not read
+    assert rep.ok, [str(f) for f in rep.findings]
     with Case.open(path) as case:
         assert case.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         log = case.audit_log()
@@ -98,8 +100,6 @@ def _check_consistent(path: Path) -> int:
         for k in case.keyframes:  # every stored keyframe decodes
             case.keyframe_image(k.id)
         n = len(log)
-    rep = verify_case(path)
-    assert rep.ok, [str(f) for f in rep.findings]
     return n
 
 

@@ -104,6 +104,16 @@ def _unlink_quietly(*paths: Path) -> None:
             p.unlink()
 
 
+def _recover(path: Path) -> None:
+    """Let SQLite roll back a hot journal (a read-only connection cannot)."""
+    with contextlib.suppress(sqlite3.Error):
+        conn = connect(path)
+        try:
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        finally:
+            conn.close()
+
+
 def _open_error(exc: sqlite3.Error, path: Path) -> CaseError:
     """Map an SQLite error while opening to a typed, one-line case error."""
     text = str(exc)
@@ -258,8 +268,12 @@ class Case(CaseActions):
             raise CaseOpenError(f"cannot read case file ({exc.strerror or exc})", p) from exc
         if len(head) < 100 or not head.startswith(SQLITE_MAGIC):
             raise CaseCorruptError("damaged or not a case file (no SQLite header)", p)
+        writable = os.access(p, os.W_OK) and os.access(p.parent, os.W_OK)
         if readonly is None:
-            readonly = not (os.access(p, os.W_OK) and os.access(p.parent, os.W_OK))
+            readonly = not writable
+        journal = Path(f"{p}-journal")
+        if readonly and writable and journal.is_file() and journal.stat().st_size > 0:
+            _recover(p)  # a crash left a hot journal: roll back to the last committed state
         try:
             conn = connect(p, readonly=readonly)
         except sqlite3.Error as exc:
