@@ -106,3 +106,32 @@ def test_point_recorded_in_case(window: Any, qtbot: Any, case_file: dict[str, Pa
     assert len(pois) == 1 and pois[0].label == "impact point"
     assert pois[0].lat == pytest.approx(fix.lat, abs=1e-7)
     assert "point_of_interest" in [e.action for e in s.audit_log()]
+
+
+def test_unsaved_cases_are_offered_for_recovery(qtbot: Any, tmp_path: Path,
+                                                case_file: dict[str, Path]) -> None:
+    import shutil
+
+    from PyQt6.QtCore import QSettings
+
+    from ui.main_window import MainWindow
+    from ui.session import Session
+
+    left_over = tmp_path / "autosave" / "strike-20260101-000000.wbcase"
+    left_over.parent.mkdir()
+    shutil.copyfile(case_file["case"], left_over)
+    win = MainWindow(session=Session(autosave_dir=tmp_path / "autosave"),
+                     settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(win)
+    win.show()
+    assert "Recover unsaved" in win.message_bar.text()
+    recover = [a for a in win.recent_menu.actions() if "Recover unsaved" in a.text()]
+    assert len(recover) == 1
+    recover[0].trigger()
+    assert win.session.case_path == left_over and win.session.untitled
+    # the case's footage is probed so the frame scrubber works without reopening it
+    qtbot.waitUntil(lambda: win.session.video_info is not None, timeout=20_000)
+    assert win.frames.slider.maximum() == win.session.video_info.frame_count - 1
+    win.controller.ask_save_discard = lambda: __import__(
+        "PyQt6.QtWidgets").QtWidgets.QMessageBox.StandardButton.Discard
+    win.close()

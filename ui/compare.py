@@ -345,8 +345,30 @@ class CompareWidget(QWidget):
         self._apply_overlay_controls()
         for v in (self.left, self.right, self.overlay_view):
             v.fit()
+        box = self._footprint_box(data)
+        if box is not None:  # the imagery where the keyframe is, with some context
+            x0, y0, x1, y1 = box
+            mx, my = 0.15 * (x1 - x0), 0.15 * (y1 - y0)
+            self.right.fit_px_rect(x0 - mx, y0 - my, x1 + mx, y1 + my)
+            self.overlay_view.fit_px_rect(x0 - 3 * mx, y0 - 3 * my, x1 + 3 * mx, y1 + 3 * my)
         self._syncing = False
         self.lines_layer.update()
+
+    @staticmethod
+    def _footprint_box(data: CompareData) -> tuple[float, float, float, float] | None:
+        """Crop-pixel box of the keyframe's outline and landmarks, or None if degenerate."""
+        h, w = data.keyframe.shape[:2]
+        corners = np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], float)
+        pts = apply_homography(data.h_kf_to_crop, corners)
+        marks = np.array([c for _n, _k, c in data.landmarks], float).reshape(-1, 2)
+        pts = np.vstack([pts, marks])
+        pts = pts[np.all(np.isfinite(pts), axis=1)]
+        ch, cw = data.crop.image.shape[:2]
+        pts = np.clip(pts, [0, 0], [cw - 1, ch - 1]) if len(pts) else pts
+        if len(pts) < 2:
+            return None
+        (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
+        return float(x0), float(y0), float(x1), float(y1)
 
     def _set_outline(self, data: CompareData) -> None:
         """The keyframe's outline on the imagery (overlay view), clipped to sane values."""

@@ -197,8 +197,17 @@ class Controller(QObject):
         verdict = r.verdict.replace("_", " ") if r else "?"
         self.win.locate_panel.job_finished(f"Done: {verdict}, "
                                            f"{len(r.candidates) if r else 0} candidates.")
-        self.info("Locate finished. The case is autosaved; File ▸ Save case as… (Ctrl+S) "
-                  "to keep it where you want.")
+        if r is not None and r.verdict == "not_located":
+            self.info("Not found in the imagery loaded. Add imagery that covers the area "
+                      "(Ctrl+I), or add the decisive frame by hand (Frames tab, K) and Locate "
+                      "again. The run is autosaved.", "warning")
+        elif r is not None and r.verdict == "ambiguous":
+            self.info("Ambiguous: several places fit. Compare the candidates side by side "
+                      "before deciding. The case is autosaved; Save case as… (Ctrl+S).",
+                      "warning")
+        else:
+            self.info("Locate finished. The case is autosaved; File ▸ Save case as… (Ctrl+S) "
+                      "to keep it where you want.")
         self.refresh()
 
     # --- case ---------------------------------------------------------------------------------
@@ -237,6 +246,8 @@ class Controller(QObject):
         w.point_panel.set_fix(None)
         if s.case is not None and s.video_info is None:
             w.locate_panel.set_footage(s.video_path, None)
+            if s.video_path is not None and s.video_path.is_file():
+                self.opener.open_footage(s.video_path, quiet=True)  # for the frame scrubber
         if s.result is not None and s.result.candidates:
             w.candidates.select_rank(s.result.candidates[0].rank)
             w.center_tabs.setCurrentWidget(w.compare)

@@ -227,6 +227,20 @@ class ImageView(QGraphicsView):
         self._fitted = True
         self.viewChanged.emit()
 
+    def fit_px_rect(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        """Zoom to show image pixels ``[x0, x1] x [y0, y1]`` (clipped to the image)."""
+        if not self.has_image():
+            return
+        w, h = self.image_size()
+        x0, x1 = max(0.0, min(x0, x1)), min(float(w), max(x0, x1) + 1)
+        y0, y1 = max(0.0, min(y0, y1)), min(float(h), max(y0, y1) + 1)
+        if x1 - x0 < 4 or y1 - y0 < 4:
+            self.fit()
+            return
+        self.fitInView(QRectF(x0, y0, x1 - x0, y1 - y0), Qt.AspectRatioMode.KeepAspectRatio)
+        self._fitted = False
+        self.viewChanged.emit()
+
     def zoom(self) -> float:
         """Screen pixels per image pixel."""
         return float(self.transform().m11())

@@ -113,6 +113,7 @@ class MainWindow(QMainWindow):
         self.resize(*DEFAULT_SIZE)
         self.restore_settings()
         self.controller.refresh()
+        self.controller.opener.announce_recoverable()
 
     def _dock(self, title: str, widget: QWidget, name: str,
               area: Qt.DockWidgetArea) -> QDockWidget:

@@ -65,16 +65,18 @@ class Opener(QObject):
             self.remember_dir(Path(path))
             self.open_footage(Path(path))
 
-    def open_footage(self, path: Path) -> None:
+    def open_footage(self, path: Path, *, quiet: bool = False) -> None:
         """Probe ``path`` in the background; on success it becomes the footage."""
-        self.c.info(f"Opening {path.name}…")
+        if not quiet:
+            self.c.info(f"Opening {path.name}…")
         task = Task(probe_footage, path, name="probe", with_progress=False, parent=self)
         task.succeeded.connect(lambda info: self._footage_ok(path, info))
         task.failed.connect(lambda m: self.c.error(f"Cannot open the footage: {m}"))
         self.c.run(task)
 
     def _footage_ok(self, path: Path, info: Any) -> None:
-        self.win.message_bar.hide()
+        if self.win.message_bar.kind == "info":
+            self.win.message_bar.hide()
         self.s.set_footage(path, info)
 
     def ask_add_imagery_files(self) -> None:
@@ -174,9 +176,7 @@ class Opener(QObject):
             if act is not None:
                 act.setToolTip(r)
                 act.triggered.connect(lambda _c=False, p=r: self.c.open_case(Path(p)))
-        orphans = sorted(self.s.autosave_dir.glob(f"*{CASE_SUFFIX}")) if \
-            self.s.autosave_dir.is_dir() else []
-        orphans = [o for o in orphans if o != self.s.case_path]
+        orphans = self.recoverable()
         if orphans:
             menu.addSeparator()
             for o in orphans[-MAX_RECENT:]:
@@ -184,3 +184,16 @@ class Opener(QObject):
                 if act is not None:
                     act.triggered.connect(lambda _c=False, p=o: self.c.open_case(p))
         menu.setEnabled(bool(recents or orphans))
+
+    def recoverable(self) -> list[Path]:
+        """Untitled cases left in the autosave folder (e.g. after a crash)."""
+        d = self.s.autosave_dir
+        if not d.is_dir():
+            return []
+        return sorted(p for p in d.glob(f"*{CASE_SUFFIX}") if p != self.s.case_path)
+
+    def announce_recoverable(self) -> None:
+        n = len(self.recoverable())
+        if n:
+            self.c.info(f"{n} unsaved case{'s' if n > 1 else ''} from an earlier session can be "
+                        "reopened from File ▸ Recent cases ▸ Recover unsaved.", "warning")
