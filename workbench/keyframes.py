@@ -41,7 +41,7 @@ from .video import Frame, VideoInfo
 
 SCHEMA = "workbench.keyframes/1"
 JSON_NAME = "keyframes.json"
-_PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 3]
+_PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1]  # fast; still lossless
 
 
 @dataclass

@@ -81,6 +81,8 @@ class OverlayAccumulator:
         self._gx, self._gy, self._mag = z.copy(), z.copy(), z.copy()
         self._sum, self._sq = z.copy(), z.copy()
         self._pred, self._act = z.copy(), z.copy()
+        self._work = {k: z.copy() for k in ("gx", "gy", "vx", "vy", "mag", "pred", "tmp")}
+        self._work["diff"] = np.zeros((h, w), np.uint8)
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         self._xx, self._yy = xx, yy
         self._last: np.ndarray | None = None
@@ -128,22 +130,41 @@ class OverlayAccumulator:
         if self._last is None:
             self._last = gray
             return False
-        g = gray.astype(np.float32)
-        gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3, scale=0.125)
-        gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3, scale=0.125)
-        den = m[2, 0] * self._xx + m[2, 1] * self._yy + m[2, 2]
-        den = np.where(np.abs(den) < 1e-6, 1e-6, den)
-        vx = (m[0, 0] * self._xx + m[0, 1] * self._yy + m[0, 2]) / den - self._xx
-        vy = (m[1, 0] * self._xx + m[1, 1] * self._yy + m[1, 2]) / den - self._yy
-        mag = cv2.magnitude(gx, gy)
-        pred = np.minimum(np.abs(gx * vx + gy * vy), mag * self.config.cap_px)
-        self._pred += pred
-        self._act += np.minimum(cv2.absdiff(gray, self._last).astype(np.float32), pred + 1.0)
-        self._gx += gx
-        self._gy += gy
-        self._mag += mag
-        self._sum += g
-        self._sq += g * g
+        w = self._work  # preallocated scratch arrays: no page faults per sample
+        gx, gy, vx, vy, mag, pred, tmp = (w[k] for k in ("gx", "gy", "vx", "vy", "mag", "pred",
+                                                         "tmp"))
+        cv2.Sobel(gray, cv2.CV_32F, 1, 0, dst=gx, ksize=3, scale=0.125)
+        cv2.Sobel(gray, cv2.CV_32F, 0, 1, dst=gy, ksize=3, scale=0.125)
+        if abs(m[2, 0]) + abs(m[2, 1]) < 1e-12 and abs(m[2, 2] - 1.0) < 1e-12:
+            # affine motion: v = (A - I) x + t
+            cv2.addWeighted(self._xx, float(m[0, 0] - 1.0), self._yy, float(m[0, 1]),
+                            float(m[0, 2]), dst=vx)
+            cv2.addWeighted(self._xx, float(m[1, 0]), self._yy, float(m[1, 1] - 1.0),
+                            float(m[1, 2]), dst=vy)
+        else:
+            den = m[2, 0] * self._xx + m[2, 1] * self._yy + m[2, 2]
+            den = np.where(np.abs(den) < 1e-6, 1e-6, den)
+            vx[...] = (m[0, 0] * self._xx + m[0, 1] * self._yy + m[0, 2]) / den - self._xx
+            vy[...] = (m[1, 0] * self._xx + m[1, 1] * self._yy + m[1, 2]) / den - self._yy
+        cv2.magnitude(gx, gy, mag)
+        cv2.multiply(gx, vx, dst=vx)
+        cv2.multiply(gy, vy, dst=vy, scale=-1.0)
+        cv2.absdiff(vx, vy, dst=pred)  # |gx vx + gy vy|
+        np.multiply(mag, np.float32(self.config.cap_px), out=tmp)
+        cv2.min(pred, tmp, dst=pred)
+        cv2.add(self._pred, pred, dst=self._pred)
+        cv2.absdiff(gray, self._last, dst=w["diff"])
+        np.copyto(vx, w["diff"], casting="unsafe")  # vx is free again: reuse it
+        np.add(pred, np.float32(1.0), out=tmp)
+        cv2.min(vx, tmp, dst=tmp)
+        cv2.add(self._act, tmp, dst=self._act)
+        cv2.add(self._gx, gx, dst=self._gx)
+        cv2.add(self._gy, gy, dst=self._gy)
+        cv2.add(self._mag, mag, dst=self._mag)
+        if self.config.grow > 0:
+            g = gray.astype(np.float32)
+            cv2.add(self._sum, g, dst=self._sum)
+            cv2.add(self._sq, cv2.multiply(g, g), dst=self._sq)
         self._last = gray
         self.samples += 1
         return True

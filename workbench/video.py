@@ -273,7 +273,10 @@ class RawFrame:
 
     def to_bgr(self, max_width: int | None = None) -> np.ndarray:
         """``(H, W, 3) uint8`` BGR in display orientation, at most ``max_width`` wide."""
-        return frame_to_bgr(self.frame, self.rotation, max_width, self.reformatter)
+        # a full-size conversion gets its own scaler: switching sizes on the shared one
+        # would rebuild its context every frame
+        ref = self.reformatter if max_width else None
+        return frame_to_bgr(self.frame, self.rotation, max_width, ref)
 
     def to_gray(self, max_width: int | None = None) -> np.ndarray:
         """``(H, W) uint8`` luma in display orientation, at most ``max_width`` wide."""

@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 PathLike = str | os.PathLike[str]
 _FFMPEG_ERRORS: tuple[type[BaseException], ...] = (av.FFmpegError,)
+_Y_PLANE_FORMATS = frozenset(
+    {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21"}
+)
 
 # --- hashing --------------------------------------------------------------------------
 
@@ -219,10 +222,22 @@ def _pts_table(p: Path, cancel: CancelToken | None = None) -> tuple[np.ndarray, 
 
 def frame_to_gray(frame: Any, rotation: int, max_width: int | None = None,
                   reformatter: Any = None) -> np.ndarray:
-    """Convert an ``av.VideoFrame`` to ``(H, W) uint8`` grey (luma), rotated for display."""
-    ref = reformatter if reformatter is not None else VideoReformatter()
+    """Convert an ``av.VideoFrame`` to ``(H, W) uint8`` grey (luma), rotated for display.
+
+    8-bit planar YUV frames are read straight from their Y plane (no colour
+    conversion; limited-range luma) and downscaled with OpenCV's area filter.
+    """
     cw, ch = int(frame.width), int(frame.height)
     disp_w = ch if rotation in (90, 270) else cw
+    if frame.format.name in _Y_PLANE_FORMATS:
+        plane = frame.planes[0]
+        y: np.ndarray = np.frombuffer(plane, np.uint8).reshape(ch, plane.line_size)[:, :cw]
+        if max_width is not None and 0 < max_width < disp_w:
+            scale = max_width / disp_w
+            size = (max(2, round(cw * scale)), max(2, round(ch * scale)))
+            y = cv2.resize(y, size, interpolation=cv2.INTER_AREA)
+        return np.ascontiguousarray(_rotate(y, rotation))
+    ref = reformatter if reformatter is not None else VideoReformatter()
     if max_width is not None and 0 < max_width < disp_w:
         scale = max_width / disp_w
         img = ref.reformat(frame, width=max(2, round(cw * scale)),
