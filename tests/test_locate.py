@@ -73,11 +73,14 @@ def test_cli_contract_and_accuracy_on_the_demo_town(demo_data: Path, located) ->
     assert float(np.median(np.linalg.norm(proj - np.array(c1.tile_xy), axis=1))) < 3.0
 
 
-def test_footage_not_in_the_imagery_is_not_located(demo_data: Path, tmp_path: Path) -> None:
-    from workbench.locate import locate
+def test_footage_not_in_the_imagery_is_not_located(demo_data: Path, tmp_path: Path,
+                                                   located) -> None:
+    from workbench.keyframes import load_keyframes
+    from workbench.locate import LocateConfig, locate
 
+    kset = load_keyframes(located[1] / "keyframes")  # the keyframes the CLI run used
     res = locate(demo_data / "strike.mp4", [demo_data / "tiles" / "other_town.tif"],
-                 out_dir=tmp_path)
+                 out_dir=tmp_path, keyframes=kset, config=LocateConfig(max_keyframes=3))
     assert res.verdict != "located", res.reason
     assert (tmp_path / "locate.json").is_file()
 
@@ -128,7 +131,9 @@ def test_bad_arguments_give_one_line_and_exit_2(demo_data: Path, tmp_path: Path,
     assert "outside" in _err_line(capsys)
 
 
-def test_ungeoreferenced_image_is_skipped_with_a_warning(demo_data: Path, tmp_path: Path) -> None:
+def test_ungeoreferenced_image_is_skipped_with_a_warning(demo_data: Path, tmp_path: Path,
+                                                        located) -> None:
+    from workbench.keyframes import load_keyframes
     from workbench.locate import LocateConfig, locate
 
     folder = tmp_path / "tiles"
@@ -137,7 +142,8 @@ def test_ungeoreferenced_image_is_skipped_with_a_warning(demo_data: Path, tmp_pa
     import cv2
 
     cv2.imwrite(str(folder / "snapshot.png"), np.full((64, 64, 3), 90, np.uint8))
-    res = locate(demo_data / "strike.mp4", [folder], config=LocateConfig(max_keyframes=1))
+    res = locate(demo_data / "strike.mp4", [folder], config=LocateConfig(max_keyframes=1),
+                 keyframes=load_keyframes(located[1] / "keyframes"))
     assert any("snapshot.png" in w for w in res.warnings)
 
 

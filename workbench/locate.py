@@ -44,6 +44,8 @@ class LocateConfig:
 
     ``max_keyframes``: keyframes matched (sharpest per shot first, spread over shots).
     ``hash_tiles``: record each tile's SHA-256 in the result (for case files).
+    ``feature_cache``: folder keeping tile features between jobs (default: the
+    ``WORKBENCH_FEATURE_CACHE`` environment variable, else none).
     """
 
     match: MatchConfig = field(default_factory=MatchConfig)
@@ -52,6 +54,7 @@ class LocateConfig:
     max_keyframes: int = 6
     hash_tiles: bool = True
     threads: int = 0  # cv2.setNumThreads; 0 = leave OpenCV's default
+    feature_cache: str | None = None  # on-disk tile-feature cache folder (see tilefeatures)
 
 
 def select_keyframes(keyframes: Sequence[Keyframe], n: int) -> list[Keyframe]:
@@ -112,6 +115,9 @@ def locate(
         raise UsageError("no tile paths given (pass raster files or folders with --tiles)")
     if target_xy is not None and not all(np.isfinite(target_xy)):
         raise UsageError(f"target pixel must be finite numbers, not {target_xy!r}")
+    if target_xy is not None and keyframes is None:
+        info = probe(video, compute_hash=False)  # fail fast, before any long work
+        _check_target(target_xy, info.width, info.height)
     catalog = TileCatalog.from_paths(list(tile_paths), progress=scaled(progress, 0.0, 0.02),
                                      cancel=cancel)
     warnings = list(catalog.warnings)
@@ -133,11 +139,10 @@ def locate(
         reason = "no usable keyframe (all frames are overlay, black or title card)"
     if target_xy is not None and chosen:
         h, w = chosen[0].image.shape[:2]
-        if not (-0.5 <= target_xy[0] < w - 0.5 and -0.5 <= target_xy[1] < h - 0.5):
-            raise UsageError(f"target pixel {target_xy} is outside the {w}x{h} frame")
+        _check_target(target_xy, w, h)
     t_m = time.perf_counter()
     hyps: list[MatchHypothesis] = []
-    cache = TileFeatureCache(cfg.match)
+    cache = TileFeatureCache(cfg.match, cache_dir=cfg.feature_cache)
     for i, kf in enumerate(chosen):
         check_cancel(cancel)
         sub = scaled(progress, 0.25 + 0.7 * i / len(chosen), 0.25 + 0.7 * (i + 1) / len(chosen))
@@ -202,6 +207,13 @@ def locate(
         write_locate_json(result, out_dir)
     report(progress, "done", 1.0)
     return result
+
+
+def _check_target(target_xy: tuple[float, float], w: int, h: int) -> None:
+    if not (-0.5 <= target_xy[0] < w - 0.5 and -0.5 <= target_xy[1] < h - 0.5):
+        raise UsageError(
+            f"target pixel {target_xy[0]:g},{target_xy[1]:g} is outside the {w}x{h} frame"
+        )
 
 
 def _video_ref(video: str | os.PathLike[str], kset: KeyframeSet | None) -> VideoRef:

@@ -35,7 +35,7 @@ import numpy as np
 from .features import Features, detect, match_descriptors, normalise, to_grey
 from .geometry import frame_outline, hypothesis_scores
 from .progress import CancelToken, ProgressCallback, check_cancel, report
-from .tilefeatures import TileFeatureCache, TileFeatures
+from .tilefeatures import TileDatabase, TileFeatureCache, TileFeatures
 
 if TYPE_CHECKING:
     from .keyframes import Keyframe
@@ -57,6 +57,8 @@ class MatchConfig:
     working tile pixels.  ``min_inliers``: smallest homography support kept.
     ``tile_max_pixels``: tiles larger than this are read coarser for the first pass.
     ``refine``: re-verify coarse hypotheses on a native-resolution tile window.
+    ``early_stop_inliers``: variant groups (polarity x stretch) are tried in order and
+    the rest skipped once a hypothesis has this many inliers.
     """
 
     frame_levels: tuple[float, ...] = (1.0, 0.5, 0.25)
@@ -72,6 +74,7 @@ class MatchConfig:
     refine: bool = True
     refine_max_pixels: int = 2_500_000
     max_hypotheses_per_tile: int = 3
+    early_stop_inliers: int = 60
 
 
 @dataclass
@@ -104,11 +107,13 @@ class _Variant:
 
 
 def keyframe_variants(
-    image: np.ndarray, overlay_mask: np.ndarray | None, config: MatchConfig
+    image: np.ndarray, overlay_mask: np.ndarray | None, config: MatchConfig,
+    only: tuple[str, float] | None = None,
 ) -> list[_Variant]:
     """Describe a ``(H, W, 3) uint8`` BGR keyframe under every (polarity, stretch, level).
 
     ``overlay_mask``: ``(H, W) uint8`` 255 = burned-in overlay (no keypoints there).
+    ``only``: restrict to one ``(polarity, stretch)`` group.
     Returned keypoints are in the keyframe's full-resolution pixel grid.
     """
     grey = to_grey(image)
@@ -120,9 +125,13 @@ def keyframe_variants(
     usable[grey == 0] = 0  # letterbox / warped-out black
     out: list[_Variant] = []
     for pol_name in config.polarities:
+        if only is not None and pol_name != only[0]:
+            continue
         pol = POLARITIES.index(pol_name)
         base = 255 - grey if pol else grey
         for stretch in config.stretches:
+            if only is not None and stretch != only[1]:
+                continue
             for level in config.frame_levels:
                 sx, sy = level, level * stretch
                 nw, nh = round(w * sx), round(h * sy)
@@ -163,28 +172,20 @@ def match_keyframe(
     report(progress, f"matching {kf.id}", 0.0)
     db = cache.database(tiles)
     check_cancel(cancel)
-    variants = keyframe_variants(kf.image, kf.overlay_mask, cfg)
     h, w = kf.image.shape[:2]
     per_tile: dict[int, list[_Found]] = {}
-    for k, v in enumerate(variants):
+    groups = [(p, st) for st in cfg.stretches for p in cfg.polarities]
+    variants: list[_Variant] = []
+    for k, group in enumerate(groups):
+        # cascade: stop once one placement is clearly supported (saves time on easy footage)
+        most = max((len(f.kxy) for fs in per_tile.values() for f in fs), default=0)
+        if most >= cfg.early_stop_inliers:
+            break
         check_cancel(cancel)
-        report(progress, f"matching {kf.id}", 0.1 + 0.6 * k / max(len(variants), 1))
-        pairs = match_descriptors(v.feats, db.feats, ratio=cfg.ratio, mutual_unique=True)
-        if len(pairs) < cfg.min_inliers:
-            continue
-        owner = db.owner[pairs[:, 1]]
-        for ti in np.unique(owner):
-            sub = pairs[owner == ti]
-            if len(sub) < cfg.min_inliers:
-                continue
-            tf = cache.coarse(tiles[int(ti)])
-            if tf is None:
-                continue
-            kxy = v.feats.xy[sub[:, 0]].astype(np.float64)
-            wxy = tf.feats.xy[sub[:, 1] - int(db.starts[ti])].astype(np.float64)
-            f = _estimate(v, kxy, wxy, tf, cfg, (w, h))
-            if f is not None:
-                per_tile.setdefault(int(ti), []).append(f)
+        report(progress, f"matching {kf.id}", 0.1 + 0.6 * k / len(groups))
+        group_variants = keyframe_variants(kf.image, kf.overlay_mask, cfg, only=group)
+        variants += group_variants
+        per_tile = _match_group(group_variants, db, tiles, cache, cfg, (w, h), per_tile)
     hyps: list[MatchHypothesis] = []
     for j, (ti, found) in enumerate(sorted(per_tile.items())):
         check_cancel(cancel)
@@ -203,6 +204,32 @@ def match_keyframe(
     report(progress, f"matching {kf.id}", 1.0)
     hyps.sort(key=lambda m: -m.inliers)
     return hyps
+
+
+def _match_group(
+    variants: Sequence[_Variant], db: TileDatabase, tiles: Sequence[Tile],
+    cache: TileFeatureCache, cfg: MatchConfig, frame_wh: tuple[int, int],
+    per_tile: dict[int, list[_Found]],
+) -> dict[int, list[_Found]]:
+    """Match variants against the all-tile database; add one hypothesis per (variant, tile)."""
+    for v in variants:
+        pairs = match_descriptors(v.feats, db.feats, ratio=cfg.ratio, mutual_unique=True)
+        if len(pairs) < cfg.min_inliers:
+            continue
+        owner = db.owner[pairs[:, 1]]
+        for ti in np.unique(owner):
+            sub = pairs[owner == ti]
+            if len(sub) < cfg.min_inliers:
+                continue
+            tf = cache.coarse(tiles[int(ti)])
+            if tf is None:
+                continue
+            kxy = v.feats.xy[sub[:, 0]].astype(np.float64)
+            wxy = tf.feats.xy[sub[:, 1] - int(db.starts[ti])].astype(np.float64)
+            f = _estimate(v, kxy, wxy, tf, cfg, frame_wh)
+            if f is not None:
+                per_tile.setdefault(int(ti), []).append(f)
+    return per_tile
 
 
 @dataclass

@@ -43,14 +43,14 @@ class RankConfig:
     ``other_weight``: weight of each agreeing keyframe after the best (correlation discount).
     """
 
-    inlier_mid: float = 16.0
-    inlier_width: float = 3.5
+    inlier_mid: float = 12.0
+    inlier_width: float = 3.0
     max_anisotropy: float = 4.0
     max_scale_ratio: float = 8.0
     min_spread: float = 0.02
     other_weight: float = 0.5
     located_at: float = 0.6
-    ambiguous_at: float = 0.2
+    ambiguous_at: float = 0.25
     max_candidates: int = 10
     cluster_min_m: float = 25.0
 

@@ -8,21 +8,31 @@ read at some working resolution; ``xy`` are in that *working* grid and
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import io
+import json
 import logging
+import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 
-from .errors import RasterError
+from .atomic import atomic_write_bytes
+from .errors import OutputError, RasterError
 from .features import Features, detect, normalise, to_grey
 
 if TYPE_CHECKING:
     from .tiles import Tile
 
 log = logging.getLogger(__name__)
+
+CACHE_ENV = "WORKBENCH_FEATURE_CACHE"
+CACHE_VERSION = 1
 
 
 @dataclass
@@ -73,10 +83,14 @@ class TileFeatureCache:
 
     ``config`` is a :class:`workbench.match.MatchConfig` (``tile_max_pixels``,
     ``tile_max_features``, ``refine_max_pixels`` are used).  Tiles that fail to
-    read are remembered (``warnings``) and skipped.
+    read are remembered (``warnings``) and skipped.  With ``cache_dir`` (or the
+    ``WORKBENCH_FEATURE_CACHE`` environment variable) features are also kept on disk,
+    keyed by the raster's resolved path, size, modification time and the settings,
+    so later jobs against the same rasters skip feature extraction.
     """
 
     config: Any
+    cache_dir: str | None = None  # on-disk feature cache; default $WORKBENCH_FEATURE_CACHE
     warnings: list[str] = field(default_factory=list)
     _coarse: dict[str, TileFeatures | None] = field(default_factory=dict)
     _db: TileDatabase | None = None
@@ -140,6 +154,36 @@ class TileFeatureCache:
     def _describe(
         self, tile: Tile, window: tuple[int, int, int, int] | None, max_pixels: int
     ) -> TileFeatures | None:
+        disk = self._disk_path(tile, window, max_pixels)
+        if disk is not None and disk.is_file():
+            cached = _load(disk, tile)
+            if cached is not None:
+                return cached
+        tf = self._compute(tile, window, max_pixels)
+        if tf is not None and disk is not None:
+            _save(disk, tf)
+        return tf
+
+    def _disk_path(
+        self, tile: Tile, window: tuple[int, int, int, int] | None, max_pixels: int
+    ) -> Path | None:
+        """Where these features are cached on disk (``None``: no disk cache)."""
+        root = self.cache_dir or os.environ.get(CACHE_ENV)
+        if not root:
+            return None
+        try:
+            st = Path(tile.path).stat()
+        except OSError:
+            return None
+        ident = json.dumps([
+            CACHE_VERSION, str(Path(tile.path).resolve()), st.st_size, st.st_mtime_ns,
+            window, max_pixels, self.config.tile_max_features,
+        ])
+        return Path(root) / f"{hashlib.sha256(ident.encode()).hexdigest()[:32]}.npz"
+
+    def _compute(
+        self, tile: Tile, window: tuple[int, int, int, int] | None, max_pixels: int
+    ) -> TileFeatures | None:
         from .tiles import read_tile
 
         try:
@@ -162,3 +206,32 @@ class TileFeatureCache:
             feats, float(timg.scale), float(origin[0]), float(origin[1]), float(tile.gsd_m),
             (grey.shape[0], grey.shape[1]),
         )
+
+
+def _save(path: Path, tf: TileFeatures) -> None:
+    """Write features to ``path`` (npz; descriptors as float16); failures only logged."""
+    buf = io.BytesIO()
+    np.savez(
+        buf, xy=tf.feats.xy, size=tf.feats.size, desc=tf.feats.desc.astype(np.float16),
+        meta=np.array([tf.scale, tf.col_off, tf.row_off, tf.tile_gsd_m, *tf.shape], np.float64),
+    )
+    try:
+        atomic_write_bytes(path, buf.getvalue())
+    except OutputError as exc:
+        log.warning("feature cache not written: %s", exc)
+
+
+def _load(path: Path, tile: Tile) -> TileFeatures | None:
+    """Features from the disk cache, or ``None`` if the entry is unreadable."""
+    try:
+        with np.load(path) as z:
+            meta = z["meta"]
+            feats = Features(z["xy"].astype(np.float32), z["size"].astype(np.float32),
+                             np.ascontiguousarray(z["desc"].astype(np.float32)))
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("ignoring unreadable feature cache entry %s (%s)", path, exc)
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return None
+    return TileFeatures(feats, float(meta[0]), float(meta[1]), float(meta[2]), float(meta[3]),
+                        (int(meta[4]), int(meta[5])))

@@ -59,11 +59,14 @@ def build(case: Case) -> tuple[Path, Path]:
     return clip, truth
 
 
-def run_child(cmd: list[str]) -> tuple[int, float, float]:
+def run_child(cmd: list[str], feature_cache: Path | None = None) -> tuple[int, float, float]:
     """(exit code, wall seconds, peak RSS MB) of a child process."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("WORKBENCH_FEATURE_CACHE", None)
+    if feature_cache is not None:
+        env["WORKBENCH_FEATURE_CACHE"] = str(feature_cache)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     assert proc.stderr is not None
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -150,6 +153,9 @@ def main() -> int:
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--speed", action="store_true", help="also run the 50 Mpx speed case")
     ap.add_argument("--no-readme", action="store_true")
+    ap.add_argument("--cold", action="store_true",
+                    help="no tile-feature cache between cases (default: cache, warm after the "
+                         "first case; the speed case is always cold)")
     args = ap.parse_args()
     if not IMAGERY.is_dir():
         print(f"shared imagery not found at {IMAGERY}", file=sys.stderr)
@@ -162,7 +168,8 @@ def main() -> int:
         out = WORK / case.name / "engine"
         tiles = tile_paths(case)
         rc, wall, mem = run_child([PY, "-m", "workbench", "-q", "locate", str(clip),
-                                   "--tiles", *tiles, "--out", str(out)])
+                                   "--tiles", *tiles, "--out", str(out)],
+                                  None if args.cold else WORK / "feature_cache")
         row: dict = {"case": case, "engine_mem": mem}
         row["engine"] = score_engine(case, out, truth) if rc == 0 else {
             "verdict": f"exit {rc}", "err1": float("inf"), "hit1": False, "hit5": False,
@@ -220,7 +227,7 @@ def run_speed() -> dict:
         render_footage(str(big[1]), clip, spec, truth_path=truth)
     out = d / "engine"
     rc, wall, mem = run_child([PY, "-m", "workbench", "-q", "locate", str(clip), "--tiles",
-                               *tiles, "--out", str(out)])
+                               *tiles, "--out", str(out)])  # cold: no feature cache
     case = Case("speed", "speed", "town", FootageSpec(), [], True, 25.0, True)
     s = score_engine(case, out, truth) if rc == 0 else {"verdict": f"exit {rc}", "err1": -1,
                                                          "secs": wall}

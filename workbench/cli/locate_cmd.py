@@ -47,6 +47,9 @@ def register(sub: Any) -> None:
                    help="frame pixel to geolocate (crosshair, impact point)")
     p.add_argument("--max-keyframes", type=int, default=None, metavar="N",
                    help="keyframes to match (default 6)")
+    p.add_argument("--feature-cache", default=None, metavar="DIR",
+                   help="keep tile features in DIR between runs (default: "
+                        "$WORKBENCH_FEATURE_CACHE, else off)")
     p.set_defaults(func=run)
 
 
@@ -64,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
         if args.max_keyframes < 1:
             raise UsageError(f"--max-keyframes must be at least 1, not {args.max_keyframes}")
         cfg.max_keyframes = args.max_keyframes
+    if args.feature_cache:
+        cfg.feature_cache = str(check_writable_dir(args.feature_cache))
     with terminal_progress(getattr(args, "quiet", False)) as progress:
         result = locate(video, args.tiles, out_dir=out, target_xy=args.target, config=cfg,
                         progress=progress)
