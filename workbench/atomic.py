@@ -15,6 +15,12 @@ from pathlib import Path
 
 from .errors import OutputError
 
+# mkstemp creates 0600 files; give written files the usual mode (0666 less the umask).
+# The umask is read once at import (os.umask has no read-only form).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+_FILE_MODE = 0o666 & ~_UMASK
+
 
 def _fsync_dir(path: Path) -> None:
     with contextlib.suppress(OSError):
@@ -35,6 +41,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
         raise OutputError(f"cannot write here ({exc.strerror or exc})", target.parent) from exc
     try:
         with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), _FILE_MODE)
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -66,6 +73,8 @@ def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     except OSError as exc:
         raise OutputError(f"cannot write here ({exc.strerror or exc})", target.parent) from exc
+    with contextlib.suppress(OSError):
+        tmp.chmod(0o777 & ~_UMASK)
     try:
         yield tmp
     except BaseException:
