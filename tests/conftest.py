@@ -58,3 +58,40 @@ def cut_clip(tmp_path_factory: pytest.TempPathFactory, town_tif: Path) -> Any:
     from fixtures.testclips import make_cut_clip
 
     return make_cut_clip(town_tif, tmp_path_factory.mktemp("cut_clip"))
+
+
+@pytest.fixture
+def readonly_dir(tmp_path: Path):
+    """A folder nobody may create files in, *also when the tests run as root* (as CI does).
+
+    Root ignores permission bits, so as root the folder is also made immutable
+    with ``chattr +i``; the test skips if neither can make it read-only.
+    """
+    import os
+    import shutil
+    import stat
+    import subprocess
+
+    folder = tmp_path / "readonly"
+    folder.mkdir()
+    folder.chmod(stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP)
+    immutable = False
+    if os.geteuid() == 0:
+        chattr = shutil.which("chattr")
+        if chattr is not None:
+            done = subprocess.run([chattr, "+i", str(folder)], capture_output=True)
+            immutable = done.returncode == 0
+    try:
+        probe = folder / ".probe"
+        try:
+            probe.write_bytes(b"")
+        except OSError:
+            pass
+        else:
+            probe.unlink()
+            pytest.skip("cannot make a read-only folder here (root without chattr +i)")
+        yield folder
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(folder)], capture_output=True)
+        folder.chmod(stat.S_IRWXU)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import stat
 
 import numpy as np
@@ -36,16 +35,12 @@ def test_atomic_write_replaces_whole_file_and_leaves_no_temp(tmp_path):
     assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~atomic._UMASK  # not mkstemp's 0600
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores folder permissions")
-def test_atomic_write_into_readonly_folder_raises_output_error(tmp_path):
-    ro = tmp_path / "ro"
-    ro.mkdir()
-    ro.chmod(stat.S_IRUSR | stat.S_IXUSR)
-    try:
-        with pytest.raises(OutputError):
-            atomic.atomic_write_text(ro / "x.txt", "x")
-    finally:
-        ro.chmod(stat.S_IRWXU)
+def test_atomic_write_into_readonly_folder_raises_output_error(readonly_dir):
+    with pytest.raises(OutputError, match="readonly"):
+        atomic.atomic_write_text(readonly_dir / "x.txt", "x")
+    with pytest.raises(OutputError, match="cannot write"):
+        atomic.check_writable_dir(readonly_dir)
+    assert list(readonly_dir.iterdir()) == []
 
 
 def test_check_writable_dir_rejects_a_file(tmp_path):
