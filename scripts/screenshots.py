@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     cand = win.compare.candidate
     assert cand is not None
     kx, ky = cand.keyframe_xy[len(cand.keyframe_xy) // 2]
-    c.pick_point(float(kx), float(ky))
+    c.review.pick_point(float(kx), float(ky))
     save(win, "05_point_geolocation")
     win.compare.lines_box.setChecked(False)
 
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def grab_dialog(name: str, attr: str, prepare: Callable[[QWidget], None]) -> None:
         def later() -> None:
-            dlg = getattr(c, attr)
+            dlg = getattr(c.review if attr == "decision_dialog" else c, attr)
             prepare(dlg)
             pump(0.3)
             save(dlg, name)
@@ -161,9 +161,9 @@ def main(argv: list[str] | None = None) -> int:
             "shadow direction agrees with the imagery date.")
 
     grab_dialog("08_decision_dialog", "decision_dialog", fill_decision)
-    c.ask_decide(True)
+    c.review.ask_decide(True)
 
-    c.decide(cand.rank, True, "Water tower, road fork and field boundary match.")
+    c.review.decide(cand.rank, True, "Water tower, road fork and field boundary match.")
     report_dir = work / "report"
 
     def run_export(dlg: QWidget) -> None:

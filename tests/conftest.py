@@ -61,37 +61,46 @@ def cut_clip(tmp_path_factory: pytest.TempPathFactory, town_tif: Path) -> Any:
 
 
 @pytest.fixture
-def readonly_dir(tmp_path: Path):
-    """A folder nobody may create files in, *also when the tests run as root* (as CI does).
+def make_readonly():
+    """Return ``make(folder)``: makes ``folder`` a place nobody may create files in,
+    *also when the tests run as root* (as CI does).
 
     Root ignores permission bits, so as root the folder is also made immutable
-    with ``chattr +i``; the test skips if neither can make it read-only.
+    with ``chattr +i``; the test skips if neither makes it read-only.  Undone at
+    teardown.
     """
     import os
     import shutil
     import stat
     import subprocess
 
-    folder = tmp_path / "readonly"
-    folder.mkdir()
-    folder.chmod(stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP)
-    immutable = False
-    if os.geteuid() == 0:
+    done: list[tuple[Path, bool]] = []
+
+    def make(folder: Path) -> Path:
+        folder.chmod(stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP)
+        immutable = False
         chattr = shutil.which("chattr")
-        if chattr is not None:
-            done = subprocess.run([chattr, "+i", str(folder)], capture_output=True)
-            immutable = done.returncode == 0
-    try:
+        if os.geteuid() == 0 and chattr is not None:
+            immutable = subprocess.run([chattr, "+i", str(folder)], capture_output=True).returncode == 0
+        done.append((folder, immutable))
         probe = folder / ".probe"
         try:
             probe.write_bytes(b"")
         except OSError:
-            pass
-        else:
-            probe.unlink()
-            pytest.skip("cannot make a read-only folder here (root without chattr +i)")
-        yield folder
-    finally:
+            return folder
+        probe.unlink()
+        pytest.skip("cannot make a read-only folder here (root without chattr +i)")
+
+    yield make
+    for folder, immutable in reversed(done):
         if immutable:
             subprocess.run(["chattr", "-i", str(folder)], capture_output=True)
         folder.chmod(stat.S_IRWXU)
+
+
+@pytest.fixture
+def readonly_dir(tmp_path: Path, make_readonly) -> Path:
+    """An empty folder nobody may create files in (see :func:`make_readonly`)."""
+    folder = tmp_path / "readonly"
+    folder.mkdir()
+    return make_readonly(folder)

@@ -372,21 +372,20 @@ def test_read_only_case(scene: Scene, tmp_path: Path) -> None:
     assert digest(path) == before
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores folder permissions")
-def test_case_in_read_only_folder(scene: Scene, tmp_path: Path) -> None:
+def test_case_in_read_only_folder(scene: Scene, tmp_path: Path, make_readonly) -> None:
     folder = tmp_path / "ro"
     folder.mkdir()
     new(scene, folder / "c.wbcase").close()
-    folder.chmod(0o555)
-    try:
+    before = digest(folder / "c.wbcase")
+    make_readonly(folder)
+    with pytest.raises(OutputError):
+        new(scene, folder / "d.wbcase")
+    with Case.open(folder / "c.wbcase") as case:  # opens read-only by itself
+        assert case.readonly
         with pytest.raises(OutputError):
-            new(scene, folder / "d.wbcase")
-        with Case.open(folder / "c.wbcase") as case:  # opens read-only by itself
-            assert case.readonly
-            with pytest.raises(OutputError):
-                case.add_note("x")
-    finally:
-        folder.chmod(0o755)
+            case.add_note("x")
+    assert sorted(p.name for p in folder.iterdir()) == ["c.wbcase"]
+    assert digest(folder / "c.wbcase") == before
 
 
 def test_unwritable_location_opens_read_only(scene: Scene, tmp_path: Path,

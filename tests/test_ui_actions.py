@@ -44,13 +44,13 @@ def test_shortcuts_drive_candidates_and_views(window: Any, qtbot: Any,
 
     c = window.controller
     assert c.open_case(case_file["case"])
-    assert c.current_rank == 1
+    assert c.review.current_rank == 1
     qtbot.waitUntil(lambda: window.compare.candidate is not None, timeout=20_000)
     window.activateWindow()
     qtbot.keyClick(window, Qt.Key.Key_Down, Qt.KeyboardModifier.ControlModifier)
-    assert c.current_rank == 2
+    assert c.review.current_rank == 2
     qtbot.keyClick(window, Qt.Key.Key_Up, Qt.KeyboardModifier.ControlModifier)
-    assert c.current_rank == 1
+    assert c.review.current_rank == 1
     assert window.compare.tabs.currentIndex() == 0
     qtbot.keyClick(window, Qt.Key.Key_O)
     assert window.compare.tabs.currentIndex() == 1
@@ -75,7 +75,7 @@ def test_candidates_sort_and_select(window: Any, case_file: dict[str, Path]) -> 
     first = table.proxy.index(0, 0).data()
     assert first == "2"  # the less confident candidate first
     table.table.selectRow(0)
-    assert c.current_rank == 2 and table.selected_rank() == 2
+    assert c.review.current_rank == 2 and table.selected_rank() == 2
 
 
 def test_drop_files_opens_them_by_kind(window: Any, qtbot: Any,
@@ -97,7 +97,7 @@ def test_drop_files_opens_them_by_kind(window: Any, qtbot: Any,
 def test_point_recorded_in_case(window: Any, qtbot: Any, case_file: dict[str, Path]) -> None:
     c, s = window.controller, window.session
     assert c.open_case(case_file["case"])
-    c.pick_point(160.0, 120.0)
+    c.review.pick_point(160.0, 120.0)
     fix = window.point_panel.fix
     assert fix is not None and window.point_panel.record_btn.isEnabled()
     window.point_panel.label_edit.setText("impact point")

@@ -118,7 +118,7 @@ def test_compare_shows_missing_imagery(window: Any, qtbot: Any, tmp_path: Path,
                     timeout=20_000)
     assert "tile.tif" in window.message_bar.text()
     window.candidates.select_rank(2)  # still usable
-    assert window.controller.current_rank == 2
+    assert window.controller.review.current_rank == 2
 
 
 def test_cancel_locate_leaves_nothing(window: Any, qtbot: Any, data: dict[str, Any]) -> None:

@@ -122,7 +122,7 @@ def test_main_flow(window: Any, qtbot: Any, demo_data: Path, tmp_path: Path) -> 
     assert win.strip.count() == len(s.keyframes) > 0
     win.candidates.table.clearSelection()
     assert win.candidates.select_rank(1)
-    assert c.current_rank == 1
+    assert c.review.current_rank == 1
     qtbot.waitUntil(lambda: win.compare.candidate is not None
                     and win.compare.candidate.rank == 1, timeout=20_000)
     assert win.compare.candidate is not None and win.compare.candidate.rank == 1
@@ -150,13 +150,13 @@ def test_main_flow(window: Any, qtbot: Any, demo_data: Path, tmp_path: Path) -> 
     note = "water tower and road fork match; shadows agree"
 
     def fill() -> None:
-        dlg = c.decision_dialog
+        dlg = c.review.decision_dialog
         assert not dlg.buttons.button(dlg.buttons.StandardButton.Ok).isEnabled()
         dlg.note_edit.setPlainText(note)
         dlg.accept()
 
     QTimer.singleShot(0, fill)
-    c.ask_decide(True)
+    c.review.ask_decide(True)
     assert s.decisions() == {1: "confirmed"}
     assert "confirmed" in win.candidates.model.data(
         win.candidates.model.index(0, 8))

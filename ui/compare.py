@@ -16,15 +16,12 @@ from __future__ import annotations
 
 import html
 import math
-from dataclasses import dataclass
 
 import numpy as np
-from PyQt6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, pyqtSignal
+from PyQt6.QtCore import QPointF, Qt, pyqtSignal
 from PyQt6.QtGui import (
     QColor,
     QFont,
-    QPainter,
-    QPaintEvent,
     QPen,
     QPixmap,
     QPolygonF,
@@ -34,14 +31,12 @@ from PyQt6.QtWidgets import (
     QCheckBox,
     QGraphicsItem,
     QGraphicsLineItem,
-    QGraphicsPixmapItem,
     QGraphicsPolygonItem,
     QGraphicsSimpleTextItem,
     QHBoxLayout,
     QLabel,
     QSlider,
     QSplitter,
-    QStyleOptionGraphicsItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -51,108 +46,17 @@ from workbench.compare import (
     PointFix,
     SatelliteCrop,
     format_metres,
-    keyframe_to_crop,
-    numbered_landmarks,
-    satellite_crop,
-    warp_to_crop,
 )
 from workbench.geo import apply_homography
 from workbench.results import Candidate, TileRef
 
+from .compare_data import CompareData, prepare
+from .compare_items import LinkLines, SwipeItem
 from .image_view import ImageView
 from .images import bgr_to_qimage
 
 KF_COLOR = QColor(0, 220, 255)
 SAT_COLOR = QColor(255, 140, 0)
-
-
-@dataclass
-class CompareData:
-    """Everything the view shows for one candidate, computed off the GUI thread.
-
-    ``keyframe`` ``(H, W, 3) uint8`` BGR; ``mask`` ``(H, W) uint8`` or None;
-    ``warped_bgra`` ``(h, w, 4) uint8``: the keyframe warped onto ``crop`` with coverage
-    as alpha; ``h_kf_to_crop`` ``(3, 3) float64``.
-    """
-
-    candidate: Candidate
-    crop: SatelliteCrop
-    keyframe: np.ndarray
-    mask: np.ndarray | None
-    warped_bgra: np.ndarray
-    h_kf_to_crop: np.ndarray
-    landmarks: list[tuple[int, tuple[float, float], tuple[float, float]]]
-
-
-def prepare(candidate: Candidate, tile: TileRef, keyframe: np.ndarray,
-            mask: np.ndarray | None = None) -> CompareData:
-    """Read the imagery crop and warp the keyframe (thread-safe, no Qt): run it in a Task."""
-    h_kf, w_kf = keyframe.shape[:2]
-    crop = satellite_crop(candidate, tile, (w_kf, h_kf))
-    warped, alpha = warp_to_crop(keyframe, candidate, crop, mask)
-    return CompareData(
-        candidate=candidate, crop=crop, keyframe=keyframe, mask=mask,
-        warped_bgra=np.dstack([warped, alpha]), h_kf_to_crop=keyframe_to_crop(candidate, crop),
-        landmarks=numbered_landmarks(candidate, crop),
-    )
-
-
-class _SwipeItem(QGraphicsPixmapItem):
-    """The warped keyframe, drawn only left of the swipe divider."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.divider = 1.0  # fraction of the width shown
-
-    def paint(self, painter: QPainter | None, option: QStyleOptionGraphicsItem | None,
-              widget: QWidget | None = None) -> None:
-        if painter is None:
-            return
-        pm = self.pixmap()
-        painter.save()
-        painter.setClipRect(QRectF(0, 0, pm.width() * self.divider, pm.height()))
-        super().paint(painter, option, widget)
-        painter.restore()
-
-
-class _LinkLines(QWidget):
-    """Transparent layer over the two views drawing lines between numbered landmarks."""
-
-    def __init__(self, owner: CompareWidget, parent: QWidget) -> None:
-        super().__init__(parent)
-        self.owner = owner
-        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
-        self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground, True)
-        parent.installEventFilter(self)
-
-    def eventFilter(self, obj: QObject | None, event: QEvent | None) -> bool:
-        if event is not None and event.type() == QEvent.Type.Resize:
-            parent = self.parentWidget()
-            if parent is not None:
-                self.setGeometry(parent.rect())
-                self.raise_()
-        return False
-
-    def paintEvent(self, event: QPaintEvent | None) -> None:
-        o = self.owner
-        if not o.lines_box.isChecked() or not o.landmarks:
-            return
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        pen = QPen(QColor(120, 255, 120, 170), 1.2)
-        painter.setPen(pen)
-        lv, rv, parent = o.left.viewport(), o.right.viewport(), self.parentWidget()
-        if lv is None or rv is None or parent is None:
-            return
-        for _n, (kx, ky), (cx, cy) in o.landmarks:
-            a = o.left.map_px_to_viewport(kx, ky)
-            b = o.right.map_px_to_viewport(cx, cy)
-            if not (lv.rect().contains(a.toPoint()) and rv.rect().contains(b.toPoint())):
-                continue
-            pa = QPointF(lv.mapTo(parent, a.toPoint()))
-            pb = QPointF(rv.mapTo(parent, b.toPoint()))
-            painter.drawLine(pa, pb)
-        painter.end()
 
 
 class CompareWidget(QWidget):
@@ -223,12 +127,12 @@ class CompareWidget(QWidget):
         sl.addLayout(sbs_bar)
         sl.addWidget(self.splitter, 1)
         self._sbs_page = sbs
-        self.lines_layer = _LinkLines(self, sbs)
+        self.lines_layer = LinkLines(self, sbs)
 
         # overlay
         self.overlay_view = ImageView(placeholder="overlay")
         self.overlay_view.setToolTip("Keyframe warped onto the imagery: left of the divider")
-        self._warp_item = _SwipeItem()
+        self._warp_item = SwipeItem()
         self._warp_item.setZValue(2)
         self.overlay_view.add_item(self._warp_item)
         self._divider_line = QGraphicsLineItem()

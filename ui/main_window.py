@@ -174,16 +174,17 @@ class MainWindow(QMainWindow):
                               "including the ones you added by hand")
         self.act_cancel = a(m_an, "&Cancel job", c.cancel_job, "Esc")
         m_an.addSeparator()
-        self.act_next = a(m_an, "&Next candidate", lambda: c.step_candidate(1), "Ctrl+Down")
-        self.act_prev = a(m_an, "&Previous candidate", lambda: c.step_candidate(-1), "Ctrl+Up")
-        self.act_confirm = a(m_an, "C&onfirm candidate…", lambda: c.ask_decide(True), "C")
-        self.act_reject = a(m_an, "&Reject candidate…", lambda: c.ask_decide(False), "R")
-        self.act_note = a(m_an, "Add &note…", c.ask_note, "Ctrl+N")
+        r = c.review
+        self.act_next = a(m_an, "&Next candidate", lambda: r.step_candidate(1), "Ctrl+Down")
+        self.act_prev = a(m_an, "&Previous candidate", lambda: r.step_candidate(-1), "Ctrl+Up")
+        self.act_confirm = a(m_an, "C&onfirm candidate…", lambda: c.review.ask_decide(True), "C")
+        self.act_reject = a(m_an, "&Reject candidate…", lambda: c.review.ask_decide(False), "R")
+        self.act_note = a(m_an, "Add &note…", c.review.ask_note, "Ctrl+N")
         m_an.addSeparator()
-        self.act_overlay = a(m_an, "Toggle &overlay", c.toggle_overlay, "O")
-        self.act_mask = a(m_an, "Toggle HUD &mask", c.toggle_mask, "M")
-        self.act_fit = a(m_an, "&Fit images", c.fit_views, "F")
-        self.act_add_kf = a(m_an, "Add frame as &keyframe", c.add_shown_frame, "K")
+        self.act_overlay = a(m_an, "Toggle &overlay", c.review.toggle_overlay, "O")
+        self.act_mask = a(m_an, "Toggle HUD &mask", c.review.toggle_mask, "M")
+        self.act_fit = a(m_an, "&Fit images", c.review.fit_views, "F")
+        self.act_add_kf = a(m_an, "Add frame as &keyframe", c.review.add_shown_frame, "K")
         self.act_copy = a(m_an, "&Copy point position", self.point_panel.copy, "Ctrl+Shift+C")
 
         for dock in (self.dock_inputs, self.dock_point, self.dock_audit, self.dock_strip,
@@ -197,8 +198,8 @@ class MainWindow(QMainWindow):
         a(m_help, "&Keyboard shortcuts", c.show_shortcuts, "F1")
         a(m_help, "&About", c.show_about)
 
-        self.confirm_btn.clicked.connect(lambda: c.ask_decide(True))
-        self.reject_btn.clicked.connect(lambda: c.ask_decide(False))
+        self.confirm_btn.clicked.connect(lambda: c.review.ask_decide(True))
+        self.reject_btn.clicked.connect(lambda: c.review.ask_decide(False))
 
     # --- settings ------------------------------------------------------------------------
     def restore_settings(self) -> None:
