@@ -81,7 +81,8 @@ def make_readonly():
         immutable = False
         chattr = shutil.which("chattr")
         if os.geteuid() == 0 and chattr is not None:
-            immutable = subprocess.run([chattr, "+i", str(folder)], capture_output=True).returncode == 0
+            setattr_ = subprocess.run([chattr, "+i", str(folder)], capture_output=True)
+            immutable = setattr_.returncode == 0
         done.append((folder, immutable))
         probe = folder / ".probe"
         try:
