@@ -62,6 +62,7 @@ class Controller(QObject):
     def run(self, task: Task | ProcessTask) -> Task | ProcessTask:
         self.tasks.add(task)
         task.finished.connect(lambda t=task: self.tasks.discard(t))
+        task.finished.connect(task.deleteLater)  # (the QObject; results were delivered)
         task.start()
         return task
 

@@ -148,6 +148,8 @@ class Task(QObject):
 
     def _finish(self) -> None:
         self._finished = True
+        if self._thread is not None:
+            self._thread.wait(5000)  # run() has returned; let the thread end before cleanup
         self.finished.emit()
 
     def _on_done(self, value: object) -> None:
