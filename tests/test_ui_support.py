@@ -147,3 +147,35 @@ def make_case(syn: Synthetic, video: Path, path: Path) -> Path:
                        keyframes_dir=syn.out_dir, user="tester")
     case.close()
     return path
+
+
+# --- jobs for the worker tests (module-level: a spawned child imports them) ---------------
+
+
+def job_ok(n: int, *, progress=None, cancel=None) -> int:  # type: ignore[no-untyped-def]
+    for i in range(n):
+        if progress:
+            progress(f"step {i}", (i + 1) / n)
+    return n * 2
+
+
+def job_fail(path: str, *, progress=None, cancel=None) -> None:  # type: ignore[no-untyped-def]
+    from workbench.errors import VideoOpenError
+
+    raise VideoOpenError("not a video FFmpeg can open", path)
+
+
+def job_crash(*, progress=None, cancel=None) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    os._exit(7)  # like a native crash: no Python exception, no result
+
+
+def job_until_cancelled(*, progress=None, cancel=None) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    from workbench.progress import check_cancel
+
+    for _ in range(3000):
+        check_cancel(cancel)
+        time.sleep(0.01)

@@ -1,0 +1,57 @@
+"""Background tasks: results, one-line errors, cancel and crashes, in a thread and in a
+child process."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+pytest.importorskip("PyQt6")
+pytestmark = pytest.mark.gui
+
+from test_ui_support import job_crash, job_fail, job_ok, job_until_cancelled  # noqa: E402
+
+
+def _run(qtbot: Any, task: Any, cancel_after_ms: int | None = None) -> dict[str, Any]:
+    from PyQt6.QtCore import QTimer
+
+    got: dict[str, Any] = {"progress": []}
+    task.progress.connect(lambda s, f: got["progress"].append((s, f)))
+    task.succeeded.connect(lambda v: got.setdefault("ok", v))
+    task.failed.connect(lambda m: got.setdefault("failed", m))
+    task.cancelled.connect(lambda: got.setdefault("cancelled", True))
+    with qtbot.waitSignal(task.finished, timeout=60_000):
+        task.start()
+        if cancel_after_ms is not None:
+            QTimer.singleShot(cancel_after_ms, task.cancel)
+    return got
+
+
+@pytest.mark.parametrize("kind", ["thread", "process"])
+def test_result_progress_error_cancel(qtbot: Any, kind: str) -> None:
+    from ui.workers import ProcessTask, Task
+
+    make = Task if kind == "thread" else ProcessTask
+    got = _run(qtbot, make(job_ok, 5))
+    assert got["ok"] == 10 and "failed" not in got
+    assert got["progress"] and got["progress"][-1] == ("step 4", 1.0)
+    got = _run(qtbot, make(job_fail, "/x/clip.mp4"))
+    assert got["failed"] == "/x/clip.mp4: not a video FFmpeg can open"
+    got = _run(qtbot, make(job_until_cancelled), cancel_after_ms=200)
+    assert got.get("cancelled") and "ok" not in got and "failed" not in got
+
+
+def test_child_crash_is_a_message_not_a_dead_app(qtbot: Any) -> None:
+    from ui.workers import ProcessTask
+
+    got = _run(qtbot, ProcessTask(job_crash, name="locate"))
+    assert "stopped unexpectedly" in got["failed"] and "exit code 7" in got["failed"]
+
+
+def test_describe_error_is_one_line() -> None:
+    from ui.workers import describe_error
+
+    assert describe_error(FileNotFoundError(2, "No such file", "/a/b.mp4")) == \
+        "/a/b.mp4: No such file"
+    assert describe_error(ValueError("bad\nvalue")) == "internal error: ValueError: bad value"
