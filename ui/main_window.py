@@ -32,7 +32,13 @@ from .point_panel import PointPanel
 from .scrubber import FrameViewer
 from .session import Session
 
-DEFAULT_SIZE = (1280, 720)  # leaves room for a taskbar on 1366x768
+DEFAULT_SIZE = (1280, 700)  # fits 1366x768 with a taskbar and the title bar
+
+
+def default_size(avail_w: int, avail_h: int) -> tuple[int, int]:
+    """The first-start window size on a screen whose available area is ``avail_w x avail_h``:
+    :data:`DEFAULT_SIZE`, shrunk to leave room for the window frame and title bar."""
+    return min(DEFAULT_SIZE[0], avail_w - 16), min(DEFAULT_SIZE[1], avail_h - 40)
 SETTINGS_VERSION = 1
 
 
@@ -110,7 +116,13 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self.statusBar().showMessage("Ready: open footage (Ctrl+O) and imagery (Ctrl+I), "  # type: ignore[union-attr]
                                      "or try Help ▸ Open demo")
-        self.resize(*DEFAULT_SIZE)
+        screen = self.screen()
+        if screen is not None:
+            avail = screen.availableGeometry()
+            self.resize(*default_size(avail.width(), avail.height()))
+            self.move(avail.center() - self.rect().center())
+        else:
+            self.resize(*DEFAULT_SIZE)
         self.restore_settings()
         self.controller.refresh()
         self.controller.opener.announce_recoverable()
