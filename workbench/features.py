@@ -175,3 +175,49 @@ def match_descriptors(
         keep = order[first]
         q, t = q[keep], t[keep]
     return np.stack([q, t], axis=1).astype(int) if len(q) else np.zeros((0, 2), int)
+
+
+def match_per_owner(
+    query: Features, train: Features, owner: np.ndarray, *, ratio: float = 0.85, k: int = 4
+) -> np.ndarray:
+    """Ratio-test matches against a database holding several images at once.
+
+    ``owner``: ``(len(train),) int`` image index of each train keypoint.  Lowe's ratio
+    test is applied *within each image* (the nearest neighbour of an image against its
+    second nearest in the same image, or the ``k``-th neighbour overall when that one is
+    not among the ``k`` nearest), so adding other images to the database does not make
+    the test stricter.  Returns ``(M, 2) int`` (query index, train index); a train
+    keypoint is used at most once (smallest distance wins).
+    """
+    if len(query) < 2 or len(train) < 2:
+        return np.zeros((0, 2), int)
+    k = max(2, min(k, len(train)))
+    index = train.matcher_index()
+    idx, dist = index.knnSearch(query.desc, k, params={"checks": 96})
+    idx = np.asarray(idx).reshape(len(query), k)
+    dist = np.sqrt(np.maximum(np.asarray(dist, np.float64), 0)).reshape(len(query), k)
+    own = np.asarray(owner)[idx]
+    qs, ts, ds = [], [], []
+    for j in range(k - 1):
+        first = np.ones(len(query), bool)
+        for m in range(j):
+            first &= own[:, m] != own[:, j]
+        second = dist[:, k - 1].copy()
+        found = np.zeros(len(query), bool)
+        for m in range(j + 1, k):
+            hit = (own[:, m] == own[:, j]) & ~found
+            second[hit] = dist[hit, m]
+            found |= hit
+        ok = first & (dist[:, j] < ratio * second)
+        qs.append(np.nonzero(ok)[0])
+        ts.append(idx[ok, j])
+        ds.append(dist[ok, j])
+    q = np.concatenate(qs)
+    t = np.concatenate(ts)
+    d = np.concatenate(ds)
+    if not len(q):
+        return np.zeros((0, 2), int)
+    order = np.argsort(d)
+    _, first_t = np.unique(t[order], return_index=True)
+    keep = order[first_t]
+    return np.stack([q[keep], t[keep]], axis=1).astype(int)

@@ -22,8 +22,15 @@ import cv2
 import numpy as np
 
 from .atomic import atomic_write_text
-from .errors import KeyframeError, UsageError
-from .keyframes import Keyframe, KeyframeConfig, KeyframeSet, extract_keyframes, save_keyframes
+from .errors import KeyframeError, UsageError, VideoError
+from .keyframes import (
+    Keyframe,
+    KeyframeConfig,
+    KeyframeSet,
+    extract_keyframes,
+    make_keyframe,
+    save_keyframes,
+)
 from .match import MatchConfig, MatchHypothesis, match_keyframe
 from .progress import CancelToken, ProgressCallback, check_cancel, report, scaled
 from .rank import RankConfig, rank_hypotheses
@@ -31,7 +38,7 @@ from .results import Candidate, LocateResult, VideoRef
 from .tilefeatures import TileFeatureCache
 from .tiles import TileCatalog, sha256_tile
 from .uncertainty import point_uncertainty_m
-from .video import probe
+from .video import probe, read_frame
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +50,9 @@ class LocateConfig:
     """Settings of :func:`locate`.
 
     ``max_keyframes``: keyframes matched (sharpest per shot first, spread over shots).
+    ``companion_s``: when a clip yields fewer keyframes than ``max_keyframes`` (short
+    single-shot clips), frames this many seconds before/after each keyframe, in the same
+    shot, are matched too, so that agreement across frames can be measured (0 = off).
     ``hash_tiles``: record each tile's SHA-256 in the result (for case files).
     ``feature_cache``: folder keeping tile features between jobs (default: the
     ``WORKBENCH_FEATURE_CACHE`` environment variable, else none).
@@ -52,6 +62,7 @@ class LocateConfig:
     rank: RankConfig = field(default_factory=RankConfig)
     keyframes: KeyframeConfig = field(default_factory=KeyframeConfig)
     max_keyframes: int = 6
+    companion_s: float = 1.0
     hash_tiles: bool = True
     threads: int = 0  # cv2.setNumThreads; 0 = leave OpenCV's default
     feature_cache: str | None = None  # on-disk tile-feature cache folder (see tilefeatures)
@@ -74,6 +85,36 @@ def select_keyframes(keyframes: Sequence[Keyframe], n: int) -> list[Keyframe]:
             if q and len(chosen) < n:
                 chosen.append(q.pop(0))
     return sorted(chosen, key=lambda k: k.frame_index)
+
+
+def add_companions(
+    video: str | os.PathLike[str], chosen: list[Keyframe], kset: KeyframeSet, n_total: int,
+    gap_s: float,
+) -> list[Keyframe]:
+    """``chosen`` plus frames ``gap_s`` after/before each keyframe (same shot), up to
+    ``n_total`` in all; they reuse their keyframe's overlay mask.  Time order."""
+    fps = kset.video.fps if kset.video.fps > 0 else 25.0
+    step = max(1, round(gap_s * fps))
+    shot_range = {s.index: (s.start_frame, s.end_frame) for s in kset.shots}
+    out = list(chosen)
+    for sign in (1, -1):
+        for kf in chosen:
+            if len(out) >= n_total:
+                break
+            idx = kf.frame_index + sign * step
+            lo, hi = shot_range.get(kf.shot_index, (0, kset.video.frame_count))
+            if not lo <= idx < hi or any(abs(idx - k.frame_index) < step / 2 for k in out):
+                continue
+            try:
+                frame = read_frame(video, idx)
+            except (VideoError, UsageError) as exc:
+                log.info("companion frame %d skipped: %s", idx, exc)
+                continue
+            if frame.image.shape[:2] != kf.image.shape[:2]:
+                continue
+            out.append(make_keyframe(frame, kf.overlay_mask, id=f"{kf.id}c{len(out)}",
+                                     shot_index=kf.shot_index, manual=False))
+    return sorted(out, key=lambda k: k.frame_index)
 
 
 def locate(
@@ -137,6 +178,8 @@ def locate(
     chosen = select_keyframes(kset.keyframes, cfg.max_keyframes) if kset else []
     if kset is not None and not chosen:
         reason = "no usable keyframe (all frames are overlay, black or title card)"
+    if kset is not None and chosen and cfg.companion_s > 0:
+        chosen = add_companions(video, chosen, kset, cfg.max_keyframes, cfg.companion_s)
     if target_xy is not None and chosen:
         h, w = chosen[0].image.shape[:2]
         _check_target(target_xy, w, h)

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from .features import Features, detect, match_descriptors, normalise, to_grey
+from .features import Features, detect, match_descriptors, match_per_owner, normalise, to_grey
 from .geometry import frame_outline, hypothesis_scores
 from .progress import CancelToken, ProgressCallback, check_cancel, report
 from .tilefeatures import TileDatabase, TileFeatureCache, TileFeatures
@@ -57,6 +57,7 @@ class MatchConfig:
     working tile pixels.  ``min_inliers``: smallest homography support kept.
     ``tile_max_pixels``: tiles larger than this are read coarser for the first pass.
     ``refine``: re-verify coarse hypotheses on a native-resolution tile window.
+    ``per_tile_ratio``: apply the ratio test within each tile (not across all tiles).
     ``early_stop_inliers``: variant groups (polarity x stretch) are tried in order and
     the rest skipped once a hypothesis has this many inliers.
     """
@@ -75,6 +76,7 @@ class MatchConfig:
     refine_max_pixels: int = 2_500_000
     max_hypotheses_per_tile: int = 3
     early_stop_inliers: int = 60
+    per_tile_ratio: bool = True
 
 
 @dataclass
@@ -213,7 +215,10 @@ def _match_group(
 ) -> dict[int, list[_Found]]:
     """Match variants against the all-tile database; add one hypothesis per (variant, tile)."""
     for v in variants:
-        pairs = match_descriptors(v.feats, db.feats, ratio=cfg.ratio, mutual_unique=True)
+        if cfg.per_tile_ratio:
+            pairs = match_per_owner(v.feats, db.feats, db.owner, ratio=cfg.ratio)
+        else:
+            pairs = match_descriptors(v.feats, db.feats, ratio=cfg.ratio, mutual_unique=True)
         if len(pairs) < cfg.min_inliers:
             continue
         owner = db.owner[pairs[:, 1]]
