@@ -212,7 +212,6 @@ def _gpkg_geometry(blob: bytes) -> BaseGeometry | None:
 
 def _read_gpkg(path: Path) -> list[tuple[BaseGeometry, dict[str, Any]]]:
     from pyproj import CRS, Transformer
-    from shapely.ops import transform as shp_transform
 
     uri = f"{path.resolve().as_uri()}?mode=ro"
     out: list[tuple[BaseGeometry, dict[str, Any]]] = []
@@ -242,7 +241,7 @@ def _read_gpkg(path: Path) -> list[tuple[BaseGeometry, dict[str, Any]]]:
                     geom = _gpkg_geometry(bytes(blob))
                     if geom is None:
                         continue
-                    geom = shp_transform(tr.transform, geom)
+                    geom = shapely.transform(geom, tr.transform, interleaved=False)
                     props = {k: v for k, v in rec.items()
                              if isinstance(v, str | int | float) or v is None}
                     props.setdefault("layer", str(table))
