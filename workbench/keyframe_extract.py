@@ -5,7 +5,7 @@ One streaming decode (PyAV, threaded).  Per frame, only a small analysis image
 frame is converted only when it becomes the sharpest usable frame of its
 sub-shot's end.  Memory stays flat in video length: per-shot running sums for
 the overlay mask, one held decoder frame per sub-shot, and the selected
-full-resolution candidates (spilled to a temporary folder beyond a few).
+full-resolution candidates (spilled to a temporary folder beyond 64 MB).
 
 Selection: the sharpest usable frame of each sub-shot -> near-duplicates removed
 (perceptual hash, the sharper kept) -> at most ``max_per_shot`` per shot ->
@@ -19,6 +19,7 @@ import logging
 import os
 import tempfile
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,19 +50,21 @@ class _Candidate:
 
 
 class _Store:
-    """Full-resolution candidate images: in memory up to ``keep``, then in a temp folder."""
+    """Full-resolution candidate images: in memory up to ``budget`` bytes, then in a temp folder."""
 
-    def __init__(self, keep: int = 8) -> None:
-        self.keep = keep
+    def __init__(self, budget: int = 64 << 20) -> None:
+        self.budget = budget
         self._mem: dict[int, np.ndarray] = {}
+        self._bytes = 0
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._n = 0
 
     def put(self, image: np.ndarray) -> int:
         slot = self._n
         self._n += 1
-        if len(self._mem) < self.keep:
+        if self._bytes + image.nbytes <= self.budget:
             self._mem[slot] = image
+            self._bytes += image.nbytes
         else:
             if self._tmp is None:
                 self._tmp = tempfile.TemporaryDirectory(prefix="workbench-kf-")
@@ -77,6 +80,7 @@ class _Store:
 
     def close(self) -> None:
         self._mem.clear()
+        self._bytes = 0
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
@@ -95,7 +99,7 @@ class _Pass:
         self.min_sub = max(1, round(config.min_subshot_s * self.fps))
         self.store = _Store()
         self.shots: list[Shot] = []
-        self.shot_evidence: list[np.ndarray] = []
+        self.shot_evidence: list[tuple[tuple[int, ...], bytes]] = []
         self.video_acc: OverlayAccumulator | None = None
         self.cands: list[_Candidate] = []
         self.kinds: dict[str, int] = {"ok": 0, "black": 0, "blank": 0, "text": 0}
@@ -121,7 +125,10 @@ class _Pass:
 
     def start_shot(self, index: int, pts_s: float, boundary: str, gray: np.ndarray) -> None:
         self.shots.append(Shot(len(self.shots), index, index, pts_s, pts_s, boundary))
-        self.acc = OverlayAccumulator(self.ov_shape, self.cfg.overlay)
+        if self.acc is None:
+            self.acc = OverlayAccumulator(self.ov_shape, self.cfg.overlay)
+        else:
+            self.acc.reset()  # same arrays for every shot: memory flat in the number of shots
         if self.video_acc is None:
             self.video_acc = OverlayAccumulator(self.ov_shape, self.cfg.overlay)
         self.shot_kinds = {}
@@ -176,7 +183,8 @@ class _Pass:
             if shot.kind in ("black", "blank") and card:
                 shot.kind = "title"  # a static dark card with text (title, caption slate)
         if self.acc is not None:
-            self.shot_evidence.append(self.acc.evidence())
+            ev = self.acc.evidence()  # stored compressed: one small blob per shot
+            self.shot_evidence.append((ev.shape, zlib.compress(ev.tobytes(), 1)))
             if self.video_acc is not None:
                 self.video_acc.merge(self.acc)
             shot.overlay = "estimated" if self.acc.samples else "borrowed"
@@ -194,6 +202,7 @@ class _Pass:
                                        self.cfg.quality)
         self.kinds[stats.kind] = self.kinds.get(stats.kind, 0) + 1
         event = self.cuts.update(stats)
+        step, step_px = np.eye(3), 0.0
         if not self.shots:
             self.start_shot(raw.index, raw.pts_s, "start", gray)
         elif event is not None:
@@ -203,6 +212,7 @@ class _Pass:
             self.tracker.reset(self.tgray)  # re-anchor after black/text frames
         else:
             change = self.tracker.update(self.tgray)
+            step, step_px = self.tracker.step, self.tracker.step_px  # before a re-anchor
             if change is not None and raw.index - self.sub_start >= self.min_sub:
                 self.end_subshot(raw.index)
                 self.start_subshot(raw.index, change)
@@ -212,8 +222,8 @@ class _Pass:
         self.shot_contrast += stats.contrast
         if self.acc is not None:
             if stats.usable:
-                step = self.to_ov @ self.tracker.step @ self.from_ov
-                if self.acc.wants(step, self.tracker.step_px * float(self.to_ov[0, 0])):
+                step = self.to_ov @ step @ self.from_ov
+                if self.acc.wants(step, step_px * float(self.to_ov[0, 0])):
                     self.acc.sample(raw.to_gray(self.cfg.overlay.max_width))
             else:
                 self.acc.break_sequence()
@@ -229,7 +239,8 @@ def _shot_masks(st: _Pass) -> list[np.ndarray]:
         return []
     video = st.video_acc.evidence()
     masks = []
-    for shot, ev in zip(st.shots, st.shot_evidence, strict=True):
+    for shot, (shape, blob) in zip(st.shots, st.shot_evidence, strict=True):
+        ev = np.frombuffer(zlib.decompress(blob), np.uint8).reshape(shape)
         mask = combine_evidence(ev, video, st.cfg.overlay)
         shot.overlay_fraction = round(float(np.count_nonzero(mask)) / mask.size, 6)
         masks.append(mask)
@@ -306,7 +317,8 @@ def extract(
                     if masks else empty_mask(w, h))
             keyframes.append(make_keyframe(Frame(c.frame_index, c.pts_s, image), mask,
                                            id=f"kf{n:04d}", shot_index=c.shot_index,
-                                           manual=False, sharpness=c.sharpness))
+                                           manual=False, sharpness=c.sharpness,
+                                           keep_png=False))
             report(progress, "selecting keyframes", n / len(chosen))
     finally:
         st.store.close()

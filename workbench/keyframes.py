@@ -182,11 +182,14 @@ def make_keyframe(
     shot_index: int = -1,
     manual: bool = True,
     sharpness: float | None = None,
+    keep_png: bool = True,
 ) -> Keyframe:
     """Build a :class:`Keyframe` from a decoded frame (e.g. one the analyst picked).
 
     ``frame.image`` must be ``(H, W, 3) uint8`` BGR; ``overlay_mask`` ``(H, W) uint8``
     or ``None`` (no overlay).  Sharpness defaults to the variance of the Laplacian.
+    ``keep_png=False`` drops the cached PNG bytes (less memory; re-encoded on save,
+    byte-identical).
 
     Raises:
         KeyframeError: wrong image or mask shape/dtype.
@@ -215,7 +218,7 @@ def make_keyframe(
         shot_index=int(shot_index),
         sha256=hashlib.sha256(png).hexdigest(),
         manual=manual,
-        _png=png,
+        _png=png if keep_png else None,
     )
 
 

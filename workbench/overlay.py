@@ -81,15 +81,32 @@ class OverlayAccumulator:
         self._gx, self._gy, self._mag = z.copy(), z.copy(), z.copy()
         self._sum, self._sq = z.copy(), z.copy()
         self._pred, self._act = z.copy(), z.copy()
-        self._work = {k: z.copy() for k in ("gx", "gy", "vx", "vy", "mag", "pred", "tmp")}
-        self._work["diff"] = np.zeros((h, w), np.uint8)
-        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-        self._xx, self._yy = xx, yy
+        self._work: dict[str, np.ndarray] = {}  # scratch, allocated on the first sample
+        self._xx = np.zeros(0, np.float32)
+        self._yy = np.zeros(0, np.float32)
         self._last: np.ndarray | None = None
         self._since = np.eye(3)
         self._moved = 0.0
         self._gap = 0
         self.samples = 0
+
+    def reset(self) -> None:
+        """Start over (a new shot) reusing the arrays: no reallocation per shot."""
+        for name in ("_gx", "_gy", "_mag", "_sum", "_sq", "_pred", "_act"):
+            getattr(self, name).fill(0.0)
+        self.break_sequence()
+        self._gap = 0
+        self.samples = 0
+
+    def _scratch(self) -> dict[str, np.ndarray]:
+        if not self._work:
+            h, w = self.shape[:2]
+            self._work = {k: np.zeros((h, w), np.float32)
+                          for k in ("gx", "gy", "vx", "vy", "mag", "pred", "tmp")}
+            self._work["diff"] = np.zeros((h, w), np.uint8)
+            yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+            self._xx, self._yy = xx, yy
+        return self._work
 
     def break_sequence(self) -> None:
         """Forget the previous frame (call at a cut: motion across it is unknown)."""
@@ -130,7 +147,7 @@ class OverlayAccumulator:
         if self._last is None:
             self._last = gray
             return False
-        w = self._work  # preallocated scratch arrays: no page faults per sample
+        w = self._scratch()  # preallocated scratch arrays: no page faults per sample
         gx, gy, vx, vy, mag, pred, tmp = (w[k] for k in ("gx", "gy", "vx", "vy", "mag", "pred",
                                                          "tmp"))
         cv2.Sobel(gray, cv2.CV_32F, 1, 0, dst=gx, ksize=3, scale=0.125)
