@@ -5,7 +5,7 @@ One streaming decode (PyAV, threaded).  Per frame, only a small analysis image
 frame is converted only when it becomes the sharpest usable frame of its
 sub-shot's end.  Memory stays flat in video length: per-shot running sums for
 the overlay mask, one held decoder frame per sub-shot, and the selected
-full-resolution candidates (spilled to a temporary folder beyond 64 MB).
+full-resolution candidates (spilled to a temporary folder beyond 32 MB).
 
 Selection: the sharpest usable frame of each sub-shot -> near-duplicates removed
 (perceptual hash, the sharper kept) -> at most ``max_per_shot`` per shot ->
@@ -52,7 +52,7 @@ class _Candidate:
 class _Store:
     """Full-resolution candidate images: in memory up to ``budget`` bytes, then in a temp folder."""
 
-    def __init__(self, budget: int = 64 << 20) -> None:
+    def __init__(self, budget: int = 32 << 20) -> None:
         self.budget = budget
         self._mem: dict[int, np.ndarray] = {}
         self._bytes = 0
