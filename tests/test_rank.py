@@ -102,3 +102,17 @@ def test_confidence_grows_with_agreement(tile: Tile) -> None:
         [_hyp(tile, f"kf{i:04d}", (900 + i, 900), 17, seed=i) for i in range(3)], _kfs(3)
     )[1][0].confidence
     assert three > one
+
+
+def test_a_place_that_neighbouring_frames_do_not_confirm_loses_credibility(tile: Tile) -> None:
+    kfs = [SimpleNamespace(id=f"kf{i:04d}", shot_index=0, time_s=float(i)) for i in range(3)]
+    lone = [_hyp(tile, "kf0001", (900, 900), 18)]
+    alone = rank_hypotheses(lone, kfs[1:2])
+    unconfirmed = rank_hypotheses(lone, kfs)
+    assert alone[0] == "located"
+    assert unconfirmed[0] != "located"
+    assert unconfirmed[1][0].confidence < alone[1][0].confidence
+    # keyframes far away in time (or in another shot) do not count against it
+    far = [SimpleNamespace(id="kf0000", shot_index=1, time_s=1.0), kfs[1],
+           SimpleNamespace(id="kf0002", shot_index=0, time_s=30.0)]
+    assert rank_hypotheses(lone, far)[0] == "located"

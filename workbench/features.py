@@ -120,15 +120,20 @@ def detect(
         return Features.empty()
     sift = cv2.SIFT_create(  # type: ignore[attr-defined]
         nfeatures=0, contrastThreshold=contrast_threshold)
-    kps, desc = sift.detectAndCompute(grey, mask)
+    kps = sift.detect(grey, mask)
+    if not kps:
+        return Features.empty()
+    if max_features and len(kps) > max_features:
+        # choose first, describe only the chosen (descriptors are the expensive part)
+        xy0 = np.array([k.pt for k in kps], np.float32).reshape(-1, 2)
+        resp = np.array([k.response for k in kps], np.float32)
+        keep = _grid_select(xy0, resp, grey.shape[1], grey.shape[0], max_features)
+        kps = [kps[i] for i in keep]
+    kps, desc = sift.compute(grey, kps)
     if desc is None or not kps:
         return Features.empty()
     xy = np.array([k.pt for k in kps], np.float32).reshape(-1, 2)
     size = np.array([k.size for k in kps], np.float32)
-    resp = np.array([k.response for k in kps], np.float32)
-    if max_features and len(kps) > max_features:
-        keep = _grid_select(xy, resp, grey.shape[1], grey.shape[0], max_features)
-        xy, size, desc = xy[keep], size[keep], desc[keep]
     desc = desc.astype(np.float32)
     desc /= np.maximum(desc.sum(axis=1, keepdims=True), 1e-7)
     desc = np.sqrt(desc)

@@ -107,3 +107,37 @@ def hypothesis_scores(
     else:
         out["spread"] = 0.0
     return out
+
+
+def camera_error(
+    h0: np.ndarray, frame_wh: tuple[int, int], gsd_xy_m: tuple[float, float]
+) -> float:
+    """How far a homography is from what a pinhole camera viewing flat ground can produce.
+
+    The ground->image homography of a camera with square pixels, principal point at the
+    image centre and focal ``f`` is ``K [r1 r2 t]``: after removing ``K`` its first two
+    columns are orthogonal and of equal length.  ``f`` is searched over hfov 1-150
+    degrees; returns the smallest ``|cos angle| + |log length ratio|`` (0 = a perfect
+    camera; random homographies are typically > 0.3).  ``h0``: keyframe px -> tile px;
+    ``gsd_xy_m``: metres per tile pixel along columns and rows (non-square pixels).
+    """
+    w, h = frame_wh
+    sx, sy = gsd_xy_m if gsd_xy_m[0] > 0 and gsd_xy_m[1] > 0 else (1.0, 1.0)
+    to_m = np.diag([sx, sy, 1.0])
+    try:
+        g = np.linalg.inv(to_m @ np.asarray(h0, float))  # ground metres -> frame px
+    except np.linalg.LinAlgError:
+        return float("inf")
+    shift = np.array([[1.0, 0, -(w - 1) / 2], [0, 1.0, -(h - 1) / 2], [0, 0, 1.0]])
+    g = shift @ g
+    a, b = g[:, 0], g[:, 1]
+    best = float("inf")
+    for f in w / (2 * np.tan(np.radians(np.geomspace(1.0, 150.0, 80)) / 2)):
+        ka = np.array([a[0] / f, a[1] / f, a[2]])
+        kb = np.array([b[0] / f, b[1] / f, b[2]])
+        na, nb = np.linalg.norm(ka), np.linalg.norm(kb)
+        if na <= 0 or nb <= 0:
+            continue
+        err = abs(float(ka @ kb) / (na * nb)) + abs(float(np.log(na / nb)))
+        best = min(best, err)
+    return best

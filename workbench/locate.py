@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from .atomic import atomic_write_text
-from .errors import KeyframeError, UsageError, VideoError
+from .errors import KeyframeError, NoUsableTilesError, UsageError, VideoError
 from .keyframes import (
     Keyframe,
     KeyframeConfig,
@@ -192,6 +192,9 @@ def locate(
         hyps.extend(match_keyframe(kf, catalog, cfg.match, cache=cache, progress=sub,
                                    cancel=cancel))
     warnings.extend(cache.warnings)
+    if chosen and len(cache.failed) == len(catalog.tiles):
+        first = cache.warnings[0] if cache.warnings else "unreadable pixels"
+        raise NoUsableTilesError(f"no tile could be read ({first})")
     t_m = time.perf_counter() - t_m
     if chosen:
         verdict, cands, rank_reason = rank_hypotheses(hyps, chosen, cfg.rank)

@@ -57,6 +57,12 @@ class MatchConfig:
     working tile pixels.  ``min_inliers``: smallest homography support kept.
     ``tile_max_pixels``: tiles larger than this are read coarser for the first pass.
     ``refine``: re-verify coarse hypotheses on a native-resolution tile window.
+    ``seed_inliers``/``grow_below``/``grow_radius_px``/``grow_max_dist``: hypotheses
+    with fewer than ``grow_below`` inliers (down to ``seed_inliers``) are grown by
+    guided matching: every keyframe feature is matched only to tile features within
+    ``grow_radius_px`` working px of where the homography puts it (local ratio test,
+    RootSIFT distance below ``grow_max_dist``), then MAGSAC runs again; seeds that do
+    not reach ``min_inliers`` are dropped.
     ``per_tile_ratio``: apply the ratio test within each tile (not across all tiles).
     ``early_stop_inliers``: variant groups (polarity x stretch) are tried in order and
     the rest skipped once a hypothesis has this many inliers.
@@ -73,10 +79,14 @@ class MatchConfig:
     tile_max_pixels: int = 2_000_000
     tile_max_features: int = 30_000
     refine: bool = True
-    refine_max_pixels: int = 2_500_000
+    refine_max_pixels: int = 1_500_000
     max_hypotheses_per_tile: int = 3
     early_stop_inliers: int = 60
     per_tile_ratio: bool = True
+    seed_inliers: int = 6
+    grow_below: int = 40
+    grow_radius_px: float = 8.0
+    grow_max_dist: float = 0.8
 
 
 @dataclass
@@ -189,14 +199,23 @@ def match_keyframe(
         variants += group_variants
         per_tile = _match_group(group_variants, db, tiles, cache, cfg, (w, h), per_tile)
     hyps: list[MatchHypothesis] = []
+    top = max((len(f.kxy) for fs in per_tile.values() for f in fs), default=0)
     for j, (ti, found) in enumerate(sorted(per_tile.items())):
         check_cancel(cancel)
         report(progress, f"verifying {kf.id}", 0.7 + 0.3 * j / max(len(per_tile), 1))
         tile = tiles[ti]
+        tf = cache.coarse(tile)
         for best in _dedupe(found, cfg.max_hypotheses_per_tile):
             hyp = best
-            if cfg.refine and best.scores["tile_scale"] > 1.3:
-                hyp = _refine(best, variants, tile, cache, cfg, (w, h))
+            if len(hyp.kxy) < cfg.grow_below and tf is not None:
+                grown = _grow(hyp, variants, tf, cfg, (w, h))
+                if grown is not None and len(grown.kxy) > len(hyp.kxy):
+                    hyp = grown
+            if len(hyp.kxy) < cfg.min_inliers:
+                continue  # a seed that did not grow
+            if cfg.refine and hyp.scores["tile_scale"] > 1.3 and len(best.kxy) >= top:
+                # only the keyframe's best placement is worth a native-resolution read
+                hyp = _refine(hyp, variants, tile, cache, cfg, (w, h))
             hyps.append(
                 MatchHypothesis(
                     keyframe_id=kf.id, tile=tile, homography=hyp.h0, keyframe_xy=hyp.kxy,
@@ -231,7 +250,7 @@ def _match_group(
                 continue
             kxy = v.feats.xy[sub[:, 0]].astype(np.float64)
             wxy = tf.feats.xy[sub[:, 1] - int(db.starts[ti])].astype(np.float64)
-            f = _estimate(v, kxy, wxy, tf, cfg, frame_wh)
+            f = _estimate(v, kxy, wxy, tf, cfg, frame_wh, min(cfg.seed_inliers, cfg.min_inliers))
             if f is not None:
                 per_tile.setdefault(int(ti), []).append(f)
     return per_tile
@@ -274,10 +293,11 @@ def match_variants(
 
 def _estimate(
     v: _Variant, kxy: np.ndarray, wxy: np.ndarray, tf: TileFeatures, cfg: MatchConfig,
-    frame_wh: tuple[int, int],
+    frame_wh: tuple[int, int], min_inliers: int | None = None,
 ) -> _Found | None:
     """USAC/MAGSAC homography from putative pairs (keyframe px, working px); ``None`` if weak."""
-    if len(kxy) < cfg.min_inliers:
+    need = cfg.min_inliers if min_inliers is None else min_inliers
+    if len(kxy) < need:
         return None
     hm, inl = cv2.findHomography(
         kxy, wxy, cv2.USAC_MAGSAC, cfg.ransac_px, maxIters=5000, confidence=0.999
@@ -285,7 +305,7 @@ def _estimate(
     if hm is None or inl is None:
         return None
     m = inl.ravel().astype(bool)
-    if int(m.sum()) < cfg.min_inliers:
+    if int(m.sum()) < need:
         return None
     h0 = tf.level0_from_working() @ hm
     h0 = h0 / h0[2, 2]
@@ -317,6 +337,61 @@ def _dedupe(found: list[_Found], keep: int) -> list[_Found]:
         if len(out) >= keep:
             break
     return out
+
+
+def _grow(
+    found: _Found, variants: Sequence[_Variant], tf: TileFeatures, cfg: MatchConfig,
+    frame_wh: tuple[int, int],
+) -> _Found | None:
+    """Guided matching around a (weak) homography, then a new MAGSAC fit (see MatchConfig)."""
+    same = [v for v in variants
+            if v.polarity == found.variant.polarity and v.stretch == found.variant.stretch]
+    qf = Features.concat([v.feats for v in same])
+    if len(qf) < cfg.min_inliers or len(tf.feats) < cfg.min_inliers:
+        return None
+    to_work = np.linalg.inv(tf.level0_from_working()) @ found.h0
+    pred = cv2.perspectiveTransform(qf.xy.astype(np.float64)[None], to_work)[0]
+    r = cfg.grow_radius_px
+    hgt, wid = tf.shape
+    inside = np.all(np.isfinite(pred), axis=1) & (pred[:, 0] > -r) & (pred[:, 1] > -r) \
+        & (pred[:, 0] < wid + r) & (pred[:, 1] < hgt + r)
+    if inside.sum() < cfg.min_inliers:
+        return None
+    lo, hi = pred[inside].min(axis=0) - r, pred[inside].max(axis=0) + r
+    txy = tf.feats.xy.astype(np.float64)
+    near = np.all((txy >= lo) & (txy <= hi), axis=1)
+    t_idx = np.nonzero(near)[0]
+    if len(t_idx) < cfg.min_inliers:
+        return None
+    tsub, dsub = txy[t_idx], tf.feats.desc[t_idx]
+    q_idx = np.nonzero(inside)[0]
+    pairs_q, pairs_t, pairs_d = [], [], []
+    for start in range(0, len(q_idx), 512):
+        qi = q_idx[start:start + 512]
+        d2 = np.maximum(2.0 - 2.0 * (qf.desc[qi] @ dsub.T), 0.0)  # RootSIFT: unit L2 norm
+        s2 = ((pred[qi, None, :] - tsub[None, :, :]) ** 2).sum(axis=2)
+        d2[s2 > r * r] = np.inf
+        order = np.argsort(d2, axis=1)[:, :2]
+        rows = np.arange(len(qi))
+        b1 = d2[rows, order[:, 0]]
+        b2 = d2[rows, order[:, 1]] if d2.shape[1] > 1 else np.full(len(qi), np.inf)
+        ok = np.isfinite(b1) & (b1 < cfg.grow_max_dist**2) & (b1 < (0.9**2) * b2)
+        pairs_q.append(qi[ok])
+        pairs_t.append(order[ok, 0])
+        pairs_d.append(b1[ok])
+    q = np.concatenate(pairs_q)
+    t = np.concatenate(pairs_t)
+    d = np.concatenate(pairs_d)
+    if len(q) < cfg.min_inliers:
+        return None
+    o = np.argsort(d)
+    _, first = np.unique(t[o], return_index=True)
+    keep = o[first]
+    grown = _estimate(found.variant, qf.xy[q[keep]].astype(np.float64), tsub[t[keep]], tf, cfg,
+                      frame_wh)
+    if grown is not None:
+        grown.scores["seed_inliers"] = float(len(found.kxy))
+    return grown
 
 
 def _refine(

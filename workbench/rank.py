@@ -41,6 +41,8 @@ class RankConfig:
     giving a single keyframe's credibility.  ``located_at``/``ambiguous_at``: confidence
     thresholds of the verdicts.  ``max_candidates``: candidates returned.
     ``other_weight``: weight of each agreeing keyframe after the best (correlation discount).
+    ``confirm_s``/``missing_factor``: a place loses credibility (x ``missing_factor``) for
+    each keyframe of the same shot within ``confirm_s`` seconds that does not see it.
     """
 
     inlier_mid: float = 12.0
@@ -53,6 +55,8 @@ class RankConfig:
     ambiguous_at: float = 0.25
     max_candidates: int = 10
     cluster_min_m: float = 25.0
+    confirm_s: float = 2.5
+    missing_factor: float = 0.6
 
 
 @dataclass
@@ -94,6 +98,13 @@ def plausibility(scores: dict[str, float], cfg: RankConfig) -> float:
     return p
 
 
+def effective_inliers(h: MatchHypothesis) -> float:
+    """Inliers counted for credibility: a hypothesis grown by guided matching from a
+    small seed counts at most 3x its seed (growth also follows a wrong seed)."""
+    seed = h.scores.get("seed_inliers")
+    return float(h.inliers) if seed is None else float(min(h.inliers, 3.0 * seed))
+
+
 def _credibility(inliers: float, plaus: float, cfg: RankConfig) -> float:
     x = (inliers * plaus - cfg.inlier_mid) / cfg.inlier_width
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, x))))
@@ -123,7 +134,7 @@ def rank_hypotheses(
         if not np.all(np.isfinite(c)):
             continue
         diag = float(h.scores.get("footprint_diag_px", 0.0)) * float(h.tile.gsd_m)
-        cred = _credibility(h.inliers, plaus, cfg)
+        cred = _credibility(effective_inliers(h), plaus, cfg)
         items.append(_Hyp(h, float(c[0]), float(c[1]), diag, plaus, cred))
     if not items:
         why = (
@@ -140,8 +151,10 @@ def rank_hypotheses(
         for g in group:
             g.post = g.cred / max(total, 1e-12)
     clusters = _cluster(items, cfg)
+    kf_info = {str(k.id): (getattr(k, "shot_index", None), getattr(k, "time_s", None))
+               for k in keyframes}
     for cl in clusters:
-        cl.credibility = _cluster_credibility(cl, cfg)
+        cl.credibility = _cluster_credibility(cl, cfg) * _unconfirmed_factor(cl, kf_info, cfg)
     clusters.sort(key=lambda c: -c.credibility)
     shot_of = {str(k.id): getattr(k, "shot_index", None) for k in keyframes}
     cands = [_candidate(cl, cl.credibility) for cl in clusters[: cfg.max_candidates]]
@@ -206,6 +219,24 @@ def _cluster_credibility(cl: _Cluster, cfg: RankConfig) -> float:
     for c in creds[1:]:
         miss *= 1.0 - cfg.other_weight * c
     return 1.0 - miss
+
+
+def _unconfirmed_factor(
+    cl: _Cluster, kf_info: dict[str, tuple[Any, Any]], cfg: RankConfig
+) -> float:
+    """``missing_factor`` per keyframe of the same shot, close in time to a supporting
+    keyframe, that does not see this place (near-identical views should agree)."""
+    support = {m.hyp.keyframe_id for m in cl.members}
+    missing = 0
+    for k, (shot, t) in kf_info.items():
+        if k in support or t is None:
+            continue
+        for s in support:
+            s_shot, s_t = kf_info.get(s, (None, None))
+            if s_t is not None and s_shot == shot and abs(float(t) - float(s_t)) <= cfg.confirm_s:
+                missing += 1
+                break
+    return float(cfg.missing_factor**missing)
 
 
 def _candidate(cl: _Cluster, confidence: float) -> Candidate:

@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CACHE_ENV = "WORKBENCH_FEATURE_CACHE"
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+BLOCK = 768  # level-0 px side of the native-resolution blocks used for refinement
 
 
 @dataclass
@@ -92,6 +93,7 @@ class TileFeatureCache:
     config: Any
     cache_dir: str | None = None  # on-disk feature cache; default $WORKBENCH_FEATURE_CACHE
     warnings: list[str] = field(default_factory=list)
+    failed: set[str] = field(default_factory=set)  # tiles whose pixels could not be read
     _coarse: dict[str, TileFeatures | None] = field(default_factory=dict)
     _db: TileDatabase | None = None
     _db_key: tuple[str, ...] = ()
@@ -138,7 +140,9 @@ class TileFeatureCache:
         r1 = int(min(tile.height, np.ceil(hi[1] + pad[1])))
         if c1 - c0 < 16 or r1 - r0 < 16:
             return None
-        # snap to a coarse grid so nearby hypotheses share a window
+        if (c1 - c0) * (r1 - r0) <= self.config.refine_max_pixels * 1.5:
+            return self._blocks(tile, c0, r0, c1, r1)
+        # too large for native resolution: one reduced window, snapped to a coarse grid
         q = 64
         c0, r0 = c0 // q * q, r0 // q * q
         c1, r1 = min(tile.width, -(-c1 // q) * q), min(tile.height, -(-r1 // q) * q)
@@ -150,6 +154,44 @@ class TileFeatureCache:
             while len(self._windows) > 16:
                 self._windows.popitem(last=False)
         return self._windows[key]
+
+    def _blocks(self, tile: Tile, c0: int, r0: int, c1: int, r1: int) -> TileFeatures | None:
+        """Native-resolution features of level-0 box ``[c0, c1) x [r0, r1)`` assembled from
+        fixed blocks (described once, shared by every keyframe looking there)."""
+        b, pad = BLOCK, 48
+        bxs = range(c0 // b * b, c1, b)
+        bys = range(r0 // b * b, r1, b)
+        key = (str(tile.path), "blocks", bxs.start, bys.start, bxs.stop, bys.stop)
+        if key in self._windows:
+            return self._windows[key]
+        parts: list[Features] = []
+        for by in bys:
+            for bx in bxs:
+                bkey = (str(tile.path), "block", bx, by)
+                if bkey not in self._windows:
+                    tf = self._describe(tile, (bx - pad, by - pad, b + 2 * pad, b + 2 * pad),
+                                        (b + 2 * pad) ** 2)
+                    blk = None
+                    if tf is not None:
+                        xy = tf.to_level0(tf.feats.xy)
+                        core = (xy[:, 0] >= bx - 0.5) & (xy[:, 0] < bx + b - 0.5) \
+                            & (xy[:, 1] >= by - 0.5) & (xy[:, 1] < by + b - 0.5)
+                        f = tf.feats
+                        blk = TileFeatures(
+                            Features(xy[core].astype(np.float32), f.size[core], f.desc[core]),
+                            1.0, 0.0, 0.0, tf.tile_gsd_m, (tile.height, tile.width))
+                    self._windows[bkey] = blk
+                blk = self._windows[bkey]
+                if blk is not None:
+                    parts.append(blk.feats)
+        merged = None
+        if parts:
+            merged = TileFeatures(Features.concat(parts), 1.0, 0.0, 0.0, float(tile.gsd_m),
+                                  (tile.height, tile.width))
+        self._windows[key] = merged
+        while len(self._windows) > 64:
+            self._windows.popitem(last=False)
+        return merged
 
     def _describe(
         self, tile: Tile, window: tuple[int, int, int, int] | None, max_pixels: int
@@ -192,6 +234,7 @@ class TileFeatureCache:
             msg = str(exc)
             log.warning("skipping tile: %s", msg)
             self.warnings.append(msg)
+            self.failed.add(str(tile.path))
             return None
         grey = to_grey(timg.image)
         valid = np.asarray(timg.valid, bool)
