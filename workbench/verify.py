@@ -2,8 +2,9 @@
 
 Checks, each reported precisely (what, expected value, found value):
 
-* the audit log's hash chain, and that every decision, note and tie point has its
-  audit entry;
+* the audit log's hash chain, and that every decision, note, point of interest,
+  claim, context layer and tie point has its audit entry and equals it field by
+  field (:mod:`workbench.verify_records`);
 * the footage: present at its recorded path, same size and SHA-256 (and the
   stored copy, if any);
 * every keyframe PNG (and mask) stored in the case: re-hashed, decodable, and equal
@@ -40,6 +41,7 @@ from .case_ingest import decode_png
 from .case_schema import sha256_bytes, sha256_path
 from .errors import CaseError
 from .geo import haversine_m
+from .verify_records import check_records
 
 log = logging.getLogger(__name__)
 
@@ -103,10 +105,11 @@ def _check_audit(case: Any, rep: VerifyReport, entries: list[AuditEntry]) -> Non
         rep.checked.append(f"audit log: {len(entries)} entries, hash chain intact")
     rep.audit_head = entries[-1].hash if entries else ""
     logged = {(e.action, e.time) for e in entries}
-    records = [(("confirm" if d.status == "confirmed" else "reject"), d.time, f"rank {d.rank}")
-               for d in _all_decisions(case)]
-    records += [("note", n.time, f"note {n.id}") for n in case.notes()]
-    records += [("tie_point", t.time, f"tie point {t.id}") for t in case.tie_points()]
+    # decisions, notes, points, claim, layers: every field against its entry
+    problems_r, n_records = check_records(case.conn, entries)
+    for kind, subject, message in problems_r:
+        rep.error(kind, subject, message)
+    records = [("tie_point", t.time, f"tie point {t.id}") for t in case.tie_points()]
     missing = [r for r in records if (r[0], r[1]) not in logged]
     by_time = {e.time: e for e in entries if e.action == "tie_point"}
     for t in case.tie_points():
@@ -120,15 +123,9 @@ def _check_audit(case: Any, rep: VerifyReport, entries: list[AuditEntry]) -> Non
         rep.error("audit_missing", subject,
                   f"{action} recorded at {time} has no audit-log entry (inserted outside the "
                   "workbench)")
-    if records and not missing:
-        rep.checked.append(f"{len(records)} decisions/notes/tie points all in the audit log")
-
-
-def _all_decisions(case: Any) -> list[Any]:
-    from .case_model import Decision
-
-    return [Decision(int(r["rank"]), r["status"], r["note"], r["user"], r["time"])
-            for r in case.conn.execute("SELECT rank, status, note, user, time FROM decisions")]
+    if (records or n_records) and not missing and not problems_r:
+        rep.checked.append(f"{n_records + len(records)} decisions/notes/points/claim/layers/"
+                           "tie points all match the audit log")
 
 
 def _check_footage(case: Any, rep: VerifyReport, entries: list[AuditEntry]) -> None:

@@ -1,0 +1,94 @@
+"""Review of bad input, end to end: one line naming the file, exit 2, nothing half-written.
+
+Also the evidential checks found in the review: decisions need a justification,
+points of interest must lie in the keyframe, and ``verify`` compares every
+analyst record (not just its existence) with the hash-chained audit log.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from casekit import Scene, make_scene
+
+from workbench.case import Case, verify_case
+from workbench.cli import main
+
+
+@pytest.fixture(scope="module")
+def base_case(tmp_path_factory: pytest.TempPathFactory) -> tuple[Scene, Path]:
+    root = tmp_path_factory.mktemp("review")
+    scene = make_scene(root / "scene")
+    path = root / "base.wbcase"
+    with Case.create(path, video_path=scene.video, tiles=[scene.tile], result=scene.result,
+                     keyframes_dir=scene.out_dir, user="alice") as case:
+        case.confirm(1, "water tower matches")
+        case.reject(2, "decoy")
+        case.add_note("first note")
+        case.set_point_of_interest(1, 160.0, 150.0, "impact")
+        case.set_claim("filmed in the town", lonlat=(32.58, 0.35))
+    return scene, path
+
+
+@pytest.fixture
+def case_path(base_case: tuple[Scene, Path], tmp_path: Path) -> Path:
+    path = tmp_path / "c.wbcase"
+    shutil.copy(base_case[1], path)
+    return path
+
+
+def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
+    code = main(argv)
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    return code, err
+
+
+def tamper(path: Path, *stmts: str) -> None:
+    """Edit the case like an SQLite shell would: drop the append-only triggers first."""
+    conn = sqlite3.connect(path)
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+        conn.execute(f"DROP TRIGGER {name}")
+    for s in stmts:
+        conn.execute(s)
+    conn.commit()
+    conn.close()
+
+
+# --- verify: the analyst's records must equal their audit entries ------------------------
+
+
+def test_clean_case_still_verifies(case_path: Path) -> None:
+    rep = verify_case(case_path)
+    assert rep.ok, [str(f) for f in rep.findings]
+
+
+@pytest.mark.parametrize(("stmt", "subject"), [
+    ("UPDATE decisions SET note = 'looks fine' WHERE rank = 1", "decision on rank 1"),
+    ("UPDATE decisions SET status = 'confirmed' WHERE rank = 2", "decision on rank 2"),
+    ("UPDATE notes SET text = 'innocent'", "note 1"),
+    ("UPDATE claim SET text = 'filmed elsewhere'", "claim"),
+    ("UPDATE claim SET lonlat_json = '[30.0,1.0]'", "claim"),
+    ("UPDATE points_of_interest SET lat = lat + 0.01", "point of interest 1"),
+    ("UPDATE points_of_interest SET label = 'nothing here'", "point of interest 1"),
+    ("UPDATE decisions SET user = 'mallory' WHERE rank = 1", "decision on rank 1"),
+])
+def test_records_edited_outside_the_workbench_fail_verify(
+        case_path: Path, stmt: str, subject: str, capsys: pytest.CaptureFixture[str]) -> None:
+    tamper(case_path, stmt)
+    rep = verify_case(case_path)
+    assert not rep.ok
+    assert any(f.kind == "audit_mismatch" and f.subject == subject for f in rep.findings), \
+        [str(f) for f in rep.findings]
+    assert main(["verify", str(case_path)]) == 1
+    assert "MISMATCH" in capsys.readouterr().out
+
+
+def test_inserted_claim_without_audit_entry_fails_verify(case_path: Path) -> None:
+    tamper(case_path, "DELETE FROM claim",
+           "INSERT INTO claim (id, text, user, time) VALUES (1, 'forged', 'alice', "
+           "'2020-01-01T00:00:00.000000Z')")
+    rep = verify_case(case_path)
+    assert any(f.kind == "audit_missing" and f.subject == "claim" for f in rep.findings)
