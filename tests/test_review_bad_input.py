@@ -16,6 +16,7 @@ from casekit import Scene, make_scene
 
 from workbench.case import Case, verify_case
 from workbench.cli import main
+from workbench.errors import UsageError
 
 
 @pytest.fixture(scope="module")
@@ -92,3 +93,35 @@ def test_inserted_claim_without_audit_entry_fails_verify(case_path: Path) -> Non
            "'2020-01-01T00:00:00.000000Z')")
     rep = verify_case(case_path)
     assert any(f.kind == "audit_missing" and f.subject == "claim" for f in rep.findings)
+
+
+# --- decisions and points of interest -------------------------------------------------------
+
+
+@pytest.mark.parametrize("action", ["confirm", "reject"])
+def test_decision_without_justification_is_refused(
+        case_path: Path, action: str, capsys: pytest.CaptureFixture[str]) -> None:
+    before = case_path.read_bytes()
+    code, err = run_cli(["case", action, str(case_path), "1", "--note", "  "], capsys)
+    assert code == 2
+    assert len(err) == 1 and str(case_path) in err[0] and "justification" in err[0]
+    assert case_path.read_bytes() == before
+    with Case.open(case_path) as case, pytest.raises(UsageError):
+        case.confirm(1, "")
+
+
+@pytest.mark.parametrize(("x", "y"), [("-5000", "99999"), ("320", "10"), ("10", "-1")])
+def test_point_outside_the_keyframe_is_refused(
+        case_path: Path, x: str, y: str, capsys: pytest.CaptureFixture[str]) -> None:
+    before = case_path.read_bytes()
+    code, err = run_cli(["case", "point", str(case_path), "1", x, y, "--label", "p"], capsys)
+    assert code == 2
+    assert len(err) == 1 and str(case_path) in err[0] and "outside keyframe" in err[0]
+    assert case_path.read_bytes() == before
+
+
+def test_point_inside_the_keyframe_edges_is_accepted(case_path: Path) -> None:
+    with Case.open(case_path) as case:
+        case.set_point_of_interest(1, 0.0, 0.0, "corner")
+        case.set_point_of_interest(1, 319.0, 239.0, "other corner")
+    assert verify_case(case_path).ok

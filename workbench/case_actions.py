@@ -52,6 +52,9 @@ class CaseActions(CaseStore):
     def _decide(self, rank: int, status: DecisionStatus, note: str, user: str | None
                 ) -> Decision:
         check_not_readonly(self.readonly, self.path)
+        if not note.strip():  # the report and the audit log must say why (the UI insists too)
+            raise UsageError(f"rank {rank} not {status}: a decision needs a justification note",
+                             self.path)
         c = self.candidate(rank)
         run = self._run_id()
         with self._tx() as conn:
@@ -66,11 +69,13 @@ class CaseActions(CaseStore):
         return Decision(rank, status, note, entry.user, entry.time)
 
     def confirm(self, rank: int, note: str, user: str | None = None) -> Decision:
-        """Confirm candidate ``rank`` with a justification note.  ``UsageError`` if no such rank."""
+        """Confirm candidate ``rank`` with a justification note.
+
+        ``UsageError`` if there is no such rank or the note is empty."""
         return self._decide(rank, "confirmed", note, user)
 
     def reject(self, rank: int, note: str, user: str | None = None) -> Decision:
-        """Reject candidate ``rank`` with a note.  ``UsageError`` if no such rank."""
+        """Reject candidate ``rank`` with a note.  ``UsageError`` if no such rank or no note."""
         return self._decide(rank, "rejected", note, user)
 
     def add_note(self, text: str, user: str | None = None) -> Note:
@@ -172,11 +177,20 @@ class CaseActions(CaseStore):
     def set_point_of_interest(self, rank: int, x: float, y: float, label: str,
                               user: str | None = None) -> PointOfInterest:
         """Geolocate keyframe pixel ``(x, y)`` of candidate ``rank`` (its homography and tile
-        grid) and record it, e.g. the impact point."""
+        grid) and record it, e.g. the impact point.
+
+        ``(x, y)`` = (col, row) in the candidate's keyframe, pixel centres at integers; it
+        must lie inside the keyframe (``UsageError`` otherwise: the homography would only
+        extrapolate).  The recorded position is WGS84 lon/lat."""
         check_not_readonly(self.readonly, self.path)
         if not (math.isfinite(x) and math.isfinite(y)):
             raise UsageError("point of interest coordinates must be finite numbers")
         c = self.candidate(rank)
+        info = self.keyframe_info(c.keyframe_id)
+        if not (-0.5 <= x <= info["width"] - 0.5 and -0.5 <= y <= info["height"] - 0.5):
+            # outside the frame the homography extrapolates: a position nobody saw
+            raise UsageError(f"pixel ({x}, {y}) is outside keyframe {c.keyframe_id} "
+                             f"({info['width']}x{info['height']})", self.path)
         grid = self._grid(c.tile)
         lon, lat = keyframe_to_lonlat(c.homography, grid.transform, grid.crs, (x, y))
         if not (math.isfinite(lon) and math.isfinite(lat)):
