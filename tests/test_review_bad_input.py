@@ -125,3 +125,26 @@ def test_point_inside_the_keyframe_edges_is_accepted(case_path: Path) -> None:
         case.set_point_of_interest(1, 0.0, 0.0, "corner")
         case.set_point_of_interest(1, 319.0, 239.0, "other corner")
     assert verify_case(case_path).ok
+
+
+# --- report ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["yesterday", "2026-13-01T00:00:00Z", ""])
+def test_report_generated_at_must_be_a_time(
+        case_path: Path, tmp_path: Path, value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "rep"
+    code, err = run_cli(["report", str(case_path), "--format", "html", "--out", str(out),
+                         "--generated-at", value], capsys)
+    assert code == 2
+    assert len(err) == 1 and "--generated-at" in err[0] and "Traceback" not in err[0]
+    assert not out.exists()
+
+
+def test_report_generated_at_is_printed_in_utc(
+        case_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "rep"
+    assert main(["report", str(case_path), "--format", "html", "--out", str(out),
+                 "--generated-at", "2026-01-02T05:04:05+02:00"]) == 0
+    html = next(out.glob("*.html")).read_text(encoding="utf-8")
+    assert "Generated 2026-01-02T03:04:05Z" in html

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
 from typing import Any
 
 from ..errors import UsageError
@@ -17,7 +18,8 @@ def register(sub: Any) -> None:
                    help="comma-separated: html, pdf, geojson, kml (default: all)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--generated-at", metavar="ISO_TIME",
-                   help="timestamp printed in the report (default: now, UTC)")
+                   help="timestamp printed in the report, ISO 8601 (e.g. 2026-01-02T03:04:05Z; "
+                        "no zone = UTC; default: now, UTC)")
     p.set_defaults(func=run)
 
 
@@ -31,7 +33,15 @@ def run(args: argparse.Namespace) -> int:
     if bad or not formats:
         raise UsageError(f"unknown report format {', '.join(bad) or '(none)'}; "
                          f"use {', '.join(FORMATS)}")
+    generated_at = None
+    if args.generated_at is not None:
+        # an evidential report's timestamp: a real instant, printed in UTC, never free text
+        try:
+            generated_at = datetime.fromisoformat(args.generated_at.strip())
+        except ValueError:
+            raise UsageError(f"--generated-at wants an ISO 8601 time such as "
+                             f"2026-01-02T03:04:05Z, not {args.generated_at!r}") from None
     with Case.open(args.case) as case:
-        for path in write_reports(case, formats, args.out, generated_at=args.generated_at):
+        for path in write_reports(case, formats, args.out, generated_at=generated_at):
             print(path)
     return 0
