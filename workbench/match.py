@@ -83,7 +83,7 @@ class MatchConfig:
     max_hypotheses_per_tile: int = 3
     early_stop_inliers: int = 60
     per_tile_ratio: bool = True
-    seed_inliers: int = 6
+    seed_inliers: int = 8
     grow_below: int = 40
     grow_radius_px: float = 8.0
     grow_max_dist: float = 0.8
