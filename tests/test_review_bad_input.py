@@ -7,6 +7,8 @@ analyst record (not just its existence) with the hash-chained audit log.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import shutil
 import sqlite3
 from pathlib import Path
@@ -148,3 +150,25 @@ def test_report_generated_at_is_printed_in_utc(
                  "--generated-at", "2026-01-02T05:04:05+02:00"]) == 0
     html = next(out.glob("*.html")).read_text(encoding="utf-8")
     assert "Generated 2026-01-02T03:04:05Z" in html
+
+
+@pytest.mark.parametrize(("metres", "text"), [(0.26, "±0.3 m"), (math.nan, "not estimated"),
+                                              (0.0, "not estimated")])
+def test_sub_metre_or_missing_uncertainty_is_not_printed_as_zero(
+        base_case: tuple[Scene, Path], tmp_path: Path, metres: float, text: str,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    scene = base_case[0]
+    cands = [dataclasses.replace(c, uncertainty_m=metres) for c in scene.result.candidates]
+    result = dataclasses.replace(scene.result, candidates=cands)
+    path = tmp_path / "u.wbcase"
+    Case.create(path, video_path=scene.video, tiles=[scene.tile], result=result,
+                keyframes_dir=scene.out_dir, user="alice").close()
+    out = tmp_path / "rep"
+    assert main(["report", str(path), "--format", "html,pdf,geojson,kml", "--out", str(out)]) == 0
+    kml = next(out.glob("*.kml")).read_text(encoding="utf-8")
+    assert f"<th align='left'>uncertainty</th><td>{text}</td>" in kml
+    assert text in next(out.glob("*.html")).read_text(encoding="utf-8")
+    capsys.readouterr()
+    assert main(["case", "info", str(path)]) == 0
+    info = capsys.readouterr().out
+    assert text in info and "±0 m" not in info and "nan" not in info

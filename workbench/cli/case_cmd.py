@@ -106,6 +106,7 @@ def _xy(text: str, what: str) -> tuple[float, float]:
 
 def _new(args: argparse.Namespace) -> int:
     from ..case import new_case
+    from ..report.model import uncertainty_text
     from ._progress import terminal_progress
 
     target = _xy(args.target, "--target") if args.target else None
@@ -117,13 +118,14 @@ def _new(args: argparse.Namespace) -> int:
         best = res.best()
         if best is not None:
             print(f"  best: rank {best.rank} at {best.lat:.6f}, {best.lon:.6f} "
-                  f"(confidence {best.confidence:.2f}, ±{best.uncertainty_m:.0f} m)")
+                  f"(confidence {best.confidence:.2f}, {uncertainty_text(best.uncertainty_m)})")
     return 0
 
 
 def _info(args: argparse.Namespace) -> int:
     from ..case import Case
     from ..geo import format_dms, format_mgrs
+    from ..report.model import uncertainty_text
 
     with Case.open(args.case) as case:
         res = case.result
@@ -154,7 +156,7 @@ def _info(args: argparse.Namespace) -> int:
             state = f"{d.status} by {d.user}: {d.note}" if d else "undecided"
             out.append(f"  #{c.rank} {c.lat:.6f}, {c.lon:.6f}  {format_dms(c.lat, c.lon)}  "
                        f"{format_mgrs(c.lat, c.lon)}  conf {c.confidence:.2f} "
-                       f"±{c.uncertainty_m:.0f} m  [{state}]")
+                       f"{uncertainty_text(c.uncertainty_m)}  [{state}]")
         claim = case.claim()
         if claim:
             out.append(f"claim:     {claim.text}")

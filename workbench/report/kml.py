@@ -15,7 +15,7 @@ from typing import Any
 
 import simplekml
 
-from .model import ReportData, confidence_words, distance_text
+from .model import ReportData, confidence_words, distance_text, uncertainty_text
 
 _STATUS_COLOUR = {"confirmed": "ff00c000", "rejected": "ff0000ff", "undecided": "ff00ffff"}
 
@@ -63,8 +63,9 @@ def build_kml(data: ReportData) -> str:
         rows: list[tuple[str, Any]] = [
             ("status", status), ("confidence", f"{c.confidence:.2f} "
                                                f"({confidence_words(c.confidence)})"),
-            ("uncertainty", f"±{c.uncertainty_m:.0f} m"), ("lat, lon", f"{c.lat:.6f}, "
-                                                                       f"{c.lon:.6f}"),
+            # same wording as HTML/PDF: "±0 m" for 0.3 m, "±nan m" for none would mislead
+            ("uncertainty", uncertainty_text(c.uncertainty_m)),
+            ("lat, lon", f"{c.lat:.6f}, {c.lon:.6f}"),
             ("keyframe", f"{c.keyframe_id} at {ref.time_s:.3f} s" if ref else c.keyframe_id),
             ("keyframe SHA-256", ref.sha256 if ref else "n/a"), ("imagery", c.tile)]
         if d:

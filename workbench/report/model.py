@@ -223,9 +223,10 @@ def _section(case: Case, c: Candidate, decision: Decision | None,
         format_dms(c.lat, c.lon), format_mgrs(c.lat, c.lon), check)
 
 
-def uncertainty_text(metres: float) -> str:
-    """``"±12 m"``, or ``"not estimated"`` when the engine gave no positive radius."""
-    if not (math.isfinite(metres) and metres > 0):
+def uncertainty_text(metres: float | None) -> str:
+    """``"±12 m"`` (``"±0.3 m"`` below 1 m), or ``"not estimated"`` when the engine gave no
+    positive radius (``None``: a NaN stored in ``locate.json``/the case as JSON null)."""
+    if metres is None or not (math.isfinite(metres) and metres > 0):
         return "not estimated"
     return f"±{metres:.0f} m" if metres >= 1 else f"±{metres:.1f} m"
 
