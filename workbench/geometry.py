@@ -139,5 +139,6 @@ def camera_error(
         if na <= 0 or nb <= 0:
             continue
         err = abs(float(ka @ kb) / (na * nb)) + abs(float(np.log(na / nb)))
-        best = min(best, err)
+        if err < best:
+            best = float(err)
     return best

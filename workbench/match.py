@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 
 from .features import Features, detect, match_descriptors, match_per_owner, normalise, to_grey
-from .geometry import frame_outline, hypothesis_scores
+from .geometry import hypothesis_scores
 from .progress import CancelToken, ProgressCallback, check_cancel, report
 from .tilefeatures import TileDatabase, TileFeatureCache, TileFeatures
 
@@ -111,7 +111,7 @@ class MatchHypothesis:
 
 
 @dataclass
-class _Variant:
+class Variant:
     polarity: int
     stretch: float
     level: float
@@ -121,7 +121,7 @@ class _Variant:
 def keyframe_variants(
     image: np.ndarray, overlay_mask: np.ndarray | None, config: MatchConfig,
     only: tuple[str, float] | None = None,
-) -> list[_Variant]:
+) -> list[Variant]:
     """Describe a ``(H, W, 3) uint8`` BGR keyframe under every (polarity, stretch, level).
 
     ``overlay_mask``: ``(H, W) uint8`` 255 = burned-in overlay (no keypoints there).
@@ -135,7 +135,7 @@ def keyframe_variants(
         usable[overlay_mask > 0] = 0
         usable = np.asarray(cv2.erode(usable, np.ones((7, 7), np.uint8)), np.uint8)
     usable[grey == 0] = 0  # letterbox / warped-out black
-    out: list[_Variant] = []
+    out: list[Variant] = []
     for pol_name in config.polarities:
         if only is not None and pol_name != only[0]:
             continue
@@ -158,7 +158,7 @@ def keyframe_variants(
                     continue
                 ax, ay = nw / w, nh / h
                 back = np.array([[1 / ax, 0, 0.5 / ax - 0.5], [0, 1 / ay, 0.5 / ay - 0.5]])
-                out.append(_Variant(pol, stretch, level, f.mapped(back)))
+                out.append(Variant(pol, stretch, level, f.mapped(back)))
     return out
 
 
@@ -185,9 +185,9 @@ def match_keyframe(
     db = cache.database(tiles)
     check_cancel(cancel)
     h, w = kf.image.shape[:2]
-    per_tile: dict[int, list[_Found]] = {}
+    per_tile: dict[int, list[Found]] = {}
     groups = [(p, st) for st in cfg.stretches for p in cfg.polarities]
-    variants: list[_Variant] = []
+    variants: list[Variant] = []
     for k, group in enumerate(groups):
         # cascade: stop once one placement is clearly supported (saves time on easy footage)
         most = max((len(f.kxy) for fs in per_tile.values() for f in fs), default=0)
@@ -198,6 +198,8 @@ def match_keyframe(
         group_variants = keyframe_variants(kf.image, kf.overlay_mask, cfg, only=group)
         variants += group_variants
         per_tile = _match_group(group_variants, db, tiles, cache, cfg, (w, h), per_tile)
+    from .guided import grow, refine  # imported here: guided imports this module
+
     hyps: list[MatchHypothesis] = []
     top = max((len(f.kxy) for fs in per_tile.values() for f in fs), default=0)
     for j, (ti, found) in enumerate(sorted(per_tile.items())):
@@ -208,14 +210,14 @@ def match_keyframe(
         for best in _dedupe(found, cfg.max_hypotheses_per_tile):
             hyp = best
             if len(hyp.kxy) < cfg.grow_below and tf is not None:
-                grown = _grow(hyp, variants, tf, cfg, (w, h))
+                grown = grow(hyp, variants, tf, cfg, (w, h))
                 if grown is not None and len(grown.kxy) > len(hyp.kxy):
                     hyp = grown
             if len(hyp.kxy) < cfg.min_inliers:
                 continue  # a seed that did not grow
             if cfg.refine and hyp.scores["tile_scale"] > 1.3 and len(best.kxy) >= top:
                 # only the keyframe's best placement is worth a native-resolution read
-                hyp = _refine(hyp, variants, tile, cache, cfg, (w, h))
+                hyp = refine(hyp, variants, tile, cache, cfg, (w, h))
             hyps.append(
                 MatchHypothesis(
                     keyframe_id=kf.id, tile=tile, homography=hyp.h0, keyframe_xy=hyp.kxy,
@@ -228,10 +230,10 @@ def match_keyframe(
 
 
 def _match_group(
-    variants: Sequence[_Variant], db: TileDatabase, tiles: Sequence[Tile],
+    variants: Sequence[Variant], db: TileDatabase, tiles: Sequence[Tile],
     cache: TileFeatureCache, cfg: MatchConfig, frame_wh: tuple[int, int],
-    per_tile: dict[int, list[_Found]],
-) -> dict[int, list[_Found]]:
+    per_tile: dict[int, list[Found]],
+) -> dict[int, list[Found]]:
     """Match variants against the all-tile database; add one hypothesis per (variant, tile)."""
     for v in variants:
         if cfg.per_tile_ratio:
@@ -250,31 +252,31 @@ def _match_group(
                 continue
             kxy = v.feats.xy[sub[:, 0]].astype(np.float64)
             wxy = tf.feats.xy[sub[:, 1] - int(db.starts[ti])].astype(np.float64)
-            f = _estimate(v, kxy, wxy, tf, cfg, frame_wh, min(cfg.seed_inliers, cfg.min_inliers))
+            f = estimate(v, kxy, wxy, tf, cfg, frame_wh, min(cfg.seed_inliers, cfg.min_inliers))
             if f is not None:
                 per_tile.setdefault(int(ti), []).append(f)
     return per_tile
 
 
 @dataclass
-class _Found:
+class Found:
     h0: np.ndarray  # keyframe px -> tile level-0 px
     kxy: np.ndarray
     txy: np.ndarray
     scores: dict[str, float]
-    variant: _Variant
+    variant: Variant
 
 
 def match_variants(
-    variants: Sequence[_Variant], tf: TileFeatures, cfg: MatchConfig, frame_wh: tuple[int, int],
+    variants: Sequence[Variant], tf: TileFeatures, cfg: MatchConfig, frame_wh: tuple[int, int],
     *, guide: np.ndarray | None = None, guide_px: float = 0.0,
-) -> list[_Found]:
+) -> list[Found]:
     """Try every keyframe variant against one tile (window); one hypothesis per variant.
 
     ``guide``: an expected keyframe->level-0 homography; putative matches farther
     than ``guide_px`` level-0 px from its prediction are dropped (refinement).
     """
-    found: list[_Found] = []
+    found: list[Found] = []
     for v in variants:
         pairs = match_descriptors(v.feats, tf.feats, ratio=cfg.ratio)
         if len(pairs) < cfg.min_inliers:
@@ -285,16 +287,16 @@ def match_variants(
             pred = cv2.perspectiveTransform(kxy[None], guide)[0]
             near = np.linalg.norm(pred - tf.to_level0(wxy), axis=1) < guide_px
             kxy, wxy = kxy[near], wxy[near]
-        f = _estimate(v, kxy, wxy, tf, cfg, frame_wh)
+        f = estimate(v, kxy, wxy, tf, cfg, frame_wh)
         if f is not None:
             found.append(f)
     return found
 
 
-def _estimate(
-    v: _Variant, kxy: np.ndarray, wxy: np.ndarray, tf: TileFeatures, cfg: MatchConfig,
+def estimate(
+    v: Variant, kxy: np.ndarray, wxy: np.ndarray, tf: TileFeatures, cfg: MatchConfig,
     frame_wh: tuple[int, int], min_inliers: int | None = None,
-) -> _Found | None:
+) -> Found | None:
     """USAC/MAGSAC homography from putative pairs (keyframe px, working px); ``None`` if weak."""
     need = cfg.min_inliers if min_inliers is None else min_inliers
     if len(kxy) < need:
@@ -318,13 +320,13 @@ def _estimate(
         putative=float(len(kxy)), polarity=float(v.polarity), stretch=v.stretch,
         level=v.level, tile_scale=tf.scale,
     )
-    return _Found(h0, kin, tin, scores, v)
+    return Found(h0, kin, tin, scores, v)
 
 
-def _dedupe(found: list[_Found], keep: int) -> list[_Found]:
+def _dedupe(found: list[Found], keep: int) -> list[Found]:
     """Best hypotheses first, dropping those whose centre lands near a better one."""
     found = sorted(found, key=lambda f: -len(f.kxy))
-    out: list[_Found] = []
+    out: list[Found] = []
     for f in found:
         c = f.scores["centre_x"], f.scores["centre_y"]
         radius = max(f.scores["footprint_diag_px"] * 0.25, 5.0)
@@ -337,88 +339,3 @@ def _dedupe(found: list[_Found], keep: int) -> list[_Found]:
         if len(out) >= keep:
             break
     return out
-
-
-def _grow(
-    found: _Found, variants: Sequence[_Variant], tf: TileFeatures, cfg: MatchConfig,
-    frame_wh: tuple[int, int],
-) -> _Found | None:
-    """Guided matching around a (weak) homography, then a new MAGSAC fit (see MatchConfig)."""
-    same = [v for v in variants
-            if v.polarity == found.variant.polarity and v.stretch == found.variant.stretch]
-    qf = Features.concat([v.feats for v in same])
-    if len(qf) < cfg.min_inliers or len(tf.feats) < cfg.min_inliers:
-        return None
-    to_work = np.linalg.inv(tf.level0_from_working()) @ found.h0
-    pred = cv2.perspectiveTransform(qf.xy.astype(np.float64)[None], to_work)[0]
-    r = cfg.grow_radius_px
-    hgt, wid = tf.shape
-    inside = np.all(np.isfinite(pred), axis=1) & (pred[:, 0] > -r) & (pred[:, 1] > -r) \
-        & (pred[:, 0] < wid + r) & (pred[:, 1] < hgt + r)
-    if inside.sum() < cfg.min_inliers:
-        return None
-    lo, hi = pred[inside].min(axis=0) - r, pred[inside].max(axis=0) + r
-    txy = tf.feats.xy.astype(np.float64)
-    near = np.all((txy >= lo) & (txy <= hi), axis=1)
-    t_idx = np.nonzero(near)[0]
-    if len(t_idx) < cfg.min_inliers:
-        return None
-    tsub, dsub = txy[t_idx], tf.feats.desc[t_idx]
-    q_idx = np.nonzero(inside)[0]
-    pairs_q, pairs_t, pairs_d = [], [], []
-    for start in range(0, len(q_idx), 512):
-        qi = q_idx[start:start + 512]
-        d2 = np.maximum(2.0 - 2.0 * (qf.desc[qi] @ dsub.T), 0.0)  # RootSIFT: unit L2 norm
-        s2 = ((pred[qi, None, :] - tsub[None, :, :]) ** 2).sum(axis=2)
-        d2[s2 > r * r] = np.inf
-        order = np.argsort(d2, axis=1)[:, :2]
-        rows = np.arange(len(qi))
-        b1 = d2[rows, order[:, 0]]
-        b2 = d2[rows, order[:, 1]] if d2.shape[1] > 1 else np.full(len(qi), np.inf)
-        ok = np.isfinite(b1) & (b1 < cfg.grow_max_dist**2) & (b1 < (0.9**2) * b2)
-        pairs_q.append(qi[ok])
-        pairs_t.append(order[ok, 0])
-        pairs_d.append(b1[ok])
-    q = np.concatenate(pairs_q)
-    t = np.concatenate(pairs_t)
-    d = np.concatenate(pairs_d)
-    if len(q) < cfg.min_inliers:
-        return None
-    o = np.argsort(d)
-    _, first = np.unique(t[o], return_index=True)
-    keep = o[first]
-    grown = _estimate(found.variant, qf.xy[q[keep]].astype(np.float64), tsub[t[keep]], tf, cfg,
-                      frame_wh)
-    if grown is not None:
-        grown.scores["seed_inliers"] = float(len(found.kxy))
-    return grown
-
-
-def _refine(
-    found: _Found,
-    variants: Sequence[_Variant],
-    tile: Tile,
-    cache: TileFeatureCache,
-    cfg: MatchConfig,
-    frame_wh: tuple[int, int],
-) -> _Found:
-    """Re-match a coarse hypothesis on a finer tile window around its footprint."""
-    outline = frame_outline(found.h0, frame_wh)
-    if outline is None:
-        return found
-    tf = cache.window(tile, outline)
-    if tf is None or tf.scale >= found.scores["tile_scale"] * 0.8:
-        return found
-    same = [
-        v for v in variants
-        if v.polarity == found.variant.polarity and v.stretch == found.variant.stretch
-    ]
-    guide_px = max(8.0 * found.scores["tile_scale"], 3.0 * found.scores.get("rmse_px", 1.0))
-    better = match_variants(same, tf, cfg, frame_wh, guide=found.h0, guide_px=guide_px)
-    if not better:
-        return found
-    best = max(better, key=lambda f: len(f.kxy))
-    if len(best.kxy) < max(cfg.min_inliers, 0.5 * len(found.kxy)):
-        return found
-    best.scores["coarse_inliers"] = float(len(found.kxy))
-    return best
