@@ -172,3 +172,29 @@ def test_sub_metre_or_missing_uncertainty_is_not_printed_as_zero(
     assert main(["case", "info", str(path)]) == 0
     info = capsys.readouterr().out
     assert text in info and "±0 m" not in info and "nan" not in info
+
+
+# --- tiles: nothing usable -> exactly one line ------------------------------------------------
+
+
+@pytest.mark.parametrize("cmd", ["locate", "case new", "tiles --json"])
+def test_no_usable_tiles_is_one_line(tmp_path: Path, base_case: tuple[Scene, Path], cmd: str,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "imagery"
+    bad.mkdir()
+    (bad / "a_text.tif").write_text("not a raster\n")
+    (bad / "b_empty.tif").write_bytes(b"")
+    one = tmp_path / "one"
+    one.mkdir()
+    (one / "only.tif").write_text("not a raster either\n")
+    video = str(base_case[0].video)
+    for tiles, name in ((bad, "a_text.tif"), (one / "only.tif", "only.tif")):
+        argv = {"locate": ["locate", video, "--tiles", str(tiles), "--out", str(tmp_path / "o")],
+                "case new": ["case", "new", str(tmp_path / "n.wbcase"), video, "--tiles",
+                             str(tiles)],
+                "tiles --json": ["tiles", "--json", str(tiles)]}[cmd]
+        code, err = run_cli(argv, capsys)
+        assert code == 2
+        assert len(err) == 1, err
+        assert str(tiles) in err[0] and name in err[0]
+    assert not (tmp_path / "n.wbcase").exists()

@@ -6,7 +6,8 @@ file, MBTiles, GeoPackage rasters, ERDAS .img, NITF, and GDAL WMS/XYZ XML
 descriptions.  Any CRS pyproj can transform to WGS84 works (geographic, Web
 Mercator, UTM, custom WKT).  Unusable files (not georeferenced, corrupt, truncated,
 unknown CRS, ...) are skipped with a warning naming the file, kept in
-``catalog.warnings`` and logged.
+``catalog.warnings`` and logged (when nothing is usable, the ``NoUsableTilesError``
+carries the first reason and the warnings are logged at INFO level only).
 
 World files: a ``.tfw/.pgw/.jgw/.wld`` gives a geotransform but no CRS.  Such a
 raster is used only when a CRS is also given by a ``.prj`` beside it (``name.prj``
@@ -236,20 +237,27 @@ class TileCatalog:
                 catalog._warn(f"skipped {f}: unreadable metadata ({type(exc).__name__}: {reason})")
         report(progress, "cataloguing tiles", 1.0)
         if not catalog.tiles:
+            # the error below is the one line the user sees: it carries the (first) reason,
+            # so the per-file warnings are only logged at INFO level (not said twice)
+            for w in catalog.warnings:
+                log.info("%s", w)
             where = given[0] if len(given) == 1 else None
             if not files:
                 raise NoUsableTilesError("no raster files found", where)
-            detail = f" ({catalog.warnings[0]})" if len(files) == 1 else " (see warnings)"
-            if where is not None and where.is_file():
+            detail = f" ({catalog.warnings[0]})"
+            if len(files) > 1:
+                detail = f" (first: {catalog.warnings[0]}; {len(files) - 1} more skipped)"
+            elif where is not None and where.is_file():
                 detail = f" ({catalog.warnings[0].split(': ', 1)[-1]})"
             raise NoUsableTilesError(
                 f"no usable georeferenced raster among {len(files)} file(s){detail}", where
             )
+        for w in catalog.warnings:
+            log.warning("%s", w)
         return catalog
 
     def _warn(self, message: str) -> None:
         self.warnings.append(message)
-        log.warning("%s", message)
 
     def covering(self, lon: float, lat: float) -> list[Tile]:
         """Tiles whose level-0 grid contains the WGS84 point."""
