@@ -159,10 +159,9 @@ class _Pass:
         shot.subshots.append(SubShot(self.sub_start, end, self.sub_reason))
         if self.best is None:
             return
-        raw, stats, small = self.best
+        raw, stats, gray = self.best
         self.best = None
         image = raw.to_bgr()
-        gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
         phash = imagehash.phash(Image.fromarray(gray))
         slot = self.store.put(image)
         self.cands.append(_Candidate(raw.index, raw.pts_s, stats.sharpness, shot.index, phash,
@@ -192,13 +191,12 @@ class _Pass:
     # -- per frame -------------------------------------------------------------------
 
     def feed(self, raw: RawFrame) -> None:
-        small = raw.to_bgr(self.cfg.analysis_width)
-        gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+        gray, thumb = raw.to_analysis(self.cfg.analysis_width)
         if self.analysis_shape is None:
             self.analysis_shape = gray.shape
             self.ov_shape = raw.to_gray(self.cfg.overlay.max_width).shape
         self.tgray = self._track_gray(gray)
-        stats, self.prev_hsv = measure(raw.index, raw.pts_s, small, gray, self.prev_hsv,
+        stats, self.prev_hsv = measure(raw.index, raw.pts_s, thumb, gray, self.prev_hsv,
                                        self.cfg.quality)
         self.kinds[stats.kind] = self.kinds.get(stats.kind, 0) + 1
         event = self.cuts.update(stats)
@@ -228,7 +226,7 @@ class _Pass:
             else:
                 self.acc.break_sequence()
         if stats.usable and (self.best is None or stats.sharpness > self.best[1].sharpness):
-            self.best = (raw, stats, small)
+            self.best = (raw, stats, gray)
         self.last_index, self.last_pts = raw.index, raw.pts_s
         self.prev_usable = stats.usable
 

@@ -74,10 +74,11 @@ def measure(
 ) -> tuple[FrameStats, np.ndarray]:
     """Measure one analysis frame; returns the stats and its small HSV image (for the next call).
 
-    ``bgr``: ``(h, w, 3) uint8`` BGR; ``gray``: the same frame as ``(h, w) uint8``.
+    ``bgr``: ``(h, w, 3) uint8`` BGR (any size; 160 px wide is used as is);
+    ``gray``: the frame as ``(h, w) uint8`` at the analysis size.
     """
-    small = cv2.resize(bgr, (160, max(2, round(160 * bgr.shape[0] / bgr.shape[1]))),
-                       interpolation=cv2.INTER_AREA)
+    small = bgr if bgr.shape[1] == 160 else cv2.resize(
+        bgr, (160, max(2, round(160 * bgr.shape[0] / bgr.shape[1]))), interpolation=cv2.INTER_AREA)
     hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
     if prev_hsv is None or prev_hsv.shape != hsv.shape:
         content = 0.0

@@ -51,6 +51,7 @@ from .video_io import (
     _rotation_cw,
     _start_pts,
     _video_stream,
+    frame_to_analysis,
     frame_to_bgr,
     frame_to_gray,
     sha256_file,
@@ -60,6 +61,7 @@ __all__ = [
     "Frame",
     "RawFrame",
     "VideoInfo",
+    "frame_to_analysis",
     "frame_to_bgr",
     "frame_to_gray",
     "iter_frames",
@@ -277,6 +279,10 @@ class RawFrame:
         # would rebuild its context every frame
         ref = self.reformatter if max_width else None
         return frame_to_bgr(self.frame, self.rotation, max_width, ref)
+
+    def to_analysis(self, width: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(gray (h, width) uint8, bgr160 (h', 160, 3) uint8)``, see ``frame_to_analysis``."""
+        return frame_to_analysis(self.frame, self.rotation, width, self.reformatter)
 
     def to_gray(self, max_width: int | None = None) -> np.ndarray:
         """``(H, W) uint8`` luma in display orientation, at most ``max_width`` wide."""

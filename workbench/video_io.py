@@ -220,6 +220,21 @@ def _pts_table(p: Path, cancel: CancelToken | None = None) -> tuple[np.ndarray, 
     return table, warnings
 
 
+def frame_to_analysis(frame: Any, rotation: int, width: int,
+                      reformatter: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Small analysis views of a frame: ``(gray, bgr160)``.
+
+    ``gray``: ``(h, width) uint8``; ``bgr160``: ``(h', 160, 3) uint8`` BGR thumbnail;
+    both in display orientation.  One FFmpeg area downscale to ``width`` (measured
+    faster than OpenCV's area filter on the Y plane at non-integer ratios), then
+    OpenCV for grey and the thumbnail.
+    """
+    small = frame_to_bgr(frame, rotation, width, reformatter)
+    gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+    th = max(2, round(small.shape[0] * 160 / small.shape[1]))
+    return gray, cv2.resize(small, (160, th), interpolation=cv2.INTER_AREA)
+
+
 def frame_to_gray(frame: Any, rotation: int, max_width: int | None = None,
                   reformatter: Any = None) -> np.ndarray:
     """Convert an ``av.VideoFrame`` to ``(H, W) uint8`` grey (luma), rotated for display.

@@ -145,7 +145,7 @@ def main() -> None:
             video = work / f"clip_{h}p_{secs}s.mp4"
             tpath = video.with_suffix(".shots.json")
             if not tpath.exists():
-                shots = render(video, secs, 270 if h == 480 else h)
+                shots = render(video, secs, h)
                 tpath.write_text(json.dumps(shots))
             shots = json.loads(tpath.read_text())
             res = {}
@@ -156,7 +156,7 @@ def main() -> None:
             wb, wa, sd = res["workbench"], res["workbench-all"], res["pyscenedetect"]
             fps = 25.0
             row = {
-                "clip": f"{'480p (480x270)' if h == 480 else f'{h}p'} {secs} s",
+                "clip": f"{h}p ({(h * 16 // 9) // 2 * 2}x{h}) {secs} s",
                 "frames": wb["frames"],
                 "wb_fps": wb["frames"] / wb["wall_s"],
                 "wb_rt": wb["frames"] / wb["wall_s"] / fps,
