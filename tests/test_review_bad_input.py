@@ -198,3 +198,25 @@ def test_no_usable_tiles_is_one_line(tmp_path: Path, base_case: tuple[Scene, Pat
         assert len(err) == 1, err
         assert str(tiles) in err[0] and name in err[0]
     assert not (tmp_path / "n.wbcase").exists()
+
+
+# --- damaged case files ----------------------------------------------------------------------
+
+
+def test_damaged_case_error_is_short(case_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # zero 4 pages of keyframe-PNG overflow chains: the schema still reads, but
+    # PRAGMA quick_check lists hundreds of characters of problems
+    data = bytearray(case_path.read_bytes())
+    page = int.from_bytes(data[16:18], "big") or 65536
+    start = len(data) // page * 3 // 10
+    data[start * page:(start + 4) * page] = bytes(4 * page)
+    case_path.write_bytes(bytes(data))
+    for argv in (["case", "info", str(case_path)], ["verify", str(case_path)],
+                 ["report", str(case_path), "--out", str(case_path.parent / "rep")]):
+        code, err = run_cli(argv, capsys)
+        assert code == 2
+        assert len(err) == 1 and str(case_path) in err[0] and "damaged" in err[0], err
+        assert len(err[0]) < 300 and "more problem(s)" in err[0], err[0]
+        assert "Traceback" not in err[0]
+    assert case_path.read_bytes() == bytes(data)
+    assert not (case_path.parent / "rep").exists()

@@ -114,6 +114,16 @@ def _recover(path: Path) -> None:
             conn.close()
 
 
+def _first_problem(check: str, limit: int = 120) -> str:
+    """The first finding of ``PRAGMA quick_check`` (which can list hundreds), shortened."""
+    lines = [ln.strip() for ln in str(check).splitlines()
+             if ln.strip() and not ln.strip().startswith("***")]
+    first = lines[0] if lines else " ".join(str(check).split())
+    first = first if len(first) <= limit else first[: limit - 3] + "..."
+    more = len(lines) - 1
+    return f"{first}; {more} more problem(s)" if more > 0 else first
+
+
 def _open_error(exc: sqlite3.Error, path: Path) -> CaseError:
     """Map an SQLite error while opening to a typed, one-line case error."""
     text = str(exc)
@@ -281,7 +291,8 @@ class Case(CaseActions):
         try:
             check = conn.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
-                raise CaseCorruptError(f"damaged case database ({check})", p)
+                raise CaseCorruptError(f"damaged case database ({_first_problem(check)}); "
+                                       "nothing was changed", p)
             version = read_version(conn)
             if version is None:
                 raise CaseOpenError("not a workbench case file (no case metadata)", p)
