@@ -18,7 +18,7 @@ from casekit import Scene, make_scene
 
 from workbench.case import Case, verify_case
 from workbench.cli import main
-from workbench.errors import UsageError
+from workbench.errors import CaseError, UsageError
 
 
 @pytest.fixture(scope="module")
@@ -220,3 +220,64 @@ def test_damaged_case_error_is_short(case_path: Path, capsys: pytest.CaptureFixt
         assert "Traceback" not in err[0]
     assert case_path.read_bytes() == bytes(data)
     assert not (case_path.parent / "rep").exists()
+
+
+# --- where a new case goes -----------------------------------------------------------------
+
+
+def test_case_new_never_replaces_the_footage(base_case: tuple[Scene, Path], tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    scene = base_case[0]
+    video = tmp_path / "strike.mp4"
+    shutil.copy(scene.video, video)
+    before = video.read_bytes()
+    # arguments swapped / a typo: the case goes beside it, named strike.mp4.wbcase
+    with Case.create(video, video_path=video, tiles=[scene.tile], result=_result_for(scene, video),
+                     keyframes_dir=scene.out_dir, overwrite=True) as case:
+        assert case.path == tmp_path / "strike.mp4.wbcase"
+    assert video.read_bytes() == before
+
+
+def test_overwrite_replaces_case_files_only(base_case: tuple[Scene, Path], tmp_path: Path) -> None:
+    scene = base_case[0]
+    other = tmp_path / "notes.wbcase"
+    other.write_text("my notes, not a case\n")
+    with pytest.raises(CaseError, match="not a case file"):
+        Case.create(other, video_path=scene.video, tiles=[scene.tile], result=scene.result,
+                    keyframes_dir=scene.out_dir, overwrite=True)
+    assert other.read_text() == "my notes, not a case\n"
+
+
+def test_case_new_into_a_folder_is_refused(base_case: tuple[Scene, Path], tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    video = make_video(tmp_path / "clip.mp4", frames=3)
+    code, err = run_cli(["case", "new", str(folder), str(video), "--tiles",
+                         str(base_case[0].tile)], capsys)
+    assert code == 2
+    assert len(err) == 1 and str(folder) in err[0] and "folder" in err[0], err
+    assert sorted(tmp_path.iterdir()) == [folder, video] and not list(folder.iterdir())
+
+
+def make_video(path: Path, frames: int, size: tuple[int, int] = (64, 48)) -> Path:
+    """A tiny real H.264 clip of random frames (PyAV)."""
+    import av
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    with av.open(str(path), "w") as c:
+        st = c.add_stream("libx264", rate=25)
+        st.width, st.height, st.pix_fmt = size[0], size[1], "yuv420p"
+        for _ in range(frames):
+            img = rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
+            for pkt in st.encode(av.VideoFrame.from_ndarray(img, format="bgr24")):
+                c.mux(pkt)
+        for pkt in st.encode():
+            c.mux(pkt)
+    return path
+
+
+def _result_for(scene: Scene, video: Path) -> object:
+    return dataclasses.replace(scene.result, video=dataclasses.replace(scene.result.video,
+                                                                        path=str(video)))

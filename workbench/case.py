@@ -94,8 +94,32 @@ SOFTWARE = f"osint-geolocation-workbench {__version__}"
 
 
 def _suffixed(path: str | os.PathLike[str]) -> Path:
+    """``path`` with the ``.wbcase`` suffix appended unless it has it (``strike.mp4`` ->
+    ``strike.mp4.wbcase``: a swapped argument must never name the footage).  An existing
+    folder is refused (``OutputError``), not turned into ``folder.wbcase`` beside it."""
     p = Path(path)
-    return p if p.suffix else p.with_suffix(CASE_SUFFIX)
+    if p.is_dir():
+        raise OutputError("is a folder, not a case file name", p)
+    return p if p.suffix.lower() == CASE_SUFFIX else p.with_name(p.name + CASE_SUFFIX)
+
+
+def _check_target(target: Path, overwrite: bool) -> None:
+    """Refuse a case path that is a folder, exists (unless ``overwrite``), or exists and
+    is not an SQLite file (``overwrite`` replaces case files only, never evidence)."""
+    if target.is_dir():
+        raise OutputError("is a folder, not a case file name", target)
+    if not target.exists():
+        return
+    if not overwrite:
+        raise CaseError("a case file already exists here (choose another name)", target)
+    try:
+        with open(target, "rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        raise OutputError(f"cannot read the existing file ({exc.strerror or exc})",
+                          target) from exc
+    if head != b"SQLite format 3\x00":
+        raise CaseError("exists and is not a case file; not replaced", target)
 
 
 def _unlink_quietly(*paths: Path) -> None:
@@ -168,7 +192,8 @@ class Case(CaseActions):
         """Create a new case file from a locate result; returns it open.
 
         Args:
-            path: the ``.wbcase`` file to create (suffix added if missing).
+            path: the ``.wbcase`` file to create (``.wbcase`` appended if it has another
+                or no suffix; an existing folder or non-case file is refused).
             video_path: the original footage; hashed (SHA-256, must match
                 ``result.video.sha256`` when set) and its probed facts stored.
             tiles: the reference rasters; each is hashed and its metadata recorded
@@ -190,8 +215,7 @@ class Case(CaseActions):
             VideoOpenError / RasterOpenError: footage or raster missing.
         """
         target = _suffixed(path)
-        if target.exists() and not overwrite:
-            raise CaseError("a case file already exists here (choose another name)", target)
+        _check_target(target, overwrite)
         check_writable_dir(target.parent)
         digest, size = hash_footage(video_path, result.video.sha256, scaled(progress, 0, 0.5))
         blobs = load_keyframe_blobs(result, keyframes_dir)
@@ -364,8 +388,7 @@ def new_case(
     from .locate import locate
 
     target = _suffixed(path)
-    if target.exists() and not overwrite:
-        raise CaseError("a case file already exists here (choose another name)", target)
+    _check_target(target, overwrite)
     check_writable_dir(target.parent)
     with tempfile.TemporaryDirectory(prefix=".wbcase-", dir=target.parent) as work:
         result = locate(video, list(tiles), out_dir=work, target_xy=target_xy, config=config,
