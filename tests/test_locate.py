@@ -162,3 +162,24 @@ def test_footage_without_usable_keyframe_is_not_located(demo_data: Path, tmp_pat
     assert doc["verdict"] == "not_located"
     assert doc["candidates"] == []
     assert "keyframe" in doc["reason"]
+
+
+def test_companion_frames_stay_in_the_keyframes_shot(cut_clip) -> None:
+    from workbench.keyframes import extract_keyframes
+    from workbench.locate import add_companions
+
+    kset = extract_keyframes(cut_clip.video)
+    shots = {s.index: s for s in kset.shots}
+    kf = kset.keyframes[0]
+    shot = shots[kf.shot_index]
+    out = add_companions(cut_clip.video, [kf], kset, 3, 0.3)
+    step = max(1, round(0.3 * kset.video.fps))
+    expected = [d for d in (0, step, -step) if shot.start_frame <= kf.frame_index + d < shot.end_frame]
+    assert len(expected) >= 2, "keyframe too close to both ends of its shot for this test"
+    assert sorted(k.frame_index - kf.frame_index for k in out) == sorted(expected)
+    assert len({k.id for k in out}) == len(out)
+    for k in out:
+        assert k.shot_index == kf.shot_index
+        assert np.array_equal(k.overlay_mask, kf.overlay_mask)
+    # never more than asked for
+    assert add_companions(cut_clip.video, [kf], kset, 1, 0.3) == [kf]
