@@ -281,3 +281,21 @@ def make_video(path: Path, frames: int, size: tuple[int, int] = (64, 48)) -> Pat
 def _result_for(scene: Scene, video: Path) -> object:
     return dataclasses.replace(scene.result, video=dataclasses.replace(scene.result.video,
                                                                         path=str(video)))
+
+
+# --- usage errors ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("argv", [
+    [], ["bogus"], ["tiles"], ["case"], ["locate", "v.mp4", "--tiles", "--out", "o"],
+    ["keyframes", "v.mp4", "--out", "o", "--max-keyframes", "0"],
+    ["case", "point", "c.wbcase", "one", "1", "2", "--label", "x"],
+])
+def test_usage_errors_are_one_line(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    captured = capsys.readouterr()
+    err = [line for line in captured.err.splitlines() if line.strip()]
+    assert len(err) == 1 and "error:" in err[0] and "--help" in err[0], err
+    assert captured.out == ""
