@@ -299,3 +299,16 @@ def test_usage_errors_are_one_line(argv: list[str], capsys: pytest.CaptureFixtur
     err = [line for line in captured.err.splitlines() if line.strip()]
     assert len(err) == 1 and "error:" in err[0] and "--help" in err[0], err
     assert captured.out == ""
+
+
+@pytest.mark.parametrize("argv", [[], ["town", "t.tif", "--size", "abc"],
+                                  ["footage", "a.tif", "b.mp4", "--depression", "x"]])
+def test_fixtures_usage_errors_are_one_line(argv: list[str],
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from fixtures.cli import main as fixtures_main
+
+    with pytest.raises(SystemExit) as exc:
+        fixtures_main(argv)
+    assert exc.value.code == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and "workbench-fixtures" in err[0] and "error:" in err[0], err
