@@ -113,6 +113,7 @@ class _Pass:
         self.prev_hsv: np.ndarray | None = None
         self.last_index = -1
         self.prev_usable = False
+        self.since_track = 0
         self.last_pts = 0.0
         self.analysis_shape: tuple[int, int] | None = None
         self.tgray = np.zeros((2, 2), np.uint8)
@@ -140,6 +141,7 @@ class _Pass:
         self.sub_start = index
         self.sub_reason = reason
         self.best = None
+        self.since_track = 0
         self.tracker.reset(self.tgray)
 
     def _track_gray(self, gray: np.ndarray) -> np.ndarray:
@@ -208,12 +210,16 @@ class _Pass:
             self.start_shot(raw.index, raw.pts_s, event, gray)
         elif stats.usable and not self.prev_usable:
             self.tracker.reset(self.tgray)  # re-anchor after black/text frames
-        else:
+            self.since_track = 0
+        elif (self.since_track + 1) % max(1, self.cfg.track_every) == 0:
+            self.since_track = 0
             change = self.tracker.update(self.tgray)
             step, step_px = self.tracker.step, self.tracker.step_px  # before a re-anchor
             if change is not None and raw.index - self.sub_start >= self.min_sub:
                 self.end_subshot(raw.index)
                 self.start_subshot(raw.index, change)
+        else:
+            self.since_track += 1  # the next tracked frame covers this one's motion
         self.shot_kinds[stats.kind] = self.shot_kinds.get(stats.kind, 0) + 1
         if event is None:
             self.shot_motion += stats.content

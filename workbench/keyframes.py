@@ -53,9 +53,10 @@ class KeyframeConfig:
     low-resolution analysis frames.  Cuts: ``cut_threshold``/``cut_ratio`` (see
     :class:`~workbench.shots.CutDetector`), ``min_shot_s``.  Sub-shots: ``zoom_step``
     (scale factor), ``pan_step`` (frame widths), ``max_angle`` (degrees),
-    ``min_subshot_s``.  ``dup_hamming``: perceptual-hash distance (of 64 bits) at or
-    below which two keyframes are near-duplicates (the sharper is kept).
-    ``min_frames``: shorter videos are refused.
+    ``min_subshot_s``, ``track_every`` (run the motion tracker on every n-th frame;
+    it follows the motion of the frames between).  ``dup_hamming``: perceptual-hash
+    distance (of 64 bits) at or below which two keyframes are near-duplicates (the
+    sharper is kept).  ``min_frames``: shorter videos are refused.
     """
 
     max_keyframes: int | None = 12
@@ -68,6 +69,7 @@ class KeyframeConfig:
     pan_step: float = 0.5
     max_angle: float = 30.0
     min_subshot_s: float = 0.5
+    track_every: int = 2
     dup_hamming: int = 8
     min_frames: int = 2
     quality: QualityThresholds = field(default_factory=QualityThresholds)

@@ -30,9 +30,10 @@ class FrameStats:
     PySceneDetect's ContentDetector measure); ``luma``/``contrast``: mean and std of
     grey; ``sharpness``: median over a 16x9 block grid of the mean squared Laplacian
     (robust to a HUD covering a minority of blocks); ``flat_fraction``: share of
-    blocks with grey std < 4; ``dominant_fraction``: share of pixels within +-6
-    grey levels of the most common level; ``dark_fraction``: share of pixels darker
-    than the black level; ``kind``: "ok", "black", "blank" or "text".
+    blocks with grey std < 4 (on the 160 px thumbnail); ``dominant_fraction``: share
+    of pixels within +-6 grey levels of the most common level; ``dark_fraction``:
+    share of pixels darker than the black level; ``kind``: "ok", "black", "blank" or
+    "text".
     """
 
     index: int
@@ -83,18 +84,19 @@ def measure(
     if prev_hsv is None or prev_hsv.shape != hsv.shape:
         content = 0.0
     else:
-        content = float(cv2.absdiff(hsv, prev_hsv).mean(axis=(0, 1)).mean())
+        content = float(np.mean(cv2.mean(cv2.absdiff(hsv, prev_hsv))[:3]))
     mean, std = cv2.meanStdDev(gray)
     luma, contrast = float(mean[0, 0]), float(std[0, 0])
     lap = cv2.Laplacian(gray, cv2.CV_32F, ksize=3)
-    blocks = cv2.resize(lap * lap, _BLOCKS, interpolation=cv2.INTER_AREA)
+    blocks = cv2.resize(cv2.multiply(lap, lap), _BLOCKS, interpolation=cv2.INTER_AREA)
     sharpness = float(np.median(blocks))
-    g32 = gray.astype(np.float32)
+    thumb = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)  # block and histogram statistics at 160 px
+    g32 = thumb.astype(np.float32)
     bmean = cv2.resize(g32, _BLOCKS, interpolation=cv2.INTER_AREA)
-    bsq = cv2.resize(g32 * g32, _BLOCKS, interpolation=cv2.INTER_AREA)
+    bsq = cv2.resize(cv2.multiply(g32, g32), _BLOCKS, interpolation=cv2.INTER_AREA)
     bstd = np.sqrt(np.maximum(bsq - bmean * bmean, 0.0))
     flat = float((bstd < 4.0).mean())
-    hist = cv2.calcHist([gray], [0], None, [256], [0, 256]).ravel()
+    hist = cv2.calcHist([thumb], [0], None, [256], [0, 256]).ravel()
     peak = int(np.argmax(hist))
     total = max(1.0, float(hist.sum()))
     dominant = float(hist[max(0, peak - 6): peak + 7].sum() / total)
