@@ -312,3 +312,30 @@ def test_fixtures_usage_errors_are_one_line(argv: list[str],
     assert exc.value.code == 2
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(err) == 1 and "workbench-fixtures" in err[0] and "error:" in err[0], err
+
+
+# --- every case-action error names a file ---------------------------------------------------
+
+
+def test_case_action_errors_name_the_file(case_path: Path, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    area = tmp_path / "area.geojson"
+    area.write_text('{"type": "Polygon", "coordinates": [[[500, 100], [501, 100], [501, 101], '
+                    '[500, 100]]]}')
+    points = tmp_path / "points.geojson"
+    points.write_text('{"type": "Point", "coordinates": [1, 2]}')
+    c = str(case_path)
+    before = case_path.read_bytes()
+    for argv, named in [
+        (["case", "claim", c, "text", "--area", str(area)], area),
+        (["case", "claim", c, "text", "--area", str(points)], points),
+        (["case", "claim", c, "text", "--at", "500,100"], case_path),
+        (["case", "claim", c, " ", "--at", "32.5,0.3"], case_path),
+        (["case", "point", c, "1", "nan", "1", "--label", "x"], case_path),
+        (["case", "tiepoint", c, "1", "nan", "1", "1", "1"], case_path),
+        (["case", "tiepoint", c, "1", "10", "10", "99999", "1"], case_path),
+    ]:
+        code, err = run_cli(argv, capsys)
+        assert code == 2, argv
+        assert len(err) == 1 and str(named) in err[0], (argv, err)
+    assert case_path.read_bytes() == before

@@ -105,10 +105,11 @@ class CaseActions(CaseStore):
         mask_png = None
         if mask is not None:
             if mask.shape[:2] != image.shape[:2] or mask.ndim != 2:
-                raise UsageError("manual keyframe mask must be (H, W) like the image")
+                raise UsageError("manual keyframe mask must be (H, W) like the image", self.path)
             mask_png = encode_png(mask, what="manual keyframe mask")
         if not (math.isfinite(time_s) and frame_index >= 0):
-            raise UsageError("manual keyframe needs frame_index >= 0 and a finite time")
+            raise UsageError("manual keyframe needs frame_index >= 0 and a finite time",
+                             self.path)
         digest = sha256_bytes(png)
         with self._tx() as conn:
             n = conn.execute("SELECT COUNT(*) FROM keyframes WHERE manual = 1").fetchone()[0]
@@ -146,14 +147,16 @@ class CaseActions(CaseStore):
         kxy = (float(keyframe_xy[0]), float(keyframe_xy[1]))
         txy = (float(tile_xy[0]), float(tile_xy[1]))
         if not all(math.isfinite(v) for v in (*kxy, *txy)):
-            raise UsageError("tie point coordinates must be finite numbers")
+            raise UsageError("tie point coordinates must be finite numbers", self.path)
         c = self.candidate(rank)
         info = self.keyframe_info(c.keyframe_id)
         grid = self._grid(c.tile)
         if not (-0.5 <= kxy[0] <= info["width"] - 0.5 and -0.5 <= kxy[1] <= info["height"] - 0.5):
-            raise UsageError(f"keyframe point {kxy} is outside keyframe {c.keyframe_id}")
+            raise UsageError(f"keyframe point {kxy} is outside keyframe {c.keyframe_id}",
+                             self.path)
         if not (-0.5 <= txy[0] <= grid.width - 0.5 and -0.5 <= txy[1] <= grid.height - 0.5):
-            raise UsageError(f"tile point {txy} is outside raster {Path(grid.path).name}")
+            raise UsageError(f"tile point {txy} is outside raster {Path(grid.path).name}",
+                             self.path)
         run = self._run_id()
         manual = [(t.keyframe_xy, t.tile_xy) for t in self.tie_points(rank)] + [(kxy, txy)]
         k_all = np.vstack([as_points(c.keyframe_xy), as_points([m[0] for m in manual])])
@@ -184,7 +187,7 @@ class CaseActions(CaseStore):
         extrapolate).  The recorded position is WGS84 lon/lat."""
         check_not_readonly(self.readonly, self.path)
         if not (math.isfinite(x) and math.isfinite(y)):
-            raise UsageError("point of interest coordinates must be finite numbers")
+            raise UsageError("point of interest coordinates must be finite numbers", self.path)
         c = self.candidate(rank)
         info = self.keyframe_info(c.keyframe_id)
         if not (-0.5 <= x <= info["width"] - 0.5 and -0.5 <= y <= info["height"] - 0.5):
@@ -194,7 +197,8 @@ class CaseActions(CaseStore):
         grid = self._grid(c.tile)
         lon, lat = keyframe_to_lonlat(c.homography, grid.transform, grid.crs, (x, y))
         if not (math.isfinite(lon) and math.isfinite(lat)):
-            raise UsageError(f"pixel ({x}, {y}) does not map onto the ground (above horizon)")
+            raise UsageError(f"pixel ({x}, {y}) does not map onto the ground (above horizon)",
+                             self.path)
         run = self._run_id()
         with self._tx() as conn:
             entry = audit.append(conn, "point_of_interest", {
@@ -217,12 +221,13 @@ class CaseActions(CaseStore):
 
         check_not_readonly(self.readonly, self.path)
         if not text.strip():
-            raise UsageError("empty claim text")
+            raise UsageError("empty claim text", self.path)
         ll = None
         if lonlat is not None:
             lon, lat = float(lonlat[0]), float(lonlat[1])
             if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-                raise UsageError(f"claimed position ({lon}, {lat}) is not lon/lat in degrees")
+                raise UsageError(f"claimed position ({lon}, {lat}) is not lon/lat in degrees",
+                                 self.path)
             ll = (lon, lat)
         area = normalise_area(area_geojson) if area_geojson is not None else None
         with self._tx() as conn:

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
+from ..errors import UsageError, WorkbenchError
 
 
 def register(sub: Any) -> None:
@@ -195,6 +195,12 @@ def _claim(args: argparse.Namespace) -> int:
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise UsageError(f"cannot read the claimed area as GeoJSON ({exc})", args.area) \
                 from exc
+        from ..claim import normalise_area
+
+        try:  # checked here so that the message names the area file, not the case
+            area = normalise_area(area)
+        except WorkbenchError as exc:
+            raise UsageError(exc.message, args.area) from exc
     with Case.open(args.case) as case:
         case.set_claim(args.text, lonlat=at, area_geojson=area, user=args.user)
         print(f"{case.path}: claim recorded")
