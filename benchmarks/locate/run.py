@@ -285,13 +285,18 @@ def render_table(rows: list[dict], with_base: bool, speed: dict | None, total_s:
 
 
 def write_readme(table: str, rows: list[dict]) -> None:
-    per_case = ["| case | + / - | tags | engine verdict | conf | error (m) | baseline error (m) |",
-                "|---|---|---|---|---|---|---|"]
+    def err(v: float) -> str:
+        return "-" if v == float("inf") or v != v else "> 10 km" if v > 1e4 else f"{v:.1f}"
+
+    per_case = ["| case | + / - | tags | engine verdict | conf | inliers | error (m) |"
+                " baseline inliers | baseline error (m) |",
+                "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         c, e, b = r["case"], r["engine"], r.get("baseline", {})
         per_case.append(
             f"| {c.name} | {'+' if c.positive else '-'} | {', '.join(c.tags)} | {e['verdict']} |"
-            f" {e['conf']:.2f} | {e['err1']:.1f} | {b.get('err1', float('nan')):.1f} |")
+            f" {e['conf']:.2f} | {e['inliers']} | {err(e['err1'])} | {b.get('inliers', '-')} |"
+            f" {err(b.get('err1', float('nan')))} |")
     text = (HERE / "README.md").read_text() if (HERE / "README.md").exists() else ""
     head = text.split("<!-- results -->")[0] if "<!-- results -->" in text else text
     (HERE / "README.md").write_text(
