@@ -339,3 +339,19 @@ def test_case_action_errors_name_the_file(case_path: Path, tmp_path: Path,
         assert code == 2, argv
         assert len(err) == 1 and str(named) in err[0], (argv, err)
     assert case_path.read_bytes() == before
+
+
+def test_closed_stdout_is_not_reported_as_bad_input(base_case: tuple[Scene, Path]) -> None:
+    import os
+    import subprocess
+    import sys
+
+    r, w = os.pipe()
+    os.close(r)  # like `workbench tiles ... | head -0`
+    try:
+        proc = subprocess.run([sys.executable, "-m", "workbench", "tiles", str(base_case[0].tile)],
+                              stdout=w, stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(w)
+    assert proc.returncode == 141, proc.stderr
+    assert proc.stderr == ""

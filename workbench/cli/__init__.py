@@ -9,8 +9,10 @@ exit code 2; no traceback unless ``--debug``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -22,6 +24,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "info", "keyframes", "tiles", "locate", "case", "verify", "report", "gui",
 )
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a killed writer
 
 log = logging.getLogger("workbench")
 
@@ -77,6 +80,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("workbench: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader of stdout went away (``| head``): not a problem of the input, and
+        # exit 2 would read as "cannot read the case/video"; exit like SIGPIPE would
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except WorkbenchError as exc:
         if args.debug:
             raise
