@@ -52,7 +52,8 @@ class LocateConfig:
     ``max_keyframes``: keyframes matched (sharpest per shot first, spread over shots).
     ``companion_s``: when a clip yields fewer keyframes than ``max_keyframes`` (short
     single-shot clips), frames this many seconds before/after each keyframe, in the same
-    shot, are matched too, so that agreement across frames can be measured (0 = off).
+    shot, are matched too, so that agreement across frames can be measured (0 = off;
+    never when the caller passes its own ``keyframes``).
     ``hash_tiles``: record each tile's SHA-256 in the result (for case files).
     ``feature_cache``: folder keeping tile features between jobs (default: the
     ``WORKBENCH_FEATURE_CACHE`` environment variable, else none).
@@ -178,7 +179,7 @@ def locate(
     chosen = select_keyframes(kset.keyframes, cfg.max_keyframes) if kset else []
     if kset is not None and not chosen:
         reason = "no usable keyframe (all frames are overlay, black or title card)"
-    if kset is not None and chosen and cfg.companion_s > 0:
+    if keyframes is None and kset is not None and chosen and cfg.companion_s > 0:
         chosen = add_companions(video, chosen, kset, cfg.max_keyframes, cfg.companion_s)
     if target_xy is not None and chosen:
         h, w = chosen[0].image.shape[:2]
