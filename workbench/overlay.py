@@ -40,8 +40,9 @@ class OverlayConfig:
     |gradient| of an overlay pixel; ``static_std``: temporal std of a constant
     pixel; ``grow``: steps the mask grows into constant pixels (0 = off: it leaks
     into flat scene); ``max_hole``: enclosed holes up to this many pixels are
-    filled (letter counters, outlined boxes); ``dilate_px``: dilation at full
-    resolution.
+    filled (letter counters, outlined boxes); ``close_px``: gaps up to twice this
+    along rows/columns are bridged (HUD lines, text rows); ``dilate_px``: dilation
+    at full resolution.
     """
 
     sample_px: float = 3.0
@@ -55,6 +56,7 @@ class OverlayConfig:
     static_std: float = 5.0
     grow: int = 0
     max_hole: int = 150
+    close_px: int = 2
     dilate_px: int = 1
 
 
@@ -235,6 +237,11 @@ def combine_evidence(shot: np.ndarray, video: np.ndarray,
         if np.array_equal(grown, mask):
             break
         mask = grown
+    if cfg.close_px > 0:  # bridge short gaps along HUD lines and text rows
+        k = 2 * cfg.close_px + 1
+        closed_h = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((1, k), np.uint8))
+        closed_v = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((k, 1), np.uint8))
+        mask = cv2.bitwise_or(closed_h, closed_v)
     if cfg.max_hole > 0:  # fill small enclosed holes (letter counters, outlined boxes)
         inv = np.asarray(cv2.bitwise_not(mask), dtype=np.uint8)
         _n, labels, stats, _c = cv2.connectedComponentsWithStats(inv, connectivity=4)
