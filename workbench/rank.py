@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .geo import haversine_m
-from .geometry import frame_corners, frame_outline
+from .geometry import camera_error, frame_corners, frame_outline
 from .match import MatchHypothesis
 from .results import Candidate, Verdict
 from .uncertainty import point_uncertainty_m
@@ -254,6 +254,8 @@ def _candidate(cl: _Cluster, confidence: float) -> Candidate:
     scores = {k: float(v) for k, v in rep.scores.items()}
     scores["credibility"] = cl.credibility
     scores["n_supporting"] = float(len(supporting))
+    gxy = getattr(tile, "gsd_xy_m", (tile.gsd_m, tile.gsd_m))
+    scores["camera_error"] = camera_error(rep.homography, rep.frame_size, gxy)
     return Candidate(
         rank=0,
         lat=float(cl.members[0].lat),
