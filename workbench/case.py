@@ -29,7 +29,6 @@ Typical use::
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sqlite3
@@ -42,6 +41,13 @@ from . import __version__, audit
 from .atomic import check_writable_dir
 from .audit import AuditEntry
 from .case_actions import CaseActions, _insert_run
+from .case_files import CASE_SUFFIX
+from .case_files import check_target as _check_target
+from .case_files import first_problem as _first_problem
+from .case_files import open_error as _open_error
+from .case_files import recover as _recover
+from .case_files import suffixed as _suffixed
+from .case_files import unlink_quietly as _unlink_quietly
 from .case_ingest import (
     MAX_VIDEO_COPY_BYTES,
     hash_footage,
@@ -89,74 +95,7 @@ __all__ = [
     "verify_case",
 ]
 
-CASE_SUFFIX = ".wbcase"
 SOFTWARE = f"osint-geolocation-workbench {__version__}"
-
-
-def _suffixed(path: str | os.PathLike[str]) -> Path:
-    """``path`` with the ``.wbcase`` suffix appended unless it has it (``strike.mp4`` ->
-    ``strike.mp4.wbcase``: a swapped argument must never name the footage).  An existing
-    folder is refused (``OutputError``), not turned into ``folder.wbcase`` beside it."""
-    p = Path(path)
-    if p.is_dir():
-        raise OutputError("is a folder, not a case file name", p)
-    return p if p.suffix.lower() == CASE_SUFFIX else p.with_name(p.name + CASE_SUFFIX)
-
-
-def _check_target(target: Path, overwrite: bool) -> None:
-    """Refuse a case path that is a folder, exists (unless ``overwrite``), or exists and
-    is not an SQLite file (``overwrite`` replaces case files only, never evidence)."""
-    if target.is_dir():
-        raise OutputError("is a folder, not a case file name", target)
-    if not target.exists():
-        return
-    if not overwrite:
-        raise CaseError("a case file already exists here (choose another name)", target)
-    try:
-        with open(target, "rb") as fh:
-            head = fh.read(16)
-    except OSError as exc:
-        raise OutputError(f"cannot read the existing file ({exc.strerror or exc})",
-                          target) from exc
-    if head != b"SQLite format 3\x00":
-        raise CaseError("exists and is not a case file; not replaced", target)
-
-
-def _unlink_quietly(*paths: Path) -> None:
-    for p in paths:
-        with contextlib.suppress(OSError):
-            p.unlink()
-
-
-def _recover(path: Path) -> None:
-    """Let SQLite roll back a hot journal (a read-only connection cannot)."""
-    with contextlib.suppress(sqlite3.Error):
-        conn = connect(path)
-        try:
-            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-        finally:
-            conn.close()
-
-
-def _first_problem(check: str, limit: int = 120) -> str:
-    """The first finding of ``PRAGMA quick_check`` (which can list hundreds), shortened."""
-    lines = [ln.strip() for ln in str(check).splitlines()
-             if ln.strip() and not ln.strip().startswith("***")]
-    first = lines[0] if lines else " ".join(str(check).split())
-    first = first if len(first) <= limit else first[: limit - 3] + "..."
-    more = len(lines) - 1
-    return f"{first}; {more} more problem(s)" if more > 0 else first
-
-
-def _open_error(exc: sqlite3.Error, path: Path) -> CaseError:
-    """Map an SQLite error while opening to a typed, one-line case error."""
-    text = str(exc)
-    if isinstance(exc, sqlite3.OperationalError) and any(
-            w in text for w in ("locked", "busy", "unable to open", "readonly", "read-only")):
-        return CaseOpenError(f"cannot open case file ({text})", path)
-    if isinstance(exc, sqlite3.DatabaseError):
-        return CaseCorruptError(f"damaged case database ({text}); nothing was changed", path)
-    return CaseOpenError(f"cannot open case file ({text})", path)
 
 
 class Case(CaseActions):
