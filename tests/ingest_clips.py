@@ -100,6 +100,7 @@ def make_clip(
     fps: int = 25,
     title_s: float = 0.0,
     fade_after: int | None = None,
+    dissolve_after: int | None = None,
     hud: bool = True,
     crf: int = 20,
     options: dict[str, str] | None = None,
@@ -108,6 +109,8 @@ def make_clip(
 
     ``fade_after``: index of the shot after which the picture fades through black
     (0.4 s out, 0.4 s black, 0.4 s in, counted inside the neighbouring shots).
+    ``dissolve_after``: index of the shot whose last 0.6 s cross-dissolve into the
+    next shot's first frames.
     """
     w, h = size
     layer = _hud(w, h) if hud else None
@@ -146,6 +149,14 @@ def make_clip(
         truth.shots.append((start, len(frames)))
         if fade_after is not None and i == fade_after:
             frames += [np.zeros((h, w, 3), np.uint8)] * fade
+    if dissolve_after is not None:  # cross-dissolve over the last 0.6 s of that shot
+        d = round(0.6 * fps)
+        end = truth.shots[dissolve_after][1]
+        nxt = truth.shots[dissolve_after + 1][0]
+        for k in range(d):
+            a = (k + 1) / (d + 1)
+            i = end - d + k
+            frames[i] = (frames[i] * (1 - a) + frames[nxt + k] * a).astype(np.uint8)
     if layer is not None and alpha is not None:
         frames = [(f * (1 - alpha) + layer[:, :, :3] * alpha).astype(np.uint8) for f in frames]
     truth.frames = len(frames)

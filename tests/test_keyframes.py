@@ -104,6 +104,18 @@ def test_caps_and_near_duplicates(hud_clip: tuple[Path, ClipTruth], tmp_path: Pa
     assert len(kset.keyframes) == 2  # the repeated view is a near-duplicate
 
 
+def test_cross_dissolve_is_a_shot_boundary(tmp_path: Path) -> None:
+    clip = tmp_path / "dissolve.mp4"
+    truth = make_clip(clip, [ShotSpec(2, 1, "pan"), ShotSpec(2, 2, "zoom"),
+                             ShotSpec(2, 3, "pan")], dissolve_after=0, size=(320, 180))
+    kset = extract_keyframes(clip, KeyframeConfig(max_keyframes=None))
+    centre = truth.shots[0][1] - 8  # the dissolve spans the last 15 frames of shot 0
+    assert any(s.boundary == "dissolve" and abs(s.start_frame - centre) <= 10
+               for s in kset.shots), [(s.start_frame, s.boundary) for s in kset.shots]
+    for a, b in truth.shots:
+        assert any(a <= k.frame_index < b for k in kset.keyframes)
+
+
 def test_deterministic_and_round_trip(hud_clip: tuple[Path, ClipTruth], hud_kset: KeyframeSet,
                                       tmp_path: Path) -> None:
     again = extract_keyframes(hud_clip[0], KeyframeConfig(max_keyframes=None))

@@ -46,6 +46,7 @@ class FrameStats:
     dominant_fraction: float
     dark_fraction: float = 0.0
     kind: str = "ok"
+    hist: np.ndarray | None = field(default=None, repr=False)  # HSV 16x4, sums to 1
 
     @property
     def usable(self) -> bool:
@@ -101,7 +102,9 @@ def measure(
     total = max(1.0, float(hist.sum()))
     dominant = float(hist[max(0, peak - 6): peak + 7].sum() / total)
     dark = float(hist[: max(1, int(thresholds.black_luma))].sum() / total)
-    stats = FrameStats(index, pts_s, content, luma, contrast, sharpness, flat, dominant, dark)
+    hs = cv2.calcHist([hsv], [0, 1], None, [16, 4], [0, 180, 0, 256]).ravel()
+    stats = FrameStats(index, pts_s, content, luma, contrast, sharpness, flat, dominant, dark,
+                       hist=hs / max(1.0, float(hs.sum())))
     stats.kind = classify(stats, thresholds)
     return stats, hsv
 
@@ -130,18 +133,24 @@ class CutDetector:
     ``window`` frames + 2), at least ``min_gap`` frames after the previous boundary.
     A fade: the first frame of a run of black/blank frames ends the shot; the
     first usable-or-text frame after the run starts the next one.
+    A dissolve (gradual transition): the hue/saturation histogram moved by at least
+    ``gradual_threshold`` (half L1 distance, 0-1) over ``gradual_span`` frames with no
+    hard cut; the boundary is reported at the end of that span.
     """
 
     threshold: float = 27.0
     ratio: float = 3.0
     window: int = 8
     min_gap: int = 6
+    gradual_threshold: float = 0.5
+    gradual_span: int = 12
     _recent: list[float] = field(default_factory=list)
+    _hists: list[np.ndarray] = field(default_factory=list)
     _since: int = 10**9
     _in_dark: bool = False
 
     def update(self, s: FrameStats) -> str | None:
-        """Return "cut", "fade" (a boundary *before* this frame) or ``None``."""
+        """Return "cut", "fade", "dissolve" (a boundary *before* this frame) or ``None``."""
         dark = s.kind in ("black", "blank")
         event: str | None = None
         if (dark and not self._in_dark) or (not dark and self._in_dark):
@@ -150,13 +159,23 @@ class CutDetector:
             base = float(np.mean(self._recent)) if self._recent else 0.0
             if s.content >= self.threshold and s.content >= self.ratio * (base + 2.0):
                 event = "cut"
+            elif (s.hist is not None and len(self._hists) >= self.gradual_span
+                  and self._since >= self.gradual_span
+                  and 0.5 * float(np.abs(s.hist - self._hists[0]).sum())
+                  >= self.gradual_threshold):
+                event = "dissolve"
         self._in_dark = dark
+        if s.hist is not None and not dark:
+            self._hists.append(s.hist)
+            if len(self._hists) > self.gradual_span:
+                self._hists.pop(0)
         self._recent.append(s.content)
         if len(self._recent) > self.window:
             self._recent.pop(0)
         if event is not None:
             self._since = 0
             self._recent.clear()
+            self._hists.clear()
         else:
             self._since += 1
         return event
