@@ -355,3 +355,27 @@ def test_closed_stdout_is_not_reported_as_bad_input(base_case: tuple[Scene, Path
         os.close(w)
     assert proc.returncode == 141, proc.stderr
     assert proc.stderr == ""
+
+
+# --- manual keyframes come from the recorded footage only ---------------------------------------
+
+
+def test_manual_keyframe_refuses_substituted_footage(
+        base_case: tuple[Scene, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from workbench.case_schema import sha256_path
+
+    scene = base_case[0]
+    video = make_video(tmp_path / "clip.mp4", frames=3)
+    result = _result_for(scene, video)
+    result.video = dataclasses.replace(result.video, sha256=sha256_path(video)[0])
+    path = tmp_path / "k.wbcase"
+    Case.create(path, video_path=video, tiles=[scene.tile], result=result,
+                keyframes_dir=scene.out_dir).close()
+    assert main(["case", "keyframe", str(path), "1"]) == 0  # the recorded footage: fine
+    capsys.readouterr()
+    make_video(video, frames=4, size=(64, 48))  # another clip at the same path
+    before = path.read_bytes()
+    code, err = run_cli(["case", "keyframe", str(path), "1"], capsys)
+    assert code == 2
+    assert len(err) == 1 and str(video) in err[0] and "changed" in err[0], err
+    assert path.read_bytes() == before

@@ -247,9 +247,13 @@ def _relink(args: argparse.Namespace) -> int:
 
 def _keyframe(args: argparse.Namespace) -> int:
     from ..case import Case
+    from ..case_ingest import hash_footage
     from ..video import read_frame
 
     with Case.open(args.case) as case:
+        # evidence: the frame must come from the very footage the case recorded, not from
+        # whatever file now sits at that path
+        hash_footage(case.video.path, case.video.sha256)
         frame = read_frame(case.video.path, args.frame)
         ref = case.add_keyframe(frame.index, frame.pts_s, frame.image, None, user=args.user)
         print(f"{case.path}: manual keyframe {ref.id} (frame {ref.frame_index}, "
