@@ -109,3 +109,21 @@ def test_truncated_file_yields_keyframes_of_the_decodable_part(
     assert doc["keyframes"], "the decodable half still gives keyframes"
     assert doc["warnings"] and all(str(cut) in w for w in doc["warnings"])
     assert doc["stats"]["frames_decoded"] < 60
+
+
+def test_progress_bar_only_on_a_terminal(small_clip: Path, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    err = Tty()
+    monkeypatch.setattr(sys, "stderr", err)
+    assert main(["keyframes", str(small_clip), "--out", str(tmp_path / "kf")]) == 0
+    assert "decoding" in err.getvalue() and "%" in err.getvalue()
+    err2 = Tty()
+    monkeypatch.setattr(sys, "stderr", err2)
+    assert main(["-q", "keyframes", str(small_clip), "--out", str(tmp_path / "kf2")]) == 0
+    assert err2.getvalue() == ""
