@@ -379,3 +379,15 @@ def test_manual_keyframe_refuses_substituted_footage(
     assert code == 2
     assert len(err) == 1 and str(video) in err[0] and "changed" in err[0], err
     assert path.read_bytes() == before
+
+
+def test_point_fix_with_unestimated_uncertainty(base_case: tuple[Scene, Path]) -> None:
+    from workbench.compare import locate_pixel
+    from workbench.results import LocateResult
+
+    scene = base_case[0]
+    cands = [dataclasses.replace(c, uncertainty_m=math.nan) for c in scene.result.candidates]
+    doc = dataclasses.replace(scene.result, candidates=cands).to_json()  # NaN -> null
+    result = LocateResult.from_json(doc)
+    fix = locate_pixel(result.candidates[0], result.tiles[0], 160.0, 120.0)
+    assert math.isnan(fix.uncertainty_m) and math.isfinite(fix.lat)

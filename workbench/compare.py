@@ -241,7 +241,9 @@ def locate_pixel(candidate: Candidate, tile: TileRef, x: float, y: float) -> Poi
         raise UsageError(f"pixel ({x:.0f}, {y:.0f}) cannot be converted to lon/lat")
     ties = np.asarray(candidate.keyframe_xy, float).reshape(-1, 2)
     ratio = _outside_hull_ratio(np.array([x, y]), ties)
-    unc = float(candidate.uncertainty_m) * (1.0 + ratio)
+    # a NaN radius comes back from locate.json / the case as JSON null: "not estimated"
+    base = candidate.uncertainty_m
+    unc = (float(base) if base is not None else math.nan) * (1.0 + ratio)
     return PointFix(
         x=float(x), y=float(y), lon=lon, lat=lat, tile_x=float(txy[0]), tile_y=float(txy[1]),
         uncertainty_m=unc, extrapolated=ratio > 0, dms=format_dms(lat, lon),
