@@ -391,3 +391,23 @@ def test_point_fix_with_unestimated_uncertainty(base_case: tuple[Scene, Path]) -
     result = LocateResult.from_json(doc)
     fix = locate_pixel(result.candidates[0], result.tiles[0], 160.0, 120.0)
     assert math.isnan(fix.uncertainty_m) and math.isfinite(fix.lat)
+
+
+def test_ui_candidates_table_with_unestimated_uncertainty(base_case: tuple[Scene, Path]) -> None:
+    pytest.importorskip("PyQt6")
+    from PyQt6.QtWidgets import QApplication
+
+    from ui.candidates import COLUMNS, SORT_ROLE, CandidatesModel
+    from workbench.results import LocateResult
+
+    _app = QApplication.instance() or QApplication([])
+    scene = base_case[0]
+    cands = [dataclasses.replace(c, uncertainty_m=math.inf) for c in scene.result.candidates]
+    result = LocateResult.from_json(dataclasses.replace(scene.result, candidates=cands).to_json())
+    assert result.candidates[0].uncertainty_m is None  # how it comes back from JSON
+    model = CandidatesModel()
+    model.set_result(result)
+    col = COLUMNS.index("± m")
+    assert model.data(model.index(0, col)) == "unknown"
+    assert model.data(model.index(0, col), SORT_ROLE) == math.inf
+    assert _app is not None

@@ -11,6 +11,7 @@ located, with the engine's reason) above the table and emits
 from __future__ import annotations
 
 import html
+import math
 from pathlib import PurePath
 from typing import Any
 
@@ -26,6 +27,7 @@ from PyQt6.QtCore import (
 from PyQt6.QtGui import QBrush, QColor
 from PyQt6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
+from workbench.compare import format_metres
 from workbench.results import Candidate, LocateResult
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -105,8 +107,9 @@ class CandidatesModel(QAbstractTableModel):
             "Lat": (f"{c.lat:.6f}", c.lat),
             "Lon": (f"{c.lon:.6f}", c.lon),
             "Confidence": (f"{c.confidence:.0%}", c.confidence),
-            "± m": (f"{c.uncertainty_m:.1f}" if c.uncertainty_m < 10 else
-                    f"{c.uncertainty_m:.0f}", c.uncertainty_m),
+            # None: not estimated (NaN/inf stored as JSON null); sorts last
+            "± m": (format_metres(c.uncertainty_m).removesuffix(" m"),
+                    c.uncertainty_m if c.uncertainty_m is not None else math.inf),
             "Keyframe": (c.keyframe_id, c.keyframe_id),
             "Tile": (PurePath(c.tile).name, c.tile),
             "Inliers": (str(c.inliers), c.inliers),

@@ -292,8 +292,11 @@ def numbered_landmarks(
     ]
 
 
-def format_metres(value: float) -> str:
-    """``0.3 m`` / ``12 m`` / ``1.2 km``: an uncertainty for people, never "0 m"."""
+def format_metres(value: float | None) -> str:
+    """``0.3 m`` / ``12 m`` / ``1.2 km``: an uncertainty for people, never "0 m";
+    ``unknown`` for ``None`` (a NaN/inf stored as JSON null) or a non-finite value."""
+    if value is None:
+        return "unknown"
     v = abs(float(value))
     if not math.isfinite(v):
         return "unknown"
