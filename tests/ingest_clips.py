@@ -101,6 +101,7 @@ def make_clip(
     title_s: float = 0.0,
     fade_after: int | None = None,
     dissolve_after: int | None = None,
+    grey: bool = False,
     hud: bool = True,
     crf: int = 20,
     options: dict[str, str] | None = None,
@@ -157,6 +158,9 @@ def make_clip(
             a = (k + 1) / (d + 1)
             i = end - d + k
             frames[i] = (frames[i] * (1 - a) + frames[nxt + k] * a).astype(np.uint8)
+    if grey:  # thermal-like: no colour, lower contrast
+        frames = [cv2.cvtColor(cv2.cvtColor(f, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+                  for f in frames]
     if layer is not None and alpha is not None:
         frames = [(f * (1 - alpha) + layer[:, :, :3] * alpha).astype(np.uint8) for f in frames]
     truth.frames = len(frames)

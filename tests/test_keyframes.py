@@ -116,6 +116,17 @@ def test_cross_dissolve_is_a_shot_boundary(tmp_path: Path) -> None:
         assert any(a <= k.frame_index < b for k in kset.keyframes)
 
 
+def test_low_contrast_grey_cuts(tmp_path: Path) -> None:
+    clip = tmp_path / "grey.mp4"
+    truth = make_clip(clip, [ShotSpec(2, 1, "pan"), ShotSpec(2, 2, "zoom"),
+                             ShotSpec(2, 3, "pan")], grey=True, size=(320, 180))
+    kset = extract_keyframes(clip, KeyframeConfig(max_keyframes=None))
+    starts = [s.start_frame for s in kset.shots]
+    assert len(starts) == 3
+    for a, _b in truth.shots[1:]:
+        assert any(abs(a - s) <= 1 for s in starts), (a, starts)
+
+
 def test_deterministic_and_round_trip(hud_clip: tuple[Path, ClipTruth], hud_kset: KeyframeSet,
                                       tmp_path: Path) -> None:
     again = extract_keyframes(hud_clip[0], KeyframeConfig(max_keyframes=None))

@@ -27,9 +27,10 @@ class FrameStats:
     """Per-frame measurements of an analysis image.
 
     ``content``: mean absolute HSV change from the previous frame (0-255 scale,
-    PySceneDetect's ContentDetector measure); ``luma``/``contrast``: mean and std of
-    grey; ``sharpness``: median over a 16x9 block grid of the mean squared Laplacian
-    (robust to a HUD covering a minority of blocks); ``flat_fraction``: share of
+    PySceneDetect's ContentDetector measure; brightness change alone on grey
+    frames); ``luma``/``contrast``: mean and std of grey; ``sharpness``: median over
+    a 16x9 block grid of the mean squared Laplacian (robust to a HUD covering a
+    minority of blocks); ``flat_fraction``: share of
     blocks with grey std < 4 (on the 160 px thumbnail); ``dominant_fraction``: share
     of pixels within +-6 grey levels of the most common level; ``dark_fraction``:
     share of pixels darker than the black level; ``kind``: "ok", "black", "blank" or
@@ -85,7 +86,10 @@ def measure(
     if prev_hsv is None or prev_hsv.shape != hsv.shape:
         content = 0.0
     else:
-        content = float(np.mean(cv2.mean(cv2.absdiff(hsv, prev_hsv))[:3]))
+        dh, ds, dv = cv2.mean(cv2.absdiff(hsv, prev_hsv))[:3]
+        grey = cv2.mean(hsv)[1] < 20 and cv2.mean(prev_hsv)[1] < 20
+        # grey (thermal) footage has no hue/saturation to change: brightness alone
+        content = float(dv) if grey else float((dh + ds + dv) / 3.0)
     mean, std = cv2.meanStdDev(gray)
     luma, contrast = float(mean[0, 0]), float(std[0, 0])
     lap = cv2.Laplacian(gray, cv2.CV_32F, ksize=3)
@@ -129,8 +133,9 @@ def classify(s: FrameStats, t: QualityThresholds) -> str:
 class CutDetector:
     """Hard cuts and fades from the stream of :class:`FrameStats` (one call per frame).
 
-    A cut: ``content >= threshold`` and ``content >= ratio *`` (mean of the previous
-    ``window`` frames + 2), at least ``min_gap`` frames after the previous boundary.
+    A cut: ``content >= min(threshold, contrast_factor * grey std)`` (at least
+    ``min_threshold``) and ``content >= ratio *`` (mean of the previous ``window``
+    frames + 2), at least ``min_gap`` frames after the previous boundary.
     A fade: the first frame of a run of black/blank frames ends the shot; the
     first usable-or-text frame after the run starts the next one.
     A dissolve (gradual transition): the hue/saturation histogram moved by at least
@@ -139,6 +144,8 @@ class CutDetector:
     """
 
     threshold: float = 27.0
+    contrast_factor: float = 0.6
+    min_threshold: float = 8.0
     ratio: float = 3.0
     window: int = 8
     min_gap: int = 6
@@ -157,7 +164,10 @@ class CutDetector:
             event = "fade"
         elif not dark and self._since >= self.min_gap:
             base = float(np.mean(self._recent)) if self._recent else 0.0
-            if s.content >= self.threshold and s.content >= self.ratio * (base + 2.0):
+            # two unrelated pictures differ by ~1.1x their grey std: low-contrast (thermal)
+            # footage cannot reach the absolute threshold, so it scales down with contrast
+            thr = max(self.min_threshold, min(self.threshold, self.contrast_factor * s.contrast))
+            if s.content >= thr and s.content >= self.ratio * (base + 2.0):
                 event = "cut"
             elif (s.hist is not None and len(self._hists) >= self.gradual_span
                   and self._since >= self.gradual_span
