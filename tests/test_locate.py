@@ -174,7 +174,8 @@ def test_companion_frames_stay_in_the_keyframes_shot(cut_clip) -> None:
     shot = shots[kf.shot_index]
     out = add_companions(cut_clip.video, [kf], kset, 3, 0.3)
     step = max(1, round(0.3 * kset.video.fps))
-    expected = [d for d in (0, step, -step) if shot.start_frame <= kf.frame_index + d < shot.end_frame]
+    expected = [d for d in (0, step, -step)
+                if shot.start_frame <= kf.frame_index + d < shot.end_frame]
     assert len(expected) >= 2, "keyframe too close to both ends of its shot for this test"
     assert sorted(k.frame_index - kf.frame_index for k in out) == sorted(expected)
     assert len({k.id for k in out}) == len(out)

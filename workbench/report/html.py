@@ -14,6 +14,7 @@ from html import escape
 from typing import Any
 
 from .model import (
+    UNCERTAINTY_NOTE,
     LocationSection,
     ReportData,
     ResidualRow,
@@ -82,7 +83,8 @@ def _summary(d: ReportData) -> str:
         rows: list[tuple[str, Any]] = [
             ("Position (WGS84 lat, lon)", f"<b>{c.lat:.6f}, {c.lon:.6f}</b>"),
             ("DMS", e(p.dms)), ("MGRS", e(p.mgrs or "n/a")),
-            ("Uncertainty", f"{uncertainty_text(c.uncertainty_m)} (1-sigma radius)"),
+            ("Uncertainty", f"{uncertainty_text(c.uncertainty_m)}"
+                 f" {UNCERTAINTY_NOTE}"),
             ("Confidence", f"{c.confidence:.2f} ({e(confidence_words(c.confidence))})"),
             ("Keyframe", e(f"{c.keyframe_id} at {p.keyframe.time_s:.3f} s (frame "
                            f"{p.keyframe.frame_index})" if p.keyframe else c.keyframe_id)),

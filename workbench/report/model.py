@@ -223,6 +223,12 @@ def _section(case: Case, c: Candidate, decision: Decision | None,
         format_dms(c.lat, c.lon), format_mgrs(c.lat, c.lon), check)
 
 
+UNCERTAINTY_NOTE = (
+    "(1-sigma radius of the match, relative to the reference imagery; the imagery's own "
+    "georeferencing error is not included)"
+)
+
+
 def uncertainty_text(metres: float | None) -> str:
     """``"±12 m"`` (``"±0.3 m"`` below 1 m), or ``"not estimated"`` when the engine gave no
     positive radius (``None``: a NaN stored in ``locate.json``/the case as JSON null)."""

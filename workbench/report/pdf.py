@@ -32,6 +32,7 @@ from reportlab.platypus import (
 )
 
 from .model import (
+    UNCERTAINTY_NOTE,
     LocationSection,
     ReportData,
     confidence_words,
@@ -136,7 +137,8 @@ class _Builder:
             c = p.candidate
             rows = [("Position (WGS84 lat, lon)", f"<b>{c.lat:.6f}, {c.lon:.6f}</b>"),
                     ("DMS", t(p.dms)), ("MGRS", t(p.mgrs or "n/a")),
-                    ("Uncertainty", f"{uncertainty_text(c.uncertainty_m)} (1-sigma radius)"),
+                    ("Uncertainty", f"{uncertainty_text(c.uncertainty_m)}"
+                                     f" {UNCERTAINTY_NOTE}"),
                     ("Confidence", f"{c.confidence:.2f} ({t(confidence_words(c.confidence))})"),
                     ("Keyframe", t(f"{c.keyframe_id} at {p.keyframe.time_s:.3f} s" if p.keyframe
                                    else c.keyframe_id))]
