@@ -42,7 +42,10 @@ class PointPanel(QWidget):
         self.decimal = self._field("Latitude, longitude in decimal degrees (WGS84)")
         self.dms = self._field("Degrees, minutes, seconds (WGS84)")
         self.mgrs = self._field("Military Grid Reference System, 1 m precision")
-        self.uncert = self._field("Uncertainty radius: grows outside the matched landmarks")
+        self.uncert = self._field(
+            "1-sigma radius of the match, relative to the reference imagery (the imagery's "
+            "own georeferencing error is not included); grows outside the matched landmarks"
+        )
         self.pixel = self._field("Keyframe pixel (column, row), full resolution")
         form = QFormLayout()
         form.addRow("Lat, lon", self.decimal)
