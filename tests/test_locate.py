@@ -110,7 +110,14 @@ def test_bad_tiles_give_one_line_and_exit_2(demo_data: Path, tmp_path: Path,
     cv2.imwrite(str(plain), np.full((64, 64, 3), 128, np.uint8))
     assert main(["locate", video, "--tiles", str(plain), "--out", str(out)]) == 2
     assert "plain.png" in _err_line(capsys)
-    assert not (out / "locate.json").exists()
+    assert not out.exists()  # a failed run leaves no (empty) output folder behind
+    nested = tmp_path / "new" / "deeper"
+    assert main(["locate", video, "--tiles", str(plain), "--out", str(nested)]) == 2
+    assert not (tmp_path / "new").exists()
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    assert main(["locate", video, "--tiles", str(plain), "--out", str(kept)]) == 2
+    assert kept.is_dir()  # a folder the user made is left alone
 
 
 def test_bad_arguments_give_one_line_and_exit_2(demo_data: Path, tmp_path: Path,
@@ -119,6 +126,8 @@ def test_bad_arguments_give_one_line_and_exit_2(demo_data: Path, tmp_path: Path,
     out = str(tmp_path / "out")
     assert main(["locate", str(tmp_path / "missing.mp4"), "--tiles", tiles, "--out", out]) == 2
     assert "missing.mp4" in _err_line(capsys)
+    assert main(["locate", str(tmp_path), "--tiles", tiles, "--out", out]) == 2
+    assert "is a folder" in _err_line(capsys)
     with pytest.raises(SystemExit) as exc:
         main(["locate", str(demo_data / "strike.mp4"), "--tiles", tiles, "--out", out,
               "--target", "abc"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -58,10 +59,10 @@ def run(args: argparse.Namespace) -> int:
     from ..locate import LocateConfig, locate
 
     video = Path(args.video)
-    if not video.is_file():
+    if not video.exists():
         raise UsageError("no such video file", video)
-    out = Path(args.out)
-    check_writable_dir(out)
+    if video.is_dir():
+        raise UsageError("is a folder, not a video file", video)
     cfg = LocateConfig()
     if args.max_keyframes is not None:
         if args.max_keyframes < 1:
@@ -69,9 +70,21 @@ def run(args: argparse.Namespace) -> int:
         cfg.max_keyframes = args.max_keyframes
     if args.feature_cache:
         cfg.feature_cache = str(check_writable_dir(args.feature_cache))
-    with terminal_progress(getattr(args, "quiet", False)) as progress:
-        result = locate(video, args.tiles, out_dir=out, target_xy=args.target, config=cfg,
-                        progress=progress)
+    out = Path(args.out)
+    created: Path | None = None  # the outermost folder this run creates, if any
+    if not out.exists():
+        created = out.absolute()
+        while not created.parent.exists():
+            created = created.parent
+    check_writable_dir(out)
+    try:
+        with terminal_progress(getattr(args, "quiet", False)) as progress:
+            result = locate(video, args.tiles, out_dir=out, target_xy=args.target, config=cfg,
+                            progress=progress)
+    except BaseException:
+        if created is not None:  # a failed run leaves no output folder behind
+            shutil.rmtree(created, ignore_errors=True)
+        raise
     print(summary(result, out))
     return 0
 
