@@ -286,8 +286,21 @@ class Session(QObject):
 
     def add_keyframe(self, frame_index: int, time_s: float, image: np.ndarray,
                      mask: np.ndarray | None) -> KeyframeEntry:
-        """Store a frame picked by hand as a manual keyframe of the case."""
-        ref = self._need_case().add_keyframe(frame_index, time_s, image, mask)
+        """Store a frame picked by hand as a manual keyframe of the case.
+
+        Refused (:class:`UsageError`) when the footage open in the app is not the
+        case's footage (SHA-256 differs): a frame of another video is not evidence.
+        """
+        case = self._need_case()
+        open_sha = getattr(self.video_info, "sha256", "")
+        case_sha = case.video.sha256
+        if open_sha and case_sha and open_sha != case_sha:
+            raise UsageError(
+                "the footage open in the app is not this case's footage (SHA-256 differs): "
+                "open the case's footage to add keyframes",
+                self.video_path,
+            )
+        ref = case.add_keyframe(frame_index, time_s, image, mask)
         entry = KeyframeEntry(id=ref.id, frame_index=ref.frame_index, time_s=ref.time_s,
                               sharpness=ref.sharpness, image=image, mask=mask, manual=True)
         self.keyframes.append(entry)

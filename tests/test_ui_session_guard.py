@@ -1,0 +1,38 @@
+"""The session refuses a manual keyframe taken from footage other than the case's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+pytest.importorskip("PyQt6")
+
+from ui.session import Session
+from workbench.errors import UsageError
+
+
+class _FakeCase:
+    def __init__(self, sha: str) -> None:
+        self.video = SimpleNamespace(sha256=sha)
+        self.added: list[int] = []
+
+    def add_keyframe(self, frame_index, time_s, image, mask):
+        self.added.append(frame_index)
+        return SimpleNamespace(id="m0001", frame_index=frame_index, time_s=time_s,
+                               sharpness=1.0)
+
+
+def test_manual_keyframe_from_other_footage_is_refused(qapp, tmp_path: Path) -> None:
+    s = Session(autosave_dir=tmp_path / "autosave")
+    s.case = _FakeCase("a" * 64)
+    img = np.zeros((8, 8, 3), np.uint8)
+    s.set_footage(tmp_path / "other.mp4", SimpleNamespace(sha256="b" * 64))
+    with pytest.raises(UsageError, match="not this case's footage"):
+        s.add_keyframe(3, 0.1, img, None)
+    assert s.case.added == []
+    s.set_footage(tmp_path / "same.mp4", SimpleNamespace(sha256="a" * 64))
+    assert s.add_keyframe(3, 0.1, img, None).id == "m0001"
+    assert s.case.added == [3]
