@@ -43,6 +43,10 @@ class UsageError(WorkbenchError, ValueError):
     """Arguments that cannot be used (bad option value, empty tile list...)."""
 
 
+class MatcherUnavailableError(UsageError):
+    """An optional matcher backend was asked for but its extra is not installed."""
+
+
 class OutputError(WorkbenchError, OSError):
     """An output location cannot be written (unwritable folder, disk full...)."""
 

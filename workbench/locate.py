@@ -157,6 +157,10 @@ def locate(
         raise UsageError("no tile paths given (pass raster files or folders with --tiles)")
     if target_xy is not None and not all(np.isfinite(target_xy)):
         raise UsageError(f"target pixel must be finite numbers, not {target_xy!r}")
+    if cfg.match.matcher == "learned":
+        from .learned import require
+
+        require()  # fail fast: the optional extra is missing
     if target_xy is not None and keyframes is None:
         info = probe(video, compute_hash=False)  # fail fast, before any long work
         _check_target(target_xy, info.width, info.height)
@@ -229,6 +233,8 @@ def locate(
             "ratio": cfg.match.ratio,
             "ransac_px": cfg.match.ransac_px,
             "min_inliers": cfg.match.min_inliers,
+            "backend": cfg.match.matcher,
+            "learned_hypotheses": sum(1 for h in hyps if h.scores.get("learned")),
             "hypotheses": len(hyps),
             "keyframes_extracted": len(kset.keyframes) if kset else 0,
             "target_xy": list(target_xy) if target_xy is not None else None,

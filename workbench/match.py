@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from .errors import UsageError
 from .features import Features, detect, match_descriptors, match_per_owner, normalise, to_grey
 from .geometry import hypothesis_scores
 from .progress import CancelToken, ProgressCallback, check_cancel, report
@@ -66,6 +67,12 @@ class MatchConfig:
     ``per_tile_ratio``: apply the ratio test within each tile (not across all tiles).
     ``early_stop_inliers``: variant groups (polarity x stretch) are tried in order and
     the rest skipped once a hypothesis has this many inliers.
+    ``matcher``: ``"sift"`` (RootSIFT only), ``"auto"`` (RootSIFT, then the learned
+    matcher of :mod:`workbench.learned` for keyframes left without a plausible
+    hypothesis, when its extra is installed) or ``"learned"`` (the learned matcher on
+    every keyframe too; an error without the extra).  ``learned_*``: its settings
+    (keyframe shrink levels, headings swept, feature counts, LighterGlue runs per
+    keyframe, inlier floor of its hypotheses).
     """
 
     frame_levels: tuple[float, ...] = (1.0, 0.5, 0.25)
@@ -87,6 +94,13 @@ class MatchConfig:
     grow_below: int = 40
     grow_radius_px: float = 8.0
     grow_max_dist: float = 0.8
+    matcher: str = "auto"
+    learned_levels: tuple[float, ...] = (1.0, 0.5)
+    learned_headings: int = 4
+    learned_frame_features: int = 2048
+    learned_tile_features: int = 4096
+    learned_top: int = 2
+    learned_min_inliers: int = 25
 
 
 @dataclass
@@ -224,9 +238,41 @@ def match_keyframe(
                     tile_xy=hyp.txy, inliers=len(hyp.kxy), scores=hyp.scores, frame_size=(w, h),
                 )
             )
+    if _want_learned(cfg, hyps):
+        from .learned import learned_hypotheses
+
+        hyps += learned_hypotheses(kf, tiles, cache, cfg, cancel=cancel)
     report(progress, f"matching {kf.id}", 1.0)
     hyps.sort(key=lambda m: -m.inliers)
     return hyps
+
+
+MATCHERS = ("sift", "auto", "learned")
+_warned_missing = False
+
+
+def _want_learned(cfg: MatchConfig, hyps: Sequence[MatchHypothesis]) -> bool:
+    """Whether the learned matcher runs on this keyframe (see ``MatchConfig.matcher``)."""
+    global _warned_missing
+    if cfg.matcher not in MATCHERS:
+        raise UsageError(f"unknown matcher {cfg.matcher!r} (use one of {', '.join(MATCHERS)})")
+    if cfg.matcher == "sift":
+        return False
+    if cfg.matcher == "learned":
+        return True
+    from .rank import RankConfig, effective_inliers, plausibility
+
+    rc = RankConfig()
+    if any(plausibility(h.scores, rc) * effective_inliers(h) >= rc.inlier_mid for h in hyps):
+        return False  # SIFT found a plausible placement: the common case costs nothing
+    from .learned import available
+
+    if not available():
+        if not _warned_missing:
+            log.info("learned matcher fallback not installed (extra 'learned'); SIFT only")
+            _warned_missing = True
+        return False
+    return True
 
 
 def _match_group(

@@ -100,6 +100,7 @@ class TileFeatureCache:
     _windows: OrderedDict[tuple[Any, ...], TileFeatures | None] = field(
         default_factory=OrderedDict
     )
+    learned: Any = field(default=None, repr=False)  # learned.LearnedMatcher, made on demand
 
     def database(self, tiles: list[Tile]) -> TileDatabase:
         """All tiles' coarse features in one searchable set (built once per tile list)."""

@@ -156,7 +156,10 @@ def main() -> int:
     ap.add_argument("--cold", action="store_true",
                     help="no tile-feature cache between cases (default: cache, warm after the "
                          "first case; the speed case is always cold)")
+    ap.add_argument("--matcher", choices=("sift", "auto", "learned"), default=None,
+                    help="pass --matcher to the engine (default: the engine's default)")
     args = ap.parse_args()
+    extra = ["--matcher", args.matcher] if args.matcher else []
     if not IMAGERY.is_dir():
         print(f"shared imagery not found at {IMAGERY}", file=sys.stderr)
         return 2
@@ -168,7 +171,7 @@ def main() -> int:
         out = WORK / case.name / "engine"
         tiles = tile_paths(case)
         rc, wall, mem = run_child([PY, "-m", "workbench", "-q", "locate", str(clip),
-                                   "--tiles", *tiles, "--out", str(out)],
+                                   "--tiles", *tiles, "--out", str(out), *extra],
                                   None if args.cold else WORK / "feature_cache")
         row: dict = {"case": case, "engine_mem": mem}
         row["engine"] = score_engine(case, out, truth) if rc == 0 else {

@@ -51,6 +51,10 @@ def register(sub: Any) -> None:
     p.add_argument("--feature-cache", default=None, metavar="DIR",
                    help="keep tile features in DIR between runs (default: "
                         "$WORKBENCH_FEATURE_CACHE, else off)")
+    p.add_argument("--matcher", choices=("sift", "auto", "learned"), default=None,
+                   help="sift: RootSIFT only; auto (default): RootSIFT, then the optional "
+                        "learned matcher (XFeat + LighterGlue, extra 'learned') for keyframes "
+                        "SIFT cannot place; learned: the learned matcher on every keyframe too")
     p.set_defaults(func=run)
 
 
@@ -68,6 +72,12 @@ def run(args: argparse.Namespace) -> int:
         if args.max_keyframes < 1:
             raise UsageError(f"--max-keyframes must be at least 1, not {args.max_keyframes}")
         cfg.max_keyframes = args.max_keyframes
+    if args.matcher is not None:
+        cfg.match.matcher = args.matcher
+        if args.matcher == "learned":
+            from ..learned import require
+
+            require()
     if args.feature_cache:
         cfg.feature_cache = str(check_writable_dir(args.feature_cache))
     out = Path(args.out)
