@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -106,9 +107,14 @@ class LearnedMatcher:
     """Models (loaded once) and per-job XFeat tile features.
 
     ``config``: a :class:`workbench.match.MatchConfig` (``learned_*`` settings).
+    ``hints``: (polarity, heading, level, tile index) of the variants that gave a
+    plausible learned hypothesis in this job; ``missed``: ids of keyframes the learned
+    matcher ran on without finding one (see :func:`retry_missed`).
     """
 
     config: Any
+    hints: set[tuple[int, int, float, int]] = field(default_factory=set)
+    missed: set[str] = field(default_factory=set)
     _tiles: dict[str, _TileXF | None] = field(default_factory=dict)
     _xfeat: Any = None
     _glue: Any = None
@@ -207,11 +213,15 @@ class LearnedMatcher:
     def screen(self, fv: _FrameXF, tx: _TileXF) -> int:
         """Cheap support of a (variant, tile) pair: MAGSAC inliers of mutual nearest
         neighbours (cosine >= 0.82)."""
-        i0, i1 = self._xfeat.match(fv.desc, tx.desc, min_cossim=0.82)
+        sim = fv.desc @ tx.desc.T  # cosine similarities (unit descriptors), one product
+        best, m12 = sim.max(dim=1)
+        m21 = sim.argmax(dim=0)
+        i0 = np.nonzero(((m21[m12] == _arange(len(m12))) & (best > 0.82)).numpy())[0]
         if len(i0) < self.config.min_inliers:
             return 0
+        i1 = m12.numpy()[i0]
         hm, inl = cv2.findHomography(
-            fv.kxy[i0.numpy()], tx.kp[i1].numpy().astype(np.float64), cv2.USAC_MAGSAC,
+            fv.kxy[i0], tx.kp.numpy()[i1].astype(np.float64), cv2.USAC_MAGSAC,
             self.config.ransac_px, maxIters=2000, confidence=0.99)
         return 0 if hm is None or inl is None else int(inl.sum())
 
@@ -229,22 +239,33 @@ class LearnedMatcher:
         return fv.kxy[idx[:, 0]], tx.kp[idx[:, 1]].numpy().astype(np.float64)
 
 
+def _arange(n: int) -> Any:
+    import torch
+
+    return torch.arange(n)
+
+
 def learned_hypotheses(
     kf: Keyframe,
     tiles: list[Tile],
     cache: TileFeatureCache,
     cfg: MatchConfig,
     *,
+    hints_only: bool = False,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> list[MatchHypothesis]:
     """Placements of keyframe ``kf`` found by XFeat + LighterGlue (see module doc).
 
     ``kf.image``: ``(H, W, 3) uint8`` BGR.  ``cache.learned`` keeps the models and the
-    tile features for the whole job.  Returns hypotheses with ``scores["learned"] = 1``
-    and ``scores["heading"]`` (the frame rotation that matched); possibly empty.
+    tile features for the whole job.  Besides the best screened pairs, the variants that
+    worked on other keyframes of the job (``LearnedMatcher.hints``) are matched too;
+    ``hints_only``: only those (no screening).  Returns hypotheses with
+    ``scores["learned"] = 1`` and ``scores["heading"]`` (the frame rotation that
+    matched); possibly empty.
     """
     from .match import MatchHypothesis, Variant, _dedupe, estimate
+    from .rank import RankConfig, plausibility
 
     require()
     if cache.learned is None:
@@ -257,7 +278,7 @@ def learned_hypotheses(
     check_cancel(cancel)
     fvs = lm.frame_variants(kf.image, kf.overlay_mask)
     scored: list[tuple[int, int, int]] = []
-    for i, fv in enumerate(fvs):
+    for i, fv in enumerate(fvs if not hints_only else []):
         check_cancel(cancel)
         for ti, tx in enumerate(txs):
             if tx is not None:
@@ -265,10 +286,14 @@ def learned_hypotheses(
                 if s >= cfg.min_inliers:
                     scored.append((s, i, ti))
     scored.sort(reverse=True)
+    pairs = [(i, ti) for _, i, ti in scored[: cfg.learned_top]]
+    pairs += [(i, ti) for i, fv in enumerate(fvs) for ti in range(len(txs))
+              if (fv.polarity, fv.heading, fv.level, ti) in lm.hints and (i, ti) not in pairs]
     per_tile: dict[int, list[Found]] = {}
-    for j, (_, i, ti) in enumerate(scored[: cfg.learned_top]):
+    rc = RankConfig()
+    for j, (i, ti) in enumerate(pairs):
         check_cancel(cancel)
-        report(progress, f"learned matching {kf.id}", 0.2 + 0.8 * j / max(cfg.learned_top, 1))
+        report(progress, f"learned matching {kf.id}", 0.2 + 0.8 * j / max(len(pairs), 1))
         fv, tx = fvs[i], txs[ti]
         if tx is None:
             continue
@@ -278,12 +303,40 @@ def learned_hypotheses(
         if f is not None:
             f.scores.update(learned=1.0, heading=float(fv.heading))
             per_tile.setdefault(ti, []).append(f)
+            if plausibility(f.scores, rc) > 0:
+                lm.hints.add((fv.polarity, fv.heading, fv.level, ti))
     out: list[MatchHypothesis] = []
     for ti, found in sorted(per_tile.items()):
         for f in _dedupe(found, cfg.max_hypotheses_per_tile):
             out.append(MatchHypothesis(
                 keyframe_id=kf.id, tile=tiles[ti], homography=f.h0, keyframe_xy=f.kxy,
                 tile_xy=f.txy, inliers=len(f.kxy), scores=f.scores, frame_size=(w, h)))
+    if out:
+        lm.missed.discard(kf.id)
+    else:
+        lm.missed.add(kf.id)
     report(progress, f"learned matching {kf.id}", 1.0)
-    log.info("%s: learned matcher screened %d pairs, %d hypotheses", kf.id, len(scored), len(out))
+    log.info("%s: learned matcher screened %d pairs, matched %d, %d hypotheses", kf.id,
+             len(scored), len(pairs), len(out))
+    return out
+
+
+def retry_missed(
+    keyframes: Sequence[Keyframe],
+    tiles: list[Tile],
+    cache: TileFeatureCache,
+    cfg: MatchConfig,
+    *,
+    cancel: CancelToken | None = None,
+) -> list[MatchHypothesis]:
+    """Second chance for keyframes the learned matcher found nothing on: match them with
+    the variants that worked on later keyframes of the job (same gates).  Cheap: no
+    screening, one LighterGlue run per hint; nothing when there is no hint."""
+    lm = cache.learned
+    if not isinstance(lm, LearnedMatcher) or not lm.hints or not lm.missed:
+        return []
+    out: list[MatchHypothesis] = []
+    for kf in keyframes:
+        if kf.id in lm.missed:
+            out += learned_hypotheses(kf, tiles, cache, cfg, hints_only=True, cancel=cancel)
     return out

@@ -196,6 +196,10 @@ def locate(
         sub = scaled(progress, 0.25 + 0.7 * i / len(chosen), 0.25 + 0.7 * (i + 1) / len(chosen))
         hyps.extend(match_keyframe(kf, catalog, cfg.match, cache=cache, progress=sub,
                                    cancel=cancel))
+    if cache.learned is not None:  # the learned fallback ran: hints from other keyframes
+        from .learned import retry_missed
+
+        hyps.extend(retry_missed(chosen, list(catalog.tiles), cache, cfg.match, cancel=cancel))
     warnings.extend(cache.warnings)
     if chosen and len(cache.failed) == len(catalog.tiles):
         first = cache.warnings[0] if cache.warnings else "unreadable pixels"
