@@ -51,6 +51,7 @@ from .case_files import unlink_quietly as _unlink_quietly
 from .case_ingest import (
     MAX_VIDEO_COPY_BYTES,
     hash_footage,
+    insert_keyframe_blobs,
     load_keyframe_blobs,
     raster_records,
 )
@@ -179,13 +180,7 @@ class Case(CaseActions):
                     "VALUES (1, ?, ?, ?, ?, ?, ?)",
                     (str(Path(video_path).resolve()), Path(video_path).name, digest, size,
                      canonical_json(video_doc), copy))
-                for b in blobs:
-                    conn.execute(
-                        "INSERT INTO keyframes (id, frame_index, time_s, sha256, sharpness, width,"
-                        " height, png, mask_png, mask_sha256, manual, added) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
-                        (b.ref.id, b.ref.frame_index, b.ref.time_s, b.sha256, b.ref.sharpness,
-                         b.width, b.height, b.png, b.mask_png, b.mask_sha256, now))
+                insert_keyframe_blobs(conn, blobs, now)
                 for r in rasters:
                     conn.execute("INSERT INTO rasters (path, sha256, size_bytes, meta_json) "
                                  "VALUES (?, ?, ?, ?)",

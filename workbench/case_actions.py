@@ -27,7 +27,12 @@ from .case_geometry import (
     keyframe_centre,
     keyframe_to_lonlat,
 )
-from .case_ingest import check_not_readonly, encode_png, load_keyframe_blobs
+from .case_ingest import (
+    check_not_readonly,
+    encode_png,
+    insert_keyframe_blobs,
+    load_keyframe_blobs,
+)
 from .case_model import (
     Claim,
     ContextLayer,
@@ -313,13 +318,7 @@ class CaseActions(CaseStore):
         shas = {**have, **{b.ref.id: b.sha256 for b in blobs}}
         now = utc_now()
         with self._tx() as conn:
-            for b in blobs:
-                conn.execute(
-                    "INSERT INTO keyframes (id, frame_index, time_s, sha256, sharpness, width,"
-                    " height, png, mask_png, mask_sha256, manual, added) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
-                    (b.ref.id, b.ref.frame_index, b.ref.time_s, b.sha256, b.ref.sharpness,
-                     b.width, b.height, b.png, b.mask_png, b.mask_sha256, now))
+            insert_keyframe_blobs(conn, blobs, now)
             _insert_run(conn, result, shas, user, now)
 
 

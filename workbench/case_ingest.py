@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,6 +107,17 @@ def load_keyframe_blobs(result: LocateResult, keyframes_dir: str | os.PathLike[s
         out.append(KeyframeBlob(ref, png, digest, int(img.shape[1]), int(img.shape[0]),
                                 mask_png, mask_sha))
     return out
+
+
+def insert_keyframe_blobs(conn: sqlite3.Connection, blobs: list[KeyframeBlob], now: str) -> None:
+    """Store located keyframes (lossless PNG + mask PNG with their hashes) in one transaction."""
+    for b in blobs:
+        conn.execute(
+            "INSERT INTO keyframes (id, frame_index, time_s, sha256, sharpness, width,"
+            " height, png, mask_png, mask_sha256, manual, added) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
+            (b.ref.id, b.ref.frame_index, b.ref.time_s, b.sha256, b.ref.sharpness,
+             b.width, b.height, b.png, b.mask_png, b.mask_sha256, now))
 
 
 def hash_footage(video_path: str | os.PathLike[str], expected: str,
