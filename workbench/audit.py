@@ -16,7 +16,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from .case_schema import GENESIS_HASH, canonical_json, current_user, sha256_bytes, utc_now
+from .case_schema import GENESIS_HASH, canonical_json, current_user, utc_now
+from .hashing import sha256_bytes
 
 
 @dataclass(frozen=True)

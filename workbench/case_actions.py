@@ -43,9 +43,10 @@ from .case_model import (
     RasterRecord,
     TiePoint,
 )
-from .case_schema import canonical_json, sha256_bytes, utc_now
+from .case_schema import canonical_json, utc_now
 from .case_store import CaseStore
 from .errors import CaseError, UsageError
+from .hashing import sha256_bytes
 from .results import Candidate, KeyframeRef, LocateResult
 
 

@@ -15,8 +15,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .case_schema import sha256_bytes, sha256_path
+from .case_schema import sha256_path
 from .errors import CaseError, OutputError, RasterOpenError, UsageError, VideoOpenError
+from .hashing import sha256_bytes
 from .progress import ProgressCallback, report
 from .results import KeyframeRef, LocateResult, TileRef
 

@@ -16,7 +16,6 @@ Append-only tables are protected by triggers that ``RAISE`` on ``UPDATE`` /
 from __future__ import annotations
 
 import getpass
-import hashlib
 import json
 import os
 import sqlite3
@@ -24,6 +23,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from .hashing import sha256_bytes as sha256_bytes  # re-exported (tests, older imports)
+from .hashing import sha256_stream
 
 FORMAT = "workbench.case"
 SCHEMA_VERSION = 2
@@ -134,25 +136,11 @@ def current_user(user: str | None = None) -> str:
         return "unknown"
 
 
-def sha256_bytes(data: bytes) -> str:
-    """SHA-256 hex digest of ``data``."""
-    return hashlib.sha256(data).hexdigest()
-
-
 def sha256_path(
     path: str | os.PathLike[str], progress: Callable[[float], None] | None = None
 ) -> tuple[str, int]:
     """Stream a file's SHA-256; returns ``(hex digest, size in bytes)``.  Raises ``OSError``."""
-    h = hashlib.sha256()
-    size = os.path.getsize(path)
-    done = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-            done += len(chunk)
-            if progress is not None and size:
-                progress(done / size)
-    return h.hexdigest(), done
+    return sha256_stream(path, progress=progress)
 
 
 def canonical_json(obj: Any) -> str:

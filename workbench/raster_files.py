@@ -5,13 +5,13 @@ Metadata only; nothing here decodes pixels.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
 
 from .errors import RasterOpenError
-from .progress import CancelToken, ProgressCallback, check_cancel, report
+from .hashing import sha256_stream
+from .progress import CancelToken, ProgressCallback, report
 
 # File name endings looked at when a folder is searched (explicit file arguments are
 # always tried).  ``.xml`` counts only when it is a GDAL WMS/XYZ description.
@@ -118,16 +118,8 @@ def sha256_file(
 ) -> str:
     """SHA-256 (hex) of one file, streamed; :class:`RasterOpenError` if unreadable."""
     p = Path(path)
-    h = hashlib.sha256()
     try:
-        total = max(1, p.stat().st_size)
-        done = 0
-        with p.open("rb") as fh:
-            while chunk := fh.read(chunk_size):
-                check_cancel(cancel)
-                h.update(chunk)
-                done += len(chunk)
-                report(progress, f"hashing {p.name}", done / total)
+        return sha256_stream(p, chunk_size=chunk_size, cancel=cancel,
+                             progress=lambda f: report(progress, f"hashing {p.name}", f))[0]
     except OSError as exc:
         raise RasterOpenError(f"cannot read file ({exc.strerror or exc})", p) from exc
-    return h.hexdigest()

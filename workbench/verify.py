@@ -38,9 +38,10 @@ from .case_geometry import (
     residuals_px,
 )
 from .case_ingest import decode_png
-from .case_schema import sha256_bytes, sha256_path
+from .case_schema import sha256_path
 from .errors import CaseError
 from .geo import haversine_m
+from .hashing import sha256_bytes
 from .verify_records import check_records
 
 log = logging.getLogger(__name__)

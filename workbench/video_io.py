@@ -7,7 +7,6 @@ packet timestamp table, display rotation and frame conversion to numpy
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import struct
@@ -21,6 +20,7 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from .errors import VideoOpenError
+from .hashing import sha256_stream
 from .progress import CancelToken, ProgressCallback, check_cancel, report
 
 log = logging.getLogger(__name__)
@@ -49,24 +49,11 @@ def sha256_file(
     """
     p = Path(path)
     _check_file(p, allow_empty=True)
-    total = max(1, p.stat().st_size)
-    digest = hashlib.sha256()
-    done = 0
-    buf = bytearray(max(4096, int(chunk_size)))
-    view = memoryview(buf)
     try:
-        with p.open("rb", buffering=0) as fh:
-            while True:
-                check_cancel(cancel)
-                n = fh.readinto(buf)
-                if not n:
-                    break
-                digest.update(view[:n])
-                done += n
-                report(progress, "hashing", done / total)
+        return sha256_stream(p, chunk_size=chunk_size, cancel=cancel,
+                             progress=lambda f: report(progress, "hashing", f))[0]
     except OSError as exc:
         raise VideoOpenError(f"cannot read file ({exc.strerror or exc})", p) from exc
-    return digest.hexdigest()
 
 
 # --- opening --------------------------------------------------------------------------

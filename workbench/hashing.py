@@ -1,0 +1,52 @@
+"""SHA-256 of bytes and of files: the one streamed file hasher that footage
+(:mod:`workbench.video_io`), rasters (:mod:`workbench.raster_files`) and case files
+(:mod:`workbench.case_schema`) share.  Callers wrap ``OSError`` in their own typed,
+file-naming error."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+
+from .progress import CancelToken, check_cancel
+
+
+def sha256_bytes(data: bytes) -> str:
+    """SHA-256 hex digest of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_stream(
+    path: str | os.PathLike[str],
+    *,
+    chunk_size: int = 1 << 20,
+    progress: Callable[[float], None] | None = None,
+    cancel: CancelToken | None = None,
+) -> tuple[str, int]:
+    """Stream a file's SHA-256 in ``chunk_size`` pieces (constant memory).
+
+    ``progress(fraction)`` is called after each piece; ``cancel`` is checked before each.
+
+    Returns:
+        ``(hex digest, bytes read)``.
+
+    Raises:
+        OSError: the file cannot be read.  Cancelled: ``cancel`` was set.
+    """
+    digest = hashlib.sha256()
+    total = max(1, os.path.getsize(path))
+    done = 0
+    buf = bytearray(max(4096, int(chunk_size)))
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as fh:
+        while True:
+            check_cancel(cancel)
+            n = fh.readinto(buf)
+            if not n:
+                break
+            digest.update(view[:n])
+            done += n
+            if progress is not None:
+                progress(done / total)
+    return digest.hexdigest(), done
