@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("PyQt6")
 pytestmark = pytest.mark.gui
 
-from test_ui_support import make_case, make_synthetic, make_tiny_video  # noqa: E402
+from test_ui_support import make_case, make_synthetic, make_tiny_video, open_window  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -24,16 +24,7 @@ def case_file(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture
 def window(qtbot: Any, tmp_path: Path) -> Any:
-    from PyQt6.QtCore import QSettings
-
-    from ui.main_window import MainWindow
-    from ui.session import Session
-
-    win = MainWindow(session=Session(autosave_dir=tmp_path / "autosave"),
-                     settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
+    win = open_window(qtbot, tmp_path)
     yield win
     win.controller.shutdown()
 
@@ -112,18 +103,10 @@ def test_unsaved_cases_are_offered_for_recovery(qtbot: Any, tmp_path: Path,
                                                 case_file: dict[str, Path]) -> None:
     import shutil
 
-    from PyQt6.QtCore import QSettings
-
-    from ui.main_window import MainWindow
-    from ui.session import Session
-
     left_over = tmp_path / "autosave" / "strike-20260101-000000.wbcase"
     left_over.parent.mkdir()
     shutil.copyfile(case_file["case"], left_over)
-    win = MainWindow(session=Session(autosave_dir=tmp_path / "autosave"),
-                     settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(win)
-    win.show()
+    win = open_window(qtbot, tmp_path)
     assert "Recover unsaved" in win.message_bar.text()
     recover = [a for a in win.recent_menu.actions() if "Recover unsaved" in a.text()]
     assert len(recover) == 1

@@ -13,7 +13,13 @@ import pytest
 pytest.importorskip("PyQt6")
 pytestmark = pytest.mark.gui
 
-from test_ui_support import Synthetic, make_case, make_synthetic, make_tiny_video  # noqa: E402
+from test_ui_support import (  # noqa: E402
+    Synthetic,
+    make_case,
+    make_synthetic,
+    make_tiny_video,
+    open_window,
+)
 
 
 @pytest.fixture(scope="module")
@@ -25,24 +31,9 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"syn": syn, "video": video, "case": case, "root": root}
 
 
-def _window(qtbot: Any, tmp_path: Path, settings_path: Path | None = None) -> Any:
-    from PyQt6.QtCore import QSettings
-
-    from ui.main_window import MainWindow
-    from ui.session import Session
-
-    settings = QSettings(str(settings_path or tmp_path / "settings.ini"),
-                         QSettings.Format.IniFormat)
-    win = MainWindow(session=Session(autosave_dir=tmp_path / "autosave"), settings=settings)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    return win
-
-
 @pytest.fixture
 def window(qtbot: Any, tmp_path: Path) -> Any:
-    win = _window(qtbot, tmp_path)
+    win = open_window(qtbot, tmp_path)
     yield win
     win.controller.shutdown()
 
@@ -140,7 +131,7 @@ def test_close_asks_before_discarding_untitled(qtbot: Any, tmp_path: Path,
                                                data: dict[str, Any]) -> None:
     from PyQt6.QtWidgets import QMessageBox
 
-    win = _window(qtbot, tmp_path)
+    win = open_window(qtbot, tmp_path)
     autosaved = tmp_path / "autosave" / "x.wbcase"
     autosaved.parent.mkdir()
     shutil.copyfile(data["case"], autosaved)
@@ -162,7 +153,7 @@ def test_layout_and_settings_remembered(qtbot: Any, tmp_path: Path) -> None:
     assert default_size(1920, 1040) == DEFAULT_SIZE
     assert DEFAULT_SIZE[0] <= 1366 and DEFAULT_SIZE[1] <= 768 - 40
     ini = tmp_path / "remember.ini"
-    win = _window(qtbot, tmp_path, ini)
+    win = open_window(qtbot, tmp_path, ini)
     avail0 = win.screen().availableGeometry()
     first = default_size(avail0.width(), avail0.height())
     assert abs(win.width() - max(first[0], win.minimumSizeHint().width())) <= 4
@@ -175,7 +166,7 @@ def test_layout_and_settings_remembered(qtbot: Any, tmp_path: Path) -> None:
     win.compare.link_box.setChecked(False)
     win.dock_audit.hide()
     assert win.close()
-    again = _window(qtbot, tmp_path, ini)
+    again = open_window(qtbot, tmp_path, ini)
     # restoreGeometry() keeps the window on the screen (offscreen: 800x600 by default)
     avail = again.screen().availableGeometry()
     expect = max(min(size[0], avail.width()), again.minimumSizeHint().width())

@@ -18,18 +18,10 @@ LOCATE_TIMEOUT_MS = 240_000
 
 @pytest.fixture
 def window(qtbot: Any, tmp_path: Path) -> Any:
-    from PyQt6.QtCore import QSettings
+    from test_ui_support import open_window
 
-    from ui.main_window import MainWindow
-    from ui.session import Session
-
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    session = Session(autosave_dir=tmp_path / "autosave")
-    win = MainWindow(session=session, settings=settings)
+    win = open_window(qtbot, tmp_path)
     win.controller.ask_save_discard = lambda: pytest.fail("unexpected close prompt")
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
     yield win
     win.controller.shutdown()
 

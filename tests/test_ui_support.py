@@ -149,6 +149,24 @@ def make_case(syn: Synthetic, video: Path, path: Path) -> Path:
     return path
 
 
+
+def open_window(qtbot, tmp_path: Path, settings_path: Path | None = None):  # type: ignore[no-untyped-def]
+    """A shown ``MainWindow`` with its own autosave folder (``tmp_path/autosave``) and
+    QSettings ini (``settings_path``, default ``tmp_path/settings.ini``).  The caller
+    calls ``win.controller.shutdown()`` when done."""
+    from PyQt6.QtCore import QSettings
+
+    from ui.main_window import MainWindow
+    from ui.session import Session
+
+    settings = QSettings(str(settings_path or tmp_path / "settings.ini"),
+                         QSettings.Format.IniFormat)
+    win = MainWindow(session=Session(autosave_dir=tmp_path / "autosave"), settings=settings)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    return win
+
 # --- jobs for the worker tests (module-level: a spawned child imports them) ---------------
 
 
