@@ -20,9 +20,9 @@ orientation; masks ``(H, W) uint8``, 255 = burned-in overlay to ignore.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ import numpy as np
 from . import __version__
 from .atomic import atomic_directory, atomic_write_bytes
 from .errors import KeyframeError, OutputError
+from .hashing import sha256_bytes
 from .overlay import OverlayConfig
 from .progress import CancelToken, ProgressCallback
 from .results import KeyframeRef
@@ -218,7 +219,7 @@ def make_keyframe(
         overlay_mask=mask,
         sharpness=float(sharpness),
         shot_index=int(shot_index),
-        sha256=hashlib.sha256(png).hexdigest(),
+        sha256=sha256_bytes(png),
         manual=manual,
         _png=png if keep_png else None,
     )
@@ -289,10 +290,18 @@ def _names(kf: Keyframe) -> tuple[str, str]:
     return f"{kf.id}.png", f"{kf.id}_mask.png"
 
 
-def keyframes_to_json(kset: KeyframeSet) -> dict[str, Any]:
-    """The ``keyframes.json`` document for ``kset`` (file names as save_keyframes writes)."""
+def keyframes_to_json(
+    kset: KeyframeSet, *, mask_pngs: Sequence[bytes] | None = None
+) -> dict[str, Any]:
+    """The ``keyframes.json`` document for ``kset`` (file names as save_keyframes writes).
+
+    ``mask_pngs``: the masks' PNG encodings, one per keyframe, when the caller already
+    has them (``save_keyframes`` writes them); encoded here otherwise.
+    """
+    if mask_pngs is None:
+        mask_pngs = [encode_png(kf.overlay_mask) for kf in kset.keyframes]
     kfs = []
-    for kf in kset.keyframes:
+    for kf, mask_png in zip(kset.keyframes, mask_pngs, strict=True):
         image, mask = _names(kf)
         h, w = kf.image.shape[:2]
         kfs.append({
@@ -300,7 +309,7 @@ def keyframes_to_json(kset: KeyframeSet) -> dict[str, Any]:
             "sha256": kf.sha256, "sharpness": round(float(kf.sharpness), 4),
             "shot_index": kf.shot_index, "manual": kf.manual, "width": w, "height": h,
             "image": image, "mask": mask,
-            "mask_sha256": hashlib.sha256(encode_png(kf.overlay_mask)).hexdigest(),
+            "mask_sha256": sha256_bytes(mask_png),
             "overlay_fraction": round(kf.overlay_fraction(), 6),
         })
     return {
@@ -331,13 +340,14 @@ def save_keyframes(kset: KeyframeSet, out_dir: str | os.PathLike[str]) -> Path:
     if out.is_dir() and any(out.iterdir()) and not (out / JSON_NAME).is_file():
         raise OutputError("folder is not empty and holds no keyframes.json; "
                           "choose a new or empty folder (it would be replaced)", out)
-    doc = keyframes_to_json(kset)
+    mask_pngs = [encode_png(kf.overlay_mask) for kf in kset.keyframes]
+    doc = keyframes_to_json(kset, mask_pngs=mask_pngs)
     try:
         with atomic_directory(out) as tmp:
-            for kf in kset.keyframes:
+            for kf, mask_png in zip(kset.keyframes, mask_pngs, strict=True):
                 image, mask = _names(kf)
                 (tmp / image).write_bytes(kf.png_bytes())
-                (tmp / mask).write_bytes(encode_png(kf.overlay_mask))
+                (tmp / mask).write_bytes(mask_png)
             atomic_write_bytes(tmp / JSON_NAME,
                                (json.dumps(doc, indent=1, allow_nan=False) + "\n").encode())
     except OSError as exc:
@@ -388,7 +398,7 @@ def load_keyframes(out_dir: str | os.PathLike[str]) -> KeyframeSet:
         for k in doc["keyframes"]:
             ipath = folder / str(k["image"])
             image, data = _read_png(ipath, cv2.IMREAD_COLOR)
-            digest = hashlib.sha256(data).hexdigest()
+            digest = sha256_bytes(data)
             if digest != k["sha256"]:
                 raise KeyframeError("SHA-256 differs from keyframes.json (file changed)", ipath)
             mpath = folder / str(k["mask"]) if k.get("mask") else None
