@@ -111,13 +111,14 @@ def test_format_metres_never_says_zero() -> None:
 @pytest.fixture
 def compare(qtbot, syn: Synthetic):  # type: ignore[no-untyped-def]
     from ui.compare import CompareWidget
+    from ui.compare_data import prepare
 
     w = CompareWidget()
     qtbot.addWidget(w)
     w.resize(1000, 500)
     w.show()
     qtbot.waitExposed(w)
-    w.show_candidate(syn.result.candidates[0], syn.tile_ref, syn.keyframe, syn.mask)
+    w.apply(prepare(syn.result.candidates[0], syn.tile_ref, syn.keyframe, syn.mask))
     return w
 
 

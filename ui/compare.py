@@ -50,7 +50,7 @@ from workbench.compare import (
 from workbench.geo import apply_homography
 from workbench.results import Candidate, TileRef
 
-from .compare_data import CompareData, prepare
+from .compare_data import CompareData
 from .compare_items import LinkLines, SwipeItem
 from .image_view import ImageView
 from .images import bgr_to_qimage
@@ -209,23 +209,6 @@ class CompareWidget(QWidget):
         self._outline.setVisible(False)
         self._side_labels.setVisible(False)
         self.lines_layer.update()
-
-    def show_candidate(
-        self,
-        candidate: Candidate,
-        tile: TileRef,
-        keyframe: np.ndarray,
-        mask: np.ndarray | None = None,
-        *,
-        caption: str = "",
-    ) -> None:
-        """Show ``candidate`` now (reads the imagery on this thread; see :func:`prepare`).
-
-        ``keyframe`` is ``(H, W, 3) uint8`` BGR at full resolution, ``mask`` its
-        ``(H, W) uint8`` overlay mask.  Raises the core's errors (RasterOpenError,
-        UsageError) for the caller to show.
-        """
-        self.apply(prepare(candidate, tile, keyframe, mask), caption=caption)
 
     def apply(self, data: CompareData, *, caption: str = "") -> None:
         """Display prepared data (GUI thread; only pixmap conversions, a few ms)."""

@@ -13,8 +13,8 @@ from PyQt6.QtWidgets import QInputDialog
 from workbench.compare import locate_pixel
 from workbench.errors import WorkbenchError
 
-from .compare import CompareData
-from .compare import prepare as prepare_compare
+from .compare_data import CompareData
+from .compare_data import prepare as prepare_compare
 from .dialogs import DecisionDialog
 from .workers import Task, describe_error
 
