@@ -251,22 +251,32 @@ def locate_pixel(candidate: Candidate, tile: TileRef, x: float, y: float) -> Poi
     )
 
 
+def farthest_points(xy: np.ndarray, limit: int) -> list[int]:
+    """Indices of up to ``limit`` well-spread points of ``(N, 2)`` ``xy``, in picking order.
+
+    Deterministic greedy farthest-point sampling from the point nearest the centroid;
+    stops early when only repeats of chosen points are left (never an index twice).
+    """
+    pts = np.asarray(xy, np.float64).reshape(-1, 2)
+    if len(pts) == 0 or limit <= 0:
+        return []
+    chosen = [int(np.argmin(np.hypot(*(pts - pts.mean(axis=0)).T)))]
+    dist = np.hypot(*(pts - pts[chosen[0]]).T)
+    while len(chosen) < min(limit, len(pts)):
+        nxt = int(np.argmax(dist))
+        if dist[nxt] <= 0:
+            break
+        chosen.append(nxt)
+        dist = np.minimum(dist, np.hypot(*(pts - pts[nxt]).T))
+    return chosen
+
+
 def spread_indices(xy: np.ndarray, limit: int) -> list[int]:
     """Indices of at most ``limit`` points of ``(N, 2)`` ``xy`` spread over the image
-    (greedy farthest-point sampling, deterministic), in reading order (top to bottom)."""
+    (:func:`farthest_points`), in reading order (top to bottom)."""
     pts = np.asarray(xy, float).reshape(-1, 2)
     n = len(pts)
-    if n <= limit:
-        chosen = list(range(n))
-    else:
-        centre = pts.mean(axis=0)
-        first = int(np.argmin(np.hypot(*(pts - centre).T)))
-        chosen = [first]
-        dist = np.hypot(*(pts - pts[first]).T)
-        while len(chosen) < limit:
-            nxt = int(np.argmax(dist))
-            chosen.append(nxt)
-            dist = np.minimum(dist, np.hypot(*(pts - pts[nxt]).T))
+    chosen = list(range(n)) if n <= limit else farthest_points(pts, limit)
     # reading order in bands of ~1/8 of the spread, so numbers are easy to find
     band = max(float(np.ptp(pts[:, 1])) / 8.0, 1.0) if n else 1.0
     return sorted(chosen, key=lambda i: (int(pts[i, 1] // band), pts[i, 0]))

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from ..compare import SatelliteCrop, warp_to_crop
+from ..compare import SatelliteCrop, farthest_points, warp_to_crop
 from ..errors import ReportError
 
 # distinct BGR colours (Okabe-Ito-like palette plus extras), cycled
@@ -44,20 +44,10 @@ def png_bytes(image: np.ndarray) -> bytes:
 def pick_landmarks(keyframe_xy: np.ndarray, n: int = 12) -> list[int]:
     """Indices of up to ``n`` well-spread points of ``(N, 2)`` keyframe pixels.
 
-    Deterministic farthest-point sampling starting at the point nearest the centroid.
+    Deterministic farthest-point sampling starting at the point nearest the centroid
+    (:func:`workbench.compare.farthest_points`).
     """
-    pts = np.asarray(keyframe_xy, np.float64).reshape(-1, 2)
-    if len(pts) == 0:
-        return []
-    chosen = [int(np.argmin(np.hypot(*(pts - pts.mean(axis=0)).T)))]
-    dist = np.hypot(*(pts - pts[chosen[0]]).T)
-    while len(chosen) < min(n, len(pts)):
-        i = int(np.argmax(dist))
-        if dist[i] <= 0:
-            break
-        chosen.append(i)
-        dist = np.minimum(dist, np.hypot(*(pts - pts[i]).T))
-    return chosen
+    return farthest_points(keyframe_xy, n)
 
 
 def _label(img: np.ndarray, text: str, xy: tuple[int, int], colour: tuple[int, int, int],
