@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from .geo import apply_homography, tile_px_to_lonlat
+from .geo import apply_homography, keyframe_px_to_lonlat, tile_px_to_lonlat
 
 
 def keyframe_centre(width: int, height: int) -> tuple[float, float]:
@@ -55,8 +55,7 @@ def residuals_px(h: np.ndarray | Sequence[Sequence[float]], keyframe_xy: np.ndar
 def keyframe_to_lonlat(h: np.ndarray | Sequence[Sequence[float]], transform: Sequence[float],
                        crs: str, xy: Sequence[float]) -> tuple[float, float]:
     """One keyframe pixel ``(x, y)`` -> WGS84 ``(lon, lat)`` via the homography and tile grid."""
-    tile_xy = apply_homography(h, np.asarray([xy], dtype=np.float64))
-    ll = tile_px_to_lonlat(transform, crs, tile_xy)[0]
+    ll = keyframe_px_to_lonlat(h, transform, crs, np.asarray([xy], dtype=np.float64))[0]
     return float(ll[0]), float(ll[1])
 
 
