@@ -10,16 +10,12 @@ import pytest
 pytest.importorskip("PyQt6")
 pytestmark = pytest.mark.gui
 
-from test_ui_support import make_case, make_synthetic, make_tiny_video, open_window  # noqa: E402
+from test_ui_support import make_case_data, open_window  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def case_file(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("ui_actions")
-    syn = make_synthetic(root / "syn")
-    video = make_tiny_video(root / "tiny.mp4")
-    return {"case": make_case(syn, video, root / "a.wbcase"), "video": video,
-            "tile": syn.tile_path}
+def case_file(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return make_case_data(tmp_path_factory.mktemp("ui_actions"))
 
 
 @pytest.fixture
@@ -30,7 +26,7 @@ def window(qtbot: Any, tmp_path: Path) -> Any:
 
 
 def test_shortcuts_drive_candidates_and_views(window: Any, qtbot: Any,
-                                              case_file: dict[str, Path]) -> None:
+                                              case_file: dict[str, Any]) -> None:
     from PyQt6.QtCore import Qt
 
     c = window.controller
@@ -54,7 +50,7 @@ def test_shortcuts_drive_candidates_and_views(window: Any, qtbot: Any,
     assert len(keys) == len([a for a in window.actions() if not a.shortcut().isEmpty()])
 
 
-def test_candidates_sort_and_select(window: Any, case_file: dict[str, Path]) -> None:
+def test_candidates_sort_and_select(window: Any, case_file: dict[str, Any]) -> None:
     from PyQt6.QtCore import Qt
 
     from ui.candidates import COLUMNS
@@ -70,7 +66,7 @@ def test_candidates_sort_and_select(window: Any, case_file: dict[str, Path]) -> 
 
 
 def test_drop_files_opens_them_by_kind(window: Any, qtbot: Any,
-                                       case_file: dict[str, Path]) -> None:
+                                       case_file: dict[str, Any]) -> None:
     from PyQt6.QtCore import QMimeData, QPointF, Qt, QUrl
     from PyQt6.QtGui import QDropEvent
 
@@ -85,7 +81,7 @@ def test_drop_files_opens_them_by_kind(window: Any, qtbot: Any,
     assert window.act_locate.isEnabled()
 
 
-def test_point_recorded_in_case(window: Any, qtbot: Any, case_file: dict[str, Path]) -> None:
+def test_point_recorded_in_case(window: Any, qtbot: Any, case_file: dict[str, Any]) -> None:
     c, s = window.controller, window.session
     assert c.open_case(case_file["case"])
     c.review.pick_point(160.0, 120.0)
@@ -100,7 +96,7 @@ def test_point_recorded_in_case(window: Any, qtbot: Any, case_file: dict[str, Pa
 
 
 def test_unsaved_cases_are_offered_for_recovery(qtbot: Any, tmp_path: Path,
-                                                case_file: dict[str, Path]) -> None:
+                                                case_file: dict[str, Any]) -> None:
     import shutil
 
     left_over = tmp_path / "autosave" / "strike-20260101-000000.wbcase"

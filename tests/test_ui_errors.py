@@ -16,19 +16,15 @@ pytestmark = pytest.mark.gui
 from test_ui_support import (  # noqa: E402
     Synthetic,
     make_case,
+    make_case_data,
     make_synthetic,
-    make_tiny_video,
     open_window,
 )
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    root = tmp_path_factory.mktemp("ui_errors")
-    syn = make_synthetic(root / "syn")
-    video = make_tiny_video(root / "tiny.mp4")
-    case = make_case(syn, video, root / "good.wbcase")
-    return {"syn": syn, "video": video, "case": case, "root": root}
+    return make_case_data(tmp_path_factory.mktemp("ui_errors"))
 
 
 @pytest.fixture

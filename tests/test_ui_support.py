@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -149,6 +150,17 @@ def make_case(syn: Synthetic, video: Path, path: Path) -> Path:
     return path
 
 
+
+
+def make_case_data(root: Path) -> dict[str, Any]:
+    """Under ``root``: :func:`make_synthetic`, a tiny video and a case made of them.
+
+    ``{"syn": Synthetic, "video": Path, "case": Path, "tile": Path, "root": Path}``.
+    """
+    syn = make_synthetic(root / "syn")
+    video = make_tiny_video(root / "tiny.mp4")
+    return {"syn": syn, "video": video, "case": make_case(syn, video, root / "case.wbcase"),
+            "tile": syn.tile_path, "root": root}
 
 def open_window(qtbot, tmp_path: Path, settings_path: Path | None = None):  # type: ignore[no-untyped-def]
     """A shown ``MainWindow`` with its own autosave folder (``tmp_path/autosave``) and
