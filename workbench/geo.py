@@ -20,17 +20,34 @@ EARTH_RADIUS_M = 6_371_008.8
 
 
 @lru_cache(maxsize=64)
-def _to_wgs84(crs_text: str) -> Transformer:
+def wgs84_transformer(crs: str, inverse: bool) -> Transformer:
+    """The (cached) ``always_xy`` transformer from ``crs`` (WKT, ``EPSG:n``...) to WGS84
+    lon/lat, or from WGS84 to ``crs`` when ``inverse``.
+
+    Raises:
+        CRSError: the CRS is unknown or cannot be transformed to WGS84 (e.g. a local grid).
+    """
     try:
-        src = CRS.from_user_input(crs_text)
-    except Exception as exc:  # pyproj raises CRSError, a plain Exception subclass
-        raise CRSError(f"unknown CRS ({exc})") from exc
-    return Transformer.from_crs(src, CRS.from_epsg(4326), always_xy=True)
+        src = CRS.from_user_input(crs)
+    except Exception as exc:  # pyproj.exceptions.CRSError is a plain Exception
+        raise CRSError(f"unknown CRS ({_short(exc)})") from exc
+    wgs84 = CRS.from_epsg(4326)
+    try:
+        if inverse:
+            return Transformer.from_crs(wgs84, src, always_xy=True)
+        return Transformer.from_crs(src, wgs84, always_xy=True)
+    except Exception as exc:  # pyproj.exceptions.ProjError: e.g. a LOCAL_CS site grid
+        name = src.name or "unnamed"
+        raise CRSError(f"CRS {name!r} cannot be transformed to WGS84 ({_short(exc)})") from exc
+
+
+def _short(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:160] or type(exc).__name__
 
 
 def crs_to_lonlat(crs: str, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Transform CRS coordinates (any shape, float64) to WGS84 ``(lon, lat)`` degrees."""
-    lon, lat = _to_wgs84(crs).transform(np.asarray(xs, float), np.asarray(ys, float))
+    lon, lat = wgs84_transformer(crs, False).transform(np.asarray(xs, float), np.asarray(ys, float))
     return np.asarray(lon, float), np.asarray(lat, float)
 
 

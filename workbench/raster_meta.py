@@ -18,15 +18,15 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pyproj import CRS, Geod, Transformer
+from pyproj import CRS, Geod
 from rasterio.transform import Affine
 
 from .errors import CRSError
+from .geo import wgs84_transformer
 
 _GEOD = Geod(ellps="WGS84")
 _MAX_SIDECAR_BYTES = 1 << 20
@@ -69,22 +69,6 @@ _ISO_LIKE = re.compile(
 _FILENAME_DATE = re.compile(r"(?<![0-9])((?:19[7-9]|20[0-9])[0-9])([01][0-9])([0-3][0-9])(?![0-9])")
 
 
-@lru_cache(maxsize=64)
-def _transformer(crs_wkt: str, inverse: bool) -> Transformer:
-    try:
-        src = CRS.from_user_input(crs_wkt)
-    except Exception as exc:  # pyproj.exceptions.CRSError is a plain Exception
-        raise CRSError(f"unknown CRS ({_short(exc)})") from exc
-    wgs84 = CRS.from_epsg(4326)
-    try:
-        if inverse:
-            return Transformer.from_crs(wgs84, src, always_xy=True)
-        return Transformer.from_crs(src, wgs84, always_xy=True)
-    except Exception as exc:  # pyproj.exceptions.ProjError: e.g. a LOCAL_CS site grid
-        name = src.name or "unnamed"
-        raise CRSError(f"CRS {name!r} cannot be transformed to WGS84 ({_short(exc)})") from exc
-
-
 def _short(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:160] or type(exc).__name__
 
@@ -92,7 +76,7 @@ def _short(exc: BaseException) -> str:
 def crs_to_lonlat(crs_wkt: str, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """CRS coordinates (any shape, float64) -> WGS84 ``(lon, lat)``; ``CRSError`` if not finite."""
     try:
-        lon, lat = _transformer(crs_wkt, False).transform(
+        lon, lat = wgs84_transformer(crs_wkt, False).transform(
             np.asarray(xs, float), np.asarray(ys, float), errcheck=False
         )
     except CRSError:
@@ -108,7 +92,7 @@ def crs_to_lonlat(crs_wkt: str, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndar
 def lonlat_to_crs(crs_wkt: str, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """WGS84 ``(lon, lat)`` (any shape) -> CRS coordinates (float64; inf where undefined)."""
     try:
-        x, y = _transformer(crs_wkt, True).transform(
+        x, y = wgs84_transformer(crs_wkt, True).transform(
             np.asarray(lon, float), np.asarray(lat, float), errcheck=False
         )
     except CRSError:
