@@ -36,3 +36,23 @@ def test_manual_keyframe_from_other_footage_is_refused(qapp, tmp_path: Path) -> 
     s.set_footage(tmp_path / "same.mp4", SimpleNamespace(sha256="a" * 64))
     assert s.add_keyframe(3, 0.1, img, None).id == "m0001"
     assert s.case.added == [3]
+
+
+def test_guard_holds_for_footage_opened_as_the_app_does(qapp, tmp_path: Path) -> None:
+    """The footage info the app's opener hands the session carries the SHA-256 the guard
+    compares (a probe without the hash left the guard silently open)."""
+    from test_ui_support import make_case_data, make_tiny_video
+
+    from ui.jobs import probe_footage
+
+    data = make_case_data(tmp_path / "data")
+    other = make_tiny_video(tmp_path / "other.mp4", frames=14)
+    s = Session(autosave_dir=tmp_path / "autosave")
+    s.open_case(data["case"])
+    img = np.zeros((8, 8, 3), np.uint8)
+    s.set_footage(other, probe_footage(other))
+    with pytest.raises(UsageError, match="not this case's footage"):
+        s.add_keyframe(3, 0.1, img, None)
+    s.set_footage(data["video"], probe_footage(data["video"]))
+    assert s.add_keyframe(3, 0.3, img, None).manual
+    s.close_case()

@@ -33,10 +33,11 @@ def locate_into_case(
 
 
 def probe_footage(path: Path) -> Any:
-    """Worker job: probe footage (no hash: the case hashes it when it is created)."""
+    """Worker job: probe footage, SHA-256 included (a manual keyframe is only accepted
+    from the case's own footage, compared by hash: see ``Session.add_keyframe``)."""
     from workbench.video import probe
 
-    return probe(path, compute_hash=False)
+    return probe(path)
 
 
 def catalog_imagery(
