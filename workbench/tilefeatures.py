@@ -97,7 +97,12 @@ class TileFeatureCache:
     _coarse: dict[str, TileFeatures | None] = field(default_factory=dict)
     _db: TileDatabase | None = None
     _db_key: tuple[str, ...] = ()
+    # reduced refinement windows (large: at most 16 kept) and native-resolution blocks
+    # with their merged boxes (at most 64); separate so that one kind never evicts the other
     _windows: OrderedDict[tuple[Any, ...], TileFeatures | None] = field(
+        default_factory=OrderedDict
+    )
+    _block_cache: OrderedDict[tuple[Any, ...], TileFeatures | None] = field(
         default_factory=OrderedDict
     )
     learned: Any = field(default=None, repr=False)  # learned.LearnedMatcher, made on demand
@@ -162,14 +167,15 @@ class TileFeatureCache:
         b, pad = BLOCK, 48
         bxs = range(c0 // b * b, c1, b)
         bys = range(r0 // b * b, r1, b)
+        cache = self._block_cache
         key = (str(tile.path), "blocks", bxs.start, bys.start, bxs.stop, bys.stop)
-        if key in self._windows:
-            return self._windows[key]
+        if key in cache:
+            return cache[key]
         parts: list[Features] = []
         for by in bys:
             for bx in bxs:
                 bkey = (str(tile.path), "block", bx, by)
-                if bkey not in self._windows:
+                if bkey not in cache:
                     tf = self._describe(tile, (bx - pad, by - pad, b + 2 * pad, b + 2 * pad),
                                         (b + 2 * pad) ** 2)
                     blk = None
@@ -181,17 +187,17 @@ class TileFeatureCache:
                         blk = TileFeatures(
                             Features(xy[core].astype(np.float32), f.size[core], f.desc[core]),
                             1.0, 0.0, 0.0, tf.tile_gsd_m, (tile.height, tile.width))
-                    self._windows[bkey] = blk
-                blk = self._windows[bkey]
+                    cache[bkey] = blk
+                blk = cache[bkey]
                 if blk is not None:
                     parts.append(blk.feats)
         merged = None
         if parts:
             merged = TileFeatures(Features.concat(parts), 1.0, 0.0, 0.0, float(tile.gsd_m),
                                   (tile.height, tile.width))
-        self._windows[key] = merged
-        while len(self._windows) > 64:
-            self._windows.popitem(last=False)
+        cache[key] = merged
+        while len(cache) > 64:
+            cache.popitem(last=False)
         return merged
 
     def _describe(
