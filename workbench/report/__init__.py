@@ -11,7 +11,6 @@ generation timestamp (pass ``generated_at`` to pin it).
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Sequence
 from datetime import datetime
@@ -26,14 +25,6 @@ if TYPE_CHECKING:
     from ..case import Case
 
 FORMATS: tuple[str, ...] = ("html", "pdf", "geojson", "kml")
-
-
-def _readable(path: Path) -> None:
-    """Give the report the usual permissions (temp files are created 0600)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    with contextlib.suppress(OSError):
-        os.chmod(path, 0o666 & ~mask)
 
 
 def write_reports(
@@ -92,8 +83,7 @@ def write_reports(
             from .kml import kml_bytes
 
             payload = kml_bytes(data)
-        path = atomic_write_bytes(out / f"{stem}.{fmt}", payload)
-        _readable(path)
-        written.append(path)
+        # atomic_write_bytes gives the file the usual mode (0666 less the umask)
+        written.append(atomic_write_bytes(out / f"{stem}.{fmt}", payload))
     report(progress, "reports written", 1.0)
     return written
