@@ -13,6 +13,12 @@ from os import PathLike
 from pathlib import Path
 
 
+def one_line(exc: BaseException, limit: int = 160) -> str:
+    """A foreign exception's text on one line, at most ``limit`` characters (its type
+    name when it has no text), for the reason part of a :class:`WorkbenchError`."""
+    return " ".join(str(exc).split())[:limit] or type(exc).__name__
+
+
 class WorkbenchError(Exception):
     """Root of all deliberate workbench errors.
 

@@ -14,7 +14,7 @@ from functools import lru_cache
 import numpy as np
 from pyproj import CRS, Transformer
 
-from .errors import CRSError
+from .errors import CRSError, one_line
 
 EARTH_RADIUS_M = 6_371_008.8
 
@@ -30,7 +30,7 @@ def wgs84_transformer(crs: str, inverse: bool) -> Transformer:
     try:
         src = CRS.from_user_input(crs)
     except Exception as exc:  # pyproj.exceptions.CRSError is a plain Exception
-        raise CRSError(f"unknown CRS ({_short(exc)})") from exc
+        raise CRSError(f"unknown CRS ({one_line(exc)})") from exc
     wgs84 = CRS.from_epsg(4326)
     try:
         if inverse:
@@ -38,11 +38,7 @@ def wgs84_transformer(crs: str, inverse: bool) -> Transformer:
         return Transformer.from_crs(src, wgs84, always_xy=True)
     except Exception as exc:  # pyproj.exceptions.ProjError: e.g. a LOCAL_CS site grid
         name = src.name or "unnamed"
-        raise CRSError(f"CRS {name!r} cannot be transformed to WGS84 ({_short(exc)})") from exc
-
-
-def _short(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:160] or type(exc).__name__
+        raise CRSError(f"CRS {name!r} cannot be transformed to WGS84 ({one_line(exc)})") from exc
 
 
 def crs_to_lonlat(crs: str, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -25,7 +25,7 @@ import numpy as np
 from pyproj import CRS, Geod
 from rasterio.transform import Affine
 
-from .errors import CRSError
+from .errors import CRSError, one_line
 from .geo import wgs84_transformer
 
 _GEOD = Geod(ellps="WGS84")
@@ -69,10 +69,6 @@ _ISO_LIKE = re.compile(
 _FILENAME_DATE = re.compile(r"(?<![0-9])((?:19[7-9]|20[0-9])[0-9])([01][0-9])([0-3][0-9])(?![0-9])")
 
 
-def _short(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:160] or type(exc).__name__
-
-
 def crs_to_lonlat(crs_wkt: str, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """CRS coordinates (any shape, float64) -> WGS84 ``(lon, lat)``; ``CRSError`` if not finite."""
     try:
@@ -82,7 +78,7 @@ def crs_to_lonlat(crs_wkt: str, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndar
     except CRSError:
         raise
     except Exception as exc:  # pyproj.exceptions.ProjError
-        raise CRSError(f"coordinates cannot be transformed to WGS84 ({_short(exc)})") from exc
+        raise CRSError(f"coordinates cannot be transformed to WGS84 ({one_line(exc)})") from exc
     lon, lat = np.asarray(lon, float), np.asarray(lat, float)
     if not (np.all(np.isfinite(lon)) and np.all(np.isfinite(lat))):
         raise CRSError("coordinates cannot be transformed to WGS84 (unknown CRS or bad extent)")
@@ -98,7 +94,7 @@ def lonlat_to_crs(crs_wkt: str, lon: np.ndarray, lat: np.ndarray) -> tuple[np.nd
     except CRSError:
         raise
     except Exception as exc:  # pyproj.exceptions.ProjError
-        raise CRSError(f"coordinates cannot be transformed from WGS84 ({_short(exc)})") from exc
+        raise CRSError(f"coordinates cannot be transformed from WGS84 ({one_line(exc)})") from exc
     return np.asarray(x, float), np.asarray(y, float)
 
 
