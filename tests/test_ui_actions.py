@@ -44,6 +44,12 @@ def test_shortcuts_drive_candidates_and_views(window: Any, qtbot: Any,
     mask_before = window.compare.mask_box.isChecked()
     qtbot.keyClick(window, Qt.Key.Key_M)
     assert window.compare.mask_box.isChecked() != mask_before
+    # ... and the HUD tint on the keyframe follows (M again: back as it was)
+    left = window.compare.left
+    qtbot.waitUntil(lambda: left.mask_visible() != mask_before, timeout=20_000)
+    qtbot.keyClick(window, Qt.Key.Key_M)
+    assert window.compare.mask_box.isChecked() == mask_before
+    qtbot.waitUntil(lambda: left.mask_visible() == mask_before, timeout=20_000)
     # every action with a shortcut is reachable without the menu
     keys = {a.shortcut().toString() for a in window.actions() if not a.shortcut().isEmpty()}
     assert {"Ctrl+O", "Ctrl+I", "Ctrl+L", "Ctrl+S", "Ctrl+E", "C", "R", "Esc"} <= keys
