@@ -317,7 +317,3 @@ class ImageView(QGraphicsView):
         painter.drawText(self._vp().rect(), Qt.AlignmentFlag.AlignCenter
                          | Qt.TextFlag.TextWordWrap, self._placeholder)
         painter.restore()
-
-    def set_placeholder(self, text: str) -> None:
-        self._placeholder = text
-        self._vp().update()
