@@ -111,22 +111,17 @@ def make_synthetic(tmp: Path) -> Synthetic:
 
 def make_tiny_video(path: Path, frames: int = 12, size: tuple[int, int] = (KF_W, KF_H)) -> Path:
     """A small H.264 MP4 (moving gradient) written with PyAV: ``frames`` frames at 10 fps."""
-    import av
+    from ingest_clips import encode
 
     w, h = size
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=10)
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        for i in range(frames):
-            img = np.zeros((h, w, 3), np.uint8)
-            img[:, :, 1] = (np.arange(w)[None, :] + 8 * i) % 256
-            img[:, :, 2] = (np.arange(h)[:, None] * 2) % 256
-            cv2.putText(img, str(i), (20, 60), cv2.FONT_HERSHEY_SIMPLEX, 2, (255, 255, 255), 3)
-            frame = av.VideoFrame.from_ndarray(img, format="bgr24")
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
+    images = []
+    for i in range(frames):
+        img = np.zeros((h, w, 3), np.uint8)
+        img[:, :, 1] = (np.arange(w)[None, :] + 8 * i) % 256
+        img[:, :, 2] = (np.arange(h)[:, None] * 2) % 256
+        cv2.putText(img, str(i), (20, 60), cv2.FONT_HERSHEY_SIMPLEX, 2, (255, 255, 255), 3)
+        images.append(img)
+    encode(path, images, 10)
     return path
 
 
