@@ -88,6 +88,19 @@ def to_grey(image: np.ndarray) -> np.ndarray:
     raise ValueError(f"unsupported image shape {image.shape}")
 
 
+def usable_mask(grey: np.ndarray, overlay_mask: np.ndarray | None) -> np.ndarray:
+    """Where keypoints may be taken on a ``(H, W) uint8`` grey keyframe: ``(H, W) uint8``,
+    255 = usable; 0 on the burned-in overlay (``overlay_mask`` 255, grown by 3 px) and on
+    pure black (letterbox, warped-out corners)."""
+    h, w = grey.shape
+    usable = np.full((h, w), 255, np.uint8)
+    if overlay_mask is not None and overlay_mask.shape[:2] == (h, w):
+        usable[overlay_mask > 0] = 0
+        usable = np.asarray(cv2.erode(usable, np.ones((7, 7), np.uint8)), np.uint8)
+    usable[grey == 0] = 0
+    return usable
+
+
 def normalise(grey: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
     """Local contrast normalisation (CLAHE) of a ``(H, W) uint8`` grey image.
 

@@ -40,7 +40,7 @@ import cv2
 import numpy as np
 
 from .errors import MatcherUnavailableError, RasterError
-from .features import Features, to_grey
+from .features import Features, to_grey, usable_mask
 from .progress import CancelToken, ProgressCallback, check_cancel, report
 from .tilefeatures import TileFeatures
 
@@ -175,11 +175,7 @@ class LearnedMatcher:
         cfg = self.config
         grey = to_grey(image)
         h, w = grey.shape
-        usable = np.full((h, w), 255, np.uint8)
-        if overlay_mask is not None and overlay_mask.shape[:2] == (h, w):
-            usable[overlay_mask > 0] = 0
-            usable = np.asarray(cv2.erode(usable, np.ones((7, 7), np.uint8)), np.uint8)
-        usable[grey == 0] = 0
+        usable = usable_mask(grey, overlay_mask)
         out: list[_FrameXF] = []
         from .match import POLARITIES
 

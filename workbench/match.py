@@ -33,7 +33,15 @@ import cv2
 import numpy as np
 
 from .errors import UsageError
-from .features import Features, detect, match_descriptors, match_per_owner, normalise, to_grey
+from .features import (
+    Features,
+    detect,
+    match_descriptors,
+    match_per_owner,
+    normalise,
+    to_grey,
+    usable_mask,
+)
 from .geometry import hypothesis_scores
 from .progress import CancelToken, ProgressCallback, check_cancel, report
 from .tilefeatures import TileDatabase, TileFeatureCache, TileFeatures
@@ -144,11 +152,7 @@ def keyframe_variants(
     """
     grey = to_grey(image)
     h, w = grey.shape
-    usable = np.full((h, w), 255, np.uint8)
-    if overlay_mask is not None and overlay_mask.shape[:2] == (h, w):
-        usable[overlay_mask > 0] = 0
-        usable = np.asarray(cv2.erode(usable, np.ones((7, 7), np.uint8)), np.uint8)
-    usable[grey == 0] = 0  # letterbox / warped-out black
+    usable = usable_mask(grey, overlay_mask)
     out: list[Variant] = []
     for pol_name in config.polarities:
         if only is not None and pol_name != only[0]:
