@@ -14,7 +14,6 @@ pytest.importorskip("PyQt6")
 pytestmark = pytest.mark.gui
 
 from test_ui_support import (  # noqa: E402
-    Synthetic,
     make_case,
     make_case_data,
     make_synthetic,
@@ -95,11 +94,9 @@ def test_newer_and_corrupt_case_files(window: Any, qtbot: Any, tmp_path: Path,
 
 def test_compare_shows_missing_imagery(window: Any, qtbot: Any, tmp_path: Path,
                                        data: dict[str, Any]) -> None:
-    syn: Synthetic = data["syn"]
-    moved = tmp_path / "moved"
-    shutil.copytree(syn.out_dir, moved)
-    case = make_case(make_synthetic(moved / "again"), data["video"], tmp_path / "m.wbcase")
-    (moved / "again" / "tile.tif").unlink()  # the raster was moved away after the case
+    syn = make_synthetic(tmp_path / "moved")
+    case = make_case(syn, data["video"], tmp_path / "m.wbcase")
+    syn.tile_path.unlink()  # the raster was moved away after the case
     assert window.controller.open_case(case)
     qtbot.waitUntil(lambda: "cannot show the imagery" in window.compare.title.text(),
                     timeout=20_000)
