@@ -10,12 +10,11 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from PyQt6.QtCore import QStandardPaths
+from .session import app_data_dir
 
 
 def demo_dir() -> Path:
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation)
-    return Path(base or Path.home() / ".local/share/workbench") / "demo"
+    return app_data_dir() / "demo"
 
 
 def demo_available() -> bool:

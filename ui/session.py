@@ -36,10 +36,15 @@ log = logging.getLogger(__name__)
 CASE_SUFFIX = ".wbcase"
 
 
+def app_data_dir() -> Path:
+    """The app's per-user data folder (autosaved cases, the demo data)."""
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation)
+    return Path(base or Path.home() / ".local/share/workbench")
+
+
 def default_autosave_dir() -> Path:
     """Per-user folder where untitled cases live until saved."""
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation)
-    return Path(base or Path.home() / ".local/share/workbench") / "autosave"
+    return app_data_dir() / "autosave"
 
 
 def _tile_ref_from_record(rec: Any) -> TileRef:
