@@ -7,11 +7,20 @@ and returns picklable values (paths, plain data).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from workbench.progress import CancelToken, ProgressCallback, check_cancel, report
 
+
+def stored_keyframes(case: Any) -> Iterator[tuple[Any, Any, Any, bool]]:
+    """Each keyframe stored in ``case`` (a ``workbench.case.Case``), in its order:
+    ``(ref, image, mask, manual)``; ``image`` ``(H, W, 3) uint8`` BGR, ``mask``
+    ``(H, W) uint8`` or None, ``manual`` for keyframes added by hand (ids ``m…``)."""
+    for ref in case.keyframes:
+        yield (ref, case.keyframe_image(ref.id), case.keyframe_mask(ref.id),
+               ref.id.startswith("m"))
 
 def locate_into_case(
     case_path: Path,
@@ -108,12 +117,9 @@ def relocate_job(
     check_cancel(cancel)
     report(progress, "reading the case's keyframes", -1)
     with Case.open(case_path, readonly=True) as case:
-        kfs = []
-        for ref in case.keyframes:
-            frame = Frame(index=ref.frame_index, pts_s=ref.time_s,
-                          image=case.keyframe_image(ref.id))
-            kfs.append(make_keyframe(frame, case.keyframe_mask(ref.id), id=ref.id,
-                                     manual=ref.id.startswith("m"), sharpness=ref.sharpness))
+        kfs = [make_keyframe(Frame(index=ref.frame_index, pts_s=ref.time_s, image=image),
+                             mask, id=ref.id, manual=manual, sharpness=ref.sharpness)
+               for ref, image, mask, manual in stored_keyframes(case)]
     kset = KeyframeSet(video=probe(video, compute_hash=False), keyframes=kfs, shots=[])
     result = locate(video, tiles, out_dir=out_dir, keyframes=kset, progress=progress,
                     cancel=cancel)

@@ -29,6 +29,7 @@ from workbench.case import Case
 from workbench.errors import CaseOpenError, OutputError, UsageError
 from workbench.results import Candidate, LocateResult, TileRef
 
+from .jobs import stored_keyframes
 from .keyframe_strip import KeyframeEntry
 
 log = logging.getLogger(__name__)
@@ -146,16 +147,9 @@ class Session(QObject):
 
     @staticmethod
     def _load_keyframes(case: Any) -> list[KeyframeEntry]:
-        entries = []
-        for ref in case.keyframes:
-            image = case.keyframe_image(ref.id)
-            mask = case.keyframe_mask(ref.id)
-            entries.append(KeyframeEntry(
-                id=ref.id, frame_index=ref.frame_index, time_s=ref.time_s,
-                sharpness=ref.sharpness, image=image, mask=mask,
-                manual=ref.id.startswith("m"),
-            ))
-        return entries
+        return [KeyframeEntry(id=ref.id, frame_index=ref.frame_index, time_s=ref.time_s,
+                              sharpness=ref.sharpness, image=image, mask=mask, manual=manual)
+                for ref, image, mask, manual in stored_keyframes(case)]
 
     def _close_case(self) -> None:
         if self.case is not None:
