@@ -323,10 +323,6 @@ class MotionTracker:
             cv2.circle(self._fixed, (int(x), int(y)), 3, 255, -1)
         self._p, self._p0 = self._p[~fixed], self._p0[~fixed]
 
-    def forget_fixed(self) -> None:
-        """Clear the learnt overlay-corner exclusions (e.g. for a new video)."""
-        self._fixed = None
-
     def update(self, gray: np.ndarray) -> str | None:
         """Track into ``gray``; return "zoom", "pan" or "rotate" to end the sub-shot."""
         if self._prev is None or self._prev.shape != gray.shape:

@@ -203,21 +203,3 @@ def overlay_figure(keyframe: np.ndarray, mask: np.ndarray | None, crop: Satellit
     if gsd_m > 0:
         scale_bar(out, gsd_m * crop.scale / s)
     return out
-
-
-def notice_image(text: str, width: int = 640, height: int = 200) -> np.ndarray:
-    """A grey placeholder with an ASCII notice (e.g. raster missing at report time)."""
-    img = np.full((height, width, 3), 235, np.uint8)
-    cv2.rectangle(img, (2, 2), (width - 3, height - 3), (0, 0, 200), 2)
-    safe = text.encode("ascii", "replace").decode("ascii")
-    words, lines, cur = safe.split(), [], ""
-    for w in words:
-        if len(cur) + len(w) + 1 > 60:
-            lines.append(cur)
-            cur = w
-        else:
-            cur = f"{cur} {w}".strip()
-    lines.append(cur)
-    for i, line in enumerate(lines[:6]):
-        cv2.putText(img, line, (16, 40 + 26 * i), FONT, 0.55, (0, 0, 150), 1, cv2.LINE_AA)
-    return img
