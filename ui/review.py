@@ -168,12 +168,9 @@ class Review(QObject):
         if self.s.keyframes and any(k.frame_index == index for k in self.s.keyframes):
             self.c.info(f"Frame {index} is already a keyframe.", "warning")
             return
-        mask = self.win.frames._mask
         img = np.asarray(image)
-        if mask is not None and mask.shape != img.shape[:2]:
-            mask = None
         try:
-            entry = self.s.add_keyframe(index, time_s, img, mask)
+            entry = self.s.add_keyframe(index, time_s, img, self.win.frames.mask_for(img))
         except (WorkbenchError, OSError, ValueError) as exc:
             self.c.error(describe_error(exc))
             return

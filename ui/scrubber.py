@@ -130,8 +130,13 @@ class FrameViewer(QWidget):
     def set_mask(self, mask: np.ndarray | None) -> None:
         """The overlay mask ``(H, W) uint8`` used for frames of this footage (HUD is static)."""
         self._mask = mask
-        if self.image is not None and mask is not None and mask.shape == self.image.shape[:2]:
+        if self.image is not None and self.mask_for(self.image) is not None:
             self.view.set_mask(mask)
+
+    def mask_for(self, image: np.ndarray) -> np.ndarray | None:
+        """The footage's overlay mask if it fits ``image`` ``(H, W, 3)``, else None."""
+        mask = self._mask
+        return mask if mask is not None and mask.shape == image.shape[:2] else None
 
     def show_keyframe(self, entry: KeyframeEntry) -> None:
         """Show a stored keyframe at full size (and move the scrubber to its frame)."""
@@ -192,8 +197,9 @@ class FrameViewer(QWidget):
         keep = self.image is not None and self.image.shape == image.shape
         self.frame_index, self.time_s, self.image = index, time_s, image
         self.view.set_image(image, keep_view=keep)
-        if self._mask is not None and self._mask.shape == image.shape[:2]:
-            self.view.set_mask(self._mask)
+        mask = self.mask_for(image)
+        if mask is not None:
+            self.view.set_mask(mask)
         self.view.set_mask_visible(self.mask_box.isChecked())
         self.info.setText(text)
 
