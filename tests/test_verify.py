@@ -189,6 +189,27 @@ def test_copy_of_footage_in_the_case(scene: Scene, tmp_path: Path) -> None:
     assert any("footage copy in the case" in c for c in rep.checked)
 
 
+def test_copy_of_footage_is_the_data_hashed_and_has_a_size_limit(
+    scene: Scene, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+
+    from workbench import case_ingest
+    from workbench.errors import UsageError
+
+    path = tmp_path / "copy.wbcase"
+    Case.create(path, video_path=scene.video, tiles=[scene.tile], result=scene.result,
+                keyframes_dir=scene.out_dir, copy_video=True).close()
+    with Case.open(path) as case:
+        assert hashlib.sha256(case.footage_copy() or b"").hexdigest() == case.video.sha256
+    monkeypatch.setattr(case_ingest, "MAX_VIDEO_COPY_BYTES", 10)
+    big = tmp_path / "big.wbcase"
+    with pytest.raises(UsageError, match="too large to copy"):
+        Case.create(big, video_path=scene.video, tiles=[scene.tile], result=scene.result,
+                    keyframes_dir=scene.out_dir, copy_video=True)
+    assert not big.exists()
+
+
 def test_relink_moved_files(case_path: Path, scene: Scene, tmp_path: Path,
                             capsys: pytest.CaptureFixture[str]) -> None:
     moved_dir = tmp_path / "archive"

@@ -49,7 +49,7 @@ from .case_files import recover as _recover
 from .case_files import suffixed as _suffixed
 from .case_files import unlink_quietly as _unlink_quietly
 from .case_ingest import (
-    MAX_VIDEO_COPY_BYTES,
+    copy_footage,
     hash_footage,
     insert_keyframe_blobs,
     load_keyframe_blobs,
@@ -82,7 +82,6 @@ from .errors import (
     CaseOpenError,
     CaseVersionError,
     OutputError,
-    UsageError,
 )
 from .progress import CancelToken, ProgressCallback, check_cancel, report, scaled
 from .results import LocateResult
@@ -157,14 +156,14 @@ class Case(CaseActions):
         target = _suffixed(path)
         _check_target(target, overwrite)
         check_writable_dir(target.parent)
-        digest, size = hash_footage(video_path, result.video.sha256, scaled(progress, 0, 0.5))
+        copy: bytes | None = None
+        if copy_video:  # read once: the stored copy is exactly the data hashed
+            copy, digest, size = copy_footage(video_path, result.video.sha256)
+        else:
+            digest, size = hash_footage(video_path, result.video.sha256,
+                                        scaled(progress, 0, 0.5))
         blobs = load_keyframe_blobs(result, keyframes_dir)
         rasters = raster_records(list(tiles), result, scaled(progress, 0.5, 0.9))
-        if copy_video and size > MAX_VIDEO_COPY_BYTES:
-            raise UsageError(f"footage is too large to copy into the case ({size} bytes, limit "
-                             f"{MAX_VIDEO_COPY_BYTES}); keep it beside the case instead",
-                             video_path)
-        copy = Path(video_path).read_bytes() if copy_video else None
         now = utc_now()
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         _unlink_quietly(tmp, Path(f"{tmp}-journal"))

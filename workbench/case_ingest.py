@@ -136,6 +136,27 @@ def hash_footage(video_path: str | os.PathLike[str], expected: str,
     return digest, size
 
 
+def copy_footage(video_path: str | os.PathLike[str], expected: str) -> tuple[bytes, str, int]:
+    """The footage's bytes with their SHA-256 and size, read once (the copy stored in the
+    case is the very data hashed); ``UsageError`` above :data:`MAX_VIDEO_COPY_BYTES`,
+    ``CaseError`` if the hash differs from ``expected`` (if set)."""
+    path = Path(video_path)
+    if not path.is_file():
+        raise VideoOpenError("footage file not found", path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_VIDEO_COPY_BYTES:
+            raise UsageError(f"footage is too large to copy into the case ({size} bytes, limit "
+                             f"{MAX_VIDEO_COPY_BYTES}); keep it beside the case instead", path)
+        data = path.read_bytes()
+    except OSError as exc:
+        raise VideoOpenError(f"cannot read footage ({exc.strerror or exc})", path) from exc
+    digest = sha256_bytes(data)
+    if expected and expected != digest:
+        raise CaseError("footage changed since it was located (SHA-256 differs)", path)
+    return data, digest, len(data)
+
+
 def raster_records(tiles: list[str | os.PathLike[str]], result: LocateResult,
                    progress: ProgressCallback | None = None) -> list[dict[str, object]]:
     """Hash each raster and collect its recorded metadata (from ``result.tiles`` if there).
