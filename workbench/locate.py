@@ -75,7 +75,7 @@ def select_keyframes(keyframes: Sequence[Keyframe], n: int) -> list[Keyframe]:
     Keyframes whose usable (non-overlay) area is below 20 % of the frame are skipped.
     Returned in time order.
     """
-    usable = [k for k in keyframes if float(np.mean(k.overlay_mask > 0)) < 0.8]
+    usable = [k for k in keyframes if k.overlay_fraction() < 0.8]
     by_shot: dict[int, list[Keyframe]] = {}
     for k in usable:
         by_shot.setdefault(k.shot_index, []).append(k)
