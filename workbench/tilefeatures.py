@@ -9,7 +9,6 @@ read at some working resolution; ``xy`` are in that *working* grid and
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import json
 import logging
@@ -25,6 +24,7 @@ import numpy as np
 from .atomic import atomic_write_bytes
 from .errors import OutputError, RasterError
 from .features import Features, detect, normalise, to_grey
+from .hashing import sha256_bytes
 
 if TYPE_CHECKING:
     from .tiles import Tile
@@ -228,7 +228,7 @@ class TileFeatureCache:
             CACHE_VERSION, str(Path(tile.path).resolve()), st.st_size, st.st_mtime_ns,
             window, max_pixels, self.config.tile_max_features,
         ])
-        return Path(root) / f"{hashlib.sha256(ident.encode()).hexdigest()[:32]}.npz"
+        return Path(root) / f"{sha256_bytes(ident.encode())[:32]}.npz"
 
     def _compute(
         self, tile: Tile, window: tuple[int, int, int, int] | None, max_pixels: int
