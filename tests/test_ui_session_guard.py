@@ -56,3 +56,21 @@ def test_guard_holds_for_footage_opened_as_the_app_does(qapp, tmp_path: Path) ->
     s.set_footage(data["video"], probe_footage(data["video"]))
     assert s.add_keyframe(3, 0.3, img, None).manual
     s.close_case()
+
+
+def test_opening_a_case_never_pairs_its_footage_with_another_video_info(qapp,
+                                                                        tmp_path: Path) -> None:
+    """After a case is opened, ``video_info`` describes ``video_path`` or is None (to be
+    probed again), not the footage that was open before."""
+    from test_ui_support import make_case_data, make_tiny_video
+
+    from ui.jobs import probe_footage
+
+    data = make_case_data(tmp_path / "data")
+    other = make_tiny_video(tmp_path / "other.mp4", frames=14)
+    s = Session(autosave_dir=tmp_path / "autosave")
+    s.set_footage(other, probe_footage(other))
+    s.open_case(data["case"])
+    assert s.video_path == data["video"]
+    assert s.video_info is None or s.video_info.path == s.video_path
+    s.close_case()

@@ -140,7 +140,9 @@ class Session(QObject):
             for rec in case.rasters:
                 self._tiles.setdefault(str(rec.path), _tile_ref_from_record(rec))
         with contextlib.suppress(Exception):
-            self.video_path = Path(case.video.path)
+            video = Path(case.video.path)
+            if video != self.video_path:  # the info of other footage: probed again
+                self.video_path, self.video_info = video, None
         self.caseChanged.emit()
         self.keyframesChanged.emit()
         self.decisionsChanged.emit()
