@@ -141,8 +141,9 @@ class Session(QObject):
                 self._tiles.setdefault(str(rec.path), _tile_ref_from_record(rec))
         with contextlib.suppress(Exception):
             video = Path(case.video.path)
-            if video != self.video_path:  # the info of other footage: probed again
-                self.video_path, self.video_info = video, None
+            if self.video_path is None or video.resolve() != self.video_path.resolve():
+                self.video_info = None  # it described other footage: probed again
+            self.video_path = video
         self.caseChanged.emit()
         self.keyframesChanged.emit()
         self.decisionsChanged.emit()
