@@ -40,7 +40,8 @@ def xserver(tmp_path: Path):  # type: ignore[no-untyped-def]
         deadline = time.monotonic() + 15
         while not Path(f"/tmp/.X11-unix/X{n}").exists():
             if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.skip(f"Xvfb did not start: {(tmp_path / 'xvfb.log').read_text()[-300:]}")
+                # installed but broken is a failure, not a skip: it would hide a broken display
+                pytest.fail(f"Xvfb did not start: {(tmp_path / 'xvfb.log').read_text()[-300:]}")
             time.sleep(0.05)
         yield f":{n}"
     finally:
