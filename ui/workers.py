@@ -20,7 +20,7 @@ from typing import Any
 
 from PyQt6.QtCore import QObject, QThread, pyqtSignal
 
-from workbench.errors import Cancelled, WorkbenchError
+from workbench.errors import Cancelled, WorkbenchError, describe
 
 log = logging.getLogger(__name__)
 
@@ -30,16 +30,11 @@ PROGRESS_INTERVAL_S = 0.05
 
 def describe_error(exc: BaseException) -> str:
     """A one-line, user-readable message for an exception from the core."""
-    if isinstance(exc, WorkbenchError):
-        return str(exc)
-    if isinstance(exc, OSError):
-        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-        return f"{where}{exc.strerror or exc}"
     if isinstance(exc, MemoryError):
         return "out of memory (try smaller footage or imagery)"
-    text = " ".join(str(exc).split())
-    return f"internal error: {type(exc).__name__}: {text}" if text else type(exc).__name__
-
+    if isinstance(exc, WorkbenchError | OSError):
+        return describe(exc)
+    return f"internal error: {describe(exc)}"
 
 class _Thread(QThread):
     """The thread itself; signals are emitted from ``run`` and queued to the GUI."""

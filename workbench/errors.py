@@ -19,6 +19,18 @@ def one_line(exc: BaseException, limit: int = 160) -> str:
     return " ".join(str(exc).split())[:limit] or type(exc).__name__
 
 
+def describe(exc: BaseException) -> str:
+    """One line for the user: a :class:`WorkbenchError` as is; an ``OSError`` the core did
+    not wrap as ``"<file>: <reason>"``; anything else as ``"<Type>: <text>"``."""
+    if isinstance(exc, WorkbenchError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        return f"{where}{exc.strerror or exc}"
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 class WorkbenchError(Exception):
     """Root of all deliberate workbench errors.
 

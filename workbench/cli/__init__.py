@@ -14,11 +14,11 @@ import importlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from .. import __version__
-from ..errors import Cancelled, WorkbenchError
+from ..errors import Cancelled, WorkbenchError, describe
 
 SUBCOMMANDS: tuple[str, ...] = (
     "info", "keyframes", "tiles", "locate", "case", "verify", "report", "gui",
@@ -72,13 +72,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(args.verbose, args.quiet)
+    return run_command("workbench", lambda: args.func(args), debug=args.debug)
+
+
+def run_command(prog: str, call: Callable[[], int | None], *, debug: bool = False) -> int:
+    """Run a command's handler and turn what escapes it into an exit code.
+
+    A deliberate error (:class:`WorkbenchError`) or an OS error the core did not wrap
+    becomes one line on stderr (``"<prog>: error: <file>: <problem>"``) and exit 2;
+    cancel/interrupt 130; a closed stdout (``| head``) 141; anything else, a bug, one
+    line and exit 1.  With ``debug`` the traceback is shown instead.
+    """
     try:
-        return int(args.func(args) or 0)
+        return int(call() or 0)
     except Cancelled:
-        print("workbench: cancelled", file=sys.stderr)
+        print(f"{prog}: cancelled", file=sys.stderr)
         return 130
     except KeyboardInterrupt:
-        print("workbench: interrupted", file=sys.stderr)
+        print(f"{prog}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # the reader of stdout went away (``| head``): not a problem of the input, and
@@ -87,27 +98,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
-    except WorkbenchError as exc:
-        if args.debug:
+    except (WorkbenchError, OSError) as exc:
+        if debug:
             raise
-        print(f"workbench: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except OSError as exc:  # an OS error the core did not wrap: still one line, naming the file
-        if args.debug:
-            raise
-        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-        print(f"workbench: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        print(f"{prog}: error: {describe(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:
-        if args.debug:
+        if debug:
             raise
-        print(
-            f"workbench: internal error: {type(exc).__name__}: {exc}"
-            " (re-run with --debug for details)",
-            file=sys.stderr,
-        )
+        print(f"{prog}: internal error: {describe(exc)} (re-run with --debug for details)",
+              file=sys.stderr)
         return 1
-
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
