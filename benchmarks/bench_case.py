@@ -28,9 +28,9 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from casekit import make_scene  # noqa: E402
 
-from workbench.case import Case  # noqa: E402
+from workbench.case.casefile import Case  # noqa: E402
 from workbench.report import write_reports  # noqa: E402
-from workbench.verify import verify_case  # noqa: E402
+from workbench.verify.check import verify_case  # noqa: E402
 
 
 def main() -> int:

@@ -27,10 +27,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from fixtures.cli import DEMO_TOWN, demo_spec, make_demo  # noqa: E402
-from fixtures.footage import render_footage  # noqa: E402
-from fixtures.spec import FootageSpec, ShotSpec  # noqa: E402
-from fixtures.town import draw_town, make_town_geotiff  # noqa: E402
+from workbench_fixtures.cli import DEMO_TOWN, demo_spec, make_demo  # noqa: E402
+from workbench_fixtures.footage import render_footage  # noqa: E402
+from workbench_fixtures.spec import FootageSpec, ShotSpec  # noqa: E402
+from workbench_fixtures.town import draw_town, make_town_geotiff  # noqa: E402
 
 IMAGERY = REPO.parent / "shared" / "data" / "imagery"
 

@@ -33,8 +33,8 @@ from rasterio.windows import Window
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from workbench.raster_io import clear_cache  # noqa: E402
-from workbench.tiles import TileCatalog, catalog_file, iter_windows, read_tile  # noqa: E402
+from workbench.imagery.catalog import TileCatalog, catalog_file, iter_windows, read_tile  # noqa: E402
+from workbench.imagery.read import clear_cache  # noqa: E402
 
 
 def make_big(path: Path, size: int) -> float:

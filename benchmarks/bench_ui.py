@@ -77,14 +77,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--demo", type=Path, default=Path(tempfile.gettempdir()) / "wb-demo")
     args = parser.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from fixtures.cli import make_demo
+    from workbench_fixtures.cli import make_demo
 
     demo = make_demo(args.demo)
     from PyQt6.QtWidgets import QApplication
 
     app = QApplication([sys.argv[0]])
-    from ui.jobs import locate_into_case
-    from ui.workers import ProcessTask, Task
+    from workbench_ui.jobs import locate_into_case
+    from workbench_ui.workers import ProcessTask, Task
 
     work = Path(tempfile.mkdtemp(prefix="bench-ui-"))
     tiles = [Path(demo["town"]), Path(demo["other_town"])]
@@ -97,8 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     }
 
     # --- the comparison of candidate 1 ---------------------------------------------------
-    from ui.compare import CompareWidget, prepare
-    from workbench.case import Case
+    from workbench_ui.compare import CompareWidget, prepare
+
+    from workbench.case.casefile import Case
     from workbench.compare import locate_pixel
 
     with Case.open(work / "p.wbcase") as case:
@@ -136,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         import numpy as np
 
         from workbench.errors import WorkbenchError
-        from workbench.tiles import catalog_file
+        from workbench.imagery.catalog import catalog_file
 
         for path in sorted(IMAGERY.glob("*/*.tif")):
             try:

@@ -27,7 +27,7 @@ MAX_BYTES = 300_000
 
 
 def _catalog(paths: list[Path]) -> object:
-    from workbench.tiles import TileCatalog
+    from workbench.imagery.catalog import TileCatalog
 
     return TileCatalog.from_paths(paths)
 
@@ -40,19 +40,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-    from fixtures.cli import make_demo
+    from workbench_fixtures.cli import make_demo
 
     demo = make_demo(args.demo)
     from PyQt6.QtCore import QSettings, QTimer
     from PyQt6.QtGui import QPixmap
     from PyQt6.QtWidgets import QApplication, QWidget
-
-    from ui.app import make_app
+    from workbench_ui.app import make_app
 
     app = make_app([sys.argv[0]])
     assert isinstance(app, QApplication)
-    from ui.main_window import MainWindow
-    from ui.session import Session
+    from workbench_ui.main_window import MainWindow
+    from workbench_ui.session import Session
 
     work = Path(tempfile.mkdtemp(prefix="wb-shots-"))
     settings = QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat)

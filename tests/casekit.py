@@ -13,13 +13,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import rasterio
+from workbench_fixtures.town import make_town_geotiff
 
-from fixtures.town import make_town_geotiff
-from workbench.case_geometry import frame_footprint, keyframe_centre, keyframe_to_lonlat
-from workbench.case_schema import sha256_bytes, sha256_path
+from workbench.case.geometry import frame_footprint, keyframe_centre, keyframe_to_lonlat
+from workbench.case.schema import sha256_bytes, sha256_path
 from workbench.geo import apply_homography
+from workbench.imagery.catalog import TileCatalog
 from workbench.results import Candidate, KeyframeRef, LocateResult, VideoRef
-from workbench.tiles import TileCatalog
 
 KF_W, KF_H = 320, 240
 TRUE_QUAD = np.float32([[250, 262], [520, 240], [566, 470], [228, 503]])  # tile px of kf corners

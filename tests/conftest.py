@@ -35,8 +35,8 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def town_tif(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo town GeoTIFF (see the comment above)."""
-    from fixtures.cli import DEMO_TOWN
-    from fixtures.town import make_town_geotiff
+    from workbench_fixtures.cli import DEMO_TOWN
+    from workbench_fixtures.town import make_town_geotiff
 
     out = tmp_path_factory.mktemp("town") / "town.tif"
     return make_town_geotiff(out, **DEMO_TOWN)
@@ -45,7 +45,7 @@ def town_tif(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The ``workbench-fixtures demo`` folder (see the comment above)."""
-    from fixtures.cli import make_demo
+    from workbench_fixtures.cli import make_demo
 
     out = tmp_path_factory.mktemp("demo")
     make_demo(out)
@@ -55,7 +55,7 @@ def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def cut_clip(tmp_path_factory: pytest.TempPathFactory, town_tif: Path) -> Any:
     """A short clip with title card, HUD and 3 hard-cut shots: ``fixtures.testclips.CutClip``."""
-    from fixtures.testclips import make_cut_clip
+    from workbench_fixtures.testclips import make_cut_clip
 
     return make_cut_clip(town_tif, tmp_path_factory.mktemp("cut_clip"))
 

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from casekit import KF_H, KF_W, Scene, make_scene
 
-from workbench.audit import check_chain
-from workbench.case import Case
-from workbench.case_geometry import keyframe_to_lonlat
-from workbench.case_schema import DDL_V1, SCHEMA_VERSION
+from workbench.case.audit import check_chain
+from workbench.case.casefile import Case
+from workbench.case.geometry import keyframe_to_lonlat
+from workbench.case.schema import DDL_V1, SCHEMA_VERSION
 from workbench.errors import (
     CaseCorruptError,
     CaseError,
@@ -407,7 +407,7 @@ def test_unwritable_location_opens_read_only(scene: Scene, tmp_path: Path,
 def test_new_case_cancelled_leaves_nothing(scene: Scene, tmp_path: Path) -> None:
     import threading
 
-    from workbench.case import new_case
+    from workbench.case.casefile import new_case
     from workbench.errors import Cancelled
 
     ev = threading.Event()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from casekit import Scene, make_scene
 
-from workbench.case import Case
+from workbench.case.casefile import Case
 from workbench.cli import main
 
 

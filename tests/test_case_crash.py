@@ -14,16 +14,16 @@ from pathlib import Path
 import pytest
 from casekit import Scene, make_scene
 
-from workbench.audit import check_chain
-from workbench.case import Case
-from workbench.verify import verify_case
+from workbench.case.audit import check_chain
+from workbench.case.casefile import Case
+from workbench.verify.check import verify_case
 
 REPO = Path(__file__).resolve().parents[1]
 
 WRITER = r"""
 import sys
 import numpy as np
-from workbench.case import Case
+from workbench.case.casefile import Case
 path = sys.argv[1]
 rng = np.random.default_rng(int(sys.argv[2]))
 with Case.open(path) as case:
@@ -51,7 +51,7 @@ import sys
 sys.path.insert(0, sys.argv[2])
 from pathlib import Path
 from casekit import make_scene
-from workbench.case import Case
+from workbench.case.casefile import Case
 root = Path(sys.argv[1])
 run = sys.argv[3]
 scene = make_scene(root / f"scene{run}")

@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 import rasterio
 from pyproj import Geod, Transformer
+from workbench_fixtures.camera import Camera
+from workbench_fixtures.cli import main as fixtures_main
+from workbench_fixtures.cli import make_demo
+from workbench_fixtures.footage import render_footage, render_still
+from workbench_fixtures.spec import FootageSpec, ShotSpec
+from workbench_fixtures.town import draw_town, make_town_geotiff
+from workbench_fixtures.truth import Truth, TruthError
 
-from fixtures.camera import Camera
-from fixtures.cli import main as fixtures_main
-from fixtures.cli import make_demo
-from fixtures.footage import render_footage, render_still
-from fixtures.spec import FootageSpec, ShotSpec
-from fixtures.town import draw_town, make_town_geotiff
-from fixtures.truth import Truth, TruthError
 from workbench.errors import (
     NotGeoreferencedError,
     OutputError,
@@ -731,9 +731,10 @@ def test_pillarbox_drone_hud_and_watermark(town_tif: Path, tmp_path: Path) -> No
 
 def test_every_edge_case_raster_renders_or_fails_typed(tmp_path: Path) -> None:
     """Untrusted rasters: a picture, or a one-line WorkbenchError naming the file."""
-    from fixtures.rasters import make_edge_rasters
-    from fixtures.source import RasterSource
-    from fixtures.view import raster_centre_lonlat
+    from workbench_fixtures.rasters import make_edge_rasters
+    from workbench_fixtures.source import RasterSource
+    from workbench_fixtures.view import raster_centre_lonlat
+
     from workbench.errors import WorkbenchError
 
     rendered = []

@@ -12,7 +12,7 @@ import pytest
 from ingest_clips import ClipTruth, ShotSpec, make_clip
 
 from workbench.errors import Cancelled, KeyframeError, OutputError
-from workbench.keyframes import (
+from workbench.keyframes.model import (
     SCHEMA,
     KeyframeConfig,
     KeyframeSet,
@@ -21,7 +21,7 @@ from workbench.keyframes import (
     make_keyframe,
     save_keyframes,
 )
-from workbench.video import Frame
+from workbench.video.reader import Frame
 
 
 @pytest.fixture(scope="session")
@@ -183,7 +183,7 @@ def test_progress_and_cancel(hud_clip: tuple[Path, ClipTruth]) -> None:
 
 def test_mask_for_a_manual_keyframe(hud_kset: KeyframeSet,
                                     hud_clip: tuple[Path, ClipTruth]) -> None:
-    from workbench.video import read_frame
+    from workbench.video.reader import read_frame
 
     kf = hud_kset.keyframes[-1]
     frame = read_frame(hud_clip[0], kf.frame_index - 3)
@@ -232,8 +232,8 @@ def thermal_fade_clip(tmp_path_factory: pytest.TempPathFactory, town_tif: Path) 
     """The cut clip's shots at 480x270, white-hot thermal, shot 2 fading in through black."""
     from dataclasses import replace
 
-    from fixtures.footage import render_footage
-    from fixtures.testclips import cut_clip_spec
+    from workbench_fixtures.footage import render_footage
+    from workbench_fixtures.testclips import cut_clip_spec
 
     spec = cut_clip_spec()
     shots = [replace(s, transition="fade") if i == 1 else s for i, s in enumerate(spec.shots)]

@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 import pytest
 
-from workbench.learned import rotate_frame
-from workbench.match import MatchConfig, MatchHypothesis, _want_learned
+from workbench.match.learned import rotate_frame
+from workbench.match.pipeline import MatchConfig, MatchHypothesis, _want_learned
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -58,7 +58,7 @@ def _hyp(inliers: int, spread: float = 0.3) -> MatchHypothesis:
 def test_auto_runs_the_learned_fallback_only_when_sift_found_nothing_plausible(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import workbench.learned as learned
+    import workbench.match.learned as learned
 
     monkeypatch.setattr(learned, "available", lambda: True)
     auto = MatchConfig(matcher="auto")
@@ -110,7 +110,7 @@ def extra() -> None:
 @pytest.fixture(scope="module")
 def small_town(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 768x768 px, 1 m drawn town (the whole tile is described at native resolution)."""
-    from fixtures.town import make_town_geotiff
+    from workbench_fixtures.town import make_town_geotiff
 
     p = tmp_path_factory.mktemp("learned") / "town.tif"
     make_town_geotiff(p, seed=5, width=768, height=768, gsd_m=1.0, centre_lonlat=(32.58, 0.35))
@@ -121,12 +121,13 @@ def small_town(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_learned_matcher_places_a_turned_white_hot_view(
     extra: None, small_town: Path, heading: float, turn: float,
 ) -> None:
-    from fixtures.degrade import thermal
-    from fixtures.footage import Camera, render_still
+    from workbench_fixtures.degrade import thermal
+    from workbench_fixtures.footage import Camera, render_still
+
     from workbench.geo import apply_homography
-    from workbench.learned import learned_hypotheses
-    from workbench.tilefeatures import TileFeatureCache
-    from workbench.tiles import TileCatalog
+    from workbench.imagery.catalog import TileCatalog
+    from workbench.match.learned import learned_hypotheses
+    from workbench.match.tilefeatures import TileFeatureCache
 
     cam = Camera(target_lonlat=(32.5803, 0.3502), heading_deg=heading, depression_deg=85.0,
                  slant_range_m=600.0, hfov_deg=40.0)  # ~0.9 m per frame px
@@ -150,9 +151,9 @@ def test_learned_matcher_places_a_turned_white_hot_view(
 def test_learned_matcher_finds_nothing_in_unrelated_imagery(
     extra: None, small_town: Path,
 ) -> None:
-    from workbench.learned import learned_hypotheses
-    from workbench.tilefeatures import TileFeatureCache
-    from workbench.tiles import TileCatalog
+    from workbench.imagery.catalog import TileCatalog
+    from workbench.match.learned import learned_hypotheses
+    from workbench.match.tilefeatures import TileFeatureCache
 
     rng = np.random.default_rng(3)
     noise = rng.integers(0, 256, (270, 480), dtype=np.uint8)

@@ -30,7 +30,7 @@ def located(demo_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[
 
 
 def test_cli_contract_and_accuracy_on_the_demo_town(demo_data: Path, located) -> None:
-    from fixtures.truth import Truth
+    from workbench_fixtures.truth import Truth
 
     rc, out, stdout = located
     assert rc == 0
@@ -75,8 +75,8 @@ def test_cli_contract_and_accuracy_on_the_demo_town(demo_data: Path, located) ->
 
 def test_footage_not_in_the_imagery_is_not_located(demo_data: Path, tmp_path: Path,
                                                    located) -> None:
-    from workbench.keyframes import load_keyframes
-    from workbench.locate import LocateConfig, locate
+    from workbench.keyframes.model import load_keyframes
+    from workbench.locate.pipeline import LocateConfig, locate
 
     kset = load_keyframes(located[1] / "keyframes")  # the keyframes the CLI run used
     res = locate(demo_data / "strike.mp4", [demo_data / "tiles" / "other_town.tif"],
@@ -142,8 +142,8 @@ def test_bad_arguments_give_one_line_and_exit_2(demo_data: Path, tmp_path: Path,
 
 def test_ungeoreferenced_image_is_skipped_with_a_warning(demo_data: Path, tmp_path: Path,
                                                         located) -> None:
-    from workbench.keyframes import load_keyframes
-    from workbench.locate import LocateConfig, locate
+    from workbench.keyframes.model import load_keyframes
+    from workbench.locate.pipeline import LocateConfig, locate
 
     folder = tmp_path / "tiles"
     folder.mkdir()
@@ -157,7 +157,7 @@ def test_ungeoreferenced_image_is_skipped_with_a_warning(demo_data: Path, tmp_pa
 
 
 def test_footage_without_usable_keyframe_is_not_located(demo_data: Path, tmp_path: Path) -> None:
-    from fixtures.encode import Mp4Writer
+    from workbench_fixtures.encode import Mp4Writer
 
     black = tmp_path / "black.mp4"
     with Mp4Writer(black, 320, 240, 10) as wr:
@@ -174,8 +174,8 @@ def test_footage_without_usable_keyframe_is_not_located(demo_data: Path, tmp_pat
 
 
 def test_companion_frames_stay_in_the_keyframes_shot(cut_clip) -> None:
-    from workbench.keyframes import extract_keyframes
-    from workbench.locate import add_companions
+    from workbench.keyframes.model import extract_keyframes
+    from workbench.locate.pipeline import add_companions
 
     kset = extract_keyframes(cut_clip.video)
     shots = {s.index: s for s in kset.shots}

@@ -8,10 +8,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from workbench.match import MatchConfig, keyframe_variants, match_keyframe
-from workbench.rank import rank_hypotheses
-from workbench.tilefeatures import TileFeatureCache
-from workbench.tiles import TileCatalog
+from workbench.imagery.catalog import TileCatalog
+from workbench.match.pipeline import MatchConfig, keyframe_variants, match_keyframe
+from workbench.match.tilefeatures import TileFeatureCache
+from workbench.rank.ranking import rank_hypotheses
 
 TOWN_CENTRE = (32.58, 0.35)
 
@@ -19,8 +19,9 @@ TOWN_CENTRE = (32.58, 0.35)
 def _still(raster: Path, heading: float, depression: float, *, thermal: str = "none",
            target: tuple[float, float] = (32.5803, 0.3502)) -> tuple[np.ndarray, np.ndarray]:
     """A 480x270 view of ``raster`` and the true raster px of its centre."""
-    from fixtures.degrade import thermal as to_thermal
-    from fixtures.footage import Camera, render_still
+    from workbench_fixtures.degrade import thermal as to_thermal
+    from workbench_fixtures.footage import Camera, render_still
+
     from workbench.geo import apply_homography
 
     cam = Camera(target_lonlat=target, heading_deg=heading, depression_deg=depression,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from casekit import Scene, make_scene
 
-from workbench.case import Case
+from workbench.case.casefile import Case
 from workbench.cli import main
 from workbench.errors import OutputError, UsageError
 from workbench.report import write_reports

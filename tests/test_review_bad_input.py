@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from casekit import Scene, make_scene
 
-from workbench.case import Case, verify_case
+from workbench.case.casefile import Case, verify_case
 from workbench.cli import main
 from workbench.errors import CaseError, UsageError
 
@@ -298,7 +298,7 @@ def test_usage_errors_are_one_line(argv: list[str], capsys: pytest.CaptureFixtur
                                   ["footage", "a.tif", "b.mp4", "--depression", "x"]])
 def test_fixtures_usage_errors_are_one_line(argv: list[str],
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    from fixtures.cli import main as fixtures_main
+    from workbench_fixtures.cli import main as fixtures_main
 
     with pytest.raises(SystemExit) as exc:
         fixtures_main(argv)
@@ -355,7 +355,7 @@ def test_closed_stdout_is_not_reported_as_bad_input(base_case: tuple[Scene, Path
 
 def test_manual_keyframe_refuses_substituted_footage(
         base_case: tuple[Scene, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from workbench.case_schema import sha256_path
+    from workbench.case.schema import sha256_path
 
     scene = base_case[0]
     video = make_video(tmp_path / "clip.mp4", frames=3)
@@ -389,8 +389,8 @@ def test_point_fix_with_unestimated_uncertainty(base_case: tuple[Scene, Path]) -
 def test_ui_candidates_table_with_unestimated_uncertainty(base_case: tuple[Scene, Path]) -> None:
     pytest.importorskip("PyQt6")
     from PyQt6.QtWidgets import QApplication
+    from workbench_ui.candidates import COLUMNS, SORT_ROLE, CandidatesModel
 
-    from ui.candidates import COLUMNS, SORT_ROLE, CandidatesModel
     from workbench.results import LocateResult
 
     _app = QApplication.instance() or QApplication([])

@@ -10,10 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pyproj import Geod
+from workbench_fixtures.rasters import make_edge_rasters
 
-from fixtures.rasters import make_edge_rasters
 from workbench import geo
-from workbench import raster_meta as meta
 from workbench.errors import (
     Cancelled,
     CRSError,
@@ -22,9 +21,8 @@ from workbench.errors import (
     RasterOpenError,
     UsageError,
 )
-from workbench.raster_io import clear_cache
-from workbench.results import TileRef
-from workbench.tiles import (
+from workbench.imagery import meta
+from workbench.imagery.catalog import (
     Tile,
     TileCatalog,
     catalog_file,
@@ -33,6 +31,8 @@ from workbench.tiles import (
     sha256_tile,
     tile_files,
 )
+from workbench.imagery.read import clear_cache
+from workbench.results import TileRef
 
 GOOD = (
     "utm", "geographic", "webmerc", "rotated", "custom_wkt", "nodata", "alpha",
@@ -244,7 +244,7 @@ def test_from_paths_folder_recursive_sorted_with_warnings(
     edge: dict[str, Path], caplog: pytest.LogCaptureFixture
 ) -> None:
     root = edge["utm"].parent.parent
-    with caplog.at_level(logging.WARNING, logger="workbench.tiles"):
+    with caplog.at_level(logging.WARNING, logger="workbench.imagery"):
         cat = TileCatalog.from_paths([root])
     paths = [t.path for t in cat.tiles]
     assert paths == sorted(paths, key=str)
@@ -461,7 +461,7 @@ def test_uint16_stretch_is_consistent_across_windows(tiles: dict[str, Tile]) -> 
 def test_stretch_sampled_on_a_grid_without_overviews(
     tiles: dict[str, Tile], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from workbench import raster_bands
+    from workbench.imagery import bands as raster_bands
 
     clear_cache()
     ref = read_tile(tiles["uint16"]).image
@@ -580,8 +580,8 @@ def test_tiles_are_hashable_and_fifo_is_refused(tiles: dict[str, Tile], tmp_path
 def test_unexpected_driver_errors_become_warnings_and_typed_errors(
     edge: dict[str, Path], tiles: dict[str, Tile], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from workbench import raster_io
-    from workbench import tiles as tiles_mod
+    from workbench.imagery import catalog as tiles_mod
+    from workbench.imagery import read as raster_io
 
     real = tiles_mod.catalog_file
 

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from workbench_fixtures.rasters import make_edge_rasters
 
-from fixtures.rasters import make_edge_rasters
 from workbench.cli import main
 
 

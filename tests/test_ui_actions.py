@@ -58,8 +58,7 @@ def test_shortcuts_drive_candidates_and_views(window: Any, qtbot: Any,
 
 def test_candidates_sort_and_select(window: Any, case_file: dict[str, Any]) -> None:
     from PyQt6.QtCore import Qt
-
-    from ui.candidates import COLUMNS
+    from workbench_ui.candidates import COLUMNS
 
     c = window.controller
     assert c.open_case(case_file["case"])

@@ -110,8 +110,8 @@ def test_format_metres_never_says_zero() -> None:
 
 @pytest.fixture
 def compare(qtbot, syn: Synthetic):  # type: ignore[no-untyped-def]
-    from ui.compare import CompareWidget
-    from ui.compare_data import prepare
+    from workbench_ui.compare import CompareWidget
+    from workbench_ui.compare_data import prepare
 
     w = CompareWidget()
     qtbot.addWidget(w)

@@ -140,7 +140,7 @@ def test_close_asks_before_discarding_untitled(qtbot: Any, tmp_path: Path,
 
 
 def test_layout_and_settings_remembered(qtbot: Any, tmp_path: Path) -> None:
-    from ui.main_window import DEFAULT_SIZE, default_size
+    from workbench_ui.main_window import DEFAULT_SIZE, default_size
 
     assert default_size(1366, 768 - 40) == (1280, 688)  # laptop with a 40 px taskbar
     assert default_size(1920, 1040) == DEFAULT_SIZE

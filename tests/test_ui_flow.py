@@ -150,7 +150,7 @@ def test_main_flow(window: Any, qtbot: Any, demo_data: Path, tmp_path: Path) -> 
     QTimer.singleShot(0, fill)
     c.review.ask_decide(True)
     assert s.decisions() == {1: "confirmed"}
-    from ui.candidates import COLUMNS
+    from workbench_ui.candidates import COLUMNS
 
     assert "confirmed" in win.candidates.model.data(
         win.candidates.model.index(0, COLUMNS.index("Decision")))
@@ -175,7 +175,7 @@ def test_main_flow(window: Any, qtbot: Any, demo_data: Path, tmp_path: Path) -> 
     assert str(saved.resolve()) in c.opener.recent_cases()
 
     # --- export -----------------------------------------------------------------------------
-    from ui.report_dialog import ReportDialog
+    from workbench_ui.report_dialog import ReportDialog
 
     out = tmp_path / "report"
     dlg = ReportDialog(saved, out, win)
@@ -190,9 +190,9 @@ def test_main_flow(window: Any, qtbot: Any, demo_data: Path, tmp_path: Path) -> 
 
 def test_open_demo_from_help_menu(window: Any, qtbot: Any, demo_data: Path,
                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    import ui.demo
+    import workbench_ui.demo
 
-    monkeypatch.setattr(ui.demo, "demo_dir", lambda: demo_data)  # already generated
+    monkeypatch.setattr(workbench_ui.demo, "demo_dir", lambda: demo_data)  # already generated
     window.act_demo.trigger()
     qtbot.waitUntil(lambda: window.session.video_info is not None
                     and len(window.session.tile_paths) == 2, timeout=120_000)

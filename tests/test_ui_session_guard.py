@@ -10,7 +10,8 @@ import pytest
 
 pytest.importorskip("PyQt6")
 
-from ui.session import Session
+from workbench_ui.session import Session
+
 from workbench.errors import UsageError
 
 
@@ -42,8 +43,7 @@ def test_guard_holds_for_footage_opened_as_the_app_does(qapp, tmp_path: Path) ->
     """The footage info the app's opener hands the session carries the SHA-256 the guard
     compares (a probe without the hash left the guard silently open)."""
     from test_ui_support import make_case_data, make_tiny_video
-
-    from ui.jobs import probe_footage
+    from workbench_ui.jobs import probe_footage
 
     data = make_case_data(tmp_path / "data")
     other = make_tiny_video(tmp_path / "other.mp4", frames=14)
@@ -63,8 +63,7 @@ def test_opening_a_case_never_pairs_its_footage_with_another_video_info(qapp,
     """After a case is opened, ``video_info`` describes ``video_path`` or is None (to be
     probed again), not the footage that was open before."""
     from test_ui_support import make_case_data, make_tiny_video
-
-    from ui.jobs import probe_footage
+    from workbench_ui.jobs import probe_footage
 
     data = make_case_data(tmp_path / "data")
     other = make_tiny_video(tmp_path / "other.mp4", frames=14)

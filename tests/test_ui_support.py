@@ -130,9 +130,9 @@ def make_case(syn: Synthetic, video: Path, path: Path) -> Path:
     import dataclasses
     import hashlib
 
-    from workbench.case import Case
-    from workbench.tiles import sha256_tile
-    from workbench.video import probe
+    from workbench.case.casefile import Case
+    from workbench.imagery.catalog import sha256_tile
+    from workbench.video.reader import probe
 
     res = syn.result
     kfs = [dataclasses.replace(k, sha256=hashlib.sha256(
@@ -162,9 +162,8 @@ def open_window(qtbot, tmp_path: Path, settings_path: Path | None = None):  # ty
     QSettings ini (``settings_path``, default ``tmp_path/settings.ini``).  The caller
     calls ``win.controller.shutdown()`` when done."""
     from PyQt6.QtCore import QSettings
-
-    from ui.main_window import MainWindow
-    from ui.session import Session
+    from workbench_ui.main_window import MainWindow
+    from workbench_ui.session import Session
 
     settings = QSettings(str(settings_path or tmp_path / "settings.ini"),
                          QSettings.Format.IniFormat)

@@ -30,7 +30,7 @@ def _run(qtbot: Any, task: Any, cancel_after_ms: int | None = None) -> dict[str,
 
 @pytest.mark.parametrize("kind", ["thread", "process"])
 def test_result_progress_error_cancel(qtbot: Any, kind: str) -> None:
-    from ui.workers import ProcessTask, Task
+    from workbench_ui.workers import ProcessTask, Task
 
     make = Task if kind == "thread" else ProcessTask
     got = _run(qtbot, make(job_ok, 5))
@@ -43,14 +43,14 @@ def test_result_progress_error_cancel(qtbot: Any, kind: str) -> None:
 
 
 def test_child_crash_is_a_message_not_a_dead_app(qtbot: Any) -> None:
-    from ui.workers import ProcessTask
+    from workbench_ui.workers import ProcessTask
 
     got = _run(qtbot, ProcessTask(job_crash, name="locate"))
     assert "stopped unexpectedly" in got["failed"] and "exit code 7" in got["failed"]
 
 
 def test_describe_error_is_one_line() -> None:
-    from ui.workers import describe_error
+    from workbench_ui.workers import describe_error
 
     assert describe_error(FileNotFoundError(2, "No such file", "/a/b.mp4")) == \
         "/a/b.mp4: No such file"

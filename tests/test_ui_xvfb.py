@@ -67,7 +67,7 @@ def test_app_starts_under_xcb(xserver: str, tmp_path: Path) -> None:
     })
     env.pop("WAYLAND_DISPLAY", None)
     proc = subprocess.run(
-        [sys.executable, "-m", "ui.app", "--quit-after", "3", str(video)],
+        [sys.executable, "-m", "workbench_ui.app", "--quit-after", "3", str(video)],
         env=env, capture_output=True, text=True, timeout=120,
         cwd=Path(__file__).resolve().parents[1],
     )

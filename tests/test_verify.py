@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from casekit import Scene, make_scene
 
-from workbench.case import Case, verify_case
+from workbench.case.casefile import Case, verify_case
 from workbench.cli import main
-from workbench.verify import VerifyReport
+from workbench.verify.check import VerifyReport
 
 
 @pytest.fixture
@@ -194,7 +194,7 @@ def test_copy_of_footage_is_the_data_hashed_and_has_a_size_limit(
 ) -> None:
     import hashlib
 
-    from workbench import case_ingest
+    from workbench.case import ingest as case_ingest
     from workbench.errors import UsageError
 
     path = tmp_path / "copy.wbcase"

@@ -11,7 +11,7 @@ import pytest
 from ingest_clips import encode
 
 from workbench.errors import Cancelled, UsageError, VideoOpenError
-from workbench.video import iter_frames, probe, read_frame, sha256_file
+from workbench.video.reader import iter_frames, probe, read_frame, sha256_file
 
 PTS_MS = [0, 40, 140, 160, 193, 293, 343, 363, 463, 480] * 1
 

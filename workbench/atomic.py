@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import OutputError
+from workbench.errors import OutputError
 
 # mkstemp creates 0600 files; give written files the usual mode (0666 less the umask).
 # The umask is read once at import (os.umask has no read-only form).

@@ -24,9 +24,9 @@ from shapely.geometry import Point, mapping, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import nearest_points
 
-from .case_schema import sha256_path
-from .errors import ContextLayerError, UsageError
-from .geo import haversine_m
+from workbench.case.schema import sha256_path
+from workbench.errors import ContextLayerError, UsageError
+from workbench.geo import haversine_m
 
 MAX_LAYER_BYTES = 200 * 1024 * 1024
 _POLY_TYPES = ("Polygon", "MultiPolygon")

@@ -22,9 +22,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .errors import UsageError
-from .geo import apply_homography, format_dms, format_mgrs, tile_px_to_lonlat
-from .results import Candidate, TileRef
+from workbench.errors import UsageError
+from workbench.geo import apply_homography, format_dms, format_mgrs, tile_px_to_lonlat
+from workbench.results import Candidate, TileRef
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ def satellite_crop(
         RasterOpenError: the raster cannot be opened or read (naming the file).
         UsageError: the candidate has no usable homography or lies outside the tile.
     """
-    from .tiles import catalog_file, read_tile
+    from workbench.imagery.catalog import catalog_file, read_tile
 
     x0, y0, x1, y1 = candidate_extent(candidate, keyframe_size, tile, margin=margin)
     c0, r0 = math.floor(x0), math.floor(y0)

@@ -14,7 +14,7 @@ from functools import lru_cache
 import numpy as np
 from pyproj import CRS, Transformer
 
-from .errors import CRSError, one_line
+from workbench.errors import CRSError, one_line
 
 EARTH_RADIUS_M = 6_371_008.8
 

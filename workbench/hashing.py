@@ -9,7 +9,7 @@ import hashlib
 import os
 from collections.abc import Callable
 
-from .progress import CancelToken, check_cancel
+from workbench.progress import CancelToken, check_cancel
 
 
 def sha256_bytes(data: bytes) -> str:

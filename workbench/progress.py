@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from .errors import Cancelled
+from workbench.errors import Cancelled
 
 ProgressCallback = Callable[[str, float], None]
 

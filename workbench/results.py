@@ -17,7 +17,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from .errors import WorkbenchError
+from workbench.errors import WorkbenchError
 
 SCHEMA = "workbench.locate/1"
 Verdict = Literal["located", "ambiguous", "not_located"]

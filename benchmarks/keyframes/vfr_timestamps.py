@@ -22,7 +22,7 @@ sys.path.insert(0, str(REPO))
 def main() -> None:
     from ingest_clips import encode
 
-    from workbench.video import iter_frames, probe, read_frame
+    from workbench.video.reader import iter_frames, probe, read_frame
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", default="/tmp/workbench-bench-vfr")

@@ -18,8 +18,8 @@ import cv2
 import numpy as np
 
 from workbench.geo import apply_homography
-from workbench.tiles import TileCatalog, read_tile
-from workbench.video import probe, read_frame
+from workbench.imagery.catalog import TileCatalog, read_tile
+from workbench.video.reader import probe, read_frame
 
 MIN_INLIERS = 10
 

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
-from fixtures.spec import FootageSpec, ShotSpec
+from workbench_fixtures.spec import FootageSpec, ShotSpec
 
 IMAGERY = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "imagery"
 

@@ -31,7 +31,7 @@ PY = sys.executable
 
 
 def town(seed: int, size: int = 1024) -> Path:
-    from fixtures.town import make_town_geotiff
+    from workbench_fixtures.town import make_town_geotiff
 
     p = WORK / "towns" / f"town_{seed}_{size}.tif"
     if not p.exists():
@@ -47,7 +47,7 @@ def tile_paths(case: Case) -> list[str]:
 
 
 def build(case: Case) -> tuple[Path, Path]:
-    from fixtures.footage import render_footage
+    from workbench_fixtures.footage import render_footage
 
     d = WORK / case.name
     clip, truth = d / "clip.mp4", d / "clip.truth.json"
@@ -202,8 +202,8 @@ def main() -> int:
 
 def run_speed() -> dict:
     """A 10 s 854x480 clip against ~50 Mpx of rasters (two big towns + the real imagery)."""
-    from fixtures.footage import render_footage
-    from fixtures.spec import FootageSpec, ShotSpec
+    from workbench_fixtures.footage import render_footage
+    from workbench_fixtures.spec import FootageSpec, ShotSpec
 
     big = [town(200, 4096), town(201, 4096)]
     real = ["kampala_oam/oam_z21_part0.tif", "kampala_oam/oam_z20_part0.tif",

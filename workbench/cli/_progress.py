@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from ..progress import ProgressCallback
+from workbench.progress import ProgressCallback
 
 
 class _StageBars:

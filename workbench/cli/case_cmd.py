@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError, WorkbenchError
+from workbench.errors import UsageError, WorkbenchError
 
 
 def register(sub: Any) -> None:
@@ -105,9 +105,9 @@ def _xy(text: str, what: str) -> tuple[float, float]:
 
 
 def _new(args: argparse.Namespace) -> int:
-    from ..case import new_case
-    from ..report.model import uncertainty_text
-    from ._progress import terminal_progress
+    from workbench.case.casefile import new_case
+    from workbench.cli._progress import terminal_progress
+    from workbench.report.model import uncertainty_text
 
     target = _xy(args.target, "--target") if args.target else None
     with terminal_progress(getattr(args, "quiet", False)) as progress, new_case(
@@ -123,9 +123,9 @@ def _new(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
-    from ..case import Case
-    from ..geo import format_dms, format_mgrs
-    from ..report.model import uncertainty_text
+    from workbench.case.casefile import Case
+    from workbench.geo import format_dms, format_mgrs
+    from workbench.report.model import uncertainty_text
 
     with Case.open(args.case) as case:
         res = case.result
@@ -166,7 +166,7 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _decide(args: argparse.Namespace) -> int:
-    from ..case import Case
+    from workbench.case.casefile import Case
 
     with Case.open(args.case) as case:
         fn = case.confirm if args.decision == "confirm" else case.reject
@@ -176,7 +176,7 @@ def _decide(args: argparse.Namespace) -> int:
 
 
 def _note(args: argparse.Namespace) -> int:
-    from ..case import Case
+    from workbench.case.casefile import Case
 
     with Case.open(args.case) as case:
         n = case.add_note(args.text, user=args.user)
@@ -185,7 +185,7 @@ def _note(args: argparse.Namespace) -> int:
 
 
 def _claim(args: argparse.Namespace) -> int:
-    from ..case import Case
+    from workbench.case.casefile import Case
 
     at = _xy(args.at, "--at") if args.at else None
     area = None
@@ -195,7 +195,7 @@ def _claim(args: argparse.Namespace) -> int:
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise UsageError(f"cannot read the claimed area as GeoJSON ({exc})", args.area) \
                 from exc
-        from ..claim import normalise_area
+        from workbench.claim import normalise_area
 
         try:  # checked here so that the message names the area file, not the case
             area = normalise_area(area)
@@ -208,7 +208,7 @@ def _claim(args: argparse.Namespace) -> int:
 
 
 def _context(args: argparse.Namespace) -> int:
-    from ..case import Case
+    from workbench.case.casefile import Case
 
     with Case.open(args.case) as case:
         layer = case.add_context_layer(args.file, name=args.name, user=args.user)
@@ -218,7 +218,7 @@ def _context(args: argparse.Namespace) -> int:
 
 
 def _point(args: argparse.Namespace) -> int:
-    from ..case import Case
+    from workbench.case.casefile import Case
 
     with Case.open(args.case) as case:
         p = case.set_point_of_interest(args.rank, args.x, args.y, args.label, user=args.user)
@@ -227,7 +227,7 @@ def _point(args: argparse.Namespace) -> int:
 
 
 def _tiepoint(args: argparse.Namespace) -> int:
-    from ..case import Case
+    from workbench.case.casefile import Case
 
     with Case.open(args.case) as case:
         case.add_tie_point(args.rank, (args.kx, args.ky), (args.tx, args.ty), user=args.user)
@@ -237,7 +237,7 @@ def _tiepoint(args: argparse.Namespace) -> int:
 
 
 def _relink(args: argparse.Namespace) -> int:
-    from ..case import Case
+    from workbench.case.casefile import Case
 
     with Case.open(args.case) as case:
         what = case.relink(args.file, user=args.user)
@@ -246,9 +246,9 @@ def _relink(args: argparse.Namespace) -> int:
 
 
 def _keyframe(args: argparse.Namespace) -> int:
-    from ..case import Case
-    from ..case_ingest import hash_footage
-    from ..video import read_frame
+    from workbench.case.casefile import Case
+    from workbench.case.ingest import hash_footage
+    from workbench.video.reader import read_frame
 
     with Case.open(args.case) as case:
         # evidence: the frame must come from the very footage the case recorded, not from

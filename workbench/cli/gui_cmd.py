@@ -7,7 +7,7 @@ import importlib
 import importlib.util
 from typing import Any
 
-from ..errors import UsageError
+from workbench.errors import UsageError
 
 
 def register(sub: Any) -> None:
@@ -25,9 +25,10 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Start the GUI (the core itself never imports Qt: the app is loaded by name)."""
-    if importlib.util.find_spec("PyQt6") is None or importlib.util.find_spec("ui") is None:
+    have_app = importlib.util.find_spec("workbench_ui") is not None
+    if importlib.util.find_spec("PyQt6") is None or not have_app:
         raise UsageError(
             "the desktop app needs PyQt6: pip install 'osint-geolocation-workbench[ui]'"
         )
-    app = importlib.import_module("ui.app")
+    app = importlib.import_module("workbench_ui.app")
     return int(app.main([str(p) for p in args.paths]))

@@ -6,8 +6,8 @@ import argparse
 import json
 from typing import Any
 
-from ..video import probe
-from ._progress import terminal_progress
+from workbench.cli._progress import terminal_progress
+from workbench.video.reader import probe
 
 
 def register(sub: Any) -> None:

@@ -6,10 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..atomic import check_writable_dir
-from ..errors import UsageError
-from ..keyframes import KeyframeConfig, extract_keyframes, save_keyframes
-from ._progress import terminal_progress
+from workbench.atomic import check_writable_dir
+from workbench.cli._progress import terminal_progress
+from workbench.errors import UsageError
+from workbench.keyframes.model import KeyframeConfig, extract_keyframes, save_keyframes
 
 
 def _positive_int(text: str) -> int:

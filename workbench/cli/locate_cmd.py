@@ -13,11 +13,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ..atomic import check_writable_dir
-from ..errors import UsageError
-from ..geo import format_dms, format_mgrs
-from ..results import LocateResult
-from ._progress import terminal_progress
+from workbench.atomic import check_writable_dir
+from workbench.cli._progress import terminal_progress
+from workbench.errors import UsageError
+from workbench.geo import format_dms, format_mgrs
+from workbench.results import LocateResult
 
 
 def _target(text: str) -> tuple[float, float]:
@@ -60,7 +60,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the locate job; print a summary; return 0 (any verdict)."""
-    from ..locate import LocateConfig, locate
+    from workbench.locate.pipeline import LocateConfig, locate
 
     video = Path(args.video)
     if not video.exists():
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     if args.matcher is not None:
         cfg.match.matcher = args.matcher
         if args.matcher == "learned":
-            from ..learned import require
+            from workbench.match.learned import require
 
             require()
     if args.feature_cache:

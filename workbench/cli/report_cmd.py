@@ -6,7 +6,7 @@ import argparse
 from datetime import datetime
 from typing import Any
 
-from ..errors import UsageError
+from workbench.errors import UsageError
 
 
 def register(sub: Any) -> None:
@@ -25,8 +25,8 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the reports and print their paths."""
-    from ..case import Case
-    from ..report import FORMATS, write_reports
+    from workbench.case.casefile import Case
+    from workbench.report import FORMATS, write_reports
 
     formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
     bad = [f for f in formats if f not in FORMATS]

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..atomic import atomic_write_text
-from ..tiles import Tile, TileCatalog, sha256_tile
-from ._progress import terminal_progress
+from workbench.atomic import atomic_write_text
+from workbench.cli._progress import terminal_progress
+from workbench.imagery.catalog import Tile, TileCatalog, sha256_tile
 
 SCHEMA = "workbench.tiles/1"
 
@@ -90,7 +90,7 @@ def _fmt_gsd(m: float) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """List the catalog; returns 0 (errors propagate to the dispatcher: exit 2)."""
-    tiles_log = logging.getLogger("workbench.tiles")
+    tiles_log = logging.getLogger("workbench.imagery")
     level = tiles_log.level
     if not args.json:  # the listing below prints the warnings; do not log them twice
         tiles_log.setLevel(logging.ERROR)

@@ -22,7 +22,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Verify the case; print the findings; 0 if all good, 1 on any mismatch."""
-    from ..verify import verify_case
+    from workbench.verify.check import verify_case
 
     rep = verify_case(args.case)
     if args.json:

@@ -17,12 +17,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..atomic import atomic_write_bytes, check_writable_dir
-from ..errors import UsageError
-from ..progress import CancelToken, ProgressCallback, check_cancel, report
+from workbench.atomic import atomic_write_bytes, check_writable_dir
+from workbench.errors import UsageError
+from workbench.progress import CancelToken, ProgressCallback, check_cancel, report
 
 if TYPE_CHECKING:
-    from ..case import Case
+    from workbench.case.casefile import Case
 
 FORMATS: tuple[str, ...] = ("html", "pdf", "geojson", "kml")
 
@@ -55,7 +55,7 @@ def write_reports(
         raise UsageError(f"unknown report format {', '.join(bad) or '(none)'}; "
                          f"use {', '.join(FORMATS)}")
     out = check_writable_dir(out_dir)
-    from .model import build_report_data
+    from workbench.report.model import build_report_data
 
     report(progress, "gathering report content", 0.0)
     documents = any(f in ("html", "pdf") for f in wanted)
@@ -68,19 +68,19 @@ def write_reports(
         check_cancel(cancel)
         report(progress, f"writing {fmt}", (i + 1) / (len(unique) + 1))
         if fmt == "html":
-            from .html import render_html
+            from workbench.report.html import render_html
 
             payload = render_html(data).encode("utf-8")
         elif fmt == "pdf":
-            from .pdf import pdf_bytes
+            from workbench.report.pdf import pdf_bytes
 
             payload = pdf_bytes(data)
         elif fmt == "geojson":
-            from .geojson import geojson_bytes
+            from workbench.report.geojson import geojson_bytes
 
             payload = geojson_bytes(data)
         else:
-            from .kml import kml_bytes
+            from workbench.report.kml import kml_bytes
 
             payload = kml_bytes(data)
         # atomic_write_bytes gives the file the usual mode (0666 less the umask)

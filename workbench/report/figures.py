@@ -21,8 +21,8 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from ..compare import SatelliteCrop, farthest_points, warp_to_crop
-from ..errors import ReportError
+from workbench.compare import SatelliteCrop, farthest_points, warp_to_crop
+from workbench.errors import ReportError
 
 # distinct BGR colours (Okabe-Ito-like palette plus extras), cycled
 PALETTE: tuple[tuple[int, int, int], ...] = (
@@ -165,7 +165,7 @@ def overlay_figure(keyframe: np.ndarray, mask: np.ndarray | None, crop: Satellit
 
     Returns ``(h, w, 3) uint8`` BGR, longest side at most ``max_side``.
     """
-    from ..results import Candidate
+    from workbench.results import Candidate
 
     h = np.asarray(homography, np.float64).reshape(3, 3)
     cand = Candidate(0, 0.0, 0.0, 0.0, 0.0, "", crop.tile.path, 0, [], homography=h.tolist())
@@ -178,7 +178,7 @@ def overlay_figure(keyframe: np.ndarray, mask: np.ndarray | None, crop: Satellit
     a = a[:, :, None]
     out = (crop.image.astype(np.float32) * (1 - a) + warped.astype(np.float32) * a)
     out = np.clip(out, 0, 255).astype(np.uint8)
-    from ..geo import apply_homography
+    from workbench.geo import apply_homography
 
     kh, kw = keyframe.shape[:2]
     corners = np.array([[-0.5, -0.5], [kw - 0.5, -0.5], [kw - 0.5, kh - 0.5], [-0.5, kh - 0.5]])

@@ -15,7 +15,7 @@ from typing import Any
 from shapely.geometry import Polygon, mapping
 from shapely.geometry.polygon import orient
 
-from .model import ReportData, confidence_words
+from workbench.report.model import ReportData, confidence_words
 
 COORD_DIGITS = 7
 VALUE_DIGITS = 6

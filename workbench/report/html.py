@@ -13,7 +13,7 @@ import json
 from html import escape
 from typing import Any
 
-from .model import (
+from workbench.report.model import (
     UNCERTAINTY_NOTE,
     LocationSection,
     ReportData,

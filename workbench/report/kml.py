@@ -15,7 +15,7 @@ from typing import Any
 
 import simplekml
 
-from .model import ReportData, confidence_words, distance_text, uncertainty_text
+from workbench.report.model import ReportData, confidence_words, distance_text, uncertainty_text
 
 _STATUS_COLOUR = {"confirmed": "ff00c000", "rejected": "ff0000ff", "undecided": "ff00ffff"}
 

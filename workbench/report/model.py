@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .. import __version__
-from ..audit import AuditEntry
-from ..case_geometry import as_points, residuals_px
-from ..case_model import (
+from workbench import __version__
+from workbench.case.audit import AuditEntry
+from workbench.case.geometry import as_points, residuals_px
+from workbench.case.model import (
     Claim,
     ContextLayer,
     Decision,
@@ -27,15 +27,15 @@ from ..case_model import (
     PointOfInterest,
     RasterRecord,
 )
-from ..claim import ClaimCheck, check_claim
-from ..errors import RasterOpenError, UsageError, WorkbenchError
-from ..geo import format_dms, format_mgrs, tile_px_to_lonlat
-from ..results import Candidate, KeyframeRef, TileRef
-from ..verify import VerifyReport
-from . import figures
+from workbench.claim import ClaimCheck, check_claim
+from workbench.errors import RasterOpenError, UsageError, WorkbenchError
+from workbench.geo import format_dms, format_mgrs, tile_px_to_lonlat
+from workbench.report import figures
+from workbench.results import Candidate, KeyframeRef, TileRef
+from workbench.verify.check import VerifyReport
 
 if TYPE_CHECKING:
-    from ..case import Case
+    from workbench.case.casefile import Case
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ def _raster_status(rec: RasterRecord) -> str:
 def _section(case: Case, c: Candidate, decision: Decision | None,
              raster_status: dict[str, str], claim: Claim | None,
              layers: list[ContextLayer], draw: bool = True) -> LocationSection:
-    from ..compare import satellite_crop
+    from workbench.compare import satellite_crop
 
     kf = next((k for k in case.keyframes if k.id == c.keyframe_id), None)
     info = case.keyframe_info(c.keyframe_id) if kf else {"width": 0, "height": 0}
@@ -259,7 +259,7 @@ def build_report_data(case: Case, *, generated_at: datetime | str | None = None,
     ``run_verify``: include a full ``verify_case`` run; ``figures``: draw the
     side-by-side and overlay figures (only HTML/PDF need either).
     """
-    from ..verify import verify_case
+    from workbench.verify.check import verify_case
 
     res = case.result
     decisions = case.decisions()

@@ -31,7 +31,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from .model import (
+from workbench.report.model import (
     UNCERTAINTY_NOTE,
     LocationSection,
     ReportData,

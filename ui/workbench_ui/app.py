@@ -1,0 +1,84 @@
+"""``workbench-gui [CASE_OR_VIDEO] [IMAGERY ...]``: start the desktop workbench.
+
+A ``.wbcase`` argument opens that case; a video becomes the footage; further
+arguments (rasters or folders) are added as reference imagery.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+ORG, APP = "osint-workbench", "workbench"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="workbench-gui",
+        description="Desktop workbench: locate strike footage against georeferenced imagery.",
+    )
+    p.add_argument("paths", nargs="*", type=Path, metavar="CASE_OR_VIDEO",
+                   help="a .wbcase case, or footage followed by imagery files/folders")
+    p.add_argument("--quit-after", type=float, metavar="S", default=None,
+                   help=argparse.SUPPRESS)  # start-up smoke tests: quit after S seconds
+    p.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
+    return p
+
+
+def make_app(argv: Sequence[str] | None = None) -> object:
+    """The QApplication (created once), with organisation/application names for QSettings."""
+    from PyQt6.QtWidgets import QApplication
+
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(
+        list(argv) if argv is not None else sys.argv[:1]
+    )
+    app.setOrganizationName(ORG)
+    app.setApplicationName(APP)
+    app.setApplicationDisplayName("OSINT Geolocation Workbench")
+    return app
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the GUI; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    if args.verbose:
+        logging.basicConfig(level=logging.INFO, format="%(name)s: %(levelname)s: %(message)s")
+    missing = [p for p in args.paths if not p.exists()]
+    if missing:
+        print(f"workbench-gui: error: {missing[0]}: no such file or folder", file=sys.stderr)
+        return 2
+    try:
+        from PyQt6.QtCore import QTimer
+        from PyQt6.QtWidgets import QApplication
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        print(f"workbench-gui: error: PyQt6 is not installed ({exc}); "
+              "install the 'ui' extra", file=sys.stderr)
+        return 2
+    app = make_app()
+    from workbench_ui.main_window import MainWindow
+
+    win = MainWindow()
+    win.show()
+    if args.paths:
+        win.controller.opener.open_paths([p.resolve() for p in args.paths])
+    if args.quit_after is not None:
+        def _quit() -> None:
+            footage = win.session.video_path.name if win.session.video_path else "none"
+            print(f"workbench-gui: started on platform {QApplication.platformName()}, "
+                  f"window {win.width()}x{win.height()}, footage {footage}", file=sys.stderr)
+            win.close()
+            QApplication.quit()
+
+        QTimer.singleShot(int(args.quit_after * 1000), _quit)
+    code = app.exec()  # type: ignore[attr-defined]
+    return int(code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("QT_AUTO_SCREEN_SCALE_FACTOR", "1")
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""Jobs the GUI runs in the background (worker thread or child process).
+
+Qt-free on purpose: :class:`ui.workers.ProcessTask` imports this module in a
+fresh child process (``spawn``), where Qt must not be loaded.  Each job takes
+and returns picklable values (paths, plain data).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from workbench.progress import CancelToken, ProgressCallback, check_cancel, report
+
+
+def stored_keyframes(case: Any) -> Iterator[tuple[Any, Any, Any, bool]]:
+    """Each keyframe stored in ``case`` (a ``workbench.case.Case``), in its order:
+    ``(ref, image, mask, manual)``; ``image`` ``(H, W, 3) uint8`` BGR, ``mask``
+    ``(H, W) uint8`` or None, ``manual`` for keyframes added by hand (ids ``m…``)."""
+    for ref in case.keyframes:
+        yield (ref, case.keyframe_image(ref.id), case.keyframe_mask(ref.id),
+               ref.id.startswith("m"))
+
+def locate_into_case(
+    case_path: Path,
+    video: Path,
+    tiles: list[Path],
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> Path:
+    """Worker job: run the engine and store everything in a new case at ``case_path``.
+
+    Returns the case path (the case is closed again: it is reopened on the GUI thread).
+    """
+    from workbench.case.casefile import new_case
+
+    case = new_case(case_path, video, tiles, progress=progress, cancel=cancel)
+    case.close()
+    return case_path
+
+
+def probe_footage(path: Path) -> Any:
+    """Worker job: probe footage, SHA-256 included (a manual keyframe is only accepted
+    from the case's own footage, compared by hash: see ``Session.add_keyframe``)."""
+    from workbench.video.reader import probe
+
+    return probe(path)
+
+
+def catalog_imagery(
+    paths: list[Path],
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> Any:
+    """Worker job: catalogue reference rasters (files or folders) -> ``TileCatalog``."""
+    from workbench.imagery.catalog import TileCatalog
+
+    return TileCatalog.from_paths(paths, progress=progress, cancel=cancel)
+
+
+def export_job(
+    case_path: Path,
+    formats: list[str],
+    out_dir: Path,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> list[Path]:
+    """Open the case read-only in this process and write the reports; returns their paths."""
+    from workbench.case.casefile import Case
+    from workbench.report import write_reports
+
+    check_cancel(cancel)
+    report(progress, "writing the report", -1)
+    with Case.open(case_path, readonly=True) as case:
+        return [Path(p) for p in write_reports(case, formats, out_dir)]
+
+
+def demo_job(
+    out_dir: Path,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> tuple[Path, list[Path]]:
+    """Make the demo set in ``out_dir`` (idempotent); returns ``(video, [tile, ...])``."""
+    from workbench_fixtures.cli import make_demo
+
+    check_cancel(cancel)
+    report(progress, "preparing the demo town and footage", -1)
+    paths = make_demo(out_dir, progress=progress, cancel=cancel)
+    report(progress, "demo ready", 1.0)
+    return Path(paths["video"]), [Path(paths["town"]), Path(paths["other_town"])]
+
+
+def relocate_job(
+    case_path: Path,
+    video: Path,
+    tiles: list[Path],
+    out_dir: Path,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> Path:
+    """Locate again with the case's keyframes, manual ones included (read-only on the case).
+
+    Writes ``out_dir/locate.json`` and ``out_dir/keyframes/``; returns ``out_dir``.  The
+    GUI then stores the run in the case (``Case.add_locate_run``) on its own thread.
+    """
+    from workbench.case.casefile import Case
+    from workbench.keyframes.model import KeyframeSet, make_keyframe
+    from workbench.locate.pipeline import locate, write_locate_json
+    from workbench.video.reader import Frame, probe
+
+    check_cancel(cancel)
+    report(progress, "reading the case's keyframes", -1)
+    with Case.open(case_path, readonly=True) as case:
+        kfs = [make_keyframe(Frame(index=ref.frame_index, pts_s=ref.time_s, image=image),
+                             mask, id=ref.id, manual=manual, sharpness=ref.sharpness)
+               for ref, image, mask, manual in stored_keyframes(case)]
+    kset = KeyframeSet(video=probe(video, compute_hash=False), keyframes=kfs, shots=[])
+    result = locate(video, tiles, out_dir=out_dir, keyframes=kset, progress=progress,
+                    cancel=cancel)
+    write_locate_json(result, out_dir)
+    return out_dir

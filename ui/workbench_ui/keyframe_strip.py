@@ -1,0 +1,106 @@
+"""Keyframes strip: thumbnails with timestamp and sharpness; click to view at full size.
+
+Entries are plain :class:`KeyframeEntry` values (id, frame index, time, sharpness,
+BGR image, overlay mask) the session builds from the case; the strip knows
+nothing about files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PyQt6.QtCore import QSize, Qt, pyqtSignal
+from PyQt6.QtWidgets import QListView, QListWidget, QListWidgetItem, QWidget
+
+from workbench_ui.images import thumbnail_icon
+
+THUMB_W = 144
+ID_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+@dataclass
+class KeyframeEntry:
+    """One keyframe to show: ``image`` ``(H, W, 3) uint8`` BGR, ``mask`` ``(H, W) uint8``."""
+
+    id: str
+    frame_index: int
+    time_s: float
+    sharpness: float
+    image: np.ndarray
+    mask: np.ndarray | None = None
+    manual: bool = False
+
+
+def format_time(seconds: float) -> str:
+    """``m:ss.ss`` (or ``h:mm:ss.ss``) of a presentation time."""
+    s = max(0.0, float(seconds))
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{int(h)}:{int(m):02d}:{sec:05.2f}" if h else f"{int(m)}:{sec:05.2f}"
+
+
+class KeyframeStrip(QListWidget):
+    """A horizontal strip of keyframe thumbnails.
+
+    Signals:
+        keyframeSelected(str id): the user clicked (or keyboard-selected) a keyframe.
+    """
+
+    keyframeSelected = pyqtSignal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setFlow(QListView.Flow.LeftToRight)
+        self.setWrapping(False)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setIconSize(QSize(THUMB_W, THUMB_W * 9 // 16))
+        self.setSpacing(4)
+        self.setUniformItemSizes(True)
+        self.setMinimumHeight(THUMB_W * 9 // 16 + 58)
+        self.setToolTip("Keyframes chosen for matching (click to view at full size)")
+        self._entries: dict[str, KeyframeEntry] = {}
+        self.currentItemChanged.connect(self._on_current)
+
+    def set_keyframes(self, entries: list[KeyframeEntry]) -> None:
+        """Replace the strip's content (entries are shown in the given order)."""
+        self.blockSignals(True)
+        try:
+            self.clear()
+            self._entries = {e.id: e for e in entries}
+            for e in entries:
+                text = f"{e.id}{' ✎' if e.manual else ''}\n{format_time(e.time_s)}"
+                if e.sharpness > 0:
+                    text += f" · sharp {e.sharpness:.0f}"
+                item = QListWidgetItem(thumbnail_icon(e.image, THUMB_W), text)
+                item.setData(ID_ROLE, e.id)
+                item.setToolTip(
+                    f"{e.id}: frame {e.frame_index} at {format_time(e.time_s)}\n"
+                    f"sharpness {e.sharpness:.1f} (variance of the Laplacian)"
+                    + ("\nadded by hand" if e.manual else "")
+                )
+                item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter)
+                self.addItem(item)
+        finally:
+            self.blockSignals(False)
+
+    def entry(self, keyframe_id: str) -> KeyframeEntry | None:
+        return self._entries.get(keyframe_id)
+
+    def entries(self) -> list[KeyframeEntry]:
+        return list(self._entries.values())
+
+    def select(self, keyframe_id: str) -> bool:
+        """Select the keyframe ``keyframe_id`` (emits ``keyframeSelected``)."""
+        for i in range(self.count()):
+            item = self.item(i)
+            if item is not None and item.data(ID_ROLE) == keyframe_id:
+                self.setCurrentItem(item)
+                return True
+        return False
+
+    def _on_current(self, current: QListWidgetItem | None, _prev: QListWidgetItem | None) -> None:
+        if current is not None:
+            self.keyframeSelected.emit(str(current.data(ID_ROLE)))

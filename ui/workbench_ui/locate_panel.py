@@ -1,0 +1,175 @@
+"""Inputs and the locate job: footage facts, imagery list, Locate button, progress, cancel.
+
+The panel only displays; the controller starts the :class:`~ui.workers.Task` and
+feeds :meth:`LocatePanel.job_started` / ``set_progress`` / ``job_finished``.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any, ClassVar
+
+from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench_ui.keyframe_strip import format_time
+
+
+class MessageBar(QFrame):
+    """An inline, dismissible message line (errors never open a traceback or block)."""
+
+    COLORS: ClassVar[dict[str, tuple[str, str]]] = {
+        "error": ("#fde2e1", "#a31d1d"),
+        "info": ("#e3f0fd", "#1b4f8a"),
+        "warning": ("#fff3d6", "#8a5a00"),
+    }
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = QLabel()
+        self.label.setTextFormat(Qt.TextFormat.PlainText)  # file names are untrusted text
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QPushButton("✕")
+        close.setFlat(True)
+        close.setFixedWidth(28)
+        close.setToolTip("Dismiss")
+        close.clicked.connect(self.hide)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(8, 4, 4, 4)
+        lay.addWidget(self.label, 1)
+        lay.addWidget(close)
+        self.kind = ""
+        self.hide()
+
+    def show_message(self, text: str, kind: str = "error") -> None:
+        bg, fg = self.COLORS.get(kind, self.COLORS["info"])
+        self.kind = kind
+        self.setStyleSheet(f"MessageBar {{ background: {bg}; border: 1px solid {fg}; "
+                           f"border-radius: 3px; }} QLabel {{ color: {fg}; }}")
+        self.label.setText(text)
+        self.show()
+
+    def text(self) -> str:
+        return self.label.text() if self.isVisible() else ""
+
+
+class LocatePanel(QWidget):
+    """Footage + imagery summary, the Locate button, and the job's progress.
+
+    Signals:
+        locateRequested(), cancelRequested()
+    """
+
+    locateRequested = pyqtSignal()
+    cancelRequested = pyqtSignal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.footage = QLabel("<i>No footage</i> — File ▸ Open footage (Ctrl+O) or drop a video "
+                              "on the window")
+        self.footage.setWordWrap(True)
+        self.imagery = QListWidget()
+        self.imagery.setToolTip("Reference rasters (georeferenced) the footage is matched against")
+        self.imagery.setMaximumHeight(90)
+        self.imagery_label = QLabel("<i>No imagery</i> — File ▸ Add imagery (Ctrl+I)")
+        self.imagery_label.setWordWrap(True)
+        self.locate_btn = QPushButton("Locate")
+        self.locate_btn.setToolTip("Find where the footage was filmed (Ctrl+L)")
+        self.locate_btn.setEnabled(False)
+        self.cancel_btn = QPushButton("Cancel")
+        self.cancel_btn.setToolTip("Stop the running job (Esc)")
+        self.cancel_btn.setEnabled(False)
+        self.stage = QLabel("")
+        self.stage.setWordWrap(True)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        self.bar.setValue(0)
+        self.bar.setTextVisible(True)
+        self.bar.setFormat("")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.locate_btn, 1)
+        buttons.addWidget(self.cancel_btn)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(QLabel("<b>Footage</b>"))
+        lay.addWidget(self.footage)
+        lay.addWidget(QLabel("<b>Reference imagery</b>"))
+        lay.addWidget(self.imagery_label)
+        lay.addWidget(self.imagery)
+        lay.addLayout(buttons)
+        lay.addWidget(self.bar)
+        lay.addWidget(self.stage)
+        lay.addStretch(1)
+        self.locate_btn.clicked.connect(self.locateRequested)
+        self.cancel_btn.clicked.connect(self.cancelRequested)
+
+    def set_footage(self, path: Path | None, info: Any = None) -> None:
+        if path is None:
+            self.footage.setText("<i>No footage</i>")
+            return
+        text = f"<b>{html.escape(path.name)}</b>"
+        if info is not None:
+            text += (f"<br>{info.width}x{info.height}, {info.fps:.2f} fps, "
+                     f"{format_time(info.duration_s)} ({info.frame_count} frames), "
+                     f"{html.escape(str(info.codec))}")
+            if getattr(info, "variable_frame_rate", False):
+                text += ", variable frame rate"
+        self.footage.setText(text)
+        self.footage.setToolTip(str(path))
+
+    def set_imagery(self, tiles: list[Any], warnings: list[str]) -> None:
+        self.imagery.clear()
+        for t in tiles:
+            gsd = getattr(t, "gsd_m", 0.0)
+            acq = getattr(t, "acquired", None)
+            name = Path(str(t.path)).name
+            self.imagery.addItem(f"{name}  ({gsd:.2f} m/px{', ' + str(acq) if acq else ''})")
+            item = self.imagery.item(self.imagery.count() - 1)
+            if item is not None:
+                item.setToolTip(str(t.path))
+        n = len(tiles)
+        text = f"{n} raster{'s' if n != 1 else ''}" if n else "<i>No imagery</i>"
+        if warnings:
+            text += (f" — <span style='color:#8a5a00'>{len(warnings)} skipped: "
+                     + html.escape("; ".join(warnings[:3])) + ("…" if len(warnings) > 3 else "")
+                     + "</span>")
+        self.imagery_label.setText(text)
+
+    def set_can_locate(self, ok: bool, why: str = "") -> None:
+        self.locate_btn.setEnabled(ok)
+        self.locate_btn.setToolTip("Find where the footage was filmed (Ctrl+L)" if ok
+                                   else why or "Open footage and imagery first")
+
+    def job_started(self, title: str) -> None:
+        self.locate_btn.setEnabled(False)
+        self.cancel_btn.setEnabled(True)
+        self.bar.setRange(0, 1000)
+        self.bar.setValue(0)
+        self.bar.setFormat("%p%")
+        self.stage.setText(f"{title}: starting…")
+
+    def set_progress(self, stage: str, fraction: float) -> None:
+        if fraction < 0:
+            self.bar.setRange(0, 0)  # busy indicator
+        else:
+            self.bar.setRange(0, 1000)
+            self.bar.setValue(round(fraction * 1000))
+        self.stage.setText(html.escape(stage))
+
+    def job_finished(self, message: str) -> None:
+        self.cancel_btn.setEnabled(False)
+        self.bar.setRange(0, 1000)
+        self.bar.setValue(1000 if message.startswith("Done") else 0)
+        self.bar.setFormat("" if not message.startswith("Done") else "%p%")
+        self.stage.setText(html.escape(message))

@@ -1,0 +1,264 @@
+"""The main window: assembles the views into docks, builds menus/actions/shortcuts and
+remembers the layout (QSettings).  Behaviour lives in :mod:`ui.controller`.
+
+Layout (fits a 1366x768 laptop screen): the comparison / frame viewer in the
+centre; inputs + locate progress and the point panel on the right; keyframes and
+candidates along the bottom.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PyQt6.QtCore import QByteArray, QSettings, Qt
+from PyQt6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PyQt6.QtWidgets import (
+    QDockWidget,
+    QHBoxLayout,
+    QMainWindow,
+    QMenu,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench_ui.audit_panel import AuditPanel
+from workbench_ui.candidates import CandidatesPanel
+from workbench_ui.compare import CompareWidget
+from workbench_ui.keyframe_strip import KeyframeStrip
+from workbench_ui.locate_panel import LocatePanel, MessageBar
+from workbench_ui.point_panel import PointPanel
+from workbench_ui.scrubber import FrameViewer
+from workbench_ui.session import Session
+
+DEFAULT_SIZE = (1280, 700)  # fits 1366x768 with a taskbar and the title bar
+
+
+def default_size(avail_w: int, avail_h: int) -> tuple[int, int]:
+    """The first-start window size on a screen whose available area is ``avail_w x avail_h``:
+    :data:`DEFAULT_SIZE`, shrunk to leave room for the window frame and title bar."""
+    return min(DEFAULT_SIZE[0], avail_w - 16), min(DEFAULT_SIZE[1], avail_h - 40)
+SETTINGS_VERSION = 1
+
+
+class MainWindow(QMainWindow):
+    """The workbench window.  ``session`` holds the state; ``controller`` the behaviour."""
+
+    def __init__(self, session: Session | None = None, settings: QSettings | None = None) -> None:
+        super().__init__()
+        from workbench_ui.controller import Controller
+
+        self.settings = settings or QSettings()
+        self.session = session or Session(parent=self)
+        self.setWindowTitle("OSINT Geolocation Workbench")
+        self.setAcceptDrops(True)
+        self.setDockNestingEnabled(True)
+
+        # --- central: message bar + comparison / frames tabs ----------------------
+        self.message_bar = MessageBar()
+        self.compare = CompareWidget()
+        self.frames = FrameViewer()
+        self.center_tabs = QTabWidget()
+        self.center_tabs.addTab(self.compare, "Compare")
+        self.center_tabs.addTab(self.frames, "Frames")
+        self.center_tabs.setTabToolTip(0, "Keyframe vs. reference imagery of the selected "
+                                          "candidate")
+        self.center_tabs.setTabToolTip(1, "Keyframes and any frame of the footage at full size")
+        central = QWidget()
+        cl = QVBoxLayout(central)
+        cl.setContentsMargins(2, 2, 2, 2)
+        cl.setSpacing(2)
+        cl.addWidget(self.message_bar)
+        cl.addWidget(self.center_tabs, 1)
+        self.setCentralWidget(central)
+
+        # --- docks ------------------------------------------------------------------
+        self.locate_panel = LocatePanel()
+        self.point_panel = PointPanel()
+        self.audit_panel = AuditPanel()
+        self.strip = KeyframeStrip()
+        self.candidates = CandidatesPanel()
+        self.confirm_btn = QPushButton("Confirm…")
+        self.reject_btn = QPushButton("Reject…")
+        self.confirm_btn.setToolTip("Confirm the selected candidate with a note (C)")
+        self.reject_btn.setToolTip("Reject the selected candidate with a note (R)")
+        cand_box = QWidget()
+        cb = QVBoxLayout(cand_box)
+        cb.setContentsMargins(0, 0, 0, 0)
+        cb.addWidget(self.candidates, 1)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.confirm_btn)
+        row.addWidget(self.reject_btn)
+        cb.addLayout(row)
+
+        self.dock_inputs = self._dock("Inputs && locate", self.locate_panel, "dock_inputs",
+                                      Qt.DockWidgetArea.RightDockWidgetArea)
+        self.dock_point = self._dock("Point geolocation", self.point_panel, "dock_point",
+                                     Qt.DockWidgetArea.RightDockWidgetArea)
+        self.dock_audit = self._dock("Audit log", self.audit_panel, "dock_audit",
+                                     Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.dock_point, self.dock_audit)
+        self.dock_point.raise_()
+        self.dock_strip = self._dock("Keyframes", self.strip, "dock_strip",
+                                     Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.dock_cands = self._dock("Candidates", cand_box, "dock_cands",
+                                     Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.splitDockWidget(self.dock_strip, self.dock_cands, Qt.Orientation.Horizontal)
+        self.resizeDocks([self.dock_inputs], [330], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.dock_strip, self.dock_cands], [470, 800],
+                         Qt.Orientation.Horizontal)
+        self.resizeDocks([self.dock_strip], [210], Qt.Orientation.Vertical)
+        self._default_state = self.saveState(SETTINGS_VERSION)
+
+        self.controller = Controller(self)
+        self._build_actions()
+        self.statusBar().showMessage("Ready: open footage (Ctrl+O) and imagery (Ctrl+I), "  # type: ignore[union-attr]
+                                     "or try Help ▸ Open demo")
+        screen = self.screen()
+        if screen is not None:
+            avail = screen.availableGeometry()
+            self.resize(*default_size(avail.width(), avail.height()))
+            self.move(avail.center() - self.rect().center())
+        else:
+            self.resize(*DEFAULT_SIZE)
+        self.restore_settings()
+        self.controller.refresh()
+        self.controller.opener.announce_recoverable()
+
+    def _dock(self, title: str, widget: QWidget, name: str,
+              area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    # --- actions -----------------------------------------------------------------------
+    def _action(self, menu: QMenu, text: str, slot: object, shortcut: str | None = None,
+                tip: str = "") -> QAction:
+        act = QAction(text, self)
+        if shortcut:
+            act.setShortcut(QKeySequence(shortcut))
+        if tip:
+            act.setStatusTip(tip)
+            act.setToolTip(tip)
+        act.triggered.connect(slot)  # type: ignore[arg-type]
+        menu.addAction(act)
+        self.addAction(act)  # shortcuts work while the menu bar is hidden, too
+        return act
+
+    def _build_actions(self) -> None:
+        c = self.controller
+        bar = self.menuBar()
+        assert bar is not None  # QMainWindow always creates one
+        m_file = bar.addMenu("&File")
+        m_an = bar.addMenu("&Analysis")
+        m_view = bar.addMenu("&View")
+        m_help = bar.addMenu("&Help")
+        assert m_file and m_an and m_view and m_help
+        a = self._action
+        self.act_open_video = a(m_file, "Open &footage…", c.opener.ask_open_footage, "Ctrl+O",
+                                "Open a video file (drag and drop works too)")
+        self.act_add_tiles = a(m_file, "Add &imagery files…", c.opener.ask_add_imagery_files,
+                               "Ctrl+I", "Add georeferenced rasters (GeoTIFF, JP2, VRT, ...)")
+        self.act_add_folder = a(m_file, "Add imagery &folder…", c.opener.ask_add_imagery_folder,
+                                "Ctrl+Shift+I", "Add every raster in a folder (tile catalog)")
+        m_file.addSeparator()
+        self.act_open_case = a(m_file, "Open &case…", c.ask_open_case, "Ctrl+Shift+O",
+                               "Open a .wbcase case file")
+        recent = m_file.addMenu("&Recent cases")
+        assert recent is not None
+        self.recent_menu: QMenu = recent
+        self.act_save_as = a(m_file, "&Save case as…", c.ask_save_as, "Ctrl+S",
+                             "Save the case to a file of your choice")
+        self.act_export = a(m_file, "&Export report…", c.ask_export, "Ctrl+E",
+                            "Write the HTML / PDF / GeoJSON / KML report")
+        self.act_close_case = a(m_file, "Close case", c.ask_close_case, "Ctrl+W")
+        m_file.addSeparator()
+        a(m_file, "&Quit", self.close, "Ctrl+Q")
+
+        self.act_locate = a(m_an, "&Locate", c.start_locate, "Ctrl+L",
+                            "Find where the footage was filmed")
+        self.act_relocate = a(m_an, "Locate &again with all keyframes", c.start_relocate,
+                              "Ctrl+Shift+L", "Re-run matching with the case's keyframes, "
+                              "including the ones you added by hand")
+        self.act_cancel = a(m_an, "&Cancel job", c.cancel_job, "Esc")
+        m_an.addSeparator()
+        r = c.review
+        self.act_next = a(m_an, "&Next candidate", lambda: r.step_candidate(1), "Ctrl+Down")
+        self.act_prev = a(m_an, "&Previous candidate", lambda: r.step_candidate(-1), "Ctrl+Up")
+        self.act_confirm = a(m_an, "C&onfirm candidate…", lambda: c.review.ask_decide(True), "C")
+        self.act_reject = a(m_an, "&Reject candidate…", lambda: c.review.ask_decide(False), "R")
+        self.act_note = a(m_an, "Add &note…", c.review.ask_note, "Ctrl+N")
+        m_an.addSeparator()
+        self.act_overlay = a(m_an, "Toggle &overlay", c.review.toggle_overlay, "O")
+        self.act_mask = a(m_an, "Toggle HUD &mask", c.review.toggle_mask, "M")
+        self.act_fit = a(m_an, "&Fit images", c.review.fit_views, "F")
+        self.act_add_kf = a(m_an, "Add frame as &keyframe", c.review.add_shown_frame, "K")
+        self.act_copy = a(m_an, "&Copy point position", self.point_panel.copy, "Ctrl+Shift+C")
+
+        for dock in (self.dock_inputs, self.dock_point, self.dock_audit, self.dock_strip,
+                     self.dock_cands):
+            m_view.addAction(dock.toggleViewAction())
+        m_view.addSeparator()
+        a(m_view, "Reset &layout", self.reset_layout)
+
+        self.act_demo = a(m_help, "Open &demo", c.opener.open_demo,
+                          tip="Generate the demo town and strike footage, then load them")
+        a(m_help, "&Keyboard shortcuts", c.show_shortcuts, "F1")
+        a(m_help, "&About", c.show_about)
+
+        self.confirm_btn.clicked.connect(lambda: c.review.ask_decide(True))
+        self.reject_btn.clicked.connect(lambda: c.review.ask_decide(False))
+
+    # --- settings ------------------------------------------------------------------------
+    def restore_settings(self) -> None:
+        s = self.settings
+        geo = s.value("window/geometry")
+        if isinstance(geo, QByteArray) and not geo.isEmpty():
+            self.restoreGeometry(geo)
+        state = s.value("window/state")
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self.restoreState(state, SETTINGS_VERSION)
+        self.compare.link_box.setChecked(s.value("compare/link", True, type=bool))
+        self.compare.lines_box.setChecked(s.value("compare/lines", False, type=bool))
+        self.compare.opacity.setValue(int(s.value("compare/opacity", 60, type=int)))
+
+    def save_settings(self) -> None:
+        s = self.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState(SETTINGS_VERSION))
+        s.setValue("compare/link", self.compare.link_box.isChecked())
+        s.setValue("compare/lines", self.compare.lines_box.isChecked())
+        s.setValue("compare/opacity", self.compare.opacity.value())
+        s.sync()
+
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state, SETTINGS_VERSION)
+        for dock in (self.dock_inputs, self.dock_point, self.dock_strip, self.dock_cands):
+            dock.show()
+
+    # --- events ----------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent | None) -> None:
+        if event is None:
+            return
+        if not self.controller.confirm_close():
+            event.ignore()
+            return
+        self.save_settings()
+        self.controller.shutdown()
+        event.accept()
+
+    def dragEnterEvent(self, event: QDragEnterEvent | None) -> None:
+        if event is not None and event.mimeData() is not None and event.mimeData().hasUrls():  # type: ignore[union-attr]
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent | None) -> None:
+        if event is None or event.mimeData() is None:
+            return
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]  # type: ignore[union-attr]
+        if paths:
+            self.controller.opener.open_paths(paths)
+            event.acceptProposedAction()

@@ -1,0 +1,199 @@
+"""Opening inputs: footage, reference imagery (files or folders), the demo, recent cases.
+
+Probing and cataloguing run in background tasks; problems are shown in the
+window's message bar and leave the session as it was.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PyQt6.QtCore import QObject
+from PyQt6.QtWidgets import QFileDialog
+
+from workbench_ui.jobs import catalog_imagery, demo_job, probe_footage
+from workbench_ui.session import CASE_SUFFIX
+from workbench_ui.workers import ProcessTask, Task
+
+if TYPE_CHECKING:
+    from workbench_ui.controller import Controller
+
+VIDEO_EXT = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".ts", ".mts", ".mpg",
+             ".mpeg", ".wmv", ".flv", ".3gp", ".ogv"}
+RASTER_EXT = {".tif", ".tiff", ".jp2", ".vrt", ".img", ".png", ".jpg", ".jpeg", ".ecw",
+              ".sid", ".ntf", ".gpkg", ".xml"}
+VIDEO_FILTER = "Video (" + " ".join(f"*{e}" for e in sorted(VIDEO_EXT)) + ");;All files (*)"
+RASTER_FILTER = ("Rasters (*.tif *.tiff *.jp2 *.vrt *.img *.png *.jpg *.ecw *.sid *.ntf *.gpkg)"
+                 ";;All files (*)")
+CASE_FILTER = f"Workbench case (*{CASE_SUFFIX});;All files (*)"
+MAX_RECENT = 8
+
+
+class Opener(QObject):
+    """Everything about getting inputs into the session."""
+
+    def __init__(self, controller: Controller) -> None:
+        super().__init__(controller)
+        self.c = controller
+        self.win = controller.win
+        self.s = controller.s
+        self.s.footageChanged.connect(self._on_footage)
+        self.s.imageryChanged.connect(self._on_imagery)
+
+    # --- opening inputs -----------------------------------------------------------------------
+    def open_paths(self, paths: list[Path]) -> None:
+        """Open whatever was dropped / given on the command line, by kind."""
+        rasters: list[Path] = []
+        for p in paths:
+            ext = p.suffix.lower()
+            if ext == CASE_SUFFIX:
+                self.c.open_case(p)
+            elif ext in VIDEO_EXT:
+                self.open_footage(p)
+            elif p.is_dir() or ext in RASTER_EXT:
+                rasters.append(p)
+            else:
+                self.open_footage(p)  # let the decoder decide; errors are shown
+        if rasters:
+            self.add_imagery(rasters)
+
+    def ask_open_footage(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.win, "Open footage", self.last_dir(),
+                                              VIDEO_FILTER)
+        if path:
+            self.remember_dir(Path(path))
+            self.open_footage(Path(path))
+
+    def open_footage(self, path: Path, *, quiet: bool = False) -> None:
+        """Probe ``path`` in the background; on success it becomes the footage."""
+        if not quiet:
+            self.c.info(f"Opening {path.name}…")
+        task = Task(probe_footage, path, name="probe", with_progress=False, parent=self)
+        task.succeeded.connect(lambda info: self._footage_ok(path, info))
+        task.failed.connect(lambda m: self.c.error(f"Cannot open the footage: {m}"))
+        self.c.run(task)
+
+    def _footage_ok(self, path: Path, info: Any) -> None:
+        if self.win.message_bar.kind == "info":
+            self.win.message_bar.hide()
+        self.s.set_footage(path, info)
+
+    def ask_add_imagery_files(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self.win, "Add reference imagery",
+                                                self.last_dir(), RASTER_FILTER)
+        if paths:
+            self.remember_dir(Path(paths[0]))
+            self.add_imagery([Path(p) for p in paths])
+
+    def ask_add_imagery_folder(self) -> None:
+        d = QFileDialog.getExistingDirectory(self.win, "Add a folder of imagery", self.last_dir())
+        if d:
+            self.remember_dir(Path(d) / "x")
+            self.add_imagery([Path(d)])
+
+    def add_imagery(self, paths: list[Path]) -> None:
+        """Catalogue ``paths`` (plus the imagery already loaded) in the background."""
+        allp = list(dict.fromkeys([*self.s.tile_paths, *paths]))
+        self.c.info("Reading imagery metadata…")
+        task = Task(catalog_imagery, allp, name="catalog", parent=self)
+        task.succeeded.connect(lambda cat: self._imagery_ok(allp, cat))
+        task.failed.connect(lambda m: self.c.error(f"No usable imagery: {m}"))
+        self.c.run(task)
+
+    def _imagery_ok(self, paths: list[Path], catalog: Any) -> None:
+        self.s.set_imagery(paths, catalog)
+        warnings = list(getattr(catalog, "warnings", []))
+        if warnings:
+            self.c.info("Some imagery was skipped: " + "; ".join(warnings[:3]), "warning")
+        else:
+            self.win.message_bar.hide()
+
+    def _on_footage(self) -> None:
+        s, w = self.s, self.win
+        w.locate_panel.set_footage(s.video_path, s.video_info)
+        info = s.video_info
+        if s.video_path is not None and info is not None:
+            w.frames.set_video(s.video_path, int(info.frame_count), float(info.fps))
+            if s.case is None:
+                w.frames.request_frame(0)
+                w.center_tabs.setCurrentWidget(w.frames)
+        self.c.refresh()
+
+    def _on_imagery(self) -> None:
+        tiles = self.s.tiles
+        self.win.locate_panel.set_imagery(tiles, self.s.imagery_warnings)
+        self.c.refresh()
+
+
+    def open_demo(self) -> None:
+        from workbench_ui.demo import demo_available, demo_dir
+
+        if not demo_available():
+            self.c.error("The demo generator (fixtures) is not installed with this copy.")
+            return
+        self.c.info("Preparing the demo footage and imagery (first time: a few seconds)…")
+        task = ProcessTask(demo_job, demo_dir(), name="demo", parent=self)
+        task.progress.connect(self.win.locate_panel.set_progress)
+        task.succeeded.connect(self._demo_ok)
+        task.failed.connect(lambda m: self.c.error(f"Demo failed: {m}"))
+        self.c.run(task)
+
+    def _demo_ok(self, value: object) -> None:
+        if not isinstance(value, tuple) or len(value) != 2:
+            return
+        video, tiles = value
+        self.open_footage(Path(video))
+        self.add_imagery([Path(t) for t in tiles])
+        self.win.locate_panel.job_finished("Demo loaded: press Locate (Ctrl+L).")
+
+
+    # --- remembered paths, recent cases ----------------------------------------------
+    def last_dir(self) -> str:
+        return str(self.win.settings.value("paths/last_dir", str(Path.home())))
+
+    def remember_dir(self, path: Path) -> None:
+        self.win.settings.setValue("paths/last_dir", str(Path(path).parent))
+
+    def recent_cases(self) -> list[str]:
+        value = self.win.settings.value("recent/cases", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def add_recent(self, path: Path) -> None:
+        p = str(Path(path).resolve())
+        items = [p] + [r for r in self.recent_cases() if r != p]
+        self.win.settings.setValue("recent/cases", items[:MAX_RECENT])
+        self.rebuild_recent()
+
+    def rebuild_recent(self) -> None:
+        menu = self.win.recent_menu
+        menu.clear()
+        recents = [r for r in self.recent_cases() if Path(r).exists()]
+        for r in recents:
+            act = menu.addAction(Path(r).name)
+            if act is not None:
+                act.setToolTip(r)
+                act.triggered.connect(lambda _c=False, p=r: self.c.open_case(Path(p)))
+        orphans = self.recoverable()
+        if orphans:
+            menu.addSeparator()
+            for o in orphans[-MAX_RECENT:]:
+                act = menu.addAction(f"Recover unsaved: {o.name}")
+                if act is not None:
+                    act.triggered.connect(lambda _c=False, p=o: self.c.open_case(p))
+        menu.setEnabled(bool(recents or orphans))
+
+    def recoverable(self) -> list[Path]:
+        """Untitled cases left in the autosave folder (e.g. after a crash)."""
+        d = self.s.autosave_dir
+        if not d.is_dir():
+            return []
+        return sorted(p for p in d.glob(f"*{CASE_SUFFIX}") if p != self.s.case_path)
+
+    def announce_recoverable(self) -> None:
+        n = len(self.recoverable())
+        if n:
+            self.c.info(f"{n} unsaved case{'s' if n > 1 else ''} from an earlier session can be "
+                        "reopened from File ▸ Recent cases ▸ Recover unsaved.", "warning")

@@ -1,0 +1,365 @@
+"""Analyst actions on an open case: decisions, notes, manual keyframes and tie points,
+points of interest, the claim and context layers, new locate runs.
+
+Each action is one SQLite transaction that also appends one audit-log entry saying
+what changed (see :mod:`workbench.audit`).  Images are ``(H, W, 3) uint8`` BGR;
+masks ``(H, W) uint8`` (255 = overlay); keyframe pixels ``(x, y)`` = (col, row),
+tile pixels in the raster's level-0 grid; positions WGS84 lon/lat.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from workbench.case import audit
+from workbench.case.geometry import (
+    as_points,
+    fit_homography,
+    frame_footprint,
+    keyframe_centre,
+    keyframe_to_lonlat,
+)
+from workbench.case.ingest import (
+    check_not_readonly,
+    encode_png,
+    insert_keyframe_blobs,
+    load_keyframe_blobs,
+)
+from workbench.case.model import (
+    Claim,
+    ContextLayer,
+    Decision,
+    DecisionStatus,
+    Note,
+    PointOfInterest,
+    RasterRecord,
+    TiePoint,
+)
+from workbench.case.schema import canonical_json, utc_now
+from workbench.case.store import CaseStore
+from workbench.errors import CaseError, UsageError
+from workbench.hashing import sha256_bytes
+from workbench.results import Candidate, KeyframeRef, LocateResult
+
+
+class CaseActions(CaseStore):
+    """The mutating half of :class:`workbench.case.Case`."""
+
+    # ---- analyst actions (each one transaction + one audit entry) ----------
+
+    def _decide(self, rank: int, status: DecisionStatus, note: str, user: str | None
+                ) -> Decision:
+        check_not_readonly(self.readonly, self.path)
+        if not note.strip():  # the report and the audit log must say why (the UI insists too)
+            raise UsageError(f"rank {rank} not {status}: a decision needs a justification note",
+                             self.path)
+        c = self.candidate(rank)
+        run = self._run_id()
+        with self._tx() as conn:
+            entry = audit.append(conn, "confirm" if status == "confirmed" else "reject", {
+                "rank": rank, "status": status, "note": note, "lat": c.lat, "lon": c.lon,
+                "keyframe_id": c.keyframe_id, "tile": c.tile, "run_id": run,
+                "previous": (lambda d: d.status if d else None)(self.decisions().get(rank)),
+            }, user)
+            conn.execute("INSERT INTO decisions (run_id, rank, status, note, user, time) "
+                         "VALUES (?, ?, ?, ?, ?, ?)",
+                         (run, rank, status, note, entry.user, entry.time))
+        return Decision(rank, status, note, entry.user, entry.time)
+
+    def confirm(self, rank: int, note: str, user: str | None = None) -> Decision:
+        """Confirm candidate ``rank`` with a justification note.
+
+        ``UsageError`` if there is no such rank or the note is empty."""
+        return self._decide(rank, "confirmed", note, user)
+
+    def reject(self, rank: int, note: str, user: str | None = None) -> Decision:
+        """Reject candidate ``rank`` with a note.  ``UsageError`` if no such rank or no note."""
+        return self._decide(rank, "rejected", note, user)
+
+    def add_note(self, text: str, user: str | None = None) -> Note:
+        """Add a free-text note (``UsageError`` if empty)."""
+        check_not_readonly(self.readonly, self.path)
+        if not text.strip():
+            raise UsageError("empty note", self.path)
+        with self._tx() as conn:
+            entry = audit.append(conn, "note", {"text": text}, user)
+            cur = conn.execute("INSERT INTO notes (text, user, time) VALUES (?, ?, ?)",
+                               (text, entry.user, entry.time))
+        return Note(int(cur.lastrowid or 0), text, entry.user, entry.time)
+
+    def add_keyframe(self, frame_index: int, time_s: float, image: np.ndarray,
+                     mask: np.ndarray | None = None, user: str | None = None) -> KeyframeRef:
+        """Store a manual keyframe (analyst-picked frame) as lossless PNG.
+
+        Args:
+            frame_index: decode index of the frame in the footage.
+            time_s: its presentation time in seconds.
+            image: ``(H, W, 3) uint8`` BGR frame at full resolution.
+            mask: ``(H, W) uint8`` overlay mask (255 = overlay) or ``None``.
+        Returns the new ``KeyframeRef`` (id ``m0001``...; sha256 of the stored PNG bytes).
+        """
+        check_not_readonly(self.readonly, self.path)
+        png = encode_png(image, what="manual keyframe")
+        mask_png = None
+        if mask is not None:
+            if mask.shape[:2] != image.shape[:2] or mask.ndim != 2:
+                raise UsageError("manual keyframe mask must be (H, W) like the image", self.path)
+            mask_png = encode_png(mask, what="manual keyframe mask")
+        if not (math.isfinite(time_s) and frame_index >= 0):
+            raise UsageError("manual keyframe needs frame_index >= 0 and a finite time",
+                             self.path)
+        digest = sha256_bytes(png)
+        with self._tx() as conn:
+            n = conn.execute("SELECT COUNT(*) FROM keyframes WHERE manual = 1").fetchone()[0]
+            kid = f"m{n + 1:04d}"
+            entry = audit.append(conn, "keyframe", {
+                "id": kid, "frame_index": frame_index, "time_s": time_s, "sha256": digest,
+                "width": int(image.shape[1]), "height": int(image.shape[0]),
+                "mask": mask_png is not None}, user)
+            conn.execute(
+                "INSERT INTO keyframes (id, frame_index, time_s, sha256, sharpness, width, "
+                "height, png, mask_png, mask_sha256, manual, added) "
+                "VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, 1, ?)",
+                (kid, frame_index, float(time_s), digest, int(image.shape[1]),
+                 int(image.shape[0]), png, mask_png,
+                 sha256_bytes(mask_png) if mask_png else None, entry.time))
+        return KeyframeRef(kid, frame_index, float(time_s), digest)
+
+    def _grid(self, tile: str) -> RasterRecord:
+        rec = self.raster_for(tile)
+        if rec is None or len(rec.transform) < 6 or not rec.crs:
+            raise CaseError(f"no georeferencing recorded for raster {tile!r}", self.path)
+        return rec
+
+    def add_tie_point(self, rank: int, keyframe_xy: tuple[float, float],
+                      tile_xy: tuple[float, float], user: str | None = None) -> TiePoint:
+        """Add a manual correspondence to candidate ``rank`` and refit its location.
+
+        ``keyframe_xy`` is a keyframe pixel of the candidate's keyframe; ``tile_xy`` a
+        level-0 pixel of the candidate's tile.  The homography is refitted by least
+        squares over all its correspondences (engine inliers + manual points); the
+        candidate's position, footprint and target follow; the audit entry records the
+        old and the new position.
+        """
+        check_not_readonly(self.readonly, self.path)
+        kxy = (float(keyframe_xy[0]), float(keyframe_xy[1]))
+        txy = (float(tile_xy[0]), float(tile_xy[1]))
+        if not all(math.isfinite(v) for v in (*kxy, *txy)):
+            raise UsageError("tie point coordinates must be finite numbers", self.path)
+        c = self.candidate(rank)
+        info = self.keyframe_info(c.keyframe_id)
+        grid = self._grid(c.tile)
+        if not (-0.5 <= kxy[0] <= info["width"] - 0.5 and -0.5 <= kxy[1] <= info["height"] - 0.5):
+            raise UsageError(f"keyframe point {kxy} is outside keyframe {c.keyframe_id}",
+                             self.path)
+        if not (-0.5 <= txy[0] <= grid.width - 0.5 and -0.5 <= txy[1] <= grid.height - 0.5):
+            raise UsageError(f"tile point {txy} is outside raster {Path(grid.path).name}",
+                             self.path)
+        run = self._run_id()
+        manual = [(t.keyframe_xy, t.tile_xy) for t in self.tie_points(rank)] + [(kxy, txy)]
+        k_all = np.vstack([as_points(c.keyframe_xy), as_points([m[0] for m in manual])])
+        t_all = np.vstack([as_points(c.tile_xy), as_points([m[1] for m in manual])])
+        old = {"lat": c.lat, "lon": c.lon}
+        doc = _refit(c, k_all, t_all, grid, info["width"], info["height"], len(manual))
+        with self._tx() as conn:
+            entry = audit.append(conn, "tie_point", {
+                "rank": rank, "keyframe_id": c.keyframe_id, "keyframe_xy": kxy,
+                "tile_xy": txy, "tile": c.tile, "old": old,
+                "new": {"lat": doc["lat"], "lon": doc["lon"]} if doc else None,
+                "refitted": doc is not None}, user)
+            cur = conn.execute(
+                "INSERT INTO tie_points (run_id, rank, kx, ky, tx, ty, user, time) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (run, rank, *kxy, *txy, entry.user, entry.time))
+            if doc is not None:
+                conn.execute("UPDATE candidates SET doc = ? WHERE run_id = ? AND rank = ?",
+                             (canonical_json(doc), run, rank))
+        return TiePoint(int(cur.lastrowid or 0), rank, kxy, txy, entry.user, entry.time)
+
+    def set_point_of_interest(self, rank: int, x: float, y: float, label: str,
+                              user: str | None = None) -> PointOfInterest:
+        """Geolocate keyframe pixel ``(x, y)`` of candidate ``rank`` (its homography and tile
+        grid) and record it, e.g. the impact point.
+
+        ``(x, y)`` = (col, row) in the candidate's keyframe, pixel centres at integers; it
+        must lie inside the keyframe (``UsageError`` otherwise: the homography would only
+        extrapolate).  The recorded position is WGS84 lon/lat."""
+        check_not_readonly(self.readonly, self.path)
+        if not (math.isfinite(x) and math.isfinite(y)):
+            raise UsageError("point of interest coordinates must be finite numbers", self.path)
+        c = self.candidate(rank)
+        info = self.keyframe_info(c.keyframe_id)
+        if not (-0.5 <= x <= info["width"] - 0.5 and -0.5 <= y <= info["height"] - 0.5):
+            # outside the frame the homography extrapolates: a position nobody saw
+            raise UsageError(f"pixel ({x}, {y}) is outside keyframe {c.keyframe_id} "
+                             f"({info['width']}x{info['height']})", self.path)
+        grid = self._grid(c.tile)
+        lon, lat = keyframe_to_lonlat(c.homography, grid.transform, grid.crs, (x, y))
+        if not (math.isfinite(lon) and math.isfinite(lat)):
+            raise UsageError(f"pixel ({x}, {y}) does not map onto the ground (above horizon)",
+                             self.path)
+        run = self._run_id()
+        with self._tx() as conn:
+            entry = audit.append(conn, "point_of_interest", {
+                "rank": rank, "keyframe_id": c.keyframe_id, "x": x, "y": y, "label": label,
+                "lon": lon, "lat": lat}, user)
+            conn.execute(
+                "INSERT INTO points_of_interest (run_id, rank, keyframe_id, x, y, label, lon, "
+                "lat, user, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run, rank, c.keyframe_id, x, y, label, lon, lat, entry.user, entry.time))
+        return PointOfInterest(rank, c.keyframe_id, x, y, label, lon, lat, entry.user, entry.time)
+
+    def set_claim(self, text: str, lonlat: tuple[float, float] | None = None,
+                  area_geojson: dict[str, Any] | None = None, user: str | None = None) -> Claim:
+        """Record (or replace) the claim being tested.
+
+        ``lonlat`` is ``(lon, lat)`` WGS84; ``area_geojson`` a GeoJSON Polygon/
+        MultiPolygon geometry (or Feature) in lon/lat.  ``UsageError`` on bad values.
+        """
+        from workbench.claim import normalise_area
+
+        check_not_readonly(self.readonly, self.path)
+        if not text.strip():
+            raise UsageError("empty claim text", self.path)
+        ll = None
+        if lonlat is not None:
+            lon, lat = float(lonlat[0]), float(lonlat[1])
+            if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+                raise UsageError(f"claimed position ({lon}, {lat}) is not lon/lat in degrees",
+                                 self.path)
+            ll = (lon, lat)
+        area = normalise_area(area_geojson) if area_geojson is not None else None
+        with self._tx() as conn:
+            old = conn.execute("SELECT text FROM claim WHERE id = 1").fetchone()
+            entry = audit.append(conn, "claim", {"text": text, "lonlat": ll, "area": area,
+                                                 "replaces": old["text"] if old else None}, user)
+            conn.execute("INSERT OR REPLACE INTO claim (id, text, lonlat_json, area_json, user, "
+                         "time) VALUES (1, ?, ?, ?, ?, ?)",
+                         (text, canonical_json(ll) if ll else None,
+                          canonical_json(area) if area else None, entry.user, entry.time))
+        return Claim(text, ll, area, entry.user, entry.time)
+
+    def add_context_layer(self, path: str | os.PathLike[str], *, name: str | None = None,
+                          user: str | None = None) -> ContextLayer:
+        """Import polygons from a GeoJSON, KML or GeoPackage file (stored as WGS84 GeoJSON).
+
+        Raises ``CaseError`` naming the file when it cannot be read or has no polygons.
+        """
+        from workbench.claim import read_context_layer
+
+        check_not_readonly(self.readonly, self.path)
+        src = Path(path)
+        fc, digest = read_context_layer(src)
+        label = name or src.stem
+        with self._tx() as conn:
+            entry = audit.append(conn, "context_layer", {
+                "name": label, "source": str(src.resolve()), "sha256": digest,
+                "features": len(fc["features"])}, user)
+            cur = conn.execute(
+                "INSERT INTO context_layers (name, source_path, sha256, geojson, user, time) "
+                "VALUES (?, ?, ?, ?, ?, ?)", (label, str(src.resolve()), digest,
+                                              canonical_json(fc), entry.user, entry.time))
+        return ContextLayer(int(cur.lastrowid or 0), label, str(src.resolve()), digest, fc,
+                            entry.user, entry.time)
+
+    def relink(self, new_path: str | os.PathLike[str], user: str | None = None) -> str:
+        """Point the case at a moved copy of its footage or of one of its rasters.
+
+        The file at ``new_path`` is hashed; it must match the recorded SHA-256 of the
+        footage or of a raster (else ``CaseError``).  The old and new paths go into the
+        audit log.  Returns ``"footage"`` or ``"raster"``.
+        """
+        from workbench.case.schema import sha256_path
+
+        check_not_readonly(self.readonly, self.path)
+        p = Path(new_path)
+        if not p.is_file():
+            raise CaseError("file to relink not found", p)
+        try:
+            digest, _ = sha256_path(p)
+        except OSError as exc:
+            raise CaseError(f"cannot read file ({exc.strerror or exc})", p) from exc
+        new = str(p.resolve())
+        fr = self.footage
+        if digest == fr.video.sha256:
+            with self._tx() as conn:
+                audit.append(conn, "relink", {"what": "footage", "sha256": digest,
+                                              "old_path": fr.video.path, "new_path": new}, user)
+                conn.execute("UPDATE footage SET path = ? WHERE id = 1", (new,))
+            return "footage"
+        rec = next((r for r in self.rasters if r.sha256 == digest), None)
+        if rec is None:
+            raise CaseError("matches neither the footage nor any raster of the case "
+                            f"(SHA-256 {digest[:16]}...)", p)
+        with self._tx() as conn:
+            audit.append(conn, "relink", {"what": "raster", "sha256": digest,
+                                          "old_path": rec.path, "new_path": new}, user)
+            conn.execute("UPDATE rasters SET path = ? WHERE path = ?", (new, rec.path))
+        return "raster"
+
+    def add_locate_run(self, result: LocateResult, keyframes_dir: str | os.PathLike[str],
+                       user: str | None = None) -> None:
+        """Store a new locate run (e.g. re-run with manual keyframes); it becomes ``result``.
+
+        New keyframes are stored; a keyframe id already in the case must have the same
+        PNG hash (else ``CaseError``).  Decisions apply per run, so they start empty.
+        """
+        check_not_readonly(self.readonly, self.path)
+        have = {k.id: k.sha256 for k in self.keyframes}
+        missing = [k for k in result.keyframes if k.id not in have]
+        sub = LocateResult(result.verdict, result.video, missing, [])
+        blobs = load_keyframe_blobs(sub, keyframes_dir) if missing else []
+        shas = {**have, **{b.ref.id: b.sha256 for b in blobs}}
+        now = utc_now()
+        with self._tx() as conn:
+            insert_keyframe_blobs(conn, blobs, now)
+            _insert_run(conn, result, shas, user, now)
+
+
+def _insert_run(conn: sqlite3.Connection, result: LocateResult, shas: dict[str, str],
+                user: str | None, now: str) -> int:
+    doc = result.to_json()
+    cur = conn.execute("INSERT INTO locate_runs (time, doc) VALUES (?, ?)",
+                       (now, canonical_json(doc)))
+    run = int(cur.lastrowid or 0)
+    for c in doc["candidates"]:
+        conn.execute("INSERT INTO candidates (run_id, rank, doc) VALUES (?, ?, ?)",
+                     (run, int(c["rank"]), canonical_json(c)))
+    best = result.best()
+    audit.append(conn, "locate", {
+        "run_id": run, "verdict": result.verdict, "reason": result.reason,
+        "candidates": len(result.candidates),
+        "best": {"lat": best.lat, "lon": best.lon, "confidence": best.confidence} if best else None,
+        "keyframes": {k.id: shas.get(k.id, k.sha256) for k in result.keyframes},
+        "method": result.method}, user, time=now)
+    return run
+
+
+def _refit(c: Candidate, k_all: np.ndarray, t_all: np.ndarray, grid: RasterRecord, width: int,
+           height: int, n_manual: int) -> dict[str, Any] | None:
+    """The candidate refitted over all correspondences, as a JSON-ready dict (or ``None``)."""
+    h = fit_homography(k_all, t_all)
+    if h is None:
+        return None
+    lon, lat = keyframe_to_lonlat(h, grid.transform, grid.crs, keyframe_centre(width, height))
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        return None
+    doc = asdict(c)
+    doc.update(homography=h.tolist(), lat=lat, lon=lon,
+               footprint=frame_footprint(h, grid.transform, grid.crs, width, height) or
+               c.footprint)
+    doc["scores"] = {**c.scores, "manual_tie_points": float(n_manual)}
+    if c.target:
+        tlon, tlat = keyframe_to_lonlat(h, grid.transform, grid.crs,
+                                        (c.target["x"], c.target["y"]))
+        doc["target"] = {**c.target, "lon": tlon, "lat": tlat}
+    return dict(json.loads(canonical_json(doc)))
+
+

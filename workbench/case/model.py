@@ -1,0 +1,131 @@
+"""Plain records returned by :class:`workbench.case.Case` (decisions, notes, claim...).
+
+Times are UTC ISO 8601 strings; positions WGS84; keyframe pixels ``(x, y)`` =
+(col, row) with the centre of the top-left pixel at ``(0, 0)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from workbench.results import VideoRef
+
+DecisionStatus = Literal["confirmed", "rejected"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The analyst's latest decision on one candidate rank."""
+
+    rank: int
+    status: DecisionStatus
+    note: str
+    user: str
+    time: str
+
+
+@dataclass(frozen=True)
+class Note:
+    """A free-text analyst note (not tied to a candidate)."""
+
+    id: int
+    text: str
+    user: str
+    time: str
+
+
+@dataclass(frozen=True)
+class RasterRecord:
+    """A reference raster used by the case, as recorded at creation time.
+
+    ``crs`` is WKT or ``EPSG:n``; ``transform`` the rasterio affine of level 0
+    (pixel corners); ``footprint`` a closed WGS84 ``[[lon, lat], ...]`` ring.
+    """
+
+    path: str
+    sha256: str
+    size_bytes: int
+    crs: str = ""
+    transform: tuple[float, ...] = ()
+    width: int = 0
+    height: int = 0
+    gsd_m: float = 0.0
+    footprint: list[list[float]] = field(default_factory=list)
+    acquired: str | None = None
+    attribution: str | None = None
+    ref_path: str = ""  # the path as the locate result names it (Candidate.tile)
+    sidecars: dict[str, str] = field(default_factory=dict)  # sidecar path -> SHA-256
+
+
+@dataclass(frozen=True)
+class FootageRecord:
+    """The source footage: ``video`` as probed, plus file facts at case creation."""
+
+    video: VideoRef
+    size_bytes: int
+    name: str
+    has_copy: bool
+
+
+@dataclass(frozen=True)
+class PointOfInterest:
+    """An analyst-clicked point (e.g. the impact) on a candidate's keyframe, geolocated.
+
+    ``x``, ``y``: keyframe pixel (col, row); ``lon``, ``lat``: WGS84 through the
+    candidate's homography and tile grid.
+    """
+
+    rank: int
+    keyframe_id: str
+    x: float
+    y: float
+    label: str
+    lon: float
+    lat: float
+    user: str
+    time: str
+
+
+@dataclass(frozen=True)
+class TiePoint:
+    """An analyst-added correspondence: keyframe pixel <-> tile level-0 pixel."""
+
+    id: int
+    rank: int
+    keyframe_xy: tuple[float, float]
+    tile_xy: tuple[float, float]
+    user: str
+    time: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The claim being tested.
+
+    ``lonlat``: the claimed WGS84 point ``(lon, lat)``, if any; ``area_geojson``:
+    a GeoJSON geometry (Polygon/MultiPolygon, lon/lat) of the claimed area, if any.
+    """
+
+    text: str
+    lonlat: tuple[float, float] | None = None
+    area_geojson: dict[str, Any] | None = None
+    user: str = ""
+    time: str = ""
+
+
+@dataclass(frozen=True)
+class ContextLayer:
+    """A context layer (e.g. areas of control on a date) as a GeoJSON FeatureCollection.
+
+    ``geojson`` is in WGS84 lon/lat (converted on import from GeoJSON, KML or
+    GeoPackage); ``sha256`` is the hash of the source file when imported.
+    """
+
+    id: int
+    name: str
+    source_path: str
+    sha256: str
+    geojson: dict[str, Any]
+    user: str
+    time: str

@@ -1,0 +1,307 @@
+"""The whole geolocation job: footage + reference rasters -> :class:`LocateResult`.
+
+``video -> keyframes -> tile catalog -> match (every keyframe, shared tile
+features) -> rank -> candidates`` with WGS84 positions (``lat``/``lon`` of the
+keyframe's image centre), an uncertainty in metres, the footprint polygon, the
+inlier tie points (keyframe px <-> tile level-0 px, re-verifiable later) and,
+when asked, the ground position of a target pixel (crosshair, impact point).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from workbench.atomic import atomic_write_text
+from workbench.errors import KeyframeError, NoUsableTilesError, UsageError, VideoError
+from workbench.imagery.catalog import TileCatalog, sha256_tile
+from workbench.keyframes.model import (
+    Keyframe,
+    KeyframeConfig,
+    KeyframeSet,
+    extract_keyframes,
+    make_keyframe,
+    save_keyframes,
+)
+from workbench.match.pipeline import MatchConfig, MatchHypothesis, match_keyframe
+from workbench.match.tilefeatures import TileFeatureCache
+from workbench.progress import CancelToken, ProgressCallback, check_cancel, report, scaled
+from workbench.rank.ranking import RankConfig, rank_hypotheses
+from workbench.rank.uncertainty import point_uncertainty_m
+from workbench.results import Candidate, LocateResult, VideoRef
+from workbench.video.reader import probe, read_frame
+
+log = logging.getLogger(__name__)
+
+LOCATE_JSON = "locate.json"
+
+
+@dataclass
+class LocateConfig:
+    """Settings of :func:`locate`.
+
+    ``max_keyframes``: keyframes matched (sharpest per shot first, spread over shots).
+    ``companion_s``: when a clip yields fewer keyframes than ``max_keyframes`` (short
+    single-shot clips), frames this many seconds before/after each keyframe, in the same
+    shot, are matched too, so that agreement across frames can be measured (0 = off;
+    never when the caller passes its own ``keyframes``).
+    ``hash_tiles``: record each tile's SHA-256 in the result (for case files).
+    ``feature_cache``: folder keeping tile features between jobs (default: the
+    ``WORKBENCH_FEATURE_CACHE`` environment variable, else none).
+    """
+
+    match: MatchConfig = field(default_factory=MatchConfig)
+    rank: RankConfig = field(default_factory=RankConfig)
+    keyframes: KeyframeConfig = field(default_factory=KeyframeConfig)
+    max_keyframes: int = 6
+    companion_s: float = 1.0
+    hash_tiles: bool = True
+    threads: int = 0  # cv2.setNumThreads; 0 = leave OpenCV's default
+    feature_cache: str | None = None  # on-disk tile-feature cache folder (see tilefeatures)
+
+
+def select_keyframes(keyframes: Sequence[Keyframe], n: int) -> list[Keyframe]:
+    """Up to ``n`` keyframes: round-robin over shots, sharpest first within a shot.
+
+    Keyframes whose usable (non-overlay) area is below 20 % of the frame are skipped.
+    Returned in time order.
+    """
+    usable = [k for k in keyframes if k.overlay_fraction() < 0.8]
+    by_shot: dict[int, list[Keyframe]] = {}
+    for k in usable:
+        by_shot.setdefault(k.shot_index, []).append(k)
+    queues = [sorted(v, key=lambda k: -k.sharpness) for _, v in sorted(by_shot.items())]
+    chosen: list[Keyframe] = []
+    while len(chosen) < n and any(queues):
+        for q in queues:
+            if q and len(chosen) < n:
+                chosen.append(q.pop(0))
+    return sorted(chosen, key=lambda k: k.frame_index)
+
+
+def add_companions(
+    video: str | os.PathLike[str], chosen: list[Keyframe], kset: KeyframeSet, n_total: int,
+    gap_s: float,
+) -> list[Keyframe]:
+    """``chosen`` plus frames ``gap_s`` after/before each keyframe (same shot), up to
+    ``n_total`` in all; they reuse their keyframe's overlay mask.  Time order."""
+    fps = kset.video.fps if kset.video.fps > 0 else 25.0
+    step = max(1, round(gap_s * fps))
+    shot_range = {s.index: (s.start_frame, s.end_frame) for s in kset.shots}
+    out = list(chosen)
+    for sign in (1, -1):
+        for kf in chosen:
+            if len(out) >= n_total:
+                break
+            idx = kf.frame_index + sign * step
+            lo, hi = shot_range.get(kf.shot_index, (0, kset.video.frame_count))
+            if not lo <= idx < hi or any(abs(idx - k.frame_index) < step / 2 for k in out):
+                continue
+            try:
+                frame = read_frame(video, idx)
+            except (VideoError, UsageError) as exc:
+                log.info("companion frame %d skipped: %s", idx, exc)
+                continue
+            if frame.image.shape[:2] != kf.image.shape[:2]:
+                continue
+            out.append(make_keyframe(frame, kf.overlay_mask, id=f"{kf.id}c{len(out)}",
+                                     shot_index=kf.shot_index, manual=False))
+    return sorted(out, key=lambda k: k.frame_index)
+
+
+def locate(
+    video: str | os.PathLike[str],
+    tile_paths: Sequence[str | os.PathLike[str]],
+    *,
+    out_dir: str | os.PathLike[str] | None = None,
+    target_xy: tuple[float, float] | None = None,
+    config: LocateConfig | None = None,
+    keyframes: KeyframeSet | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> LocateResult:
+    """Find where ``video`` was filmed among the rasters in ``tile_paths``.
+
+    Args:
+        video: the footage file.
+        tile_paths: raster files or folders (any GDAL raster, any CRS).
+        out_dir: if given, ``locate.json`` and ``keyframes/`` (PNGs, masks) are
+            written there (atomically).
+        target_xy: a keyframe pixel ``(x, y)`` (full-resolution frame px, centre of
+            the top-left pixel at 0) to geolocate on every candidate.
+        keyframes: pre-extracted keyframes (e.g. analyst-picked); default: extracted.
+
+    Returns:
+        A :class:`LocateResult`; ``verdict`` is ``not_located`` (with ``reason``) when
+        no keyframe is usable or nothing in the imagery matches.
+
+    Raises:
+        UsageError / NoUsableTilesError / RasterOpenError: unusable tile arguments.
+        VideoOpenError / VideoDecodeError: unreadable footage.  OutputError: cannot
+        write ``out_dir``.  Cancelled: ``cancel`` was set.
+    """
+    cfg = config or LocateConfig()
+    if cfg.threads:
+        cv2.setNumThreads(cfg.threads)
+    t0 = time.perf_counter()
+    if not tile_paths:
+        raise UsageError("no tile paths given (pass raster files or folders with --tiles)")
+    if target_xy is not None and not all(np.isfinite(target_xy)):
+        raise UsageError(f"target pixel must be finite numbers, not {target_xy!r}")
+    if cfg.match.matcher == "learned":
+        from workbench.match.learned import require
+
+        require()  # fail fast: the optional extra is missing
+    if target_xy is not None and keyframes is None:
+        info = probe(video, compute_hash=False)  # fail fast, before any long work
+        _check_target(target_xy, info.width, info.height)
+    catalog = TileCatalog.from_paths(list(tile_paths), progress=scaled(progress, 0.0, 0.02),
+                                     cancel=cancel)
+    warnings = list(catalog.warnings)
+    reason = ""
+    t_kf = time.perf_counter()
+    kset: KeyframeSet | None = keyframes
+    if kset is None:
+        try:
+            kset = extract_keyframes(video, cfg.keyframes, progress=scaled(progress, 0.02, 0.25),
+                                     cancel=cancel)
+        except KeyframeError as exc:
+            reason = f"no usable keyframe ({exc.message})"
+            warnings.append(str(exc))
+    if kset is not None:
+        warnings.extend(kset.warnings)
+    t_kf = time.perf_counter() - t_kf
+    chosen = select_keyframes(kset.keyframes, cfg.max_keyframes) if kset else []
+    if kset is not None and not chosen:
+        reason = "no usable keyframe (all frames are overlay, black or title card)"
+    if keyframes is None and kset is not None and chosen and cfg.companion_s > 0:
+        chosen = add_companions(video, chosen, kset, cfg.max_keyframes, cfg.companion_s)
+    if target_xy is not None and chosen:
+        h, w = chosen[0].image.shape[:2]
+        _check_target(target_xy, w, h)
+    t_m = time.perf_counter()
+    hyps: list[MatchHypothesis] = []
+    cache = TileFeatureCache(cfg.match, cache_dir=cfg.feature_cache)
+    for i, kf in enumerate(chosen):
+        check_cancel(cancel)
+        sub = scaled(progress, 0.25 + 0.7 * i / len(chosen), 0.25 + 0.7 * (i + 1) / len(chosen))
+        hyps.extend(match_keyframe(kf, catalog, cfg.match, cache=cache, progress=sub,
+                                   cancel=cancel))
+    if cache.learned is not None:  # the learned fallback ran: hints from other keyframes
+        from workbench.match.learned import retry_missed
+
+        hyps.extend(retry_missed(chosen, list(catalog.tiles), cache, cfg.match, cancel=cancel))
+    warnings.extend(cache.warnings)
+    if chosen and len(cache.failed) == len(catalog.tiles):
+        first = cache.warnings[0] if cache.warnings else "unreadable pixels"
+        raise NoUsableTilesError(f"no tile could be read ({first})")
+    t_m = time.perf_counter() - t_m
+    if chosen:
+        verdict, cands, rank_reason = rank_hypotheses(hyps, chosen, cfg.rank)
+        reason = rank_reason
+    else:
+        verdict, cands = "not_located", []
+    if target_xy is not None:
+        _geolocate_target(cands, hyps, target_xy)
+    report(progress, "writing results", 0.97)
+    video_ref = _video_ref(video, kset)
+    tile_refs = []
+    for t in catalog.tiles:
+        digest = ""
+        if cfg.hash_tiles:
+            check_cancel(cancel)
+            digest = sha256_tile(t)
+        tile_refs.append(t.to_ref(digest))
+    result = LocateResult(
+        verdict=verdict,
+        video=video_ref,
+        keyframes=[k.to_ref() for k in chosen],
+        candidates=cands,
+        tiles=tile_refs,
+        timing_s={},
+        reason=reason,
+        method={
+            "matcher": "RootSIFT + FLANN ratio test + USAC_MAGSAC homography",
+            "frame_levels": list(cfg.match.frame_levels),
+            "stretches": list(cfg.match.stretches),
+            "polarities": list(cfg.match.polarities),
+            "ratio": cfg.match.ratio,
+            "ransac_px": cfg.match.ransac_px,
+            "min_inliers": cfg.match.min_inliers,
+            "backend": cfg.match.matcher,
+            "learned_hypotheses": sum(1 for h in hyps if h.scores.get("learned")),
+            "hypotheses": len(hyps),
+            "keyframes_extracted": len(kset.keyframes) if kset else 0,
+            "target_xy": list(target_xy) if target_xy is not None else None,
+        },
+        warnings=warnings,
+    )
+    if out_dir is not None:
+        out = Path(out_dir)
+        if kset is not None and chosen:
+            sub_set = KeyframeSet(video=kset.video, keyframes=chosen, shots=kset.shots,
+                                  warnings=kset.warnings, config=kset.config)
+            save_keyframes(sub_set, out / "keyframes")
+            result.keyframes = [
+                k.to_ref(image=f"keyframes/{k.id}.png", mask=f"keyframes/{k.id}_mask.png")
+                for k in chosen
+            ]
+    result.timing_s = {
+        "keyframes": round(t_kf, 3),
+        "match": round(t_m, 3),
+        "total": round(time.perf_counter() - t0, 3),
+    }
+    if out_dir is not None:
+        write_locate_json(result, out_dir)
+    report(progress, "done", 1.0)
+    return result
+
+
+def _check_target(target_xy: tuple[float, float], w: int, h: int) -> None:
+    if not (-0.5 <= target_xy[0] < w - 0.5 and -0.5 <= target_xy[1] < h - 0.5):
+        raise UsageError(
+            f"target pixel {target_xy[0]:g},{target_xy[1]:g} is outside the {w}x{h} frame"
+        )
+
+
+def _video_ref(video: str | os.PathLike[str], kset: KeyframeSet | None) -> VideoRef:
+    if kset is not None:
+        return kset.video.to_ref()
+    return probe(video).to_ref()
+
+
+def _geolocate_target(
+    cands: list[Candidate], hyps: Sequence[MatchHypothesis], target_xy: tuple[float, float]
+) -> None:
+    """Put the ground position of keyframe pixel ``target_xy`` on every candidate."""
+    by_key = {(h.keyframe_id, str(h.tile.path), h.inliers): h for h in hyps}
+    for c in cands:
+        h = by_key.get((c.keyframe_id, c.tile, c.inliers))
+        if h is None:
+            continue
+        tile_xy = cv2.perspectiveTransform(
+            np.array([[target_xy]], np.float64), np.asarray(h.homography)
+        )[0]
+        ll = h.tile.px_to_lonlat(tile_xy)[0]
+        unc = point_uncertainty_m(h.homography, h.keyframe_xy, h.tile_xy, target_xy,
+                                  h.tile.gsd_m)
+        c.target = {
+            "x": float(target_xy[0]), "y": float(target_xy[1]),
+            "lon": float(ll[0]), "lat": float(ll[1]), "uncertainty_m": float(unc),
+        }
+
+
+def write_locate_json(result: LocateResult, out_dir: str | os.PathLike[str]) -> Path:
+    """Write ``out_dir/locate.json`` atomically (schema ``workbench.locate/1``); return its path."""
+    doc: Any = result.to_json()
+    text = json.dumps(doc, indent=1, allow_nan=False, ensure_ascii=False) + "\n"
+    return atomic_write_text(Path(out_dir) / LOCATE_JSON, text)

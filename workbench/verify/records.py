@@ -1,0 +1,116 @@
+"""``verify``: analyst records (decisions, notes, points, claim, layers) vs the audit log.
+
+The audit log is hash-chained, but the tables the reports are made from
+(``decisions``, ``notes``, ``points_of_interest``, ``claim``, ``context_layers``)
+are separate rows: anyone with an SQLite shell can drop the append-only triggers
+and rewrite a justification, a note or the claim without touching the log.
+Every such row must therefore equal what its audit entry (same action, same
+time) recorded, field by field; a difference is an ``audit_mismatch`` error, a
+row with no entry an ``audit_missing`` error.  Manual tie points are checked in
+:mod:`workbench.verify`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from workbench.case.audit import AuditEntry
+
+# table row field -> audit-detail key, per action
+_DECISION = {"rank": "rank", "status": "status", "note": "note", "run_id": "run_id"}
+_NOTE = {"text": "text"}
+_POI = {"rank": "rank", "keyframe_id": "keyframe_id", "x": "x", "y": "y", "label": "label",
+        "lon": "lon", "lat": "lat"}
+_CLAIM = {"text": "text", "lonlat": "lonlat", "area": "area"}
+_LAYER = {"name": "name", "source_path": "source", "sha256": "sha256"}
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as JSON values; floats within 1e-9 (relative) after the JSON round trip."""
+    if isinstance(a, tuple):
+        a = list(a)
+    if isinstance(b, tuple):
+        b = list(b)
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        fa, fb = float(a), float(b)
+        return fa == fb or math.isclose(fa, fb, rel_tol=1e-9, abs_tol=1e-12)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return bool(a == b)
+
+
+def _differences(row: dict[str, Any], entry: AuditEntry, fields: dict[str, str]) -> list[str]:
+    """Names of the row's fields that differ from the entry (keys the entry lacks are skipped:
+    older schema versions logged less)."""
+    diff = [col for col, key in fields.items()
+            if key in entry.details and not _same(row[col], entry.details[key])]
+    if row.get("user") != entry.user:
+        diff.append("user")
+    return diff
+
+
+def _json(text: str | None) -> Any:
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return "<unreadable JSON>"
+
+
+def _rows(conn: Any) -> Iterable[tuple[tuple[str, ...], str, dict[str, Any], dict[str, str]]]:
+    """``(actions, subject, row, fields)`` for every record the audit log must account for
+    (``actions``: the audit actions that may have written it)."""
+    for r in conn.execute("SELECT id, run_id, rank, status, note, user, time FROM decisions"):
+        yield ("confirm", "reject"), f"decision on rank {r['rank']}", dict(r), _DECISION
+    for r in conn.execute("SELECT id, text, user, time FROM notes"):
+        yield ("note",), f"note {r['id']}", dict(r), _NOTE
+    for r in conn.execute("SELECT * FROM points_of_interest"):
+        yield ("point_of_interest",), f"point of interest {r['id']}", dict(r), _POI
+    for r in conn.execute("SELECT * FROM claim"):
+        row = dict(r)
+        row["lonlat"] = _json(r["lonlat_json"])
+        row["area"] = _json(r["area_json"])
+        yield ("claim",), "claim", row, _CLAIM
+    for r in conn.execute("SELECT id, name, source_path, sha256, user, time FROM context_layers"):
+        yield ("context_layer",), f"context layer {r['id']}", dict(r), _LAYER
+
+
+def check_records(conn: Any, entries: list[AuditEntry]) -> tuple[list[tuple[str, str, str]], int]:
+    """Compare every analyst record with its audit entry.
+
+    Args:
+        conn: the case's open ``sqlite3.Connection`` (``sqlite3.Row`` rows), read only.
+        entries: the case's audit log, oldest first.
+
+    Returns:
+        ``([(kind, subject, message), ...], records_checked)`` with ``kind``
+        ``audit_missing`` or ``audit_mismatch``.
+    """
+    by_key: dict[tuple[str, str], list[AuditEntry]] = {}
+    for e in entries:
+        by_key.setdefault((e.action, e.time), []).append(e)
+    problems: list[tuple[str, str, str]] = []
+    n = 0
+    for actions, subject, row, fields in _rows(conn):
+        n += 1
+        candidates = [e for a in actions for e in by_key.get((a, row["time"]), [])]
+        if not candidates:
+            problems.append(("audit_missing", subject, f"{'/'.join(actions)} recorded at "
+                             f"{row['time']} has "
+                             "no audit-log entry (inserted outside the workbench)"))
+            continue
+        diffs = [_differences(row, e, fields) for e in candidates]
+        best = min(diffs, key=len)
+        if best:
+            seq = candidates[diffs.index(best)].seq
+            problems.append(("audit_mismatch", subject,
+                             f"stored {', '.join(best)} "
+                             f"{'differs' if len(best) == 1 else 'differ'} from audit #{seq} "
+                             "(edited outside the workbench)"))
+    return problems, n
