@@ -75,7 +75,7 @@ def test_cli_contract_and_accuracy_on_the_demo_town(demo_data: Path, located) ->
 
 def test_footage_not_in_the_imagery_is_not_located(demo_data: Path, tmp_path: Path,
                                                    located) -> None:
-    from workbench.keyframes.model import load_keyframes
+    from workbench.keyframes.store import load_keyframes
     from workbench.locate.pipeline import LocateConfig, locate
 
     kset = load_keyframes(located[1] / "keyframes")  # the keyframes the CLI run used
@@ -142,7 +142,7 @@ def test_bad_arguments_give_one_line_and_exit_2(demo_data: Path, tmp_path: Path,
 
 def test_ungeoreferenced_image_is_skipped_with_a_warning(demo_data: Path, tmp_path: Path,
                                                         located) -> None:
-    from workbench.keyframes.model import load_keyframes
+    from workbench.keyframes.store import load_keyframes
     from workbench.locate.pipeline import LocateConfig, locate
 
     folder = tmp_path / "tiles"
@@ -174,7 +174,7 @@ def test_footage_without_usable_keyframe_is_not_located(demo_data: Path, tmp_pat
 
 
 def test_companion_frames_stay_in_the_keyframes_shot(cut_clip) -> None:
-    from workbench.keyframes.model import extract_keyframes
+    from workbench.keyframes.extract import extract_keyframes
     from workbench.locate.pipeline import add_companions
 
     kset = extract_keyframes(cut_clip.video)

@@ -37,7 +37,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from workbench import __version__
 from workbench.atomic import check_writable_dir
 from workbench.case import audit
 from workbench.case.actions import CaseActions, _insert_run
@@ -86,6 +85,7 @@ from workbench.errors import (
 )
 from workbench.progress import CancelToken, ProgressCallback, check_cancel, report, scaled
 from workbench.results import LocateResult
+from workbench.version import __version__
 
 if TYPE_CHECKING:
     from workbench.verify.check import VerifyReport

@@ -11,7 +11,7 @@ from typing import Any
 
 from workbench.atomic import atomic_write_text
 from workbench.cli._progress import terminal_progress
-from workbench.imagery.catalog import Tile, TileCatalog, sha256_tile
+from workbench.imagery import Tile, TileCatalog, sha256_tile
 
 SCHEMA = "workbench.tiles/1"
 

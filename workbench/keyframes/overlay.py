@@ -1,7 +1,7 @@
 """Burned-in overlay (HUD, crosshair, telemetry text, logos, timestamps) masks.
 
 An overlay is drawn at fixed pixels while the scene moves under it.  Given the
-scene's global motion (from :class:`workbench.shots.MotionTracker`), a scene pixel
+scene's global motion (from :class:`workbench.keyframes.shots.MotionTracker`), a scene pixel
 with an edge across the motion must change by about ``|grad . v|``; an overlay
 pixel with the same edge does not change.  Pixels that change much less than
 predicted, with a temporally coherent gradient, are overlay; small enclosed holes

@@ -24,7 +24,7 @@ import numpy as np
 from workbench.atomic import atomic_write_text
 from workbench.errors import KeyframeError, NoUsableTilesError, UsageError, VideoError
 from workbench.imagery.catalog import TileCatalog, sha256_tile
-from workbench.keyframes.model import (
+from workbench.keyframes import (
     Keyframe,
     KeyframeConfig,
     KeyframeSet,

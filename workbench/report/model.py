@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from workbench import __version__
 from workbench.case.audit import AuditEntry
 from workbench.case.geometry import as_points, residuals_px
 from workbench.case.model import (
@@ -33,6 +32,7 @@ from workbench.geo import format_dms, format_mgrs, tile_px_to_lonlat
 from workbench.report import figures
 from workbench.results import Candidate, KeyframeRef, TileRef
 from workbench.verify.check import VerifyReport
+from workbench.version import __version__
 
 if TYPE_CHECKING:
     from workbench.case.casefile import Case
