@@ -14,12 +14,12 @@ from workbench.keyframes.model import (
     Keyframe,
     KeyframeConfig,
     KeyframeSet,
+    OverlayConfig,
+    QualityThresholds,
     Shot,
     SubShot,
     make_keyframe,
 )
-from workbench.keyframes.overlay import OverlayConfig
-from workbench.keyframes.shots import QualityThresholds
 from workbench.keyframes.store import keyframes_to_json, load_keyframes, save_keyframes
 
 __all__ = [

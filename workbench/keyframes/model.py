@@ -20,12 +20,57 @@ import numpy as np
 
 from workbench.errors import KeyframeError
 from workbench.hashing import sha256_bytes
-from workbench.keyframes.overlay import OverlayConfig
-from workbench.keyframes.shots import QualityThresholds
 from workbench.results import KeyframeRef
 from workbench.video.model import Frame, VideoInfo
 
 _PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1]  # fast; still lossless
+
+
+@dataclass
+class QualityThresholds:
+    """When a frame is black, blank or text-dominated (title card, caption slate)."""
+
+    black_luma: float = 22.0
+    black_fraction: float = 0.8  # this share of pixels darker than black_luma: black (HUD aside)
+    blank_contrast: float = 6.0
+    text_flat_fraction: float = 0.6
+    text_dominant_fraction: float = 0.55
+    card_dominant_fraction: float = 0.75  # one background level covers this much: a card
+
+
+@dataclass
+class OverlayConfig:
+    """Thresholds of the overlay detector (grey levels 0-255, pixels at the overlay size).
+
+    ``sample_px``: measured scene motion (median over tracked points, summed over
+    frames) since the last sample needed to take another; ``min_gap``: frames
+    between samples; ``max_width``: width of the overlay analysis (full resolution
+    up to this, so thin HUD strokes stay resolved); ``cap_px``: displacement at
+    which the first-order change prediction saturates; ``min_predicted``: summed
+    predicted change for a pixel to be decidable; ``max_ratio``: actual / predicted
+    change below which a decidable pixel is overlay; ``scene_ratio``: ratio above
+    which it is clearly scene; ``coherence``: minimum |mean gradient| / mean
+    |gradient| of an overlay pixel; ``static_std``: temporal std of a constant
+    pixel; ``grow``: steps the mask grows into constant pixels (0 = off: it leaks
+    into flat scene); ``max_hole``: enclosed holes up to this many pixels are
+    filled (letter counters, outlined boxes); ``close_px``: gaps up to twice this
+    along rows/columns are bridged (HUD lines, text rows); ``dilate_px``: dilation
+    at full resolution.
+    """
+
+    sample_px: float = 3.0
+    min_gap: int = 3
+    max_width: int = 960
+    cap_px: float = 2.0
+    min_predicted: float = 120.0
+    max_ratio: float = 0.35
+    scene_ratio: float = 0.7
+    coherence: float = 0.5
+    static_std: float = 5.0
+    grow: int = 0
+    max_hole: int = 150
+    close_px: int = 2
+    dilate_px: int = 1
 
 
 @dataclass
