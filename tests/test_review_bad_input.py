@@ -379,11 +379,15 @@ def test_point_fix_with_unestimated_uncertainty(base_case: tuple[Scene, Path]) -
     from workbench.results import LocateResult
 
     scene = base_case[0]
-    cands = [dataclasses.replace(c, uncertainty_m=math.nan) for c in scene.result.candidates]
+    # the point's radius comes from the candidate's tie points (workbench.position), not
+    # from its stored radius: with 3 tie points it cannot be estimated
+    cands = [dataclasses.replace(c, uncertainty_m=math.nan, keyframe_xy=c.keyframe_xy[:3],
+                                 tile_xy=c.tile_xy[:3]) for c in scene.result.candidates]
     doc = dataclasses.replace(scene.result, candidates=cands).to_json()  # NaN -> null
     result = LocateResult.from_json(doc)
     fix = locate_pixel(result.candidates[0], result.tiles[0], 160.0, 120.0)
     assert math.isnan(fix.uncertainty_m) and math.isfinite(fix.lat)
+    assert "uncertainty: ±unknown" not in fix.as_text()
 
 
 def test_ui_candidates_table_with_unestimated_uncertainty(base_case: tuple[Scene, Path]) -> None:

@@ -87,6 +87,30 @@ def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
+def format_metres(value: float | None) -> str:
+    """A distance or radius for people: ``0.3 m`` / ``6.0 m`` / ``12 m`` / ``1.2 km``, never
+    "0 m"; ``unknown`` for ``None`` (a NaN/inf stored as JSON null) or a non-finite value.
+    The one metres formatter of the project (CLI, reports, app)."""
+    if value is None:
+        return "unknown"
+    v = abs(float(value))
+    if not math.isfinite(v):
+        return "unknown"
+    if v >= 1000:
+        return f"{v / 1000:.1f} km"
+    if v < 10:
+        return f"{max(v, 0.1):.1f} m"
+    return f"{v:.0f} m"
+
+
+def format_uncertainty(metres: float | None) -> str:
+    """``"±0.3 m"`` / ``"±6.0 m"`` / ``"±12 m"`` (:func:`format_metres`), or ``"not
+    estimated"`` when there is no positive radius (``None``: a NaN stored as JSON null)."""
+    if metres is None or not (math.isfinite(metres) and metres > 0):
+        return "not estimated"
+    return f"±{format_metres(metres)}"
+
+
 def format_dms(lat: float, lon: float, decimals: int = 2) -> str:
     """``49°50'12.34"N 24°01'56.78"E`` style degrees-minutes-seconds."""
 

@@ -29,7 +29,7 @@ import numpy as np
 from workbench.geo import haversine_m
 from workbench.match.geometry import camera_error, frame_corners, frame_outline
 from workbench.match.pipeline import MatchHypothesis
-from workbench.rank.uncertainty import point_uncertainty_m
+from workbench.position import point_uncertainty_m
 from workbench.results import Candidate, Verdict
 
 
