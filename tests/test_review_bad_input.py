@@ -355,12 +355,12 @@ def test_closed_stdout_is_not_reported_as_bad_input(base_case: tuple[Scene, Path
 
 def test_manual_keyframe_refuses_substituted_footage(
         base_case: tuple[Scene, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from workbench.case.schema import sha256_path
+    from workbench.hashing import sha256_file
 
     scene = base_case[0]
     video = make_video(tmp_path / "clip.mp4", frames=3)
     result = _result_for(scene, video)
-    result.video = dataclasses.replace(result.video, sha256=sha256_path(video)[0])
+    result.video = dataclasses.replace(result.video, sha256=sha256_file(video)[0])
     path = tmp_path / "k.wbcase"
     Case.create(path, video_path=video, tiles=[scene.tile], result=result,
                 keyframes_dir=scene.out_dir).close()

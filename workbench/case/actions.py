@@ -46,7 +46,7 @@ from workbench.case.model import (
 from workbench.case.schema import canonical_json, utc_now
 from workbench.case.store import CaseStore
 from workbench.errors import CaseError, UsageError
-from workbench.hashing import sha256_bytes
+from workbench.hashing import sha256_bytes, sha256_file
 from workbench.position import candidate_pixel_position
 from workbench.results import Candidate, KeyframeRef, LocateResult
 
@@ -282,16 +282,12 @@ class CaseActions(CaseStore):
         footage or of a raster (else ``CaseError``).  The old and new paths go into the
         audit log.  Returns ``"footage"`` or ``"raster"``.
         """
-        from workbench.case.schema import sha256_path
 
         check_not_readonly(self.readonly, self.path)
         p = Path(new_path)
         if not p.is_file():
             raise CaseError("file to relink not found", p)
-        try:
-            digest, _ = sha256_path(p)
-        except OSError as exc:
-            raise CaseError(f"cannot read file ({exc.strerror or exc})", p) from exc
+        digest, _ = sha256_file(p, error=CaseError)
         new = str(p.resolve())
         fr = self.footage
         if digest == fr.video.sha256:

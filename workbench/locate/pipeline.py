@@ -22,8 +22,15 @@ import cv2
 import numpy as np
 
 from workbench.atomic import atomic_write_text
-from workbench.errors import KeyframeError, NoUsableTilesError, UsageError, VideoError
-from workbench.imagery.catalog import Tile, TileCatalog, sha256_tile
+from workbench.errors import (
+    KeyframeError,
+    NoUsableTilesError,
+    RasterOpenError,
+    UsageError,
+    VideoError,
+)
+from workbench.hashing import sha256_file
+from workbench.imagery.catalog import Tile, TileCatalog
 from workbench.keyframes.model import (
     Keyframe,
     KeyframeConfig,
@@ -219,7 +226,7 @@ def locate(
         digest = ""
         if cfg.hash_tiles:
             check_cancel(cancel)
-            digest = sha256_tile(t)
+            digest = sha256_file(t.path, cancel=cancel, error=RasterOpenError)[0]
         tile_refs.append(t.to_ref(digest))
     result = LocateResult(
         verdict=verdict,
