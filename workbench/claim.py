@@ -24,9 +24,9 @@ from shapely.geometry import Point, mapping, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import nearest_points
 
-from workbench.case.schema import sha256_path
-from workbench.errors import ContextLayerError, UsageError
-from workbench.geo import haversine_m
+from workbench.errors import ContextLayerError, CRSError, UsageError
+from workbench.geo import haversine_m, wgs84_transformer
+from workbench.hashing import sha256_file
 
 MAX_LAYER_BYTES = 200 * 1024 * 1024
 _POLY_TYPES = ("Polygon", "MultiPolygon")
@@ -211,8 +211,6 @@ def _gpkg_geometry(blob: bytes) -> BaseGeometry | None:
 
 
 def _read_gpkg(path: Path) -> list[tuple[BaseGeometry, dict[str, Any]]]:
-    from pyproj import CRS, Transformer
-
     uri = f"{path.resolve().as_uri()}?mode=ro"
     out: list[tuple[BaseGeometry, dict[str, Any]]] = []
     try:
@@ -223,13 +221,12 @@ def _read_gpkg(path: Path) -> list[tuple[BaseGeometry, dict[str, Any]]]:
                 "s.organization_coordsys_id, s.definition FROM gpkg_geometry_columns g "
                 "JOIN gpkg_spatial_ref_sys s ON s.srs_id = g.srs_id").fetchall()
             for table, column, org, code, definition in layers:
-                try:
-                    src = CRS.from_user_input(f"{org}:{code}") if org and code and code > 0 \
-                        else CRS.from_wkt(definition)
-                except Exception as exc:  # pyproj CRSError is a plain Exception
-                    raise ContextLayerError(f"unknown CRS in layer {table} ({exc})",
+                src = f"{org}:{code}" if org and code and code > 0 else str(definition)
+                try:  # the project's one CRS -> lon/lat (workbench.geo)
+                    tr = wgs84_transformer(src, False)
+                except CRSError as exc:
+                    raise ContextLayerError(f"unknown CRS in layer {table} ({exc.message})",
                                             path) from exc
-                tr = Transformer.from_crs(src, CRS.from_epsg(4326), always_xy=True)
                 qt = '"' + str(table).replace('"', '""') + '"'
                 cur = conn.execute(f"SELECT * FROM {qt}")  # identifier quoted above
                 names = [d[0] for d in cur.description]
@@ -282,7 +279,7 @@ def read_context_layer(path: str | os.PathLike[str]) -> tuple[dict[str, Any], st
             _check_lonlat(shape(f["geometry"]), "context layer")
         except UsageError as exc:
             raise ContextLayerError(exc.message, p) from exc
-    digest, _ = sha256_path(p)
+    digest, _ = sha256_file(p)
     return fc, digest
 
 

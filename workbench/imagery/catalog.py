@@ -49,6 +49,7 @@ from workbench.errors import (
     RasterOpenError,
     UsageError,
 )
+from workbench.geo import lonlat_to_crs, tile_px_to_lonlat
 from workbench.imagery import files as files_mod
 from workbench.imagery import meta
 from workbench.imagery.files import RASTER_SUFFIXES
@@ -64,7 +65,6 @@ __all__ = [
     "catalog_file",
     "iter_windows",
     "read_tile",
-    "sha256_tile",
     "tile_files",
 ]
 
@@ -117,10 +117,7 @@ class Tile:
 
     def px_to_lonlat(self, xy: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
         """Level-0 pixel centres ``(N, 2)`` (x=col, y=row) -> WGS84 ``(N, 2)`` float64 lon/lat."""
-        pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
-        cx, cy = meta.apply_affine(self.transform, pts[:, 0] + 0.5, pts[:, 1] + 0.5)
-        lon, lat = meta.crs_to_lonlat(self.crs_wkt, np.asarray(cx), np.asarray(cy))
-        return np.stack([lon, lat], axis=1)
+        return tile_px_to_lonlat(self.transform, self.crs_wkt, xy, require_finite=True)
 
     def lonlat_to_px(self, lonlat: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
         """WGS84 ``(N, 2)`` lon/lat -> level-0 pixel ``(N, 2)`` float64 (x=col, y=row, centre 0).
@@ -129,7 +126,7 @@ class Tile:
         are returned unclipped (check ``0 <= x < width`` yourself).
         """
         pts = np.asarray(lonlat, dtype=np.float64).reshape(-1, 2)
-        xs, ys = meta.lonlat_to_crs(self.crs_wkt, pts[:, 0], pts[:, 1])
+        xs, ys = lonlat_to_crs(self.crs_wkt, pts[:, 0], pts[:, 1])
         col, row = meta.inverse_affine(self.transform, xs, ys)
         out = np.stack([np.asarray(col, float) - 0.5, np.asarray(row, float) - 0.5], axis=1)
         out[~np.isfinite(out).all(axis=1)] = np.nan
@@ -402,23 +399,3 @@ def tile_files(tile: Tile | str | os.PathLike[str]) -> list[Path]:
     )):
         names.add(extra)
     return sorted((f for f in names if f.is_file()), key=str)
-
-
-def sha256_tile(
-    path: str | os.PathLike[str] | Tile,
-    *,
-    chunk_size: int = 1 << 20,
-    progress: ProgressCallback | None = None,
-    cancel: CancelToken | None = None,
-) -> str:
-    """SHA-256 (hex) of the raster file itself, streamed in ``chunk_size`` pieces.
-
-    Only the named file is hashed, so the value matches ``sha256sum FILE``.  Sidecars
-    that change georeferencing (world file, ``.prj``, ``.aux.xml``) or VRT sources are
-    separate files: list them with :func:`tile_files` and hash each the same way.
-
-    Raises:
-        RasterOpenError: the file is missing or unreadable.
-    """
-    p = path.path if isinstance(path, Tile) else Path(path)
-    return files_mod.sha256_file(p, chunk_size=chunk_size, progress=progress, cancel=cancel)
