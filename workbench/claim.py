@@ -25,7 +25,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import nearest_points
 
 from workbench.errors import ContextLayerError, CRSError, UsageError
-from workbench.geo import haversine_m, wgs84_transformer
+from workbench.geo import format_metres, haversine_m, wgs84_transformer
 from workbench.hashing import sha256_file
 
 MAX_LAYER_BYTES = 200 * 1024 * 1024
@@ -63,10 +63,10 @@ class ClaimCheck:
         """One plain sentence for reports."""
         parts = []
         if self.distance_m is not None:
-            parts.append(f"{_fmt_m(self.distance_m)} from the claimed location")
+            parts.append(f"{format_metres(self.distance_m)} from the claimed location")
         if self.inside_claimed_area is not None:
             parts.append("inside the claimed area" if self.inside_claimed_area else
-                         f"outside the claimed area ({_fmt_m(self.area_distance_m or 0)} "
+                         f"outside the claimed area ({format_metres(self.area_distance_m or 0)} "
                          "from its edge)")
         if self.layers_checked:
             if self.containing:
@@ -76,10 +76,6 @@ class ClaimCheck:
                 parts.append("in none of the context polygons")
         return ("The geolocated point is " + ", ".join(parts) + ".") if parts else \
             "No claimed location or context layers were recorded."
-
-
-def _fmt_m(m: float) -> str:
-    return f"{m / 1000:.2f} km" if m >= 1000 else f"{m:.0f} m"
 
 
 def normalise_area(obj: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import json
 from html import escape
 from typing import Any
 
-from workbench.geo import format_uncertainty
+from workbench.geo import format_metres, format_uncertainty
 from workbench.report.model import (
     UNCERTAINTY_NOTE,
     LocationSection,
@@ -21,7 +21,6 @@ from workbench.report.model import (
     ResidualRow,
     confidence_words,
     crs_label,
-    distance_text,
     fmt_float,
 )
 
@@ -122,10 +121,10 @@ def _claim(d: ReportData) -> str:
     chk = d.primary.claim_check if d.primary else None
     if chk is not None:
         rows.append(("Finding", f"<b>{e(chk.summary())}</b>"))
-        rows.append(("Distance to claimed location", e(distance_text(chk.distance_m))))
+        rows.append(("Distance to claimed location", e(format_metres(chk.distance_m))))
         if chk.inside_claimed_area is not None:
             rows.append(("Inside claimed area", "yes" if chk.inside_claimed_area else
-                         e(f"no ({distance_text(chk.area_distance_m)} outside)")))
+                         e(f"no ({format_metres(chk.area_distance_m)} outside)")))
         rows.append(("Context polygons containing it", e("; ".join(
             f"{h.layer}: {h.feature}" for h in chk.containing) or "none")))
     elif d.claim:

@@ -15,8 +15,8 @@ from typing import Any
 
 import simplekml
 
-from workbench.geo import format_uncertainty
-from workbench.report.model import ReportData, confidence_words, distance_text
+from workbench.geo import format_metres, format_uncertainty
+from workbench.report.model import ReportData, confidence_words
 
 _STATUS_COLOUR = {"confirmed": "ff00c000", "rejected": "ff0000ff", "undecided": "ff00ffff"}
 
@@ -96,7 +96,7 @@ def build_kml(data: ReportData) -> str:
         rows2: list[tuple[str, Any]] = [("claim", data.claim.text)]
         if data.primary and data.primary.claim_check:
             rows2.append(("distance to geolocation",
-                          distance_text(data.primary.claim_check.distance_m)))
+                          format_metres(data.primary.claim_check.distance_m)))
         if data.claim.lonlat:
             cp = folder.newpoint(name=_t("Claimed location"), coords=[data.claim.lonlat])
             cp.description = _desc(rows2)

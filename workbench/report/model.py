@@ -310,12 +310,5 @@ def fmt_float(v: float, digits: int) -> str:
     return f"{v:.{digits}f}" if math.isfinite(v) else "n/a"
 
 
-def distance_text(m: float | None) -> str:
-    """``"1.23 km"`` / ``"85 m"`` / ``"n/a"``."""
-    if m is None or not math.isfinite(m):
-        return "n/a"
-    return f"{m / 1000:.2f} km" if m >= 1000 else f"{m:.0f} m"
-
-
 __all__ = ["LocationSection", "Mark", "ReportData", "ResidualRow", "build_report_data",
-           "confidence_words", "crs_label", "distance_text", "fmt_float"]
+           "confidence_words", "crs_label", "fmt_float"]
