@@ -88,6 +88,13 @@ def test_same_pixel_same_position_through_locate_app_and_case_point(
     assert c.target is not None
     tile = res.tile(c.tile)
     assert tile is not None
+    # a candidate's own radius is the radius of its centre pixel's position
+    kf = next(k for k in res.keyframes if k.id == c.keyframe_id)
+    assert kf.image is not None
+    hk, wk = cv2.imread(str(out / kf.image)).shape[:2]
+    centre = locate_pixel(c, tile, (wk - 1) / 2, (hk - 1) / 2)
+    assert haversine_m(centre.lon, centre.lat, c.lon, c.lat) < 0.01
+    assert centre.uncertainty_m == pytest.approx(c.uncertainty_m, abs=0.01)
     # the app's function
     app = locate_pixel(c, tile, *TARGET)
     assert haversine_m(app.lon, app.lat, c.target["lon"], c.target["lat"]) < 0.01

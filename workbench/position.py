@@ -2,8 +2,9 @@
 
 ``locate --target``, the desktop app's point panel and ``workbench case point`` all call
 :func:`pixel_position` (or :func:`candidate_pixel_position`), so the same pixel of the
-same candidate gets the same lon/lat and the same radius everywhere; rank uses
-:func:`point_uncertainty_m` for the candidate's own radius (its keyframe's centre).
+same candidate gets the same lon/lat and the same radius everywhere.  Rank gives a
+candidate the radius of its keyframe's centre pixel (:func:`radius_m`), so a candidate's
+``uncertainty_m`` is the radius of the position it reports.
 
 Inputs: ``homography`` ``(3, 3) float64`` keyframe px -> tile level-0 px; the inlier tie
 points ``keyframe_xy``/``tile_xy`` ``(N, 2) float64`` (the correspondences the homography
@@ -108,6 +109,21 @@ def outside_hull_ratio(xy: Sequence[float], keyframe_xy: np.ndarray | Sequence[S
     return float(-d / diam)
 
 
+def radius_m(
+    homography: np.ndarray | Sequence[Sequence[float]],
+    keyframe_xy: np.ndarray | Sequence[Sequence[float]],
+    tile_xy: np.ndarray | Sequence[Sequence[float]],
+    point_xy: tuple[float, float],
+    tile_gsd_m: float,
+) -> float:
+    """The whole model (steps 1-3): 1-sigma radius in metres of keyframe pixel
+    ``point_xy``, extrapolation included; ``inf`` with fewer than 4 tie points.  Rank
+    gives a candidate this radius at its keyframe's centre pixel."""
+    ratio = outside_hull_ratio(point_xy, keyframe_xy)
+    return point_uncertainty_m(homography, keyframe_xy, tile_xy, point_xy, tile_gsd_m) * (
+        1.0 + ratio)
+
+
 @dataclass(frozen=True)
 class Position:
     """A keyframe pixel ``(x, y)`` placed on the ground.
@@ -186,7 +202,7 @@ def pixel_position(
     if not (math.isfinite(lon) and math.isfinite(lat)):
         raise UsageError(f"pixel ({x:.0f}, {y:.0f}) cannot be converted to lon/lat")
     ratio = outside_hull_ratio((x, y), keyframe_xy)
-    unc = point_uncertainty_m(h, keyframe_xy, tile_xy, (x, y), gsd_m) * (1.0 + ratio)
+    unc = radius_m(h, keyframe_xy, tile_xy, (x, y), gsd_m)
     return Position(x=x, y=y, lon=lon, lat=lat, tile_x=float(txy[0]), tile_y=float(txy[1]),
                     uncertainty_m=unc if math.isfinite(unc) else math.nan, outside_hull=ratio)
 
