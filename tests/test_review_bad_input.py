@@ -355,12 +355,12 @@ def test_closed_stdout_is_not_reported_as_bad_input(base_case: tuple[Scene, Path
 
 def test_manual_keyframe_refuses_substituted_footage(
         base_case: tuple[Scene, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from workbench.case.schema import sha256_path
+    from workbench.hashing import sha256_file
 
     scene = base_case[0]
     video = make_video(tmp_path / "clip.mp4", frames=3)
     result = _result_for(scene, video)
-    result.video = dataclasses.replace(result.video, sha256=sha256_path(video)[0])
+    result.video = dataclasses.replace(result.video, sha256=sha256_file(video)[0])
     path = tmp_path / "k.wbcase"
     Case.create(path, video_path=video, tiles=[scene.tile], result=result,
                 keyframes_dir=scene.out_dir).close()
@@ -379,11 +379,15 @@ def test_point_fix_with_unestimated_uncertainty(base_case: tuple[Scene, Path]) -
     from workbench.results import LocateResult
 
     scene = base_case[0]
-    cands = [dataclasses.replace(c, uncertainty_m=math.nan) for c in scene.result.candidates]
+    # the point's radius comes from the candidate's tie points (workbench.position), not
+    # from its stored radius: with 3 tie points it cannot be estimated
+    cands = [dataclasses.replace(c, uncertainty_m=math.nan, keyframe_xy=c.keyframe_xy[:3],
+                                 tile_xy=c.tile_xy[:3]) for c in scene.result.candidates]
     doc = dataclasses.replace(scene.result, candidates=cands).to_json()  # NaN -> null
     result = LocateResult.from_json(doc)
     fix = locate_pixel(result.candidates[0], result.tiles[0], 160.0, 120.0)
     assert math.isnan(fix.uncertainty_m) and math.isfinite(fix.lat)
+    assert "uncertainty: ±unknown" not in fix.as_text()
 
 
 def test_ui_candidates_table_with_unestimated_uncertainty(base_case: tuple[Scene, Path]) -> None:

@@ -30,9 +30,11 @@ Conventions used across the package (each docstring restates what applies):
   order **BGR** (OpenCV's), unless a docstring says otherwise.
 * Overlay masks are ``(H, W)`` ``uint8`` arrays, **255 where a burned-in overlay
   (HUD, text, logo) sits** and 0 on scene pixels.
-* Pixel coordinates are ``(x, y)`` = (column, row), ``float64``, with the
-  **centre of the top-left pixel at (0, 0)** (OpenCV's convention; the pixel's
-  outer corner is at (-0.5, -0.5)), in the image's full-resolution grid.
+* Pixel coordinates are ``(x, y)`` = (column, row), ``float64``, with the *centre*
+  of the top-left pixel at ``(0, 0)`` (OpenCV's convention; a rasterio affine maps
+  pixel corners, so tile pixel ``(x, y)`` is at ``transform * (x + 0.5, y + 0.5)``).
+* A keyframe pixel becomes a ground position in one place,
+  :func:`workbench.position.pixel_position` (lon/lat and a radius in metres).
 * Geographic coordinates leave the core as WGS84 (EPSG:4326) in **lon, lat**
   order in arrays and GeoJSON; named fields (``lat=``, ``lon=``) where it reads better.
 

@@ -24,9 +24,9 @@ from shapely.geometry import Point, mapping, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import nearest_points
 
-from workbench.case.schema import sha256_path
-from workbench.errors import ContextLayerError, UsageError
-from workbench.geo import haversine_m
+from workbench.errors import ContextLayerError, CRSError, UsageError
+from workbench.geo import format_metres, haversine_m, wgs84_transformer
+from workbench.hashing import sha256_file
 
 MAX_LAYER_BYTES = 200 * 1024 * 1024
 _POLY_TYPES = ("Polygon", "MultiPolygon")
@@ -63,10 +63,10 @@ class ClaimCheck:
         """One plain sentence for reports."""
         parts = []
         if self.distance_m is not None:
-            parts.append(f"{_fmt_m(self.distance_m)} from the claimed location")
+            parts.append(f"{format_metres(self.distance_m)} from the claimed location")
         if self.inside_claimed_area is not None:
             parts.append("inside the claimed area" if self.inside_claimed_area else
-                         f"outside the claimed area ({_fmt_m(self.area_distance_m or 0)} "
+                         f"outside the claimed area ({format_metres(self.area_distance_m or 0)} "
                          "from its edge)")
         if self.layers_checked:
             if self.containing:
@@ -76,10 +76,6 @@ class ClaimCheck:
                 parts.append("in none of the context polygons")
         return ("The geolocated point is " + ", ".join(parts) + ".") if parts else \
             "No claimed location or context layers were recorded."
-
-
-def _fmt_m(m: float) -> str:
-    return f"{m / 1000:.2f} km" if m >= 1000 else f"{m:.0f} m"
 
 
 def normalise_area(obj: dict[str, Any]) -> dict[str, Any]:
@@ -211,8 +207,6 @@ def _gpkg_geometry(blob: bytes) -> BaseGeometry | None:
 
 
 def _read_gpkg(path: Path) -> list[tuple[BaseGeometry, dict[str, Any]]]:
-    from pyproj import CRS, Transformer
-
     uri = f"{path.resolve().as_uri()}?mode=ro"
     out: list[tuple[BaseGeometry, dict[str, Any]]] = []
     try:
@@ -223,13 +217,12 @@ def _read_gpkg(path: Path) -> list[tuple[BaseGeometry, dict[str, Any]]]:
                 "s.organization_coordsys_id, s.definition FROM gpkg_geometry_columns g "
                 "JOIN gpkg_spatial_ref_sys s ON s.srs_id = g.srs_id").fetchall()
             for table, column, org, code, definition in layers:
-                try:
-                    src = CRS.from_user_input(f"{org}:{code}") if org and code and code > 0 \
-                        else CRS.from_wkt(definition)
-                except Exception as exc:  # pyproj CRSError is a plain Exception
-                    raise ContextLayerError(f"unknown CRS in layer {table} ({exc})",
+                src = f"{org}:{code}" if org and code and code > 0 else str(definition)
+                try:  # the project's one CRS -> lon/lat (workbench.geo)
+                    tr = wgs84_transformer(src, False)
+                except CRSError as exc:
+                    raise ContextLayerError(f"unknown CRS in layer {table} ({exc.message})",
                                             path) from exc
-                tr = Transformer.from_crs(src, CRS.from_epsg(4326), always_xy=True)
                 qt = '"' + str(table).replace('"', '""') + '"'
                 cur = conn.execute(f"SELECT * FROM {qt}")  # identifier quoted above
                 names = [d[0] for d in cur.description]
@@ -282,7 +275,7 @@ def read_context_layer(path: str | os.PathLike[str]) -> tuple[dict[str, Any], st
             _check_lonlat(shape(f["geometry"]), "context layer")
         except UsageError as exc:
             raise ContextLayerError(exc.message, p) from exc
-    digest, _ = sha256_path(p)
+    digest, _ = sha256_file(p)
     return fc, digest
 
 

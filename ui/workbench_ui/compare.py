@@ -42,12 +42,9 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from workbench.compare import (
-    PointFix,
-    SatelliteCrop,
-    format_metres,
-)
-from workbench.geo import apply_homography
+from workbench.compare import SatelliteCrop
+from workbench.geo import apply_homography, format_uncertainty
+from workbench.position import Position
 from workbench.results import Candidate, TileRef
 from workbench_ui.compare_data import CompareData
 from workbench_ui.compare_items import LinkLines, SwipeItem
@@ -276,11 +273,12 @@ class CompareWidget(QWidget):
         return (
             f"<b>Candidate {candidate.rank}</b>: keyframe <b>{candidate.keyframe_id}</b> "
             f"matched on <b>{name}</b> with {candidate.inliers} landmarks; "
-            f"confidence {candidate.confidence:.0%}, ±{format_metres(candidate.uncertainty_m)}. "
+            f"confidence {candidate.confidence:.0%}, "
+            f"{format_uncertainty(candidate.uncertainty_m)}. "
             f"Imagery shown at {tile.gsd_m * crop.scale:.2f} m/px."
         )
 
-    def set_point(self, fix: PointFix | None) -> None:
+    def set_point(self, fix: Position | None) -> None:
         """Draw the picked keyframe pixel and its ground position (or clear with ``None``)."""
         for v in (self.left, self.right, self.overlay_view):
             v.clear_point()

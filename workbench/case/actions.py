@@ -46,7 +46,8 @@ from workbench.case.model import (
 from workbench.case.schema import canonical_json, utc_now
 from workbench.case.store import CaseStore
 from workbench.errors import CaseError, UsageError
-from workbench.hashing import sha256_bytes
+from workbench.hashing import sha256_bytes, sha256_file
+from workbench.position import candidate_pixel_position
 from workbench.results import Candidate, KeyframeRef, LocateResult
 
 
@@ -201,20 +202,25 @@ class CaseActions(CaseStore):
             raise UsageError(f"pixel ({x}, {y}) is outside keyframe {c.keyframe_id} "
                              f"({info['width']}x{info['height']})", self.path)
         grid = self._grid(c.tile)
-        lon, lat = keyframe_to_lonlat(c.homography, grid.transform, grid.crs, (x, y))
-        if not (math.isfinite(lon) and math.isfinite(lat)):
-            raise UsageError(f"pixel ({x}, {y}) does not map onto the ground (above horizon)",
-                             self.path)
+        try:  # the one pixel-to-position path (locate --target and the app use it too)
+            pos = candidate_pixel_position(c, grid.transform, grid.crs, grid.gsd_m, (x, y))
+        except UsageError as exc:
+            raise UsageError(f"pixel ({x}, {y}) does not map onto the ground ({exc.message})",
+                             self.path) from exc
+        lon, lat = pos.lon, pos.lat
+        unc = pos.uncertainty_m if math.isfinite(pos.uncertainty_m) else None
         run = self._run_id()
         with self._tx() as conn:
             entry = audit.append(conn, "point_of_interest", {
                 "rank": rank, "keyframe_id": c.keyframe_id, "x": x, "y": y, "label": label,
-                "lon": lon, "lat": lat}, user)
+                "lon": lon, "lat": lat, "uncertainty_m": unc,
+                "outside_hull": pos.outside_hull}, user)
             conn.execute(
                 "INSERT INTO points_of_interest (run_id, rank, keyframe_id, x, y, label, lon, "
                 "lat, user, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run, rank, c.keyframe_id, x, y, label, lon, lat, entry.user, entry.time))
-        return PointOfInterest(rank, c.keyframe_id, x, y, label, lon, lat, entry.user, entry.time)
+        return PointOfInterest(rank, c.keyframe_id, x, y, label, lon, lat, entry.user, entry.time,
+                               unc, pos.outside_hull)
 
     def set_claim(self, text: str, lonlat: tuple[float, float] | None = None,
                   area_geojson: dict[str, Any] | None = None, user: str | None = None) -> Claim:
@@ -276,16 +282,12 @@ class CaseActions(CaseStore):
         footage or of a raster (else ``CaseError``).  The old and new paths go into the
         audit log.  Returns ``"footage"`` or ``"raster"``.
         """
-        from workbench.case.schema import sha256_path
 
         check_not_readonly(self.readonly, self.path)
         p = Path(new_path)
         if not p.is_file():
             raise CaseError("file to relink not found", p)
-        try:
-            digest, _ = sha256_path(p)
-        except OSError as exc:
-            raise CaseError(f"cannot read file ({exc.strerror or exc})", p) from exc
+        digest, _ = sha256_file(p, error=CaseError)
         new = str(p.resolve())
         fr = self.footage
         if digest == fr.video.sha256:
@@ -356,10 +358,15 @@ def _refit(c: Candidate, k_all: np.ndarray, t_all: np.ndarray, grid: RasterRecor
                footprint=frame_footprint(h, grid.transform, grid.crs, width, height) or
                c.footprint)
     doc["scores"] = {**c.scores, "manual_tie_points": float(n_manual)}
-    if c.target:
-        tlon, tlat = keyframe_to_lonlat(h, grid.transform, grid.crs,
-                                        (c.target["x"], c.target["y"]))
-        doc["target"] = {**c.target, "lon": tlon, "lat": tlat}
+    if c.target:  # the same position function as locate --target, the app and case point
+        try:
+            pos = candidate_pixel_position(Candidate(**doc), grid.transform, grid.crs,
+                                           grid.gsd_m, (c.target["x"], c.target["y"]))
+            doc["target"] = {**c.target, **pos.to_target()}
+        except UsageError:  # the refitted plane puts it beyond the horizon: no position
+            doc["target"] = {"x": c.target["x"], "y": c.target["y"]}
+        if not math.isfinite(doc["target"].get("uncertainty_m", 0.0)):
+            doc["target"]["uncertainty_m"] = None  # JSON null: not estimated
     return dict(json.loads(canonical_json(doc)))
 
 

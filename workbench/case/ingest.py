@@ -15,9 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from workbench.case.schema import sha256_path
 from workbench.errors import CaseError, OutputError, RasterOpenError, UsageError, VideoOpenError
-from workbench.hashing import sha256_bytes
+from workbench.hashing import sha256_bytes, sha256_file
 from workbench.progress import ProgressCallback, report
 from workbench.results import KeyframeRef, LocateResult, TileRef
 
@@ -128,7 +127,7 @@ def hash_footage(video_path: str | os.PathLike[str], expected: str,
     if not path.is_file():
         raise VideoOpenError("footage file not found", path)
     try:
-        digest, size = sha256_path(path, lambda f: report(progress, "hashing footage", f))
+        digest, size = sha256_file(path, progress=progress, stage="hashing footage")
     except OSError as exc:
         raise VideoOpenError(f"cannot read footage ({exc.strerror or exc})", path) from exc
     if expected and expected != digest:
@@ -176,7 +175,7 @@ def raster_records(tiles: list[str | os.PathLike[str]], result: LocateResult,
         if not path.is_file():
             raise RasterOpenError("reference raster not found", path)
         try:
-            digest, size = sha256_path(path)
+            digest, size = sha256_file(path)
         except OSError as exc:
             raise RasterOpenError(f"cannot read raster ({exc.strerror or exc})", path) from exc
         report(progress, "hashing rasters", (i + 1) / len(paths))
@@ -213,7 +212,7 @@ def sidecar_hashes(raster: Path) -> dict[str, str]:
         if f.resolve() == raster.resolve():
             continue
         try:
-            out[str(f.resolve())] = sha256_path(f)[0]
+            out[str(f.resolve())] = sha256_file(f)[0]
         except OSError as exc:
             raise RasterOpenError(f"cannot read sidecar ({exc.strerror or exc})", f) from exc
     return out

@@ -24,9 +24,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from workbench.hashing import sha256_bytes as sha256_bytes  # re-exported (tests, older imports)
-from workbench.hashing import sha256_stream
-
 FORMAT = "workbench.case"
 SCHEMA_VERSION = 2
 GENESIS_HASH = "0" * 64
@@ -134,13 +131,6 @@ def current_user(user: str | None = None) -> str:
         return getpass.getuser()
     except (OSError, KeyError, ImportError):
         return "unknown"
-
-
-def sha256_path(
-    path: str | os.PathLike[str], progress: Callable[[float], None] | None = None
-) -> tuple[str, int]:
-    """Stream a file's SHA-256; returns ``(hex digest, size in bytes)``.  Raises ``OSError``."""
-    return sha256_stream(path, progress=progress)
 
 
 def canonical_json(obj: Any) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 from workbench.atomic import check_writable_dir
 from workbench.cli._progress import terminal_progress
 from workbench.errors import UsageError
-from workbench.geo import format_dms, format_mgrs
+from workbench.geo import format_dms, format_mgrs, format_uncertainty
 from workbench.results import LocateResult
 
 
@@ -117,7 +117,7 @@ def summary(result: LocateResult, out: Path | None = None) -> str:
         lines.append(
             f"  #{c.rank} {c.lat:.6f}, {c.lon:.6f} ({format_dms(c.lat, c.lon)}"
             + (f", MGRS {mgrs}" if mgrs else "")
-            + f") confidence {c.confidence:.2f} +/- {c.uncertainty_m:.1f} m"
+            + f") confidence {c.confidence:.2f} {format_uncertainty(c.uncertainty_m)}"
             f" [{c.keyframe_id} on {Path(c.tile).name}, {c.inliers} inliers,"
             f" {len(c.supporting_keyframes)} keyframe(s)]"
         )
@@ -125,7 +125,7 @@ def summary(result: LocateResult, out: Path | None = None) -> str:
             lines.append(
                 f"     target ({c.target['x']:.0f},{c.target['y']:.0f}) -> "
                 f"{c.target['lat']:.6f}, {c.target['lon']:.6f}"
-                f" +/- {c.target.get('uncertainty_m', float('nan')):.1f} m"
+                f" {format_uncertainty(c.target.get('uncertainty_m'))}"
             )
     t = result.timing_s
     lines.append(

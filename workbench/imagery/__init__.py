@@ -8,7 +8,7 @@ at ``(0, 0)``; images ``(h, w, 3) uint8`` BGR; positions WGS84 lon/lat.
 
 from __future__ import annotations
 
-from workbench.imagery.catalog import TileCatalog, catalog_file, sha256_tile, tile_files
+from workbench.imagery.catalog import TileCatalog, catalog_file, tile_files
 from workbench.imagery.model import Tile, TileImage
 from workbench.imagery.read import iter_windows, read_tile
 
@@ -19,6 +19,5 @@ __all__ = [
     "catalog_file",
     "iter_windows",
     "read_tile",
-    "sha256_tile",
     "tile_files",
 ]

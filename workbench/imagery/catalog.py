@@ -62,7 +62,6 @@ __all__ = [
     "catalog_file",
     "iter_windows",
     "read_tile",
-    "sha256_tile",
     "tile_files",
 ]
 
@@ -302,23 +301,3 @@ def tile_files(tile: Tile | str | os.PathLike[str]) -> list[Path]:
     )):
         names.add(extra)
     return sorted((f for f in names if f.is_file()), key=str)
-
-
-def sha256_tile(
-    path: str | os.PathLike[str] | Tile,
-    *,
-    chunk_size: int = 1 << 20,
-    progress: ProgressCallback | None = None,
-    cancel: CancelToken | None = None,
-) -> str:
-    """SHA-256 (hex) of the raster file itself, streamed in ``chunk_size`` pieces.
-
-    Only the named file is hashed, so the value matches ``sha256sum FILE``.  Sidecars
-    that change georeferencing (world file, ``.prj``, ``.aux.xml``) or VRT sources are
-    separate files: list them with :func:`tile_files` and hash each the same way.
-
-    Raises:
-        RasterOpenError: the file is missing or unreadable.
-    """
-    p = path.path if isinstance(path, Tile) else Path(path)
-    return files_mod.sha256_file(p, chunk_size=chunk_size, progress=progress, cancel=cancel)

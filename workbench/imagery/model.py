@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from rasterio.transform import Affine
 
+from workbench.geo import lonlat_to_crs, tile_px_to_lonlat
 from workbench.imagery import meta
 from workbench.results import TileRef
 
@@ -64,10 +65,7 @@ class Tile:
 
     def px_to_lonlat(self, xy: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
         """Level-0 pixel centres ``(N, 2)`` (x=col, y=row) -> WGS84 ``(N, 2)`` float64 lon/lat."""
-        pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
-        cx, cy = meta.apply_affine(self.transform, pts[:, 0] + 0.5, pts[:, 1] + 0.5)
-        lon, lat = meta.crs_to_lonlat(self.crs_wkt, np.asarray(cx), np.asarray(cy))
-        return np.stack([lon, lat], axis=1)
+        return tile_px_to_lonlat(self.transform, self.crs_wkt, xy, require_finite=True)
 
     def lonlat_to_px(self, lonlat: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
         """WGS84 ``(N, 2)`` lon/lat -> level-0 pixel ``(N, 2)`` float64 (x=col, y=row, centre 0).
@@ -76,7 +74,7 @@ class Tile:
         are returned unclipped (check ``0 <= x < width`` yourself).
         """
         pts = np.asarray(lonlat, dtype=np.float64).reshape(-1, 2)
-        xs, ys = meta.lonlat_to_crs(self.crs_wkt, pts[:, 0], pts[:, 1])
+        xs, ys = lonlat_to_crs(self.crs_wkt, pts[:, 0], pts[:, 1])
         col, row = meta.inverse_affine(self.transform, xs, ys)
         out = np.stack([np.asarray(col, float) - 0.5, np.asarray(row, float) - 0.5], axis=1)
         out[~np.isfinite(out).all(axis=1)] = np.nan

@@ -22,8 +22,15 @@ import cv2
 import numpy as np
 
 from workbench.atomic import atomic_write_text
-from workbench.errors import KeyframeError, NoUsableTilesError, UsageError, VideoError
-from workbench.imagery.catalog import TileCatalog, sha256_tile
+from workbench.errors import (
+    KeyframeError,
+    NoUsableTilesError,
+    RasterOpenError,
+    UsageError,
+    VideoError,
+)
+from workbench.hashing import sha256_file
+from workbench.imagery.catalog import Tile, TileCatalog
 from workbench.keyframes import (
     Keyframe,
     KeyframeSet,
@@ -36,9 +43,9 @@ from workbench.locate.model import LOCATE_JSON, LocateConfig
 from workbench.match.model import MatchHypothesis
 from workbench.match.pipeline import check_matcher, finish_matching, match_keyframe
 from workbench.match.tilefeatures import TileFeatureCache
+from workbench.position import candidate_pixel_position
 from workbench.progress import CancelToken, ProgressCallback, check_cancel, report, scaled
 from workbench.rank.ranking import rank_hypotheses
-from workbench.rank.uncertainty import point_uncertainty_m
 from workbench.results import Candidate, LocateResult, VideoRef
 from workbench.video.reader import probe, read_frame
 
@@ -188,7 +195,7 @@ def locate(
     else:
         verdict, cands = "not_located", []
     if target_xy is not None:
-        _geolocate_target(cands, hyps, target_xy)
+        _geolocate_target(cands, catalog.tiles, target_xy)
     report(progress, "writing results", 0.97)
     video_ref = _video_ref(video, kset)
     tile_refs = []
@@ -196,7 +203,7 @@ def locate(
         digest = ""
         if cfg.hash_tiles:
             check_cancel(cancel)
-            digest = sha256_tile(t)
+            digest = sha256_file(t.path, cancel=cancel, error=RasterOpenError)[0]
         tile_refs.append(t.to_ref(digest))
     result = LocateResult(
         verdict=verdict,
@@ -282,24 +289,22 @@ def _video_ref(video: str | os.PathLike[str], kset: KeyframeSet | None) -> Video
 
 
 def _geolocate_target(
-    cands: list[Candidate], hyps: Sequence[MatchHypothesis], target_xy: tuple[float, float]
+    cands: list[Candidate], tiles: Sequence[Tile], target_xy: tuple[float, float]
 ) -> None:
-    """Put the ground position of keyframe pixel ``target_xy`` on every candidate."""
-    by_key = {(h.keyframe_id, str(h.tile.path), h.inliers): h for h in hyps}
+    """Put the ground position of keyframe pixel ``target_xy`` on every candidate, through
+    :func:`workbench.position.candidate_pixel_position` (the app and ``case point`` use
+    the same function, so the same pixel gets the same lon/lat and radius everywhere)."""
+    by_path = {str(t.path): t for t in tiles}
     for c in cands:
-        h = by_key.get((c.keyframe_id, c.tile, c.inliers))
-        if h is None:
+        tile = by_path.get(c.tile)
+        if tile is None:
             continue
-        tile_xy = cv2.perspectiveTransform(
-            np.array([[target_xy]], np.float64), np.asarray(h.homography)
-        )[0]
-        ll = h.tile.px_to_lonlat(tile_xy)[0]
-        unc = point_uncertainty_m(h.homography, h.keyframe_xy, h.tile_xy, target_xy,
-                                  h.tile.gsd_m)
-        c.target = {
-            "x": float(target_xy[0]), "y": float(target_xy[1]),
-            "lon": float(ll[0]), "lat": float(ll[1]), "uncertainty_m": float(unc),
-        }
+        try:
+            pos = candidate_pixel_position(c, tuple(tile.transform)[:6], tile.crs_wkt,
+                                           tile.gsd_m, target_xy)
+        except UsageError:  # beyond this candidate's horizon: no target position
+            continue
+        c.target = pos.to_target()
 
 
 def write_locate_json(result: LocateResult, out_dir: str | os.PathLike[str]) -> Path:

@@ -31,8 +31,8 @@ from workbench.geo import haversine_m
 from workbench.match.gates import effective_inliers, plausibility
 from workbench.match.geometry import camera_error, frame_corners, frame_outline
 from workbench.match.model import MatchHypothesis
+from workbench.position import radius_m
 from workbench.rank.model import MAX_CONFIDENCE, RankConfig
-from workbench.rank.uncertainty import point_uncertainty_m
 from workbench.results import Candidate, Verdict
 
 
@@ -193,7 +193,7 @@ def _candidate(cl: _Cluster, confidence: float) -> Candidate:
     tile = rep.tile
     w, h = rep.frame_size
     centre = ((w - 1) / 2, (h - 1) / 2)
-    unc = point_uncertainty_m(rep.homography, rep.keyframe_xy, rep.tile_xy, centre, tile.gsd_m)
+    unc = radius_m(rep.homography, rep.keyframe_xy, rep.tile_xy, centre, tile.gsd_m)
     outline = frame_outline(rep.homography, rep.frame_size)
     if outline is None:  # cannot happen for a plausible hypothesis; keep the frame corners
         outline = frame_corners(rep.frame_size)

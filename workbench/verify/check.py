@@ -38,10 +38,9 @@ from workbench.case.geometry import (
     residuals_px,
 )
 from workbench.case.ingest import decode_png
-from workbench.case.schema import sha256_path
 from workbench.errors import CaseError
 from workbench.geo import haversine_m
-from workbench.hashing import sha256_bytes
+from workbench.hashing import sha256_bytes, sha256_file
 from workbench.verify.records import check_records
 
 log = logging.getLogger(__name__)
@@ -151,7 +150,7 @@ def _check_footage(case: Any, rep: VerifyReport, entries: list[AuditEntry]) -> N
                                           else ""))
         return
     try:
-        got, size = sha256_path(path)
+        got, size = sha256_file(path)
     except OSError as exc:
         rep.error("footage_missing", str(path), f"cannot read footage ({exc.strerror or exc})")
         return
@@ -213,7 +212,7 @@ def _check_rasters(case: Any, rep: VerifyReport, entries: list[AuditEntry]) -> N
                       "path (moved or deleted)")
             continue
         try:
-            got, _ = sha256_path(path)
+            got, _ = sha256_file(path)
         except OSError as exc:
             rep.error("raster_missing", rec.path, f"cannot read raster ({exc.strerror or exc})")
             continue

@@ -37,7 +37,8 @@ from pathlib import Path
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
-from workbench.errors import UsageError, VideoDecodeError
+from workbench.errors import UsageError, VideoDecodeError, VideoOpenError
+from workbench.hashing import sha256_file
 from workbench.progress import CancelToken, ProgressCallback, check_cancel, report
 from workbench.video.io import (
     _FFMPEG_ERRORS,
@@ -51,7 +52,6 @@ from workbench.video.io import (
     frame_to_analysis,
     frame_to_bgr,
     frame_to_gray,
-    sha256_file,
 )
 from workbench.video.model import Frame, RawFrame, VideoInfo
 
@@ -66,7 +66,6 @@ __all__ = [
     "iter_raw_frames",
     "probe",
     "read_frame",
-    "sha256_file",
 ]
 
 log = logging.getLogger(__name__)
@@ -94,7 +93,8 @@ def probe(
     """
     p = Path(path)
     size = _check_file(p)
-    digest = sha256_file(p, progress=progress, cancel=cancel) if compute_hash else ""
+    digest = sha256_file(p, progress=progress, cancel=cancel,
+                         error=VideoOpenError)[0] if compute_hash else ""
     table, warnings = _pts_table(p, cancel)
     container = _open(p)
     try:
