@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from casekit import Scene, make_scene
 
-from workbench.case.audit import check_chain
 from workbench.case import Case
+from workbench.case.audit import check_chain
 from workbench.verify import verify_case
 
 REPO = Path(__file__).resolve().parents[1]
