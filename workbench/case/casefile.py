@@ -33,7 +33,6 @@ written through that ``Case`` names them.  Every SQL statement lives in
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections.abc import Sequence
@@ -44,7 +43,7 @@ from typing import Any
 from workbench import __version__
 from workbench.atomic import check_writable_dir
 from workbench.case.actions import CaseActions, record_run
-from workbench.case.audit import canonical_json, current_user, utc_now
+from workbench.case.audit import current_user, normalised, utc_now
 from workbench.case.files import (
     CASE_SUFFIX,
     check_target,
@@ -140,7 +139,7 @@ class Case(CaseActions):
             db = CaseDB.create(tmp, created=now, software=SOFTWARE)
             try:
                 with db.tx():
-                    video_doc = {k: v for k, v in _json_ready(result.to_json()["video"]).items()
+                    video_doc = {k: v for k, v in normalised(result.to_json()["video"]).items()
                                  if k not in ("path", "sha256")}
                     db.insert_footage(str(Path(video_path).resolve()), Path(video_path).name,
                                       digest, size, video_doc, copy)
@@ -224,10 +223,6 @@ class Case(CaseActions):
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
-
-
-def _json_ready(doc: dict[str, Any]) -> dict[str, Any]:
-    return dict(json.loads(canonical_json(doc)))
 
 
 def new_case(
