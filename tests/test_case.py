@@ -430,3 +430,23 @@ def test_new_case_cancelled_leaves_nothing(scene: Scene, tmp_path: Path) -> None
     with pytest.raises(Cancelled):
         new_case(tmp_path / "x.wbcase", scene.video, [scene.tile], cancel=ev)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_all_case_sql_lives_in_the_store() -> None:
+    """The case is an API: no module outside ``workbench.case.store`` speaks SQL to it
+    (``verify``, reports, the CLI and the app read through ``Case``)."""
+    root = Path(__file__).resolve().parents[1]
+    sql = re.compile(r"\b(SELECT|INSERT INTO|UPDATE \w+ SET|CREATE TABLE|DELETE FROM|PRAGMA)\b"
+                     r"|\bsqlite3\b|\.conn\b")
+    store = root / "workbench" / "case" / "store"
+    offenders = []
+    for folder in ("workbench/case", "workbench/verify", "workbench/report", "workbench/cli",
+                   "ui/workbench_ui"):
+        for py in sorted((root / folder).rglob("*.py")):
+            if store in py.parents:
+                continue
+            offenders += [f"{py.relative_to(root)}:{i}" for i, line in
+                          enumerate(py.read_text(encoding="utf-8").splitlines(), 1)
+                          if sql.search(line)]
+    assert offenders == []
+    assert list(store.glob("*.py"))  # the rule is about a place that exists
