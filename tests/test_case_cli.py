@@ -131,8 +131,10 @@ def test_one_wbcase_rule_and_case_new_from_locate_json(
     assert code == 0 and json.loads(out)["candidates"][0]["decision"] == "confirmed"
     code, out, _ = run(capsys, "verify", "X")
     assert code == 0 and "X.wbcase: VERIFIED" in out
-    code, out, err = run(capsys, "report", "X", "--out", "rep", "--format", "geojson")
-    assert code == 0 and (tmp_path / "rep" / "X.geojson").is_file(), err
+    code, out, err = run(capsys, "report", "X", "--out", "X", "--format", "geojson")
+    assert code == 0 and (tmp_path / "X" / "X.geojson").is_file(), err
+    code, out, _ = run(capsys, "case", "info", "X")  # the folder X does not hide X.wbcase
+    assert code == 0 and "X.wbcase" in out
     # X as given wins when it exists; neither: one clear line
     code, _, err = run(capsys, "case", "info", "nothing")
     assert code == 2 and err == ("workbench: error: nothing: case file not found "

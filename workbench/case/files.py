@@ -29,19 +29,24 @@ def suffixed(path: str | os.PathLike[str]) -> Path:
 
 
 def resolve_case_path(arg: str | os.PathLike[str]) -> Path:
-    """The existing case file a CASE argument names: ``arg`` as given if it exists, else
-    ``arg`` + ``.wbcase`` (what ``workbench case new arg`` created).
+    """The existing case file a CASE argument names: ``arg`` as given if that file exists,
+    else ``arg`` + ``.wbcase`` (what ``workbench case new arg`` created) if that does.
+
+    A folder named ``arg`` does not hide ``arg.wbcase`` beside it (``report X --out X``
+    makes one); with no ``arg.wbcase`` it is returned, for the opener to refuse.
 
     Raises:
         CaseOpenError: neither exists (one line naming what was given).
     """
     p = Path(arg)
-    if p.exists():
+    if p.is_file():
         return p
     alt = p.with_name(p.name + CASE_SUFFIX) if p.name and p.suffix.lower() != CASE_SUFFIX \
         else None
-    if alt is not None and alt.exists():
+    if alt is not None and alt.is_file():
         return alt
+    if p.exists():
+        return p
     also = f" (nor {alt.name})" if alt is not None else ""
     raise CaseOpenError(f"case file not found{also}", p)
 
