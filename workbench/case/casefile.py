@@ -136,9 +136,10 @@ class Case(CaseActions):
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         unlink_quietly(tmp, Path(f"{tmp}-journal"))
         try:
-            db = CaseDB.create(tmp, created=now, software=SOFTWARE)
+            db = CaseDB.create(tmp)
             try:
-                with db.tx():
+                with db.tx():  # one transaction: schema and content
+                    db.create_schema(created=now, software=SOFTWARE)
                     video_doc = {k: v for k, v in normalised(result.to_json()["video"]).items()
                                  if k not in ("path", "sha256")}
                     db.insert_footage(str(Path(video_path).resolve()), Path(video_path).name,
