@@ -65,3 +65,4 @@ def sha256_file(
             raise
         raise error(f"cannot read file ({exc.strerror or exc})", p) from exc
     return digest.hexdigest(), done
+

@@ -11,13 +11,14 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from workbench.case.audit import AuditEntry
+from workbench.case import Case
 from workbench.case.geometry import as_points, residuals_px
 from workbench.case.model import (
+    AuditEntry,
     Claim,
     ContextLayer,
     Decision,
@@ -31,11 +32,9 @@ from workbench.errors import RasterOpenError, UsageError, WorkbenchError
 from workbench.geo import format_dms, format_mgrs, format_uncertainty, tile_px_to_lonlat
 from workbench.report import figures
 from workbench.results import Candidate, KeyframeRef, TileRef
-from workbench.verify.check import VerifyReport
+from workbench.verify.check import verify_case
+from workbench.verify.model import VerifyReport
 from workbench.version import __version__
-
-if TYPE_CHECKING:
-    from workbench.case.casefile import Case
 
 log = logging.getLogger(__name__)
 
@@ -251,8 +250,6 @@ def build_report_data(case: Case, *, generated_at: datetime | str | None = None,
     ``run_verify``: include a full ``verify_case`` run; ``figures``: draw the
     side-by-side and overlay figures (only HTML/PDF need either).
     """
-    from workbench.verify.check import verify_case
-
     res = case.result
     decisions = case.decisions()
     claim = case.claim()
