@@ -22,7 +22,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from workbench_ui.keyframe_strip import format_time
+from workbench_ui.models import format_time
 
 
 class MessageBar(QFrame):

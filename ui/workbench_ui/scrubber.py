@@ -25,14 +25,13 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from workbench.video.reader import read_frame
 from workbench_ui.image_view import ImageView
-from workbench_ui.keyframe_strip import KeyframeEntry, format_time
+from workbench_ui.models import KeyframeEntry, format_time
 from workbench_ui.workers import Task
 
 
 def _read(path: Path, index: int) -> tuple[int, float, np.ndarray]:
-    from workbench.video.reader import read_frame
-
     f = read_frame(path, index)
     return f.index, f.pts_s, f.image
 

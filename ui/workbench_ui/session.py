@@ -15,6 +15,7 @@ then opens the case on the GUI thread.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -29,7 +30,7 @@ from workbench.case.casefile import Case
 from workbench.errors import CaseOpenError, OutputError, UsageError
 from workbench.results import Candidate, LocateResult, TileRef
 from workbench_ui.jobs import stored_keyframes
-from workbench_ui.keyframe_strip import KeyframeEntry
+from workbench_ui.models import KeyframeEntry
 
 log = logging.getLogger(__name__)
 
@@ -267,10 +268,6 @@ class Session(QObject):
     def add_locate_run(self, out_dir: Path) -> None:
         """Store the run written in ``out_dir`` (``locate.json`` + keyframes) in the case
         and make it the current result."""
-        import json
-
-        from workbench.results import LocateResult
-
         case = self._need_case()
         path = Path(out_dir) / "locate.json"
         try:

@@ -12,13 +12,17 @@ signal carrying its one-line ``str()`` -- never a traceback in the GUI.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
+import multiprocessing as mp
+import os
 import threading
 import time
 from collections.abc import Callable
+from queue import Empty
 from typing import Any
 
-from PyQt6.QtCore import QObject, QThread, pyqtSignal
+from PyQt6.QtCore import QObject, QThread, QTimer, pyqtSignal
 
 from workbench.errors import Cancelled, WorkbenchError, describe
 
@@ -170,9 +174,6 @@ POLL_MS = 25
 def _child_main(module: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any],
                 queue: Any, cancel: Any, nice: int) -> None:
     """Entry point of the child process (spawned: no Qt here)."""
-    import importlib
-    import os
-
     if nice:
         with contextlib.suppress(OSError, AttributeError):
             os.nice(nice)
@@ -218,10 +219,6 @@ class ProcessTask(QObject):
     def __init__(self, fn: Callable[..., Any], *args: Any, name: str = "job", nice: int = 5,
                  parent: QObject | None = None, **kwargs: Any) -> None:
         super().__init__(parent)
-        import multiprocessing as mp
-
-        from PyQt6.QtCore import QTimer
-
         self.fn, self.args, self.kwargs, self.name, self.nice = fn, args, kwargs, name, nice
         self._ctx = mp.get_context("spawn")
         self.cancel_event = self._ctx.Event()
@@ -281,14 +278,12 @@ class ProcessTask(QObject):
             self._proc.join(1.0)
 
     def _poll(self) -> None:
-        import queue as _q
-
         if self._finished or self._queue is None:
             return
         for _ in range(200):
             try:
                 msg = self._queue.get_nowait()
-            except _q.Empty:
+            except Empty:
                 break
             except (EOFError, OSError):
                 break
@@ -303,7 +298,7 @@ class ProcessTask(QObject):
             # the result may still be in flight in the pipe: one last look
             try:
                 msg = self._queue.get(timeout=0.2)
-            except (_q.Empty, EOFError, OSError):
+            except (Empty, EOFError, OSError):
                 msg = None
             if msg is not None and msg[0] != "progress":
                 self._end(msg[0], msg[1] if len(msg) > 1 else None)
@@ -316,3 +311,27 @@ class ProcessTask(QObject):
         if self._cancel_at and time.monotonic() - self._cancel_at > CANCEL_GRACE_S and proc:
             log.warning("%s did not stop after cancel: terminating it", self.name)
             proc.terminate()
+
+
+class TaskPool(QObject):
+    """The window's background tasks: each runs until it ends; all are cancelled and
+    waited for when the window closes (:meth:`shutdown`)."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.tasks: set[Task | ProcessTask] = set()
+
+    def run(self, task: Task | ProcessTask) -> Task | ProcessTask:
+        """Start ``task`` (its signals already connected) and keep it until it ends."""
+        self.tasks.add(task)
+        task.finished.connect(lambda t=task: self.tasks.discard(t))
+        task.finished.connect(task.deleteLater)  # (the QObject; results were delivered)
+        task.start()
+        return task
+
+    def shutdown(self, msecs: int = 15_000) -> None:
+        """Cancel every running task, then wait (up to ``msecs`` each) for it to end."""
+        for t in list(self.tasks):
+            t.cancel()
+        for t in list(self.tasks):
+            t.wait(msecs)
