@@ -136,7 +136,7 @@ class Opener(QObject):
         """Help ▸ Open demo: generate the demo set in a child process (the generator,
         ``workbench_fixtures``, is imported there only: see :func:`~workbench_ui.jobs.demo_job`)."""
         if not demo_available():
-            self.v.error("The demo generator (fixtures) is not installed with this copy.")
+            self.v.error("The demo generator (workbench_fixtures) is not installed with this copy.")
             return
         self.v.info("Preparing the demo footage and imagery (first time: a few seconds)…")
         task = ProcessTask(demo_job, demo_dir(), name="demo", parent=self)
