@@ -26,9 +26,10 @@ from workbench_ui.jobs import locate_into_case, relocate_job
 from workbench_ui.opener import CASE_FILTER, Opener
 from workbench_ui.report_dialog import ReportDialog
 from workbench_ui.review import Review
+from workbench_ui.runner import describe_error
 from workbench_ui.session import CASE_SUFFIX, Session
 from workbench_ui.views import Views
-from workbench_ui.workers import ProcessTask, Task, TaskPool, describe_error
+from workbench_ui.workers import ProcessTask, Task, TaskPool
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,10 @@ from workbench.errors import WorkbenchError
 from workbench_ui.compare_data import CompareData
 from workbench_ui.compare_data import prepare as prepare_compare
 from workbench_ui.dialogs import DecisionDialog
+from workbench_ui.runner import describe_error
 from workbench_ui.session import Session
 from workbench_ui.views import Views
-from workbench_ui.workers import Task, TaskPool, describe_error
+from workbench_ui.workers import Task, TaskPool
 
 
 class Review(QObject):

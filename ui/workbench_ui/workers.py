@@ -11,11 +11,8 @@ signal carrying its one-line ``str()`` -- never a traceback in the GUI.
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import logging
 import multiprocessing as mp
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -24,21 +21,10 @@ from typing import Any
 
 from PyQt6.QtCore import QObject, QThread, QTimer, pyqtSignal
 
-from workbench.errors import Cancelled, WorkbenchError, describe
+from workbench.errors import Cancelled, WorkbenchError
+from workbench_ui.runner import PROGRESS_INTERVAL_S, child_main, describe_error
 
 log = logging.getLogger(__name__)
-
-#: minimum interval between two forwarded progress updates of the same stage
-PROGRESS_INTERVAL_S = 0.05
-
-
-def describe_error(exc: BaseException) -> str:
-    """A one-line, user-readable message for an exception from the core."""
-    if isinstance(exc, MemoryError):
-        return "out of memory (try smaller footage or imagery)"
-    if isinstance(exc, WorkbenchError | OSError):
-        return describe(exc)
-    return f"internal error: {describe(exc)}"
 
 class _Thread(QThread):
     """The thread itself; signals are emitted from ``run`` and queued to the GUI."""
@@ -171,35 +157,6 @@ CANCEL_GRACE_S = 10.0
 POLL_MS = 25
 
 
-def _child_main(module: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any],
-                queue: Any, cancel: Any, nice: int) -> None:
-    """Entry point of the child process (spawned: no Qt here)."""
-    if nice:
-        with contextlib.suppress(OSError, AttributeError):
-            os.nice(nice)
-    last_t, last_stage = 0.0, ""
-
-    def progress(stage: str, fraction: float) -> None:
-        nonlocal last_t, last_stage
-        now = time.monotonic()
-        if stage == last_stage and now - last_t < PROGRESS_INTERVAL_S and fraction < 1.0:
-            return
-        last_t, last_stage = now, stage
-        queue.put(("progress", stage, float(fraction)))
-
-    try:
-        fn = getattr(importlib.import_module(module), name)
-        value = fn(*args, progress=progress, cancel=cancel, **kwargs)
-    except Cancelled:
-        queue.put(("cancelled",))
-    except BaseException as exc:
-        logging.getLogger(module).warning("%s failed: %s", name, exc,
-                                          exc_info=not isinstance(exc, WorkbenchError))
-        queue.put(("error", describe_error(exc)))
-    else:
-        queue.put(("cancelled",) if cancel.is_set() else ("ok", value))
-
-
 class ProcessTask(QObject):
     """Like :class:`Task`, but runs ``fn`` in a child process (``spawn``), at lower priority.
 
@@ -235,7 +192,7 @@ class ProcessTask(QObject):
             raise RuntimeError(f"{self.name} already started")
         self._queue = self._ctx.Queue()
         self._proc = self._ctx.Process(
-            target=_child_main,
+            target=child_main,
             args=(self.fn.__module__, self.fn.__name__, self.args, self.kwargs, self._queue,
                   self.cancel_event, self.nice),
             name=f"workbench-{self.name}",
