@@ -1,6 +1,6 @@
 """Jobs the GUI runs in the background (worker thread or child process).
 
-Qt-free on purpose: :class:`ui.workers.ProcessTask` imports this module in a
+Qt-free on purpose: :class:`workbench_ui.workers.ProcessTask` imports this module in a
 fresh child process (``spawn``), where Qt must not be loaded.  Each job takes
 and returns picklable values (paths, plain data).
 """

@@ -1,6 +1,6 @@
 """Inputs and the locate job: footage facts, imagery list, Locate button, progress, cancel.
 
-The panel only displays; the controller starts the :class:`~ui.workers.Task` and
+The panel only displays; the controller starts the :class:`~workbench_ui.workers.Task` and
 feeds :meth:`LocatePanel.job_started` / ``set_progress`` / ``job_finished``.
 """
 

@@ -1,8 +1,8 @@
 """Frame viewer and scrubber: any frame at full size, HUD mask toggle, add as keyframe.
 
 The slider (and ``,``/``.`` or Left/Right for one frame, PgUp/PgDn for one second)
-picks a frame index; frames are decoded with :func:`workbench.video.read_frame`
-in a background :class:`~ui.workers.Task` (only the latest request is kept, so
+picks a frame index; frames are decoded with :func:`workbench.video.reader.read_frame`
+in a background :class:`~workbench_ui.workers.Task` (only the latest request is kept, so
 dragging the slider never queues a backlog and the window stays responsive).
 """
 

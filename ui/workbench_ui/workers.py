@@ -163,7 +163,7 @@ class ProcessTask(QObject):
     The GUI process then never competes with the job for Python's GIL, so the event
     loop stays responsive while matching, and a crash in native code (FFmpeg, GDAL) on
     untrusted input ends only the child: it is reported as ``failed``.  ``fn`` must be
-    a module-level function of a Qt-free module (see :mod:`ui.jobs`) taking
+    a module-level function of a Qt-free module (see :mod:`workbench_ui.jobs`) taking
     ``progress=``/``cancel=``; arguments and result must be picklable.
     """
 
