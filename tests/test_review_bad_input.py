@@ -64,11 +64,6 @@ def tamper(path: Path, *stmts: str) -> None:
 # --- verify: the analyst's records must equal their audit entries ------------------------
 
 
-def test_clean_case_still_verifies(case_path: Path) -> None:
-    rep = verify_case(case_path)
-    assert rep.ok, [str(f) for f in rep.findings]
-
-
 @pytest.mark.parametrize(("stmt", "subject"), [
     ("UPDATE decisions SET note = 'looks fine' WHERE rank = 1", "decision on rank 1"),
     ("UPDATE decisions SET status = 'confirmed' WHERE rank = 2", "decision on rank 2"),
@@ -81,6 +76,8 @@ def test_clean_case_still_verifies(case_path: Path) -> None:
 ])
 def test_records_edited_outside_the_workbench_fail_verify(
         case_path: Path, stmt: str, subject: str, capsys: pytest.CaptureFixture[str]) -> None:
+    before = verify_case(case_path)
+    assert before.ok, [str(f) for f in before.findings]  # the same case, untouched, verifies
     tamper(case_path, stmt)
     rep = verify_case(case_path)
     assert not rep.ok
@@ -91,6 +88,7 @@ def test_records_edited_outside_the_workbench_fail_verify(
 
 
 def test_inserted_claim_without_audit_entry_fails_verify(case_path: Path) -> None:
+    assert verify_case(case_path).ok
     tamper(case_path, "DELETE FROM claim",
            "INSERT INTO claim (id, text, user, time) VALUES (1, 'forged', 'alice', "
            "'2020-01-01T00:00:00.000000Z')")

@@ -203,3 +203,9 @@ def job_until_cancelled(*, progress=None, cancel=None) -> None:  # type: ignore[
     for _ in range(3000):
         check_cancel(cancel)
         time.sleep(0.01)
+
+
+def job_loaded_qt(*, progress=None, cancel=None) -> list[str]:  # type: ignore[no-untyped-def]
+    import sys
+
+    return sorted(m for m in sys.modules if m.split(".")[0] == "PyQt6")
