@@ -31,7 +31,7 @@ def check_metric_crs(tile: Tile) -> None:
         IndexCRSError: naming the file and the CRS's axis unit.
     """
     try:
-        crs = CRS.from_wkt(tile.crs_wkt)
+        crs = CRS.from_user_input(tile.crs_wkt)
     except Exception as exc:  # pyproj's CRSError is a plain Exception
         raise IndexCRSError(f"unreadable CRS ({exc})", tile.path) from exc
     if crs.is_geographic:
@@ -39,10 +39,11 @@ def check_metric_crs(tile: Tile) -> None:
     axes = crs.axis_info
     unit = axes[0].unit_name if axes else "none"
     factor = axes[0].unit_conversion_factor if axes else float("nan")
+    name = unit.lower()
     metric = (
-        bool(axes) and math.isfinite(factor) and factor > 0
-        and (axes[0].unit_auth_code or unit.lower() not in ("unknown", "", "none"))
-        and not crs.is_engineering
+        bool(axes) and math.isfinite(factor) and factor > 0 and not crs.is_engineering
+        and name not in ("unknown", "", "none")
+        and not any(w in name for w in ("degree", "radian", "grad", "arc"))
     )
     if not metric:
         raise IndexCRSError(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -123,6 +124,20 @@ class Retriever:
             raise EmptyRegionError("empty region: the index holds no block with features",
                                    store.root)
         return ret
+
+    @classmethod
+    def load(cls, root: str | Path, *, deep: bool = False) -> Retriever:
+        """Open the index folder ``root`` for searching, after checking that every indexed
+        raster is where it was and unchanged (size and mtime; SHA-256 when they differ
+        or with ``deep``).
+
+        Raises:
+            RegionIndexError subclasses: see :meth:`IndexStore.open`, :meth:`open`;
+            IndexStaleError: a raster moved, was deleted or changed since indexing.
+        """
+        store = IndexStore.open(root)
+        store.check_rasters(deep=deep)
+        return cls.open(store)
 
     @property
     def n_blocks(self) -> int:
