@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from workbench.hashing import sha256_stream
-from workbench.imagery.catalog import Tile, TileCatalog
+from workbench.imagery.catalog import Tile, TileCatalog, tile_files
 from workbench.index.grid import (
     BlockFeatures,
     BlockSpec,
@@ -148,10 +148,26 @@ def _entry_for(
         mtime_ns=st.st_mtime_ns, crs_wkt=tile.crs_wkt, transform=(t.a, t.b, t.c, t.d, t.e, t.f),
         width=tile.width, height=tile.height, gsd_m=tile.gsd_m, area_km2=tile_area_km2(tile),
         footprint=[list(p) for p in tile.footprint], grids=level_grids(tile, cfg),
+        sources=_source_files(tile),
     )
     entries.append(entry)
     stats.rasters_added += 1
     return entry
+
+
+def _source_files(tile: Tile) -> list[dict[str, object]]:
+    """Size, mtime and SHA-256 of every file besides the raster that its pixels or
+    georeference come from (VRT sources, world file, .prj, .aux.xml, .ovr)."""
+    own = Path(tile.path).resolve()
+    out: list[dict[str, object]] = []
+    for f in tile_files(tile):
+        p = f.resolve()
+        if p == own:
+            continue
+        st = p.stat()
+        out.append({"path": str(p), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+                    "sha256": sha256_stream(p)[0]})
+    return out
 
 
 def _map_blocks(specs: list[BlockSpec], workers: int) -> Iterable[BlockFeatures]:

@@ -172,8 +172,10 @@ class RasterEntry:
     ``sha256``/``size``/``mtime_ns``: the file as indexed (size and mtime are a fast
     first check; the hash decides).  ``crs_wkt``/``transform`` (rasterio affine
     coefficients ``a, b, c, d, e, f``, level-0 pixel corners -> CRS): its georeference.
-    ``area_km2``: ground area of the level-0 grid.  ``complete``: every block of
-    every level is described (False while a build runs or after a kill).
+    ``area_km2``: ground area of the level-0 grid.  ``sources``: the other files its
+    pixels or georeference come from (VRT sources, sidecars), each with its SHA-256.
+    ``complete``: every block of every level is described (False while a build runs
+    or after a kill).
     """
 
     id: int
@@ -190,6 +192,9 @@ class RasterEntry:
     footprint: list[list[float]]
     grids: list[LevelGrid] = field(default_factory=list)
     complete: bool = False
+    # files the pixels also come from (VRT sources, world file, .prj, .aux.xml, .ovr):
+    # [{"path", "size", "mtime_ns", "sha256"}], checked like the raster itself
+    sources: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -199,6 +204,7 @@ class RasterEntry:
             "transform": list(self.transform), "width": self.width, "height": self.height,
             "gsd_m": self.gsd_m, "area_km2": self.area_km2, "footprint": self.footprint,
             "grids": [g.to_json() for g in self.grids], "complete": self.complete,
+            "sources": self.sources,
         }
 
     @staticmethod
@@ -215,6 +221,7 @@ class RasterEntry:
             area_km2=float(doc["area_km2"]), footprint=[list(p) for p in doc["footprint"]],
             grids=[LevelGrid.from_json(g) for g in doc["grids"]],
             complete=bool(doc["complete"]),
+            sources=[dict(f) for f in doc.get("sources", [])],
         )
 
 

@@ -16,9 +16,9 @@ that happens to resemble one of them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -126,7 +126,7 @@ class Retriever:
         return ret
 
     @classmethod
-    def load(cls, root: str | Path, *, deep: bool = False) -> Retriever:
+    def load(cls, root: str | os.PathLike[str], *, deep: bool = False) -> Retriever:
         """Open the index folder ``root`` for searching, after checking that every indexed
         raster is where it was and unchanged (size and mtime; SHA-256 when they differ
         or with ``deep``).

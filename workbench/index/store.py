@@ -252,21 +252,27 @@ class IndexStore:
 
 
 def check_raster(r: RasterEntry, *, deep: bool = False) -> None:
-    """See :meth:`IndexStore.check_rasters` (one raster)."""
-    p = Path(r.path)
+    """See :meth:`IndexStore.check_rasters` (one raster, and its recorded source files)."""
+    _check_file(Path(r.path), r.size, r.mtime_ns, r.sha256, deep, "raster")
+    for f in r.sources:
+        _check_file(Path(str(f["path"])), int(f["size"]), int(f["mtime_ns"]), str(f["sha256"]),
+                    deep, f"source file of {Path(r.path).name}")
+
+
+def _check_file(p: Path, size: int, mtime_ns: int, sha256: str, deep: bool, what: str) -> None:
     try:
         st = p.stat()
     except OSError as exc:
         raise IndexStaleError(
-            "indexed raster moved or deleted since indexing; restore it or rebuild the index",
+            f"indexed {what} moved or deleted since indexing; restore it or rebuild the index",
             p) from exc
-    if not deep and st.st_size == r.size and st.st_mtime_ns == r.mtime_ns:
+    if not deep and st.st_size == size and st.st_mtime_ns == mtime_ns:
         return
     try:
         digest, _ = sha256_stream(p)
     except OSError as exc:
-        raise IndexStaleError(f"indexed raster unreadable ({exc.strerror or exc})", p) from exc
-    if digest != r.sha256:
+        raise IndexStaleError(f"indexed {what} unreadable ({exc.strerror or exc})", p) from exc
+    if digest != sha256:
         raise IndexStaleError(
-            f"raster changed since indexing (SHA-256 {digest[:12]}…, indexed {r.sha256[:12]}…);"
+            f"{what} changed since indexing (SHA-256 {digest[:12]}…, indexed {sha256[:12]}…);"
             " rebuild the index", p)

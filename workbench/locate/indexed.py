@@ -1,0 +1,201 @@
+"""``locate`` against a region index: shortlist windows, then verify only those.
+
+``video -> keyframes -> per shot, all keyframes pool their visual words -> the
+index's tf-idf shortlist of blocks -> merged windows -> today's matcher and ranking
+on those windows only -> candidates mapped back to the original rasters``.
+
+The verification is exactly :func:`workbench.locate.pipeline.locate`'s: each window
+is presented to it as a one-source VRT over the indexed raster (see
+:mod:`workbench.index.windows`), and every tile coordinate of the result (tie
+points, homography, centre) is then translated back to the original raster's
+level-0 grid, with the original raster's path, SHA-256 (recorded by the index and
+checked against the file's size and mtime, or re-hashed with ``deep_check``) and
+georeference in ``locate.json``.
+
+Searching more ground gives false matches more chances, so the bar for ``located``
+rises with the area searched: the inlier count at which one keyframe is half
+credible (``RankConfig.inlier_mid``) grows by ``bar_per_decade`` per factor 10 of
+indexed area above ``bar_from_km2``.  ``locate.json`` reports the windows searched
+and the areas in ``method["search"]``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from workbench.errors import KeyframeError
+from workbench.imagery.catalog import catalog_file
+from workbench.index.query import shortlist_shots
+from workbench.index.retrieve import Retriever
+from workbench.index.windows import Window, merge_windows, to_source_px, write_window_vrt
+from workbench.keyframes.model import KeyframeSet, extract_keyframes, save_keyframes
+from workbench.locate.pipeline import (
+    LocateConfig,
+    add_companions,
+    locate,
+    select_keyframes,
+    write_locate_json,
+)
+from workbench.progress import CancelToken, ProgressCallback, report, scaled
+from workbench.rank.ranking import RankConfig
+from workbench.results import LocateResult, TileRef
+from workbench.video.reader import probe
+
+
+@dataclass
+class IndexSearchConfig:
+    """How much of the index is verified and how the bar rises with area.
+
+    ``shortlist``: blocks kept per shot; ``max_windows``: windows verified in all;
+    ``margin``: each block grown by this share of its side; ``bar_from_km2`` /
+    ``bar_per_decade``: see the module docstring; ``deep_check``: re-hash every
+    indexed raster before searching (default: size + mtime, hash when they differ).
+    """
+
+    shortlist: int = 10
+    max_windows: int = 12
+    margin: float = 0.25
+    bar_from_km2: float = 10.0
+    bar_per_decade: float = 2.0
+    deep_check: bool = False
+
+
+def raised_bar(rank: RankConfig, area_km2: float, cfg: IndexSearchConfig) -> RankConfig:
+    """``rank`` with ``inlier_mid`` raised for ``area_km2`` searched (see module docstring)."""
+    decades = max(0.0, math.log10(max(area_km2, 1e-9) / cfg.bar_from_km2))
+    return replace(rank, inlier_mid=rank.inlier_mid + cfg.bar_per_decade * decades)
+
+
+def locate_in_index(
+    video: str | os.PathLike[str],
+    index: str | os.PathLike[str],
+    *,
+    out_dir: str | os.PathLike[str] | None = None,
+    target_xy: tuple[float, float] | None = None,
+    config: LocateConfig | None = None,
+    search: IndexSearchConfig | None = None,
+    keyframes: KeyframeSet | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> LocateResult:
+    """Find where ``video`` was filmed inside the region index at ``index``.
+
+    Same arguments, result and outputs as :func:`workbench.locate.pipeline.locate`
+    (``tile`` paths are the indexed rasters), plus ``method["search"]``.
+
+    Raises:
+        RegionIndexError subclasses: the index cannot be used (another version,
+        truncated file, a raster moved or changed since indexing, empty).
+        Everything :func:`~workbench.locate.pipeline.locate` raises.
+    """
+    cfg = config or LocateConfig()
+    scfg = search or IndexSearchConfig()
+    t0 = time.perf_counter()
+    report(progress, "opening the index", 0.0)
+    ret = Retriever.load(index, deep=scfg.deep_check)
+    kset = keyframes
+    if kset is None:
+        try:
+            kset = extract_keyframes(video, cfg.keyframes, progress=scaled(progress, 0.0, 0.2),
+                                     cancel=cancel)
+        except KeyframeError:
+            kset = None
+    chosen = select_keyframes(kset.keyframes, cfg.max_keyframes) if kset else []
+    if keyframes is None and kset is not None and chosen and cfg.companion_s > 0:
+        chosen = add_companions(video, chosen, kset, cfg.max_keyframes, cfg.companion_s)
+    report(progress, "shortlisting windows", 0.2)
+    merged, per_shot = shortlist_shots(ret, chosen, top=scfg.shortlist, cancel=cancel)
+    windows = merge_windows(merged, margin=scfg.margin, max_windows=scfg.max_windows)
+    t_short = time.perf_counter() - t0
+    sub_cfg = replace(cfg, hash_tiles=False, companion_s=0.0, max_keyframes=max(1, len(chosen)),
+                      rank=raised_bar(cfg.rank, ret.area_km2, scfg))
+    with tempfile.TemporaryDirectory(prefix="workbench-windows-") as tmp:
+        vrts = [write_window_vrt(w, Path(tmp) / f"window{i:03d}.vrt")
+                for i, w in enumerate(windows)]
+        sub_set = None
+        if kset is not None:
+            sub_set = KeyframeSet(video=kset.video, keyframes=chosen, shots=kset.shots,
+                                  warnings=kset.warnings, config=kset.config)
+        if vrts:
+            result = locate(video, vrts, target_xy=target_xy, config=sub_cfg,
+                            keyframes=sub_set if sub_set is not None else None,
+                            progress=scaled(progress, 0.25, 0.95), cancel=cancel)
+        else:
+            result = _nothing(video, sub_set, cfg, target_xy)
+        _to_sources(result, windows, vrts)
+    result.method["search"] = {
+        "index": str(Path(index)),
+        "rasters": len(ret.store.rasters),
+        "area_km2": round(ret.area_km2, 4),
+        "blocks_indexed": ret.n_blocks,
+        "shots": len(per_shot),
+        "blocks_shortlisted": len(merged),
+        "windows_searched": len(windows),
+        "area_searched_km2": round(sum(w.area_km2 for w in windows), 4),
+        "located_bar_inlier_mid": round(sub_cfg.rank.inlier_mid, 3),
+        "shortlist_s": round(t_short, 3),
+    }
+    if out_dir is not None and sub_set is not None and chosen:
+        save_keyframes(sub_set, Path(out_dir) / "keyframes")
+        result.keyframes = [
+            k.to_ref(image=f"keyframes/{k.id}.png", mask=f"keyframes/{k.id}_mask.png")
+            for k in chosen
+        ]
+    result.timing_s["total"] = round(time.perf_counter() - t0, 3)
+    result.timing_s["shortlist"] = round(t_short, 3)
+    if out_dir is not None:
+        write_locate_json(result, out_dir)
+    report(progress, "done", 1.0)
+    return result
+
+
+def _nothing(video: str | os.PathLike[str], kset: KeyframeSet | None, cfg: LocateConfig,
+             target_xy: tuple[float, float] | None) -> LocateResult:
+    """The result when no keyframe gave a shortlist (no usable keyframe / no words)."""
+    ref = kset.video.to_ref() if kset is not None else probe(video).to_ref()
+    reason = ("no usable keyframe" if not (kset and kset.keyframes)
+              else "no indexed block shares visual words with the footage")
+    return LocateResult(verdict="not_located", video=ref,
+                        keyframes=[k.to_ref() for k in (kset.keyframes if kset else [])],
+                        candidates=[], reason=reason,
+                        method={"target_xy": list(target_xy) if target_xy else None})
+
+
+def _to_sources(result: LocateResult, windows: Sequence[Window], vrts: Sequence[Path]) -> None:
+    """Rewrite window tiles of ``result`` as their original rasters (in place)."""
+    by_vrt = {str(v): w for v, w in zip(vrts, windows, strict=True)}
+    for c in result.candidates:
+        w = by_vrt.get(c.tile)
+        if w is None:
+            continue
+        shift = np.array([[1.0, 0.0, w.col_off], [0.0, 1.0, w.row_off], [0.0, 0.0, 1.0]])
+        if c.homography:
+            c.homography = (shift @ np.asarray(c.homography, np.float64)).tolist()
+        c.tile_xy = to_source_px(w, c.tile_xy)
+        if "centre_x" in c.scores and "centre_y" in c.scores:
+            c.scores["centre_x"] += w.col_off
+            c.scores["centre_y"] += w.row_off
+        c.scores["window_col_off"] = float(w.col_off)
+        c.scores["window_row_off"] = float(w.row_off)
+        c.tile = w.raster.path
+    refs: dict[str, TileRef] = {}
+    for w in windows:
+        if w.raster.path not in refs:
+            tile = catalog_file(w.raster.path)
+            refs[w.raster.path] = tile.to_ref(w.raster.sha256)
+    result.tiles = list(refs.values())
+    result.warnings = [_unwindow(msg, windows, vrts) for msg in result.warnings]
+
+
+def _unwindow(message: str, windows: Sequence[Window], vrts: Sequence[Path]) -> str:
+    for v, w in zip(vrts, windows, strict=True):
+        message = message.replace(str(v), f"{w.raster.path} (window {w.col_off},{w.row_off})")
+    return message
