@@ -35,6 +35,7 @@ class Window:
     height: int
     score: float
     blocks: list[int]
+    base_px: int = 0  # level-0 area of the first (grown) block: merges are capped by it
 
     @property
     def area_km2(self) -> float:
@@ -50,7 +51,8 @@ def merge_windows(
 
     Each block is grown by ``margin`` of its side on every edge (clipped to the
     raster); a block overlapping an existing window of the same raster is merged into
-    it when the union is at most ``max_growth`` times the window's area.  At most
+    it when the union stays within ``max_growth`` times the window's first block
+    (so merging cannot snowball into a whole raster).  At most
     ``max_windows`` are returned.
     """
     out: list[Window] = []
@@ -73,13 +75,14 @@ def merge_windows(
             u0, v0 = min(c0, win.col_off), min(r0, win.row_off)
             u1 = max(c1, win.col_off + win.width)
             v1 = max(r1, win.row_off + win.height)
-            if (u1 - u0) * (v1 - v0) <= max_growth * win.width * win.height:
+            if (u1 - u0) * (v1 - v0) <= max_growth * win.base_px:
                 win.col_off, win.row_off, win.width, win.height = u0, v0, u1 - u0, v1 - v0
                 win.blocks.append(s.block_id)
                 break
         else:
             if len(out) < max_windows:
-                out.append(Window(r, c0, r0, c1 - c0, r1 - r0, s.score, [s.block_id]))
+                out.append(Window(r, c0, r0, c1 - c0, r1 - r0, s.score, [s.block_id],
+                                  (c1 - c0) * (r1 - r0)))
     return out
 
 
