@@ -1,4 +1,4 @@
-"""``workbench locate VIDEO --tiles PATH [PATH ...] --out DIR [--target X,Y]``.
+"""``workbench locate VIDEO (--tiles PATH [PATH ...] | --index INDEX) --out DIR [--target X,Y]``.
 
 Writes ``DIR/locate.json`` (schema ``workbench.locate/1``) and ``DIR/keyframes/``;
 exit 0 whenever it ran, whatever the verdict; a human summary on stdout, progress
@@ -41,8 +41,12 @@ def register(sub: Any) -> None:
         description="Match keyframes of VIDEO against reference rasters; write DIR/locate.json.",
     )
     p.add_argument("video", metavar="VIDEO", help="footage file (any format FFmpeg reads)")
-    p.add_argument("--tiles", nargs="+", required=True, metavar="PATH",
-                   help="reference rasters (files or folders; any GDAL raster, any CRS)")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--tiles", nargs="+", metavar="PATH",
+                       help="reference rasters (files or folders; any GDAL raster, any CRS)")
+    where.add_argument("--index", metavar="INDEX",
+                       help="a region index written by 'workbench index': shortlist windows"
+                            " with all keyframes of a shot voting together, verify only those")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--target", type=_target, default=None, metavar="X,Y",
                    help="frame pixel to geolocate (crosshair, impact point)")
@@ -60,6 +64,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the locate job; print a summary; return 0 (any verdict)."""
+    from workbench.locate.indexed import locate_in_index
     from workbench.locate.pipeline import LocateConfig, locate
 
     video = Path(args.video)
@@ -89,8 +94,12 @@ def run(args: argparse.Namespace) -> int:
     check_writable_dir(out)
     try:
         with terminal_progress(getattr(args, "quiet", False)) as progress:
-            result = locate(video, args.tiles, out_dir=out, target_xy=args.target, config=cfg,
-                            progress=progress)
+            if args.index is not None:
+                result = locate_in_index(video, args.index, out_dir=out, target_xy=args.target,
+                                         config=cfg, progress=progress)
+            else:
+                result = locate(video, args.tiles, out_dir=out, target_xy=args.target,
+                                config=cfg, progress=progress)
     except BaseException:
         if created is not None:  # a failed run leaves no output folder behind
             shutil.rmtree(created, ignore_errors=True)
@@ -119,6 +128,13 @@ def summary(result: LocateResult, out: Path | None = None) -> str:
                 f" +/- {c.target.get('uncertainty_m', float('nan')):.1f} m"
             )
     t = result.timing_s
+    search = result.method.get("search")
+    if isinstance(search, dict):
+        lines.append(
+            f"searched {search.get('windows_searched', 0)} window(s),"
+            f" {search.get('area_searched_km2', 0):.2f} km² of {search.get('area_km2', 0):.2f} km²"
+            f" indexed ({search.get('blocks_indexed', 0)} blocks)"
+        )
     lines.append(
         f"{len(result.keyframes)} keyframe(s) vs {len(result.tiles)} tile(s);"
         f" {t.get('total', 0):.1f} s (keyframes {t.get('keyframes', 0):.1f} s,"

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+import numpy as np
+
 from workbench.atomic import atomic_write_text
 from workbench.imagery.read import open_raster
 from workbench.index.model import RasterEntry, Shortlisted
@@ -44,7 +46,7 @@ class Window:
 
 
 def merge_windows(
-    shortlist: list[Shortlisted], *, margin: float = 0.25, max_windows: int = 12,
+    shortlist: list[Shortlisted], *, margin: float = 0.125, max_windows: int = 12,
     max_growth: float = 2.5,
 ) -> list[Window]:
     """Windows to verify, best first.
@@ -84,6 +86,20 @@ def merge_windows(
                 out.append(Window(r, c0, r0, c1 - c0, r1 - r0, s.score, [s.block_id],
                                   (c1 - c0) * (r1 - r0)))
     return out
+
+
+def union_area_km2(windows: list[Window], cell_px: int = 64) -> float:
+    """Ground area covered by ``windows`` (overlaps counted once), on a ``cell_px`` grid."""
+    total = 0.0
+    for rid in sorted({w.raster.id for w in windows}):
+        mine = [w for w in windows if w.raster.id == rid]
+        r = mine[0].raster
+        grid = np.zeros((-(-r.height // cell_px), -(-r.width // cell_px)), bool)
+        for w in mine:
+            grid[w.row_off // cell_px: -(-(w.row_off + w.height) // cell_px),
+                 w.col_off // cell_px: -(-(w.col_off + w.width) // cell_px)] = True
+        total += float(grid.sum()) * (cell_px * r.gsd_m) ** 2 / 1e6
+    return min(total, sum(w.area_km2 for w in windows))
 
 
 def write_window_vrt(win: Window, path: str | Path) -> Path:

@@ -35,7 +35,13 @@ from workbench.errors import KeyframeError
 from workbench.imagery.catalog import catalog_file
 from workbench.index.query import shortlist_shots
 from workbench.index.retrieve import Retriever
-from workbench.index.windows import Window, merge_windows, to_source_px, write_window_vrt
+from workbench.index.windows import (
+    Window,
+    merge_windows,
+    to_source_px,
+    union_area_km2,
+    write_window_vrt,
+)
 from workbench.keyframes.model import KeyframeSet, extract_keyframes, save_keyframes
 from workbench.locate.pipeline import (
     LocateConfig,
@@ -62,7 +68,7 @@ class IndexSearchConfig:
 
     shortlist: int = 10
     max_windows: int = 12
-    margin: float = 0.25
+    margin: float = 0.125
     bar_from_km2: float = 10.0
     bar_per_decade: float = 2.0
     deep_check: bool = False
@@ -139,7 +145,7 @@ def locate_in_index(
         "shots": len(per_shot),
         "blocks_shortlisted": len(merged),
         "windows_searched": len(windows),
-        "area_searched_km2": round(sum(w.area_km2 for w in windows), 4),
+        "area_searched_km2": round(union_area_km2(windows), 4),
         "located_bar_inlier_mid": round(sub_cfg.rank.inlier_mid, 3),
         "shortlist_s": round(t_short, 3),
     }
