@@ -50,6 +50,7 @@ from workbench.locate.pipeline import (
     select_keyframes,
     write_locate_json,
 )
+from workbench.match.pipeline import MatchHypothesis
 from workbench.progress import CancelToken, ProgressCallback, report, scaled
 from workbench.rank.ranking import RankConfig
 from workbench.results import LocateResult, TileRef
@@ -133,7 +134,9 @@ def locate_in_index(
         if vrts:
             result = locate(video, vrts, target_xy=target_xy, config=sub_cfg,
                             keyframes=sub_set if sub_set is not None else None,
-                            progress=scaled(progress, 0.25, 0.95), cancel=cancel)
+                            progress=scaled(progress, 0.25, 0.95), cancel=cancel,
+                            hypothesis_filter=lambda hs: drop_window_duplicates(hs, windows,
+                                                                                 vrts))
         else:
             result = _nothing(video, sub_set, cfg, target_xy)
         _to_sources(result, windows, vrts)
@@ -161,6 +164,31 @@ def locate_in_index(
         write_locate_json(result, out_dir)
     report(progress, "done", 1.0)
     return result
+
+
+def drop_window_duplicates(
+    hyps: list[MatchHypothesis], windows: Sequence[Window], vrts: Sequence[Path]
+) -> list[MatchHypothesis]:
+    """Keep one hypothesis per (keyframe, place): overlapping windows of one raster find
+    the same place twice, and two hypotheses of one keyframe would split its credibility.
+    Places are compared in the source raster's level-0 pixels (window offset added);
+    the one with more inliers is kept."""
+    by_vrt = {str(v): w for v, w in zip(vrts, windows, strict=True)}
+    kept: list[tuple[MatchHypothesis, int, float, float, float]] = []
+    for h in sorted(hyps, key=lambda h: -h.inliers):
+        w = by_vrt.get(str(h.tile.path))
+        if w is None:
+            kept.append((h, -1, 0.0, 0.0, 0.0))
+            continue
+        x = float(h.scores.get("centre_x", 0.0)) + w.col_off
+        y = float(h.scores.get("centre_y", 0.0)) + w.row_off
+        radius = max(float(h.scores.get("footprint_diag_px", 0.0)) * 0.25, 5.0)
+        if any(k.keyframe_id == h.keyframe_id and rid == w.raster.id
+               and math.hypot(x - kx, y - ky) < max(radius, kr)
+               for k, rid, kx, ky, kr in kept):
+            continue
+        kept.append((h, w.raster.id, x, y, radius))
+    return [k[0] for k in kept]
 
 
 def _nothing(video: str | os.PathLike[str], kset: KeyframeSet | None, cfg: LocateConfig,

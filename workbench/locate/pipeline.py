@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,6 +128,7 @@ def locate(
     keyframes: KeyframeSet | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    hypothesis_filter: Callable[[list[MatchHypothesis]], list[MatchHypothesis]] | None = None,
 ) -> LocateResult:
     """Find where ``video`` was filmed among the rasters in ``tile_paths``.
 
@@ -139,6 +140,8 @@ def locate(
         target_xy: a keyframe pixel ``(x, y)`` (full-resolution frame px, centre of
             the top-left pixel at 0) to geolocate on every candidate.
         keyframes: pre-extracted keyframes (e.g. analyst-picked); default: extracted.
+        hypothesis_filter: applied to all match hypotheses before ranking (the region
+            index drops the same place found twice in overlapping windows of one raster).
 
     Returns:
         A :class:`LocateResult`; ``verdict`` is ``not_located`` (with ``reason``) when
@@ -205,6 +208,8 @@ def locate(
         first = cache.warnings[0] if cache.warnings else "unreadable pixels"
         raise NoUsableTilesError(f"no tile could be read ({first})")
     t_m = time.perf_counter() - t_m
+    if hypothesis_filter is not None:
+        hyps = hypothesis_filter(hyps)
     if chosen:
         verdict, cands, rank_reason = rank_hypotheses(hyps, chosen, cfg.rank)
         reason = rank_reason
