@@ -36,6 +36,7 @@ VARIANTS = {
     "hkm 16^3 (4k words)": IndexConfig(vocab_branch=16, vocab_depth=3),
     "hkm 8^5 (32k words)": IndexConfig(vocab_branch=8, vocab_depth=5, vocab_sample_blocks=96),
     "hkm 16^3, 600 feats/block": IndexConfig(vocab_branch=16, vocab_depth=3, max_features=600),
+    "hkm 16^3, overlap 0.125": IndexConfig(vocab_branch=16, vocab_depth=3, overlap=0.125),
 }
 
 
@@ -68,6 +69,8 @@ def main() -> int:
     ap.add_argument("vrt", type=Path)
     ap.add_argument("--queries", type=int, default=40)
     ap.add_argument("--only", default="", help="run variants whose name contains this")
+    ap.add_argument("--norms", action="store_true",
+                    help="also score with block norms to the power 0.5 and 0 (not cosine)")
     a = ap.parse_args()
     work = REPO / "benchmarks" / "_work" / "retrieval"
     qs = queries(a.vrt, a.queries)
@@ -84,22 +87,25 @@ def main() -> int:
         build_index([a.vrt], idx, config=cfg, workers=1)
         build_cpu = time.process_time() - c0
         ret = Retriever.load(idx)
-        hits = {1: 0, 5: 0, 20: 0}
-        t_q = 0.0
-        for d, (_, cx, cy) in zip(descs, qs, strict=True):
-            t0 = time.perf_counter()
-            top = ret.shortlist(d, top=20)
-            t_q += time.perf_counter() - t0
-            ok = [s.window[0] <= cx <= s.window[0] + s.window[2]
-                  and s.window[1] <= cy <= s.window[1] + s.window[3] for s in top]
-            for k in hits:
-                hits[k] += int(any(ok[:k]))
         size = sum(f.stat().st_size for f in idx.rglob("*") if f.is_file()) / 1e6
         vocab = (idx / "vocab.npy").stat().st_size / 1e6
-        n = len(qs)
-        print(f"| {name} | {hits[1] / n:.0%} | {hits[5] / n:.0%} | {hits[20] / n:.0%}"
-              f" | {build_cpu:.0f} | {size:.1f} ({vocab:.1f}) | {1000 * t_q / n:.0f} |",
-              flush=True)
+        for power in (1.0, 0.5, 0.0) if a.norms else (1.0,):
+            ret.norm_power = power
+            hits = {1: 0, 5: 0, 20: 0}
+            t_q = 0.0
+            for d, (_, cx, cy) in zip(descs, qs, strict=True):
+                t0 = time.perf_counter()
+                top = ret.shortlist(d, top=20)
+                t_q += time.perf_counter() - t0
+                ok = [s.window[0] <= cx <= s.window[0] + s.window[2]
+                      and s.window[1] <= cy <= s.window[1] + s.window[3] for s in top]
+                for k in hits:
+                    hits[k] += int(any(ok[:k]))
+            n = len(qs)
+            label = name if power == 1.0 else f"{name}, score / norm^{power:g}"
+            print(f"| {label} | {hits[1] / n:.0%} | {hits[5] / n:.0%} | {hits[20] / n:.0%}"
+                  f" | {build_cpu:.0f} | {size:.1f} ({vocab:.1f}) | {1000 * t_q / n:.0f} |",
+                  flush=True)
         del ret
     print(json.dumps({"queries": len(qs), "mosaic": str(a.vrt)}))
     return 0

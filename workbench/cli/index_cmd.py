@@ -10,6 +10,7 @@ from typing import Any
 from workbench.cli._progress import terminal_progress
 from workbench.errors import UsageError
 from workbench.index.build import build_index
+from workbench.index.distributed import DaskExecutor
 from workbench.index.model import IndexConfig
 
 
@@ -41,6 +42,12 @@ def register(sub: Any) -> None:
     p.add_argument("--chunk-blocks", type=int, default=IndexConfig.chunk_blocks, metavar="N",
                    help="blocks per chunk file, the unit a killed build resumes from"
                         f" (default {IndexConfig.chunk_blocks})")
+    p.add_argument("--dask", action="store_true",
+                   help="describe blocks on a local Dask cluster of --workers processes"
+                        " (extra 'scale')")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="describe blocks on an existing Dask cluster (extra 'scale'; the"
+                        " workers must see the rasters at the same paths)")
     p.set_defaults(func=run)
 
 
@@ -62,8 +69,13 @@ def run(args: argparse.Namespace) -> int:
     """Build the index; prints a summary line.  Errors propagate (exit 2)."""
     cfg = _config(args)
     with terminal_progress(getattr(args, "quiet", False)) as progress:
-        stats = build_index(args.imagery, args.out, config=cfg, workers=args.workers,
-                            progress=progress)
+        if args.dask or args.scheduler:
+            with DaskExecutor(args.scheduler, workers=args.workers) as ex:
+                stats = build_index(args.imagery, args.out, config=cfg, executor=ex,
+                                    progress=progress)
+        else:
+            stats = build_index(args.imagery, args.out, config=cfg, workers=args.workers,
+                                progress=progress)
     size_mb = sum(f.stat().st_size for f in args.out.rglob("*") if f.is_file()) / 1e6
     out = sys.stdout
     out.write(

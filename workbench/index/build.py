@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,10 +27,8 @@ import numpy as np
 from workbench.hashing import sha256_stream
 from workbench.imagery.catalog import Tile, TileCatalog, tile_files
 from workbench.index.grid import (
-    BlockFeatures,
     BlockSpec,
     check_metric_crs,
-    describe_block,
     level_grids,
     resolved,
     tile_area_km2,
@@ -46,7 +44,14 @@ from workbench.index.model import (
 )
 from workbench.index.retrieve import write_inverted
 from workbench.index.store import IndexStore, check_raster
-from workbench.index.vocab import quantise, train
+from workbench.index.tasks import (
+    BlockExecutor,
+    BlockResult,
+    LocalExecutor,
+    quantised_block,
+    sample_block,
+)
+from workbench.index.vocab import train
 from workbench.progress import CancelToken, ProgressCallback, check_cancel, report
 
 
@@ -56,13 +61,15 @@ def build_index(
     *,
     config: IndexConfig | None = None,
     workers: int = 1,
+    executor: BlockExecutor | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> BuildStats:
     """Index (or add to, or resume) ``out`` with every raster found in ``imagery``.
 
     ``config`` applies to a new index only (an existing one keeps its own settings).
-    ``workers``: threads describing blocks (each opens its own dataset).
+    ``workers``: threads describing blocks (each opens its own dataset), unless an
+    ``executor`` is given (e.g. :class:`workbench.index.distributed.DaskExecutor`).
 
     Raises:
         NoUsableTilesError / RasterOpenError: nothing usable in ``imagery``.
@@ -73,12 +80,25 @@ def build_index(
         OutputError: ``out`` cannot be written.  Cancelled: ``cancel`` was set.
     """
     t0 = time.perf_counter()
+    own = executor is None
+    ex: BlockExecutor = LocalExecutor(workers) if executor is None else executor
+    try:
+        return _build(imagery, Path(out), config, ex, t0, progress, cancel)
+    finally:
+        if own and isinstance(ex, LocalExecutor):
+            ex.close()
+
+
+def _build(
+    imagery: Sequence[str | Path], out_path: Path, config: IndexConfig | None,
+    ex: BlockExecutor, t0: float, progress: ProgressCallback | None,
+    cancel: CancelToken | None,
+) -> BuildStats:
     stats = BuildStats()
     catalog = TileCatalog.from_paths(imagery, cancel=cancel)
     for tile in catalog.tiles:
         check_metric_crs(tile)
     stats.notes.extend(catalog.warnings)
-    out_path = Path(out)
     existing = IndexStore.exists(out_path)
     store = IndexStore.open(out_path) if existing else None
     cfg = store.config if store is not None else (config or IndexConfig())
@@ -101,7 +121,7 @@ def build_index(
     if store is None:
         if not pending:  # pragma: no cover - from_paths raised already
             raise EmptyRegionError("no raster to index", out_path)
-        centres = _train_vocabulary(pending, cfg, workers, progress, cancel)
+        centres = _train_vocabulary(pending, cfg, ex, progress, cancel)
         store = IndexStore.create(out_path, cfg, datetime.now(UTC).isoformat(timespec="seconds"))
         created_here = True
         nbytes = store.write_array("vocab.npy", centres)
@@ -110,7 +130,7 @@ def build_index(
     try:
         store.rasters.extend(new_entries)
         store.save()
-        _describe_all(store, pending, workers, stats, progress, cancel)
+        _describe_all(store, pending, ex, stats, progress, cancel)
         stats.megapixels = sum(e.width * e.height for _, e in pending) / 1e6
         _drop_empty(store, pending, stats)
         if not any(c.n_features for c in store.chunks):
@@ -170,15 +190,8 @@ def _source_files(tile: Tile) -> list[dict[str, object]]:
     return out
 
 
-def _map_blocks(specs: list[BlockSpec], workers: int) -> Iterable[BlockFeatures]:
-    if workers <= 1 or len(specs) <= 1:
-        return map(describe_block, specs)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(describe_block, specs))
-
-
 def _train_vocabulary(
-    pending: list[tuple[Tile, RasterEntry]], cfg: IndexConfig, workers: int,
+    pending: list[tuple[Tile, RasterEntry]], cfg: IndexConfig, ex: BlockExecutor,
     progress: ProgressCallback | None, cancel: CancelToken | None,
 ) -> np.ndarray:
     """Vocabulary tree centres learned from a spread sample of the rasters' blocks."""
@@ -189,80 +202,88 @@ def _train_vocabulary(
                                    cfg.max_features) for k in range(len(grid)))
     n = min(len(every), cfg.vocab_sample_blocks)
     picks = [every[int(i)] for i in np.linspace(0, len(every) - 1, n).round().astype(int)]
-    rng = np.random.default_rng(0)
-    parts: list[np.ndarray] = []
-    for i in range(0, len(picks), max(1, workers)):
-        check_cancel(cancel)
-        report(progress, "learning the vocabulary", i / len(picks))
-        for bf in _map_blocks(picks[i:i + max(1, workers)], workers):
-            d = bf.feats.desc
-            if len(d) > cfg.vocab_per_block:
-                d = d[rng.choice(len(d), cfg.vocab_per_block, replace=False)]
-            parts.append(d)
+    check_cancel(cancel)
+    report(progress, "learning the vocabulary", 0.0)
+    parts = ex.submit(sample_block, picks, cfg.vocab_per_block).result()
     sample = np.concatenate(parts) if parts else np.zeros((0, 128), np.float32)
     if len(sample) < cfg.vocab_branch * 4:
         where = pending[0][0].path if len(pending) == 1 else None
         raise EmptyRegionError(
             f"empty region: only {len(sample)} features in {len(picks)} sampled blocks"
             " (nodata or featureless imagery)", where)
-    report(progress, "learning the vocabulary", 1.0)
+    report(progress, "learning the vocabulary", 0.5)
     return train(sample, cfg.vocab_branch, cfg.vocab_depth)
 
 
+@dataclass
+class _Job:
+    name: str
+    entry: RasterEntry
+    level: int
+    first: int
+    specs: list[BlockSpec]
+
+
 def _describe_all(
-    store: IndexStore, pending: list[tuple[Tile, RasterEntry]], workers: int, stats: BuildStats,
-    progress: ProgressCallback | None, cancel: CancelToken | None,
+    store: IndexStore, pending: list[tuple[Tile, RasterEntry]], ex: BlockExecutor,
+    stats: BuildStats, progress: ProgressCallback | None, cancel: CancelToken | None,
 ) -> None:
+    """Describe every chunk not yet journalled, two chunks in flight, writing in order."""
     cfg = store.config
     voc = store.vocabulary or {}
     centres = np.asarray(store.load_array(str(voc["file"]), int(voc["bytes"])))
     branch, depth = int(voc["branch"]), int(voc["depth"])
     done_names = {c.name for c in store.chunks}
     total = sum(len(g) for _, e in pending for g in e.grids)
-    done = 0
-    stage = f"indexing {total} blocks"
+    jobs: list[_Job] = []
     for tile, entry in pending:
         for li, grid in enumerate(entry.grids):
-            n = len(grid)
-            for first in range(0, n, cfg.chunk_blocks):
-                check_cancel(cancel)
-                report(progress, stage, done / max(1, total))
-                count = min(cfg.chunk_blocks, n - first)
+            for first in range(0, len(grid), cfg.chunk_blocks):
+                count = min(cfg.chunk_blocks, len(grid) - first)
                 name = f"r{entry.id:05d}-l{li}-b{first:07d}"
                 if name in done_names:
                     stats.blocks_resumed += count
-                    done += count
                     continue
                 specs = [BlockSpec(tile, grid.window(k, tile.width, tile.height), grid.level_m,
                                    cfg.max_features) for k in range(first, first + count)]
-                blocks, feats = _chunk_arrays(entry, li, specs, workers, centres, branch, depth)
-                store.add_chunk(ChunkRecord(name, entry.id, li, first, count, len(feats), (0, 0)),
-                                blocks, feats)
-                stats.blocks_described += count
-                stats.features += len(feats)
-                done += count
+                jobs.append(_Job(name, entry, li, first, specs))
+    done = stats.blocks_resumed
+    stage = f"indexing {total} blocks"
+    report(progress, stage, done / max(1, total))
+    shared = ex.broadcast(centres)
+    in_flight = [ex.submit(quantised_block, j.specs, shared, branch, depth) for j in jobs[:2]]
+    for i, job in enumerate(jobs):
+        check_cancel(cancel)
+        results = in_flight.pop(0).result()
+        if i + 2 < len(jobs):
+            nxt = jobs[i + 2]
+            in_flight.append(ex.submit(quantised_block, nxt.specs, shared, branch, depth))
+        blocks, feats = _chunk_arrays(job, results)
+        store.add_chunk(ChunkRecord(job.name, job.entry.id, job.level, job.first, len(job.specs),
+                                    len(feats), (0, 0)), blocks, feats)
+        stats.blocks_described += len(job.specs)
+        stats.features += len(feats)
+        done += len(job.specs)
+        report(progress, stage, done / max(1, total))
+    for _, entry in pending:
         entry.complete = True
-        store.save()
+    store.save()
     report(progress, stage, 1.0)
 
 
-def _chunk_arrays(
-    entry: RasterEntry, li: int, specs: list[BlockSpec], workers: int, centres: np.ndarray,
-    branch: int, depth: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Describe and quantise a chunk's blocks: ``(BLOCK_DTYPE[count], FEATURE_DTYPE[M])``."""
-    blocks = np.zeros(len(specs), BLOCK_DTYPE)
+def _chunk_arrays(job: _Job, results: list[BlockResult]) -> tuple[np.ndarray, np.ndarray]:
+    """A chunk's block table ``BLOCK_DTYPE[count]`` and features ``FEATURE_DTYPE[M]``."""
+    blocks = np.zeros(len(job.specs), BLOCK_DTYPE)
     parts: list[np.ndarray] = []
-    for j, (spec, bf) in enumerate(zip(specs, _map_blocks(specs, workers), strict=True)):
+    for j, (spec, res) in enumerate(zip(job.specs, results, strict=True)):
         c, r, w, h = spec.window
-        blocks[j] = (entry.id, li, c, r, w, h, bf.scale, len(bf.feats))
-        if not len(bf.feats):
+        blocks[j] = (job.entry.id, job.level, c, r, w, h, res.scale, len(res.words))
+        if not len(res.words):
             continue
-        rec = np.zeros(len(bf.feats), FEATURE_DTYPE)
+        rec = np.zeros(len(res.words), FEATURE_DTYPE)
         rec["block"] = j
-        rec["word"] = quantise(bf.feats.desc, centres, branch, depth)
-        xy = np.clip(np.rint(bf.feats.xy), 0, 65535)
-        rec["x"], rec["y"] = xy[:, 0], xy[:, 1]
+        rec["word"] = res.words
+        rec["x"], rec["y"] = res.xy[:, 0], res.xy[:, 1]
         parts.append(rec)
     feats = np.concatenate(parts) if parts else np.zeros(0, FEATURE_DTYPE)
     return blocks, feats

@@ -27,7 +27,7 @@ from workbench.index.store import IndexStore
 from workbench.index.vocab import quantise
 from workbench.progress import ProgressCallback, report
 
-_FILES = ("ptr", "block", "weight", "idf", "blocks")
+_FILES = ("ptr", "block", "weight", "idf", "blocks", "norm")
 
 
 def write_inverted(store: IndexStore, *, progress: ProgressCallback | None = None) -> None:
@@ -70,7 +70,7 @@ def write_inverted(store: IndexStore, *, progress: ProgressCallback | None = Non
     np.cumsum(df, out=ptr[1:])
     gen = int((store.inverted or {}).get("gen", 0)) + 1
     arrays = {"ptr": ptr, "block": ids.astype(np.uint32), "weight": weight.astype(np.float16),
-              "idf": idf,
+              "idf": idf, "norm": norm.astype(np.float32),
               "blocks": table}
     files = {name: store.write_array(f"inverted/g{gen}.{name}.npy", arr)
              for name, arr in arrays.items()}
@@ -98,6 +98,8 @@ class Retriever:
     weight: np.ndarray
     idf: np.ndarray
     blocks: np.ndarray
+    norm: np.ndarray
+    norm_power: float = 1.0  # blocks scored by q . b / |b|^norm_power (1 = cosine)
 
     @classmethod
     def open(cls, store: IndexStore) -> Retriever:
@@ -119,7 +121,7 @@ class Retriever:
                   for n in _FILES}
         ret = cls(store, np.asarray(store.load_array(str(voc["file"]), int(voc["bytes"]))),
                   int(voc["branch"]), int(voc["depth"]), arrays["ptr"], arrays["block"],
-                  arrays["weight"], arrays["idf"], arrays["blocks"])
+                  arrays["weight"], arrays["idf"], arrays["blocks"], arrays["norm"])
         if ret.n_blocks == 0:
             raise EmptyRegionError("empty region: the index holds no block with features",
                                    store.root)
@@ -176,8 +178,11 @@ class Retriever:
         pos = np.repeat(starts - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
         pos += np.arange(total)
         contrib = np.repeat(q, lens) * np.asarray(self.weight[pos], np.float64)
-        return np.bincount(np.asarray(self.block[pos], np.int64), weights=contrib,
-                           minlength=len(self.blocks))
+        scores = np.bincount(np.asarray(self.block[pos], np.int64), weights=contrib,
+                             minlength=len(self.blocks)).astype(np.float64)
+        if self.norm_power != 1.0:
+            scores *= np.asarray(self.norm, np.float64) ** (1.0 - self.norm_power)
+        return scores
 
     def shortlist(self, query_desc: Sequence[np.ndarray], top: int = 20) -> list[Shortlisted]:
         """The ``top`` blocks by score (best first), with their rasters and windows."""
