@@ -85,3 +85,28 @@ def test_index_changed_after_indexing_stops_locate(demo_data: Path, mosaic_index
     err = capsys.readouterr().err.strip()
     assert rc == 2 and "changed since indexing" in err and len(err.splitlines()) == 1
     assert not out.exists()
+
+
+def test_tiles_with_a_large_mosaic_go_through_an_index(demo_data: Path, mosaic_index,
+                                                        tmp_path: Path):
+    """``locate --tiles`` indexes rasters above the size threshold (here lowered to 10 Mpx
+    so the 16.8 Mpx test mosaic counts as large) and matches the small ones whole."""
+    from workbench.locate.indexed import IndexSearchConfig, locate_tiles
+
+    vrt, idx = mosaic_index
+    cache = tmp_path / "cache"
+    shutil.copytree(idx, cache)  # an existing index is reused: nothing is re-described
+    before = sorted(p.name for p in (cache / "chunks").iterdir())
+    other = demo_data / "tiles" / "other_town.tif"
+    res = locate_tiles(demo_data / "strike.mp4", [vrt, other], out_dir=tmp_path / "out",
+                       search=IndexSearchConfig(index_above_mpx=10.0), index_cache=cache)
+    assert sorted(p.name for p in (cache / "chunks").iterdir()) == before
+    assert res.verdict == "located"
+    search = res.method["search"]
+    assert search["tiles_searched_whole"] == 1 and search["windows_searched"] >= 1
+    refs = {Path(t.path).name: t for t in res.tiles}
+    assert set(refs) == {"mosaic.vrt", "other_town.tif"}
+    assert all(len(t.sha256) == 64 for t in refs.values())
+    assert Path(res.candidates[0].tile).name == "mosaic.vrt"
+    doc = json.loads((tmp_path / "out" / "locate.json").read_text())
+    assert doc["method"]["search"]["index"] == str(cache)

@@ -48,6 +48,9 @@ def register(sub: Any) -> None:
                        help="a region index written by 'workbench index': shortlist windows"
                             " with all keyframes of a shot voting together, verify only those")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--index-cache", default=None, metavar="INDEX",
+                   help="with --tiles: where to keep the index built on the fly for rasters"
+                        " above 96 Mpx (reused by later runs; default a temporary folder)")
     p.add_argument("--target", type=_target, default=None, metavar="X,Y",
                    help="frame pixel to geolocate (crosshair, impact point)")
     p.add_argument("--max-keyframes", type=int, default=None, metavar="N",
@@ -64,8 +67,8 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the locate job; print a summary; return 0 (any verdict)."""
-    from workbench.locate.indexed import locate_in_index
-    from workbench.locate.pipeline import LocateConfig, locate
+    from workbench.locate.indexed import locate_in_index, locate_tiles
+    from workbench.locate.pipeline import LocateConfig
 
     video = Path(args.video)
     if not video.exists():
@@ -98,8 +101,9 @@ def run(args: argparse.Namespace) -> int:
                 result = locate_in_index(video, args.index, out_dir=out, target_xy=args.target,
                                          config=cfg, progress=progress)
             else:
-                result = locate(video, args.tiles, out_dir=out, target_xy=args.target,
-                                config=cfg, progress=progress)
+                result = locate_tiles(video, args.tiles, out_dir=out, target_xy=args.target,
+                                      config=cfg, index_cache=args.index_cache,
+                                      progress=progress)
     except BaseException:
         if created is not None:  # a failed run leaves no output folder behind
             shutil.rmtree(created, ignore_errors=True)

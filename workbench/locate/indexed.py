@@ -32,7 +32,9 @@ from pathlib import Path
 import numpy as np
 
 from workbench.errors import KeyframeError
-from workbench.imagery.catalog import catalog_file
+from workbench.imagery.catalog import TileCatalog, catalog_file, sha256_tile
+from workbench.index.build import build_index
+from workbench.index.grid import tile_area_km2
 from workbench.index.query import shortlist_shots
 from workbench.index.retrieve import Retriever
 from workbench.index.windows import (
@@ -65,6 +67,8 @@ class IndexSearchConfig:
     ``margin``: each block grown by this share of its side; ``bar_from_km2`` /
     ``bar_per_decade``: see the module docstring; ``deep_check``: re-hash every
     indexed raster before searching (default: size + mtime, hash when they differ).
+    ``index_above_mpx``: ``locate --tiles`` indexes rasters larger than this on the fly
+    (:func:`locate_tiles`).
     """
 
     shortlist: int = 10
@@ -73,6 +77,7 @@ class IndexSearchConfig:
     bar_from_km2: float = 10.0
     bar_per_decade: float = 2.0
     deep_check: bool = False
+    index_above_mpx: float = 96.0
 
 
 def raised_bar(rank: RankConfig, area_km2: float, cfg: IndexSearchConfig) -> RankConfig:
@@ -90,6 +95,7 @@ def locate_in_index(
     config: LocateConfig | None = None,
     search: IndexSearchConfig | None = None,
     keyframes: KeyframeSet | None = None,
+    extra_tiles: Sequence[str | os.PathLike[str]] = (),
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> LocateResult:
@@ -97,6 +103,7 @@ def locate_in_index(
 
     Same arguments, result and outputs as :func:`workbench.locate.pipeline.locate`
     (``tile`` paths are the indexed rasters), plus ``method["search"]``.
+    ``extra_tiles``: rasters not in the index, verified whole beside the windows.
 
     Raises:
         RegionIndexError subclasses: the index cannot be used (another version,
@@ -122,8 +129,10 @@ def locate_in_index(
     merged, per_shot = shortlist_shots(ret, chosen, top=scfg.shortlist, cancel=cancel)
     windows = merge_windows(merged, margin=scfg.margin, max_windows=scfg.max_windows)
     t_short = time.perf_counter() - t0
+    extra = TileCatalog.from_paths(list(extra_tiles)).tiles if extra_tiles else []
+    area = ret.area_km2 + sum(tile_area_km2(t) for t in extra)
     sub_cfg = replace(cfg, hash_tiles=False, companion_s=0.0, max_keyframes=max(1, len(chosen)),
-                      rank=raised_bar(cfg.rank, ret.area_km2, scfg))
+                      rank=raised_bar(cfg.rank, area, scfg))
     with tempfile.TemporaryDirectory(prefix="workbench-windows-") as tmp:
         vrts = [write_window_vrt(w, Path(tmp) / f"window{i:03d}.vrt")
                 for i, w in enumerate(windows)]
@@ -131,19 +140,22 @@ def locate_in_index(
         if kset is not None:
             sub_set = KeyframeSet(video=kset.video, keyframes=chosen, shots=kset.shots,
                                   warnings=kset.warnings, config=kset.config)
-        if vrts:
-            result = locate(video, vrts, target_xy=target_xy, config=sub_cfg,
+        if vrts or extra:
+            paths = [*(t.path for t in extra), *vrts]
+            result = locate(video, paths, target_xy=target_xy, config=sub_cfg,
                             keyframes=sub_set if sub_set is not None else None,
                             progress=scaled(progress, 0.25, 0.95), cancel=cancel,
                             hypothesis_filter=lambda hs: drop_window_duplicates(hs, windows,
                                                                                  vrts))
         else:
             result = _nothing(video, sub_set, cfg, target_xy)
-        _to_sources(result, windows, vrts)
+        _to_sources(result, windows, vrts, cfg.hash_tiles)
     result.method["search"] = {
         "index": str(Path(index)),
         "rasters": len(ret.store.rasters),
-        "area_km2": round(ret.area_km2, 4),
+        "area_km2": round(area, 4),
+        "area_indexed_km2": round(ret.area_km2, 4),
+        "tiles_searched_whole": len(extra),
         "blocks_indexed": ret.n_blocks,
         "shots": len(per_shot),
         "blocks_shortlisted": len(merged),
@@ -163,6 +175,45 @@ def locate_in_index(
     if out_dir is not None:
         write_locate_json(result, out_dir)
     report(progress, "done", 1.0)
+    return result
+
+
+def locate_tiles(
+    video: str | os.PathLike[str],
+    tile_paths: Sequence[str | os.PathLike[str]],
+    *,
+    out_dir: str | os.PathLike[str] | None = None,
+    target_xy: tuple[float, float] | None = None,
+    config: LocateConfig | None = None,
+    search: IndexSearchConfig | None = None,
+    index_cache: str | os.PathLike[str] | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> LocateResult:
+    """``locate --tiles``: rasters above ``search.index_above_mpx`` megapixels (a large
+    mosaic, COG or VRT the whole-raster first pass would read far too coarse) are
+    indexed on the fly and searched through the index; the others are matched whole,
+    as :func:`~workbench.locate.pipeline.locate` does (which this is, unchanged, when
+    no raster is that large).  ``index_cache``: keep the on-the-fly index there (it is
+    reused and extended by later runs); default a temporary folder.
+    """
+    scfg = search or IndexSearchConfig()
+    catalog = TileCatalog.from_paths(list(tile_paths), cancel=cancel)
+    big = [t for t in catalog.tiles if t.width * t.height > scfg.index_above_mpx * 1e6]
+    if not big:
+        return locate(video, tile_paths, out_dir=out_dir, target_xy=target_xy, config=config,
+                      progress=progress, cancel=cancel)
+    small = [t.path for t in catalog.tiles if t not in big]
+    with tempfile.TemporaryDirectory(prefix="workbench-index-") as tmp:
+        idx = Path(index_cache) if index_cache is not None else Path(tmp) / "index"
+        build_index([t.path for t in big], idx, progress=scaled(progress, 0.0, 0.3),
+                    cancel=cancel)
+        result = locate_in_index(video, idx, out_dir=out_dir, target_xy=target_xy,
+                                 config=config, search=scfg, extra_tiles=small,
+                                 progress=scaled(progress, 0.3, 1.0), cancel=cancel)
+    result.method["search"]["index"] = str(index_cache) if index_cache else "(on the fly)"
+    if out_dir is not None:
+        write_locate_json(result, out_dir)
     return result
 
 
@@ -203,8 +254,10 @@ def _nothing(video: str | os.PathLike[str], kset: KeyframeSet | None, cfg: Locat
                         method={"target_xy": list(target_xy) if target_xy else None})
 
 
-def _to_sources(result: LocateResult, windows: Sequence[Window], vrts: Sequence[Path]) -> None:
-    """Rewrite window tiles of ``result`` as their original rasters (in place)."""
+def _to_sources(result: LocateResult, windows: Sequence[Window], vrts: Sequence[Path],
+                hash_tiles: bool) -> None:
+    """Rewrite window tiles of ``result`` as their original rasters (in place); tiles
+    searched whole keep their reference (hashed when ``hash_tiles``)."""
     by_vrt = {str(v): w for v, w in zip(vrts, windows, strict=True)}
     for c in result.candidates:
         w = by_vrt.get(c.tile)
@@ -221,6 +274,11 @@ def _to_sources(result: LocateResult, windows: Sequence[Window], vrts: Sequence[
         c.scores["window_row_off"] = float(w.row_off)
         c.tile = w.raster.path
     refs: dict[str, TileRef] = {}
+    vrt_paths = {str(v) for v in vrts}
+    for ref in result.tiles:
+        if ref.path not in vrt_paths:
+            digest = sha256_tile(ref.path) if hash_tiles else ref.sha256
+            refs[ref.path] = replace(ref, sha256=digest)
     for w in windows:
         if w.raster.path not in refs:
             tile = catalog_file(w.raster.path)
