@@ -69,7 +69,7 @@ def run_case(name: str, clip: Path, truth: Path | None, idx: Path, vrt: Path,
         row["in_windows"] = _truth_in_windows(doc, truth, vrt)
     if exhaustive:
         e = run_measured([PY, "-m", "workbench", "-q", "locate", str(clip), "--tiles", str(vrt),
-                          "--out", str(out / "tiles")])
+                          "--index-above", "inf", "--out", str(out / "tiles")])
         d2 = json.loads((out / "tiles" / "locate.json").read_text())
         row.update(ex_verdict=d2["verdict"], ex_s=round(e["wall"], 1))
         if truth is not None:

@@ -147,7 +147,7 @@ def main() -> int:
         if a.exhaustive:
             out2 = vrt.parent / "out_tiles"
             e = run_measured([PY, "-m", "workbench", "-q", "locate", str(clip), "--tiles",
-                              str(vrt), "--out", str(out2)])
+                              str(vrt), "--index-above", "inf", "--out", str(out2)])
             doc2 = json.loads((out2 / "locate.json").read_text())
             row.update(ex_s=e["wall"], ex_rss=e["rss_mb"], ex_verdict=doc2["verdict"],
                        ex_error_m=centre_error(doc2, truth))

@@ -51,6 +51,9 @@ def register(sub: Any) -> None:
     p.add_argument("--index-cache", default=None, metavar="INDEX",
                    help="with --tiles: where to keep the index built on the fly for rasters"
                         " above 96 Mpx (reused by later runs; default a temporary folder)")
+    p.add_argument("--index-above", type=float, default=96.0, metavar="MPX",
+                   help="with --tiles: index rasters larger than MPX megapixels on the fly"
+                        " (default 96; 'inf' matches every raster whole, as before)")
     p.add_argument("--target", type=_target, default=None, metavar="X,Y",
                    help="frame pixel to geolocate (crosshair, impact point)")
     p.add_argument("--max-keyframes", type=int, default=None, metavar="N",
@@ -67,7 +70,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the locate job; print a summary; return 0 (any verdict)."""
-    from workbench.locate.indexed import locate_in_index, locate_tiles
+    from workbench.locate.indexed import IndexSearchConfig, locate_in_index, locate_tiles
     from workbench.locate.pipeline import LocateConfig
 
     video = Path(args.video)
@@ -88,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
             require()
     if args.feature_cache:
         cfg.feature_cache = str(check_writable_dir(args.feature_cache))
+    if not args.index_above > 0:
+        raise UsageError(f"--index-above must be a positive number, not {args.index_above}")
     out = Path(args.out)
     created: Path | None = None  # the outermost folder this run creates, if any
     if not out.exists():
@@ -103,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
             else:
                 result = locate_tiles(video, args.tiles, out_dir=out, target_xy=args.target,
                                       config=cfg, index_cache=args.index_cache,
+                                      search=IndexSearchConfig(index_above_mpx=args.index_above),
                                       progress=progress)
     except BaseException:
         if created is not None:  # a failed run leaves no output folder behind
