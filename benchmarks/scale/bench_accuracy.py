@@ -1,14 +1,13 @@
 """Accuracy of search through the region index against the exhaustive matcher.
 
-    .venv/bin/python benchmarks/scale/bench_accuracy.py [--size 10] [--clips 4] [--real]
+    .venv/bin/python benchmarks/scale/bench_accuracy.py [--size 10] [--clips 4]
 
 On one generated mosaic (``bench_scale.prepare``'s towns, 0.5 m): ``--clips`` positive
 clips rendered from different towns of the mosaic, one negative (a town that is not
 in it), and the first positive again against the same mosaic with its true town
 replaced by another one (honest distractor: same generator, resampling and colour
 handling; the true footprint is nowhere), where a `located` verdict is wrong.
-``--real`` adds cross-date cases from ``../shared/data/regions/`` (NAIP North Dakota:
-index one year, footage rendered from another year's image of the same place).
+Real imagery across dates and sensors (``../shared/data/regions/``) is not covered yet.
 Prints, per case: shortlist recall (is the truth inside a searched window),
 index verdict and error, exhaustive verdict and error, and totals: hit@1 (25 m),
 wrong `located`, negatives rejected.  Partial by design on a shared 2-core machine.
@@ -35,8 +34,6 @@ from bench_scale import (  # noqa: E402
     layout,
     run_measured,
 )
-
-REGIONS = HERE.parents[2] / "shared" / "data" / "regions"
 
 
 def render(raster: Path, target: tuple[float, float], gsd: float, out: Path) -> tuple[Path, Path]:
@@ -98,7 +95,6 @@ def main() -> int:
     ap.add_argument("--size", type=float, default=10.0)
     ap.add_argument("--clips", type=int, default=4)
     ap.add_argument("--no-exhaustive", action="store_true")
-    ap.add_argument("--real", action="store_true")
     a = ap.parse_args()
     gsd = 0.5
     n, cols = layout(a.size, gsd)
