@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import warnings
 from datetime import date, datetime
 from pathlib import Path
@@ -36,11 +37,14 @@ MAX_VERTICES = 1_000_000
 LAYER_TYPES = {".geojson": "GeoJSON", ".json": "GeoJSON", ".kml": "KML", ".gpkg": "GeoPackage",
                ".shp": "Shapefile"}
 _SCAN_CHUNK = 1 << 20
+# a nan/inf next to a comma: a coordinate GDAL's KML readers would silently turn into 0
+_KML_NAN = re.compile(rb"(?i)(?<![a-z0-9.])[+-]?(?:nan|inf|infinity)(?![a-z0-9])\s*,"
+                      rb"|,\s*[+-]?(?:nan|inf|infinity)(?![a-z0-9])")
 
 
 def _refuse_kml_dtd(path: Path) -> None:
-    """Refuse a KML that is not UTF-8/ASCII or declares a DTD or entities (the parser is
-    never given a chance to expand them)."""
+    """Refuse a KML that is not UTF-8/ASCII, declares a DTD or entities (the parser is
+    never given a chance to expand them), or has nan/inf coordinates."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(4)
@@ -53,6 +57,8 @@ def _refuse_kml_dtd(path: Path) -> None:
                 if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
                     raise ContextLayerError(
                         "KML declares a DTD or entities (refused: entity expansion)", path)
+                if _KML_NAN.search(window):
+                    raise ContextLayerError("KML has non-finite (nan/inf) coordinates", path)
                 tail = window[-16:]
     except OSError as exc:
         raise ContextLayerError(f"cannot read file ({exc.strerror or exc})", path) from exc
