@@ -13,6 +13,7 @@ Positions are WGS84 lon/lat; distances geodesic metres; azimuths degrees from tr
 
 from workbench.claim.area import normalise_area
 from workbench.claim.check import check_claim, class_matches
+from workbench.claim.geodesy import aeqd, inverse
 from workbench.claim.layers import LAYER_TYPES, layer_meta, read_context_layer
 from workbench.claim.model import (
     AsOf,
@@ -31,12 +32,12 @@ from workbench.claim.model import (
     format_distance,
 )
 from workbench.claim.shadow import measure_shadow
-from workbench.claim.sun import check_time, parse_time, sun_positions
+from workbench.claim.sun import check_time, day_curve, parse_time, sun_positions
 
 __all__ = [
     "LAYER_TYPES", "AsOf", "CategoryCheck", "ClaimCheck", "DateSpan", "LayerHit", "LayerMeta",
     "LayerReport", "NearestFeature", "ShadowError", "ShadowMeasure", "TimeCheck", "TimeWindow",
-    "check_claim", "check_time", "class_matches", "compass_word", "format_distance",
-    "layer_meta", "measure_shadow", "normalise_area", "parse_time", "read_context_layer",
-    "sun_positions",
+    "aeqd", "check_claim", "check_time", "class_matches", "compass_word", "day_curve",
+    "format_distance", "inverse", "layer_meta", "measure_shadow", "normalise_area",
+    "parse_time", "read_context_layer", "sun_positions",
 ]

@@ -34,9 +34,10 @@ def inverse_many(lon: float, lat: float, lons: np.ndarray,
 
 
 @lru_cache(maxsize=32)
-def _aeqd(lon: float, lat: float) -> tuple[Transformer, Transformer]:
-    """Azimuthal-equidistant projection centred on the point (metres; distances from the
-    centre are geodesic), forward and back."""
+def aeqd(lon: float, lat: float) -> tuple[Transformer, Transformer]:
+    """``always_xy`` transformers WGS84 -> azimuthal-equidistant metres centred on the
+    point (distances and azimuths from the centre are geodesic; north is up at the
+    centre), and back."""
     crs = CRS.from_proj4(f"+proj=aeqd +lat_0={lat!r} +lon_0={lon!r} +datum=WGS84 +units=m")
     wgs = CRS.from_epsg(4326)
     return (Transformer.from_crs(wgs, crs, always_xy=True),
@@ -64,7 +65,7 @@ def nearest_on(geom: BaseGeometry, lon: float, lat: float) -> tuple[float, float
         return best, (float(azs[i]) if best > 0 else None), (float(xy[i, 0]), float(xy[i, 1]))
     if geom.geom_type in ("Polygon", "MultiPolygon") and geom.covers(pt):
         return 0.0, None, (lon, lat)
-    fwd, back = _aeqd(float(lon), float(lat))
+    fwd, back = aeqd(float(lon), float(lat))
     g = shapely.transform(geom, lambda a: np.column_stack(fwd.transform(a[:, 0], a[:, 1])))
     near = nearest_points(g, Point(0.0, 0.0))[0]
     nlon, nlat = back.transform(near.x, near.y)

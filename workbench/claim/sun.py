@@ -105,6 +105,16 @@ def fitting_dates(lon: float, lat: float, clock: datetime, azimuth_deg: float,
     return [DateSpan(days[a], days[b]) for a, b in _runs(ok)]
 
 
+def day_curve(lon: float, lat: float, day: date, tz: tzinfo, step_min: int = 10
+              ) -> tuple[list[datetime], np.ndarray, np.ndarray]:
+    """The sun over ``day`` (local zone ``tz``) every ``step_min`` minutes: ``(times,
+    azimuth, apparent elevation)``, arrays ``(N,)`` float64 degrees (for figures)."""
+    start = datetime.combine(day, time(0, 0), tzinfo=tz)
+    times = [start + timedelta(minutes=m) for m in range(0, 24 * 60 + 1, step_min)]
+    az, elev, _ = sun_positions(lon, lat, times)
+    return times, az, elev
+
+
 def check_time(lon: float, lat: float, sun_azimuth_deg: float, sigma_deg: float, *,
                claimed_time: datetime | None = None, day: date | None = None,
                tz: tzinfo | None = None, k: float = K_SIGMA) -> TimeCheck:
