@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -14,16 +15,16 @@ from pathlib import Path
 import pytest
 from casekit import Scene, make_scene
 
+from workbench.case import Case
 from workbench.case.audit import check_chain
-from workbench.case.casefile import Case
-from workbench.verify.check import verify_case
+from workbench.verify import verify_case
 
 REPO = Path(__file__).resolve().parents[1]
 
 WRITER = r"""
 import sys
 import numpy as np
-from workbench.case.casefile import Case
+from workbench.case import Case
 path = sys.argv[1]
 rng = np.random.default_rng(int(sys.argv[2]))
 with Case.open(path) as case:
@@ -51,7 +52,7 @@ import sys
 sys.path.insert(0, sys.argv[2])
 from pathlib import Path
 from casekit import make_scene
-from workbench.case.casefile import Case
+from workbench.case import Case
 root = Path(sys.argv[1])
 run = sys.argv[3]
 scene = make_scene(root / f"scene{run}")
@@ -89,8 +90,12 @@ def _kill(proc: subprocess.Popen[str], delay: float) -> None:
 def _check_consistent(path: Path) -> int:
     rep = verify_case(path)  # first, read-only: a hot journal must be rolled back, not read
     assert rep.ok, [str(f) for f in rep.findings]
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        conn.close()
     with Case.open(path) as case:
-        assert case.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         log = case.audit_log()
         assert check_chain(log) == []
         counts = {a: sum(e.action == a for e in log) for a in ("note", "keyframe", "tie_point")}

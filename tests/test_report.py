@@ -30,7 +30,7 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> Scene:
 def case_path(scene: Scene, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("report_case") / "demo.wbcase"
     with Case.create(path, video_path=scene.video, tiles=[scene.tile], result=scene.result,
-                     keyframes_dir=scene.out_dir, user="alice") as case:
+                     keyframes_dir=scene.out_dir, analyst="alice") as case:
         c = case.candidate(1)
         case.confirm(1, f"water tower and road fork match {EVIL}")
         case.reject(2, "decoy")

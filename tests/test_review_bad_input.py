@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 from casekit import Scene, make_scene
 
-from workbench.case.casefile import Case, verify_case
+from workbench.case import Case
 from workbench.cli import main
 from workbench.errors import CaseError, UsageError
+from workbench.verify import verify_case
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,7 @@ def base_case(tmp_path_factory: pytest.TempPathFactory) -> tuple[Scene, Path]:
     scene = make_scene(root / "scene")
     path = root / "base.wbcase"
     with Case.create(path, video_path=scene.video, tiles=[scene.tile], result=scene.result,
-                     keyframes_dir=scene.out_dir, user="alice") as case:
+                     keyframes_dir=scene.out_dir, analyst="alice") as case:
         case.confirm(1, "water tower matches")
         case.reject(2, "decoy")
         case.add_note("first note")
@@ -162,7 +163,7 @@ def test_sub_metre_or_missing_uncertainty_is_not_printed_as_zero(
     result = dataclasses.replace(scene.result, candidates=cands)
     path = tmp_path / "u.wbcase"
     Case.create(path, video_path=scene.video, tiles=[scene.tile], result=result,
-                keyframes_dir=scene.out_dir, user="alice").close()
+                keyframes_dir=scene.out_dir, analyst="alice").close()
     out = tmp_path / "rep"
     assert main(["report", str(path), "--format", "html,pdf,geojson,kml", "--out", str(out)]) == 0
     kml = next(out.glob("*.kml")).read_text(encoding="utf-8")

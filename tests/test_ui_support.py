@@ -140,7 +140,7 @@ def make_case(syn: Synthetic, video: Path, path: Path) -> Path:
     tiles = [dataclasses.replace(t, sha256=sha256_tile(t.path)) for t in res.tiles]
     result = dataclasses.replace(res, video=probe(video).to_ref(), keyframes=kfs, tiles=tiles)
     case = Case.create(path, video_path=video, tiles=[syn.tile_path], result=result,
-                       keyframes_dir=syn.out_dir, user="tester")
+                       keyframes_dir=syn.out_dir, analyst="tester")
     case.close()
     return path
 

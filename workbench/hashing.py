@@ -1,7 +1,7 @@
 """SHA-256 of bytes and of files: the one streamed file hasher that footage
-(:mod:`workbench.video_io`), rasters (:mod:`workbench.raster_files`) and case files
-(:mod:`workbench.case_schema`) share.  Callers wrap ``OSError`` in their own typed,
-file-naming error."""
+(:mod:`workbench.video`), rasters (:mod:`workbench.imagery`), case files
+(:mod:`workbench.case`) and context layers (:mod:`workbench.claim`) share.  Callers wrap
+``OSError`` in their own typed, file-naming error."""
 
 from __future__ import annotations
 
@@ -50,3 +50,17 @@ def sha256_stream(
             if progress is not None:
                 progress(done / total)
     return digest.hexdigest(), done
+
+
+def sha256_file(
+    path: str | os.PathLike[str],
+    *,
+    progress: Callable[[float], None] | None = None,
+    cancel: CancelToken | None = None,
+) -> str:
+    """A file's SHA-256 hex digest, streamed (see :func:`sha256_stream`).
+
+    Raises:
+        OSError: the file cannot be read.  Cancelled: ``cancel`` was set.
+    """
+    return sha256_stream(path, progress=progress, cancel=cancel)[0]

@@ -1,4 +1,5 @@
-"""Plain records returned by :class:`workbench.case.Case` (decisions, notes, claim...).
+"""Plain records returned by :class:`workbench.case.Case` (decisions, notes, claim, audit
+entries...): the bottom of the case package, imported by its implementation.
 
 Times are UTC ISO 8601 strings; positions WGS84; keyframe pixels ``(x, y)`` =
 (col, row) with the centre of the top-left pixel at ``(0, 0)``.
@@ -9,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from workbench.results import VideoRef
+from workbench.results import KeyframeRef, VideoRef
 
 DecisionStatus = Literal["confirmed", "rejected"]
 
@@ -23,6 +24,7 @@ class Decision:
     note: str
     user: str
     time: str
+    run_id: int = 0  # the locate run it applies to (decisions apply per run)
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ class PointOfInterest:
     lat: float
     user: str
     time: str
+    id: int = 0
 
 
 @dataclass(frozen=True)
@@ -129,3 +132,36 @@ class ContextLayer:
     geojson: dict[str, Any]
     user: str
     time: str
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One append-only audit-log entry.
+
+    ``time`` is UTC ISO 8601; ``action`` one of ``create``, ``locate``, ``confirm``,
+    ``reject``, ``note``, ``keyframe``, ``tie_point``, ``point_of_interest``,
+    ``claim``, ``context_layer``, ``relink``, ``migrate``; ``details`` says what changed
+    (JSON-ready dict).  ``hash`` = SHA-256 hex of ``prev_hash`` + the canonical JSON
+    of this entry, so any edit or deletion breaks the chain (see ``verify_case``).
+    """
+
+    seq: int
+    time: str
+    user: str
+    action: str
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class KeyframeBlob:
+    """A keyframe ready to store: lossless PNG bytes of a BGR image, optional mask PNG."""
+
+    ref: KeyframeRef
+    png: bytes
+    sha256: str
+    width: int
+    height: int
+    mask_png: bytes | None
+    mask_sha256: str | None

@@ -1,6 +1,7 @@
 """`workbench case ...`: create a case, inspect it, and record the analyst's decisions.
 
     workbench case new CASE VIDEO --tiles PATH [PATH ...]   # runs locate into a new case
+    workbench case new CASE VIDEO --locate-json DIR/locate.json  # reuses a locate output
     workbench case info CASE [--json]
     workbench case confirm CASE RANK --note TEXT
     workbench case reject CASE RANK --note TEXT
@@ -12,8 +13,10 @@
     workbench case keyframe CASE FRAME_INDEX
     workbench case relink CASE FILE           # a moved footage/raster file, same SHA-256
 
-Every command takes ``--user NAME`` for the audit log (default: ``$WORKBENCH_USER``
-or the login name).
+``case new X`` creates ``X.wbcase``; every command taking CASE accepts ``X`` or
+``X.wbcase`` (the file as given if it exists, else with ``.wbcase`` appended).
+Every command takes ``--user NAME``, the analyst the audit log names (default:
+``$WORKBENCH_USER`` or the login name).
 """
 
 from __future__ import annotations
@@ -22,9 +25,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.errors import UsageError, WorkbenchError
+
+if TYPE_CHECKING:  # annotations only, for start-up time (see _open); cli is above case
+    from workbench.case import Case
 
 
 def register(sub: Any) -> None:
@@ -39,10 +45,15 @@ def register(sub: Any) -> None:
         sp.add_argument("--user", help="analyst name for the audit log")
         return sp
 
-    sp = add("new", "create a case: run locate on VIDEO against the tiles and store it all")
+    sp = add("new", "create a case: run locate on VIDEO against the tiles (or reuse a "
+                    "locate.json) and store it all")
     sp.add_argument("video", metavar="VIDEO")
-    sp.add_argument("--tiles", nargs="+", required=True, metavar="PATH",
-                    help="reference rasters (files or folders)")
+    sp.add_argument("--tiles", nargs="+", metavar="PATH",
+                    help="reference rasters (files or folders); required unless --locate-json")
+    sp.add_argument("--locate-json", metavar="FILE",
+                    help="store this `workbench locate` output (locate.json, its keyframes/ "
+                         "folder beside it) instead of running locate again; its footage "
+                         "SHA-256 must be VIDEO's")
     sp.add_argument("--target", metavar="X,Y", help="keyframe pixel to geolocate (e.g. impact)")
     sp.add_argument("--copy-video", action="store_true", help="also store a copy of the footage")
     sp.add_argument("--force", action="store_true", help="replace an existing case file")
@@ -95,6 +106,14 @@ def register(sub: Any) -> None:
     sp.set_defaults(func=_keyframe)
 
 
+def _open(args: argparse.Namespace) -> Case:
+    """The CASE argument opened for the analyst ``--user`` names."""
+    # start-up time of the CLI entry point: the case stack loads OpenCV and GDAL
+    from workbench.case import Case
+
+    return Case.open(args.case, analyst=args.user)
+
+
 def _xy(text: str, what: str) -> tuple[float, float]:
     try:
         a, b = (float(v) for v in text.split(","))
@@ -105,14 +124,18 @@ def _xy(text: str, what: str) -> tuple[float, float]:
 
 
 def _new(args: argparse.Namespace) -> int:
-    from workbench.case.casefile import new_case
+    # start-up time of the CLI entry point: locate loads OpenCV and GDAL
+    from workbench.case import new_case
     from workbench.cli._progress import terminal_progress
     from workbench.report.model import uncertainty_text
 
+    if not args.tiles and not args.locate_json:
+        raise UsageError("case new needs --tiles PATH [PATH ...] (or --locate-json FILE)")
     target = _xy(args.target, "--target") if args.target else None
     with terminal_progress(getattr(args, "quiet", False)) as progress, new_case(
-            args.case, args.video, args.tiles, progress=progress, user=args.user,
-            target_xy=target, copy_video=args.copy_video, overwrite=args.force) as case:
+            args.case, args.video, args.tiles or [], progress=progress, analyst=args.user,
+            target_xy=target, copy_video=args.copy_video, overwrite=args.force,
+            locate_json=args.locate_json) as case:
         res = case.result
         print(f"{case.path}: created; verdict {res.verdict}, {len(res.candidates)} candidates")
         best = res.best()
@@ -123,11 +146,11 @@ def _new(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
-    from workbench.case.casefile import Case
+    # start-up time of the CLI entry point (these load OpenCV, GDAL, pyproj)
     from workbench.geo import format_dms, format_mgrs
     from workbench.report.model import uncertainty_text
 
-    with Case.open(args.case) as case:
+    with _open(args) as case:
         res = case.result
         dec = case.decisions()
         if args.json:
@@ -166,27 +189,21 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _decide(args: argparse.Namespace) -> int:
-    from workbench.case.casefile import Case
-
-    with Case.open(args.case) as case:
+    with _open(args) as case:
         fn = case.confirm if args.decision == "confirm" else case.reject
-        d = fn(args.rank, args.note, user=args.user)
+        d = fn(args.rank, args.note)
         print(f"{case.path}: rank {d.rank} {d.status} by {d.user} at {d.time}")
     return 0
 
 
 def _note(args: argparse.Namespace) -> int:
-    from workbench.case.casefile import Case
-
-    with Case.open(args.case) as case:
-        n = case.add_note(args.text, user=args.user)
+    with _open(args) as case:
+        n = case.add_note(args.text)
         print(f"{case.path}: note {n.id} added by {n.user} at {n.time}")
     return 0
 
 
 def _claim(args: argparse.Namespace) -> int:
-    from workbench.case.casefile import Case
-
     at = _xy(args.at, "--at") if args.at else None
     area = None
     if args.area:
@@ -195,67 +212,59 @@ def _claim(args: argparse.Namespace) -> int:
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise UsageError(f"cannot read the claimed area as GeoJSON ({exc})", args.area) \
                 from exc
-        from workbench.claim import normalise_area
+        from workbench.claim import normalise_area  # start-up time (shapely)
 
         try:  # checked here so that the message names the area file, not the case
             area = normalise_area(area)
         except WorkbenchError as exc:
             raise UsageError(exc.message, args.area) from exc
-    with Case.open(args.case) as case:
-        case.set_claim(args.text, lonlat=at, area_geojson=area, user=args.user)
+    with _open(args) as case:
+        case.set_claim(args.text, lonlat=at, area_geojson=area)
         print(f"{case.path}: claim recorded")
     return 0
 
 
 def _context(args: argparse.Namespace) -> int:
-    from workbench.case.casefile import Case
-
-    with Case.open(args.case) as case:
-        layer = case.add_context_layer(args.file, name=args.name, user=args.user)
+    with _open(args) as case:
+        layer = case.add_context_layer(args.file, name=args.name)
         print(f"{case.path}: context layer {layer.name!r} added "
               f"({len(layer.geojson['features'])} polygons)")
     return 0
 
 
 def _point(args: argparse.Namespace) -> int:
-    from workbench.case.casefile import Case
-
-    with Case.open(args.case) as case:
-        p = case.set_point_of_interest(args.rank, args.x, args.y, args.label, user=args.user)
+    with _open(args) as case:
+        p = case.set_point_of_interest(args.rank, args.x, args.y, args.label)
         print(f"{case.path}: {p.label!r} at {p.lat:.6f}, {p.lon:.6f}")
     return 0
 
 
 def _tiepoint(args: argparse.Namespace) -> int:
-    from workbench.case.casefile import Case
-
-    with Case.open(args.case) as case:
-        case.add_tie_point(args.rank, (args.kx, args.ky), (args.tx, args.ty), user=args.user)
+    with _open(args) as case:
+        case.add_tie_point(args.rank, (args.kx, args.ky), (args.tx, args.ty))
         c = case.candidate(args.rank)
         print(f"{case.path}: tie point added; rank {c.rank} now at {c.lat:.6f}, {c.lon:.6f}")
     return 0
 
 
 def _relink(args: argparse.Namespace) -> int:
-    from workbench.case.casefile import Case
-
-    with Case.open(args.case) as case:
-        what = case.relink(args.file, user=args.user)
+    with _open(args) as case:
+        what = case.relink(args.file)
         print(f"{case.path}: {what} now at {Path(args.file).resolve()}")
     return 0
 
 
 def _keyframe(args: argparse.Namespace) -> int:
-    from workbench.case.casefile import Case
+    # start-up time of the CLI entry point (PyAV, OpenCV)
     from workbench.case.ingest import hash_footage
     from workbench.video.reader import read_frame
 
-    with Case.open(args.case) as case:
+    with _open(args) as case:
         # evidence: the frame must come from the very footage the case recorded, not from
         # whatever file now sits at that path
         hash_footage(case.video.path, case.video.sha256)
         frame = read_frame(case.video.path, args.frame)
-        ref = case.add_keyframe(frame.index, frame.pts_s, frame.image, None, user=args.user)
+        ref = case.add_keyframe(frame.index, frame.pts_s, frame.image, None)
         print(f"{case.path}: manual keyframe {ref.id} (frame {ref.frame_index}, "
               f"{ref.time_s:.3f} s)", file=sys.stdout)
     return 0

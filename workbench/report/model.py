@@ -11,14 +11,15 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from workbench import __version__
-from workbench.case.audit import AuditEntry
+from workbench.case import Case
 from workbench.case.geometry import as_points, residuals_px
 from workbench.case.model import (
+    AuditEntry,
     Claim,
     ContextLayer,
     Decision,
@@ -32,10 +33,8 @@ from workbench.errors import RasterOpenError, UsageError, WorkbenchError
 from workbench.geo import format_dms, format_mgrs, tile_px_to_lonlat
 from workbench.report import figures
 from workbench.results import Candidate, KeyframeRef, TileRef
-from workbench.verify.check import VerifyReport
-
-if TYPE_CHECKING:
-    from workbench.case.casefile import Case
+from workbench.verify.check import verify_case
+from workbench.verify.model import VerifyReport
 
 log = logging.getLogger(__name__)
 
@@ -259,8 +258,6 @@ def build_report_data(case: Case, *, generated_at: datetime | str | None = None,
     ``run_verify``: include a full ``verify_case`` run; ``figures``: draw the
     side-by-side and overlay figures (only HTML/PDF need either).
     """
-    from workbench.verify.check import verify_case
-
     res = case.result
     decisions = case.decisions()
     claim = case.claim()

@@ -7,17 +7,19 @@ and rewrite a justification, a note or the claim without touching the log.
 Every such row must therefore equal what its audit entry (same action, same
 time) recorded, field by field; a difference is an ``audit_mismatch`` error, a
 row with no entry an ``audit_missing`` error.  Manual tie points are checked in
-:mod:`workbench.verify`.
+:mod:`workbench.verify.check`.  Records are read through the case's API.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterator
+from dataclasses import asdict
 from typing import Any
 
-from workbench.case.audit import AuditEntry
+from workbench.case import Case
+from workbench.case.model import AuditEntry
+from workbench.errors import CaseCorruptError
 
 # table row field -> audit-detail key, per action
 _DECISION = {"rank": "rank", "status": "status", "note": "note", "run_id": "run_id"}
@@ -56,36 +58,30 @@ def _differences(row: dict[str, Any], entry: AuditEntry, fields: dict[str, str])
     return diff
 
 
-def _json(text: str | None) -> Any:
-    try:
-        return json.loads(text) if text else None
-    except ValueError:
-        return "<unreadable JSON>"
-
-
-def _rows(conn: Any) -> Iterable[tuple[tuple[str, ...], str, dict[str, Any], dict[str, str]]]:
+def _rows(case: Case) -> Iterator[tuple[tuple[str, ...], str, dict[str, Any], dict[str, str]]]:
     """``(actions, subject, row, fields)`` for every record the audit log must account for
     (``actions``: the audit actions that may have written it)."""
-    for r in conn.execute("SELECT id, run_id, rank, status, note, user, time FROM decisions"):
-        yield ("confirm", "reject"), f"decision on rank {r['rank']}", dict(r), _DECISION
-    for r in conn.execute("SELECT id, text, user, time FROM notes"):
-        yield ("note",), f"note {r['id']}", dict(r), _NOTE
-    for r in conn.execute("SELECT * FROM points_of_interest"):
-        yield ("point_of_interest",), f"point of interest {r['id']}", dict(r), _POI
-    for r in conn.execute("SELECT * FROM claim"):
-        row = dict(r)
-        row["lonlat"] = _json(r["lonlat_json"])
-        row["area"] = _json(r["area_json"])
+    for d in case.decision_history():
+        yield ("confirm", "reject"), f"decision on rank {d.rank}", asdict(d), _DECISION
+    for n in case.notes():
+        yield ("note",), f"note {n.id}", asdict(n), _NOTE
+    for p in case.points_of_interest():
+        yield ("point_of_interest",), f"point of interest {p.id}", asdict(p), _POI
+    claim = case.claim()
+    if claim is not None:
+        row = asdict(claim)
+        row.update(lonlat=claim.lonlat, area=claim.area_geojson)
         yield ("claim",), "claim", row, _CLAIM
-    for r in conn.execute("SELECT id, name, source_path, sha256, user, time FROM context_layers"):
-        yield ("context_layer",), f"context layer {r['id']}", dict(r), _LAYER
+    for layer in case.context_layers():
+        yield ("context_layer",), f"context layer {layer.id}", asdict(layer), _LAYER
 
 
-def check_records(conn: Any, entries: list[AuditEntry]) -> tuple[list[tuple[str, str, str]], int]:
+def check_records(case: Case, entries: list[AuditEntry]
+                  ) -> tuple[list[tuple[str, str, str]], int]:
     """Compare every analyst record with its audit entry.
 
     Args:
-        conn: the case's open ``sqlite3.Connection`` (``sqlite3.Row`` rows), read only.
+        case: the open case, read through its API only.
         entries: the case's audit log, oldest first.
 
     Returns:
@@ -97,7 +93,12 @@ def check_records(conn: Any, entries: list[AuditEntry]) -> tuple[list[tuple[str,
         by_key.setdefault((e.action, e.time), []).append(e)
     problems: list[tuple[str, str, str]] = []
     n = 0
-    for actions, subject, row, fields in _rows(conn):
+    try:
+        rows = list(_rows(case))
+    except CaseCorruptError as exc:  # a record edited into unreadable JSON
+        return [("audit_mismatch", "analyst records", f"{exc.message} (edited outside the "
+                 "workbench)")], 0
+    for actions, subject, row, fields in rows:
         n += 1
         candidates = [e for a in actions for e in by_key.get((a, row["time"]), [])]
         if not candidates:
