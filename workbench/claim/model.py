@@ -346,6 +346,21 @@ class ShadowMeasure:
                 "sigma_click_deg": self.sigma_click_deg, "sigma_fit_deg": self.sigma_fit_deg,
                 "click_px": self.click_px}
 
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> ShadowMeasure:
+        """Inverse of :meth:`to_json`.  Raises ``KeyError``/``TypeError``/``ValueError``
+        on a malformed record (the caller names the file)."""
+
+        def pair(key: str) -> tuple[float, float]:
+            a, b = d[key]
+            return float(a), float(b)
+
+        return cls(str(d["keyframe_id"]), pair("foot_px"), pair("tip_px"), pair("foot"),
+                   pair("tip"), float(d["length_m"]), float(d["shadow_azimuth_deg"]),
+                   float(d["sun_azimuth_deg"]), float(d["sigma_deg"]),
+                   float(d["sigma_click_deg"]), float(d["sigma_fit_deg"]),
+                   float(d["click_px"]))
+
 
 @dataclass(frozen=True)
 class TimeWindow:
