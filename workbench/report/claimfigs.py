@@ -34,6 +34,7 @@ LOCATED = (40, 40, 220)  # red (BGR)
 CLAIMED = (0, 140, 255)  # orange
 FOOTPRINT = (200, 120, 30)  # blue
 MAX_CLASSES = 8
+LEGEND_W = 330  # px of the right-hand legend strip
 
 
 def ascii_text(text: object, limit: int = 60) -> str:
@@ -43,8 +44,8 @@ def ascii_text(text: object, limit: int = 60) -> str:
 
 
 def _text(img: np.ndarray, text: str, xy: tuple[int, int], colour: tuple[int, int, int] = INK,
-          scale: float = 0.45, bold: int = 1) -> None:
-    line = ascii_text(text, 140)
+          scale: float = 0.45, bold: int = 1, limit: int = 140) -> None:
+    line = ascii_text(text, limit)
     cv2.putText(img, line, xy, FONT, scale, (255, 255, 255), bold + 3, cv2.LINE_AA)
     cv2.putText(img, line, xy, FONT, scale, colour, bold, cv2.LINE_AA)
 
@@ -93,7 +94,7 @@ def locator_map(lon: float, lat: float, uncertainty_m: float | None, *,
                 footprints: Sequence[Sequence[Sequence[float]]] = (),
                 include: Sequence[tuple[float, float]] = (),
                 class_attribute: str = "controller",
-                size: tuple[int, int] = (960, 720), title: str = "") -> np.ndarray:
+                size: tuple[int, int] = (1100, 720), title: str = "") -> np.ndarray:
     """Draw the locator map (see the module docstring).
 
     The view spans the located point, the claimed point and the ``include`` points (e.g.
@@ -108,9 +109,9 @@ def locator_map(lon: float, lat: float, uncertainty_m: float | None, *,
     xs, ys = xs[ok], ys[ok]
     centre = ((xs.min() + xs.max()) / 2, (ys.min() + ys.max()) / 2)
     half = max(xs.max() - xs.min(), ys.max() - ys.min()) / 2
-    frame = _Frame(lon, lat, (float(centre[0]), float(centre[1])), max(1000.0, half * 1.25),
-                   size)
     w, h = size
+    frame = _Frame(lon, lat, (float(centre[0]), float(centre[1])), max(1000.0, half * 1.25),
+                   (w - LEGEND_W, h))
     img = np.full((h, w, 3), 248, np.uint8)
     classes: dict[str, tuple[int, int, int]] = {}
     legend_layers: list[str] = []
@@ -162,6 +163,8 @@ def locator_map(lon: float, lat: float, uncertainty_m: float | None, *,
             cv2.circle(img, (int(here[0]), int(here[1])), r, LOCATED, 2, cv2.LINE_AA)
     cv2.drawMarker(img, (int(here[0]), int(here[1])), LOCATED, cv2.MARKER_CROSS, 22, 3)
     _text(img, "located", (int(here[0]) + 12, int(here[1]) + 18), LOCATED, 0.5, 2)
+    img[:, w - LEGEND_W:] = 255  # the legend strip (covers what spills over the map)
+    cv2.line(img, (w - LEGEND_W, 0), (w - LEGEND_W, h), INK, 1)
     _legend(img, classes, class_attribute, legend_layers)
     _north_arrow(img)
     scale_bar(img, frame.m_per_px)
@@ -172,11 +175,7 @@ def locator_map(lon: float, lat: float, uncertainty_m: float | None, *,
 
 def _legend(img: np.ndarray, classes: dict[str, tuple[int, int, int]], attribute: str,
             layer_lines: list[str]) -> None:
-    x, y = img.shape[1] - 330, 24
-    lines = len(classes) + len(layer_lines) + 4
-    cv2.rectangle(img, (x - 8, y - 18), (img.shape[1] - 6, y + 18 * lines), (255, 255, 255),
-                  -1)
-    cv2.rectangle(img, (x - 8, y - 18), (img.shape[1] - 6, y + 18 * lines), INK, 1)
+    x, y = img.shape[1] - LEGEND_W + 12, 24
     cv2.drawMarker(img, (x + 5, y - 4), LOCATED, cv2.MARKER_CROSS, 12, 2)
     _text(img, "located point, 1-sigma circle", (x + 18, y))
     y += 18
@@ -191,10 +190,11 @@ def _legend(img: np.ndarray, classes: dict[str, tuple[int, int, int]], attribute
         y += 18
     for key, colour in classes.items():
         cv2.circle(img, (x + 5, y - 4), 5, colour, -1, cv2.LINE_AA)
-        _text(img, key, (x + 18, y), INK, 0.4)
+        _text(img, key, (x + 18, y), INK, 0.4, 1, 44)
         y += 18
+    y += 8
     for line in layer_lines:
-        _text(img, line, (x, y), (90, 90, 90), 0.4)
+        _text(img, line, (x, y), (90, 90, 90), 0.4, 1, 48)
         y += 18
 
 
@@ -258,14 +258,14 @@ def sun_day_figure(check: TimeCheck, times: Sequence[datetime], azimuth: np.ndar
 
 def shadow_figure(keyframe: np.ndarray, shadow: ShadowMeasure) -> np.ndarray:
     """The keyframe ``(H, W, 3) uint8`` BGR with the shadow drawn from foot (circle) to tip
-    (arrow head) and its azimuths written.  Returns a BGR copy."""
-    img = keyframe.copy()
+    (arrow head) and its azimuths written in a strip below.  Returns a new BGR image."""
+    img = np.vstack([keyframe, np.full((30, keyframe.shape[1], 3), 255, np.uint8)])
     foot = (round(shadow.foot_px[0]), round(shadow.foot_px[1]))
     tip = (round(shadow.tip_px[0]), round(shadow.tip_px[1]))
     cv2.arrowedLine(img, foot, tip, (0, 0, 0), 5, cv2.LINE_AA, tipLength=0.15)
     cv2.arrowedLine(img, foot, tip, (0, 220, 255), 2, cv2.LINE_AA, tipLength=0.15)
     cv2.circle(img, foot, 7, (0, 220, 255), 2, cv2.LINE_AA)
     _text(img, f"shadow {shadow.shadow_azimuth_deg:.1f} deg, sun {shadow.sun_azimuth_deg:.1f}"
-          f" +/- {shadow.sigma_deg:.1f} deg, {shadow.length_m:.1f} m", (10, img.shape[0] - 12),
-          (0, 0, 0), 0.5, 1)
+          f" +/- {shadow.sigma_deg:.1f} deg, {shadow.length_m:.1f} m", (8, img.shape[0] - 10),
+          (0, 0, 0), 0.45, 1)
     return img
