@@ -71,7 +71,8 @@ def test_html_is_self_contained_escaped_and_complete(reports: dict[str, Path],
     assert html.count("<table") == html.count("</table>")  # structure intact
     assert 'http-equiv="Content-Security-Policy"' in html and "default-src 'none'" in html
     srcs = re.findall(r'src="([^"]*)"', html)
-    assert len(srcs) == 2 and all(s.startswith("data:image/png;base64,") for s in srcs)
+    # side by side, overlay and the claim's locator map
+    assert len(srcs) == 3 and all(s.startswith("data:image/png;base64,") for s in srcs)
     assert not re.search(r'(href|src)="(https?:|//|file:)', html)
     for text in ("1. Summary", "2. Claim check", "3. Confirmed locations", "Footage evidence",
                  "Imagery used", "Method", "Audit log", "Integrity check", "VERIFIED",
