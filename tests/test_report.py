@@ -81,7 +81,7 @@ def test_html_is_self_contained_escaped_and_complete(reports: dict[str, Path],
                  "synthetic town (workbench fixtures)", "SIFT+RANSAC", "P1", "target",
                  "Generated 2026-01-02T03:04:05Z"):
         assert text in html, text
-    assert re.search(r"222 m from the claimed location", html)  # 0.002 deg lon at 0.35 N
+    assert re.search(r"223 m from the claimed location", html)  # 0.002 deg lon at 0.35 N (WGS84)
     # residual table: 24 engine tie points, exact data -> zero residuals
     assert "Tie points: 24; RMS reprojection error 0.00 px" in html
 
