@@ -174,6 +174,9 @@ def test_cli_claim_context_shadow(scene: Scene, tmp_path: Path,
     assert "NOT consistent with the shadow" in out and "fits on no date of 2024" in out
     code, out, _ = run(capsys, "case", "info", path)
     assert "claimed time: 2024-05-14T09:30:00+03:00" in out and "shadows measured: 2" in out
+    code, out, _ = run(capsys, "case", "info", path, "--json")
+    doc = json.loads(out)
+    assert doc["claim"]["category"] == "Islamic State target" and len(doc["shadows"]) == 2
 
 
 def test_report_sections_are_escaped(scene: Scene, tmp_path: Path) -> None:
@@ -186,7 +189,7 @@ def test_report_sections_are_escaped(scene: Scene, tmp_path: Path) -> None:
                                name=f"control {EVIL}", as_of="c. 2017",
                                licence=f"lic {EVIL}", source=f"src {EVIL}")
         case.add_shadow(1, FOOT, TIP)
-        paths = write_reports(case, ["html", "pdf"], tmp_path / "out",
+        paths = write_reports(case, ["html", "pdf", "geojson", "kml"], tmp_path / "out",
                               generated_at="2026-01-02T03:04:05Z")
     html = next(p for p in paths if p.suffix == ".html").read_text(encoding="utf-8")
     assert "<script>" not in html and "</td></table> ]]>" not in html
@@ -195,5 +198,10 @@ def test_report_sections_are_escaped(scene: Scene, tmp_path: Path) -> None:
                    "Sun azimuth over the day", "Claimed target category",
                    "Nearest marked &#x27;Islamic State&#x27;", "Date warning"):
         assert needle in html, needle
+    gj = json.loads(next(p for p in paths if p.suffix == ".geojson").read_text())
+    kinds = {f["properties"]["kind"]: f for f in gj["features"]}
+    assert kinds["shadow"]["geometry"]["type"] == "LineString"
+    assert kinds["claimed_location"]["properties"]["claimed_time"] == "2024-05-14T09:30:00+03:00"
+    assert "IS &lt;script&gt;" in next(p for p in paths if p.suffix == ".kml").read_text()
     pdf = next(p for p in paths if p.suffix == ".pdf")
     assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 10_000

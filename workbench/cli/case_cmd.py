@@ -194,6 +194,12 @@ def _info(args: argparse.Namespace) -> int:
                 "keyframes": [k.id for k in case.keyframes],
                 "rasters": [{"path": r.path, "sha256": r.sha256} for r in case.rasters],
                 "notes": len(case.notes()), "audit_entries": len(case.audit_log()),
+                "claim": None if (cl := case.claim()) is None else {
+                    "text": cl.text, "lonlat": cl.lonlat, "claimed_time": cl.claimed_time,
+                    "category": cl.category},
+                "context_layers": [la.name for la in case.context_layers()],
+                "shadows": [{"rank": sh.rank, **sh.measure.to_json()}
+                            for sh in case.shadows()],
             }
             print(json.dumps(doc, indent=2, sort_keys=True))
             return 0

@@ -93,12 +93,24 @@ def build_geojson(data: ReportData) -> dict[str, Any]:
             "recorded_by": p.user, "recorded_at": p.time}})
     if data.claim is not None:
         cl = data.claim
+        extra = {"claimed_time": cl.claimed_time, "category": cl.category}
         if cl.lonlat is not None:
             feats.append({"type": "Feature", "geometry": _geom_point(*cl.lonlat),
-                          "properties": {"kind": "claimed_location", "claim": cl.text}})
+                          "properties": {"kind": "claimed_location", "claim": cl.text,
+                                         **extra}})
         if cl.area_geojson is not None:
             feats.append({"type": "Feature", "geometry": _round(cl.area_geojson, COORD_DIGITS),
-                          "properties": {"kind": "claimed_area", "claim": cl.text}})
+                          "properties": {"kind": "claimed_area", "claim": cl.text, **extra}})
+    cr = data.claim_report
+    if cr is not None and cr.shadow is not None:
+        m = cr.shadow.measure
+        feats.append({"type": "Feature", "geometry": {
+            "type": "LineString", "coordinates": [list(m.foot), list(m.tip)]}, "properties": {
+            "kind": "shadow", "rank": cr.shadow.rank, "keyframe_id": m.keyframe_id,
+            "shadow_azimuth_deg": m.shadow_azimuth_deg, "sun_azimuth_deg": m.sun_azimuth_deg,
+            "sigma_deg": m.sigma_deg, "length_m": m.length_m,
+            "consistent_with_claimed_time": cr.time_check.consistent if cr.time_check
+            else None, "recorded_by": cr.shadow.user, "recorded_at": cr.shadow.time}})
     for f in feats:
         f["properties"] = _round(f["properties"])
         f["geometry"] = _round(f["geometry"], COORD_DIGITS)

@@ -93,6 +93,10 @@ def build_kml(data: ReportData) -> str:
     if data.claim is not None:
         folder = kml.newfolder(name="Claim")
         rows2: list[tuple[str, Any]] = [("claim", data.claim.text)]
+        if data.claim.claimed_time:
+            rows2.append(("claimed time", data.claim.claimed_time))
+        if data.claim.category:
+            rows2.append(("category", data.claim.category))
         if data.primary and data.primary.claim_check:
             rows2.append(("distance to geolocation",
                           distance_text(data.primary.claim_check.distance_m)))
