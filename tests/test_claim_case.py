@@ -205,3 +205,15 @@ def test_report_sections_are_escaped(scene: Scene, tmp_path: Path) -> None:
     assert "IS &lt;script&gt;" in next(p for p in paths if p.suffix == ".kml").read_text()
     pdf = next(p for p in paths if p.suffix == ".pdf")
     assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 10_000
+
+
+def test_report_with_a_shadow_but_no_claimed_time(scene: Scene, tmp_path: Path) -> None:
+    path = _new_case(scene, tmp_path / "c.wbcase")
+    with Case.open(path) as case:
+        case.add_shadow(1, FOOT, TIP)
+        [html] = write_reports(case, ["html"], tmp_path / "out",
+                               generated_at="2026-01-02T03:04:05Z")
+    text = html.read_text(encoding="utf-8")
+    assert "Time check (sun and shadow)" in text
+    assert "No claimed time or date was recorded" in text
+    assert "Sun azimuth over the day" not in text  # no day to draw without a date

@@ -14,11 +14,12 @@ import re
 from datetime import date
 from typing import Any
 
+import numpy as np
 import shapely
 from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
 
-from workbench.claim.geodesy import inverse, nearest_on
+from workbench.claim.geodesy import inverse, inverse_many, nearest_on
 from workbench.claim.layers import layer_meta
 from workbench.claim.model import (
     CategoryCheck,
@@ -93,10 +94,21 @@ def _layer_report(name: str, fc: dict[str, Any], lon: float, lat: float,
     attr = attribute or meta.class_attribute
     if attr is None and any(DEFAULT_CLASS_ATTRIBUTE in p for _, p, _ in feats):
         attr = DEFAULT_CLASS_ATTRIBUTE
-    for g, props, fname in feats:
+    # single points (the bulk of control layers) measured in one vectorised call
+    single = [i for i, (g, _, _) in enumerate(feats) if g.geom_type == "Point"]
+    xy = np.array([(feats[i][0].x, feats[i][0].y) for i in single], dtype=np.float64)
+    dists, azs = inverse_many(lon, lat, xy[:, 0], xy[:, 1]) if single else (xy, xy)
+    point_at = {i: k for k, i in enumerate(single)}
+    for i, (g, props, fname) in enumerate(feats):
         if g.geom_type in ("Polygon", "MultiPolygon") and g.covers(pt):
             hits.append(LayerHit(name, fname, props))
-        d, az, (nlon, nlat) = nearest_on(g, lon, lat)
+        if i in point_at:
+            k = point_at[i]
+            d = float(dists[k])
+            az = float(azs[k]) if d > 0 else None
+            nlon, nlat = float(xy[k, 0]), float(xy[k, 1])
+        else:
+            d, az, (nlon, nlat) = nearest_on(g, lon, lat)
         value = props.get(attr) if attr else None
         near.append(NearestFeature(name, fname, d, az, nlon, nlat,
                                    None if value in (None, "") else str(value), props))

@@ -59,7 +59,7 @@ def _refuse_kml_dtd(path: Path) -> None:
                         "KML declares a DTD or entities (refused: entity expansion)", path)
                 if _KML_NAN.search(window):
                     raise ContextLayerError("KML has non-finite (nan/inf) coordinates", path)
-                tail = window[-16:]
+                tail = window[-64:]
     except OSError as exc:
         raise ContextLayerError(f"cannot read file ({exc.strerror or exc})", path) from exc
 
