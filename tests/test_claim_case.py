@@ -174,6 +174,7 @@ def test_cli_claim_context_shadow(scene: Scene, tmp_path: Path,
     assert "NOT consistent with the shadow" in out and "fits on no date of 2024" in out
     code, out, _ = run(capsys, "case", "info", path)
     assert "claimed time: 2024-05-14T09:30:00+03:00" in out and "shadows measured: 2" in out
+    assert "as of about 2017 (as of about 2017, about 6.4 years before the event" in out
     code, out, _ = run(capsys, "case", "info", path, "--json")
     doc = json.loads(out)
     assert doc["claim"]["category"] == "Islamic State target" and len(doc["shadows"]) == 2
@@ -202,6 +203,8 @@ def test_report_sections_are_escaped(scene: Scene, tmp_path: Path) -> None:
     kinds = {f["properties"]["kind"]: f for f in gj["features"]}
     assert kinds["shadow"]["geometry"]["type"] == "LineString"
     assert kinds["claimed_location"]["properties"]["claimed_time"] == "2024-05-14T09:30:00+03:00"
+    [lay] = gj["workbench"]["context_layers"]
+    assert lay["as_of"] == "about 2017" and "years before the event" in lay["date_warning"]
     assert "IS &lt;script&gt;" in next(p for p in paths if p.suffix == ".kml").read_text()
     pdf = next(p for p in paths if p.suffix == ".pdf")
     assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 10_000

@@ -222,6 +222,15 @@ def _info(args: argparse.Namespace) -> int:
         layers, shadows = case.context_layers(), case.shadows()
         if layers or shadows:
             out.append(f"context layers: {len(layers)}; shadows measured: {len(shadows)}")
+        if layers:
+            from workbench.claim import layer_meta, parse_time  # start-up time (claim)
+
+            event = parse_time(claim.claimed_time).date() if claim and claim.claimed_time \
+                else None
+            for la in layers:
+                when = layer_meta(la.geojson).as_of_date()
+                flag = when.flag(event)
+                out.append(f"  {la.name}: as of {when.label()}" + (f" ({flag})" if flag else ""))
         out.append(f"notes:     {len(case.notes())}; audit entries: {len(case.audit_log())}")
         print("\n".join(out))
     return 0

@@ -117,7 +117,19 @@ def build_geojson(data: ReportData) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": feats,
             "workbench": {"case": data.case_name, "verdict": data.verdict,
                           "footage_sha256": data.footage.video.sha256,
-                          "audit_head": data.audit[-1].hash if data.audit else None}}
+                          "audit_head": data.audit[-1].hash if data.audit else None,
+                          "context_layers": _layers(data)}}
+
+
+def _layers(data: ReportData) -> list[dict[str, Any]]:
+    """Each context layer's provenance and its date warning (as in every other output)."""
+    cr = data.claim_report
+    if cr is None:
+        return []
+    flags = {rep.name: rep.date_flag for rep in cr.check.layers} if cr.check else {}
+    return [{"name": name, "as_of": meta.as_of_date().label(), "source": meta.source,
+             "licence": meta.licence, "sha256": meta.sha256, "features": n,
+             "date_warning": flags.get(name)} for name, meta, n in cr.layers]
 
 
 def geojson_bytes(data: ReportData) -> bytes:
