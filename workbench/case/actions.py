@@ -52,7 +52,8 @@ from workbench.claim import (
 )
 from workbench.claim.shadow import CLICK_PX
 from workbench.errors import CaseError, UsageError
-from workbench.hashing import sha256_bytes, sha256_stream
+from workbench.hashing import sha256_bytes, sha256_file
+from workbench.position import candidate_pixel_position
 from workbench.results import Candidate, KeyframeRef, LocateResult, TileRef
 
 
@@ -198,20 +199,24 @@ class CaseActions(CaseView):
             raise UsageError(f"pixel ({x}, {y}) is outside keyframe {c.keyframe_id} "
                              f"({info['width']}x{info['height']})", self.path)
         grid = self._grid(c.tile)
-        lon, lat = keyframe_to_lonlat(c.homography, grid.transform, grid.crs, (x, y))
-        if not (math.isfinite(lon) and math.isfinite(lat)):
-            raise UsageError(f"pixel ({x}, {y}) does not map onto the ground (above horizon)",
-                             self.path)
+        try:  # the one pixel-to-position path (locate --target and the app use it too)
+            pos = candidate_pixel_position(c, grid.transform, grid.crs, grid.gsd_m, (x, y))
+        except UsageError as exc:
+            raise UsageError(f"pixel ({x}, {y}) does not map onto the ground ({exc.message})",
+                             self.path) from exc
+        lon, lat = pos.lon, pos.lat
+        unc = pos.uncertainty_m if math.isfinite(pos.uncertainty_m) else None
         run = self._db.latest_run_id()
         with self._db.tx():
             entry = self._db.append_audit("point_of_interest", {
                 "rank": rank, "keyframe_id": c.keyframe_id, "x": x, "y": y, "label": label,
-                "lon": lon, "lat": lat}, self.analyst)
+                "lon": lon, "lat": lat, "uncertainty_m": unc,
+                "outside_hull": pos.outside_hull}, self.analyst)
             p = PointOfInterest(rank, c.keyframe_id, x, y, label, lon, lat, entry.user,
                                 entry.time)
             pid = self._db.insert_point_of_interest(run, p)
         return PointOfInterest(rank, c.keyframe_id, x, y, label, lon, lat, entry.user,
-                               entry.time, pid)
+                               entry.time, pid, unc, pos.outside_hull)
 
     def set_claim(self, text: str, lonlat: tuple[float, float] | None = None,
                   area_geojson: dict[str, Any] | None = None, *,
@@ -223,6 +228,7 @@ class CaseActions(CaseView):
         zone (stored as given, normalised); ``category`` what the claim says the target
         was ("Islamic State target").  ``UsageError`` on bad values, nothing recorded.
         """
+
         check_not_readonly(self.readonly, self.path)
         if not text.strip():
             raise UsageError("empty claim text", self.path)
@@ -258,6 +264,7 @@ class CaseActions(CaseView):
         Raises ``CaseError`` naming the file when it cannot be read (see
         :func:`workbench.claim.read_context_layer`), ``UsageError`` on a bad as-of date.
         """
+
         check_not_readonly(self.readonly, self.path)
         src = Path(path)
         fc, digest = read_context_layer(src, source=source, licence=licence, as_of=as_of,
@@ -316,10 +323,7 @@ class CaseActions(CaseView):
         p = Path(new_path)
         if not p.is_file():
             raise CaseError("file to relink not found", p)
-        try:
-            digest, _ = sha256_stream(p)
-        except OSError as exc:
-            raise CaseError(f"cannot read file ({exc.strerror or exc})", p) from exc
+        digest, _ = sha256_file(p, error=CaseError)
         new = str(p.resolve())
         fr = self.footage
         if digest == fr.video.sha256:
@@ -388,10 +392,15 @@ def _refit(c: Candidate, k_all: np.ndarray, t_all: np.ndarray, grid: RasterRecor
                footprint=frame_footprint(h, grid.transform, grid.crs, width, height) or
                c.footprint)
     doc["scores"] = {**c.scores, "manual_tie_points": float(n_manual)}
-    if c.target:
-        tlon, tlat = keyframe_to_lonlat(h, grid.transform, grid.crs,
-                                        (c.target["x"], c.target["y"]))
-        doc["target"] = {**c.target, "lon": tlon, "lat": tlat}
+    if c.target:  # the same position function as locate --target, the app and case point
+        try:
+            pos = candidate_pixel_position(Candidate(**doc), grid.transform, grid.crs,
+                                           grid.gsd_m, (c.target["x"], c.target["y"]))
+            doc["target"] = {**c.target, **pos.to_target()}
+        except UsageError:  # the refitted plane puts it beyond the horizon: no position
+            doc["target"] = {"x": c.target["x"], "y": c.target["y"]}
+        if not math.isfinite(doc["target"].get("uncertainty_m", 0.0)):
+            doc["target"]["uncertainty_m"] = None  # JSON null: not estimated
     return dict(json.loads(canonical_json(doc)))
 
 

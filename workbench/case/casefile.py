@@ -40,7 +40,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from workbench import __version__
 from workbench.atomic import check_writable_dir
 from workbench.case.actions import CaseActions, record_run
 from workbench.case.audit import current_user, normalised, utc_now
@@ -63,6 +62,7 @@ from workbench.errors import CaseCorruptError, CaseError, CaseOpenError, OutputE
 from workbench.locate.pipeline import locate
 from workbench.progress import CancelToken, ProgressCallback, check_cancel, report, scaled
 from workbench.results import LocateResult
+from workbench.version import __version__
 
 __all__ = ["CASE_SUFFIX", "Case", "new_case", "resolve_case_path"]
 
@@ -136,9 +136,10 @@ class Case(CaseActions):
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         unlink_quietly(tmp, Path(f"{tmp}-journal"))
         try:
-            db = CaseDB.create(tmp, created=now, software=SOFTWARE)
+            db = CaseDB.create(tmp)
             try:
-                with db.tx():
+                with db.tx():  # one transaction: schema and content
+                    db.create_schema(created=now, software=SOFTWARE)
                     video_doc = {k: v for k, v in normalised(result.to_json()["video"]).items()
                                  if k not in ("path", "sha256")}
                     db.insert_footage(str(Path(video_path).resolve()), Path(video_path).name,

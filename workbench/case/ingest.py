@@ -24,7 +24,7 @@ from workbench.errors import (
     VideoOpenError,
     one_line,
 )
-from workbench.hashing import sha256_bytes, sha256_stream
+from workbench.hashing import sha256_bytes, sha256_file
 from workbench.imagery.catalog import tile_files
 from workbench.progress import ProgressCallback, report
 from workbench.results import LocateResult, ResultFormatError, TileRef
@@ -133,8 +133,7 @@ def hash_footage(video_path: str | os.PathLike[str], expected: str,
     if not path.is_file():
         raise VideoOpenError("footage file not found", path)
     try:
-        digest, size = sha256_stream(
-            path, progress=lambda f: report(progress, "hashing footage", f))
+        digest, size = sha256_file(path, progress=progress, stage="hashing footage")
     except OSError as exc:
         raise VideoOpenError(f"cannot read footage ({exc.strerror or exc})", path) from exc
     if expected and expected != digest:
@@ -182,7 +181,7 @@ def raster_records(tiles: list[str | os.PathLike[str]], result: LocateResult,
         if not path.is_file():
             raise RasterOpenError("reference raster not found", path)
         try:
-            digest, size = sha256_stream(path)
+            digest, size = sha256_file(path)
         except OSError as exc:
             raise RasterOpenError(f"cannot read raster ({exc.strerror or exc})", path) from exc
         report(progress, "hashing rasters", (i + 1) / len(paths))
@@ -215,7 +214,7 @@ def sidecar_hashes(raster: Path) -> dict[str, str]:
         if f.resolve() == raster.resolve():
             continue
         try:
-            out[str(f.resolve())] = sha256_stream(f)[0]
+            out[str(f.resolve())] = sha256_file(f)[0]
         except OSError as exc:
             raise RasterOpenError(f"cannot read sidecar ({exc.strerror or exc})", f) from exc
     return out

@@ -76,7 +76,7 @@ class PointOfInterest:
     """An analyst-clicked point (e.g. the impact) on a candidate's keyframe, geolocated.
 
     ``x``, ``y``: keyframe pixel (col, row); ``lon``, ``lat``: WGS84 through the
-    candidate's homography and tile grid.
+    candidate's homography and tile grid (:func:`workbench.position.pixel_position`).
     """
 
     rank: int
@@ -89,6 +89,11 @@ class PointOfInterest:
     user: str
     time: str
     id: int = 0
+    # 1-sigma radius (m) and distance outside the tie points' hull (hull diameters) from
+    # workbench.position when the point was recorded; kept in its audit entry (None: not
+    # estimated, or read back from the points_of_interest table, which has no column yet)
+    uncertainty_m: float | None = None
+    outside_hull: float | None = None
 
 
 @dataclass(frozen=True)

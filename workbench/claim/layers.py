@@ -29,7 +29,7 @@ from shapely.geometry import mapping
 from workbench.claim.model import AsOf, LayerMeta
 from workbench.errors import ContextLayerError, CRSError, UsageError, one_line
 from workbench.geo import wgs84_transformer
-from workbench.hashing import sha256_stream
+from workbench.hashing import sha256_file
 
 MAX_LAYER_BYTES = 200 * 1024 * 1024
 MAX_FEATURES = 200_000
@@ -214,10 +214,7 @@ def read_context_layer(path: str | os.PathLike[str], *, source: str | None = Non
                     raise ContextLayerError(f"more than {MAX_FEATURES} features", p)
     if not feats:
         raise ContextLayerError("no features with a geometry in this file", p)
-    try:
-        digest, _ = sha256_stream(p)
-    except OSError as exc:
-        raise ContextLayerError(f"cannot read file ({exc.strerror or exc})", p) from exc
+    digest, _ = sha256_file(p, error=ContextLayerError)
     meta_out = LayerMeta(
         source=" ".join((source or description or f"file {p.name}").split()),
         licence=" ".join((licence or "not stated").split()), as_of=when.text,

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from workbench.errors import UsageError
+from workbench.geo import format_metres
 
 COMPASS_16 = (
     "north", "north-northeast", "northeast", "east-northeast",
@@ -285,11 +286,11 @@ class ClaimCheck:
         if self.distance_m is not None:
             way = (f" {compass_word(self.bearing_deg)}" if self.bearing_deg is not None
                    and self.distance_m >= 1 else "")
-            parts.append(f"{_fmt_m(self.distance_m)} from the claimed location"
+            parts.append(f"{format_metres(self.distance_m)} from the claimed location"
                          + (f" (which lies{way})" if way else ""))
         if self.inside_claimed_area is not None:
             parts.append("inside the claimed area" if self.inside_claimed_area else
-                         f"outside the claimed area ({_fmt_m(self.area_distance_m or 0)} "
+                         f"outside the claimed area ({format_metres(self.area_distance_m or 0)} "
                          "from its edge)")
         if self.layers_checked:
             if self.containing:
@@ -307,10 +308,6 @@ class ClaimCheck:
             out.extend(rep.sentences())
         out.extend(c.sentence() for c in self.categories)
         return out
-
-
-def _fmt_m(m: float) -> str:
-    return f"{m / 1000:.2f} km" if m >= 1000 else f"{m:.0f} m"
 
 
 @dataclass(frozen=True)

@@ -154,7 +154,7 @@ def _new(args: argparse.Namespace) -> int:
     # start-up time of the CLI entry point: locate loads OpenCV and GDAL
     from workbench.case import new_case
     from workbench.cli._progress import terminal_progress
-    from workbench.report.model import uncertainty_text
+    from workbench.geo import format_uncertainty
 
     if not args.tiles and not args.locate_json:
         raise UsageError("case new needs --tiles PATH [PATH ...] (or --locate-json FILE)")
@@ -168,14 +168,13 @@ def _new(args: argparse.Namespace) -> int:
         best = res.best()
         if best is not None:
             print(f"  best: rank {best.rank} at {best.lat:.6f}, {best.lon:.6f} "
-                  f"(confidence {best.confidence:.2f}, {uncertainty_text(best.uncertainty_m)})")
+                  f"(confidence {best.confidence:.2f}, {format_uncertainty(best.uncertainty_m)})")
     return 0
 
 
 def _info(args: argparse.Namespace) -> int:
     # start-up time of the CLI entry point (these load OpenCV, GDAL, pyproj)
-    from workbench.geo import format_dms, format_mgrs
-    from workbench.report.model import uncertainty_text
+    from workbench.geo import format_dms, format_mgrs, format_uncertainty
 
     with _open(args) as case:
         res = case.result
@@ -212,7 +211,7 @@ def _info(args: argparse.Namespace) -> int:
             state = f"{d.status} by {d.user}: {d.note}" if d else "undecided"
             out.append(f"  #{c.rank} {c.lat:.6f}, {c.lon:.6f}  {format_dms(c.lat, c.lon)}  "
                        f"{format_mgrs(c.lat, c.lon)}  conf {c.confidence:.2f} "
-                       f"{uncertainty_text(c.uncertainty_m)}  [{state}]")
+                       f"{format_uncertainty(c.uncertainty_m)}  [{state}]")
         claim = case.claim()
         if claim:
             out.append(f"claim:     {claim.text}")
@@ -314,9 +313,13 @@ def _shadow(args: argparse.Namespace) -> int:
 
 
 def _point(args: argparse.Namespace) -> int:
+    from workbench.geo import format_uncertainty
+
     with _open(args) as case:
         p = case.set_point_of_interest(args.rank, args.x, args.y, args.label)
-        print(f"{case.path}: {p.label!r} at {p.lat:.6f}, {p.lon:.6f}")
+        flag = " (outside the matched area: extrapolated)" if p.outside_hull else ""
+        print(f"{case.path}: {p.label!r} at {p.lat:.7f}, {p.lon:.7f}, uncertainty "
+              f"{format_uncertainty(p.uncertainty_m)}{flag}")
     return 0
 
 

@@ -13,6 +13,7 @@ import json
 from html import escape
 from typing import Any
 
+from workbench.geo import format_metres, format_uncertainty
 from workbench.report.model import (
     UNCERTAINTY_NOTE,
     LocationSection,
@@ -20,9 +21,7 @@ from workbench.report.model import (
     ResidualRow,
     confidence_words,
     crs_label,
-    distance_text,
     fmt_float,
-    uncertainty_text,
 )
 
 CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
@@ -83,7 +82,7 @@ def _summary(d: ReportData) -> str:
         rows: list[tuple[str, Any]] = [
             ("Position (WGS84 lat, lon)", f"<b>{c.lat:.6f}, {c.lon:.6f}</b>"),
             ("DMS", e(p.dms)), ("MGRS", e(p.mgrs or "n/a")),
-            ("Uncertainty", f"{uncertainty_text(c.uncertainty_m)}"
+            ("Uncertainty", f"{format_uncertainty(c.uncertainty_m)}"
                  f" {UNCERTAINTY_NOTE}"),
             ("Confidence", f"{c.confidence:.2f} ({e(confidence_words(c.confidence))})"),
             ("Keyframe", e(f"{c.keyframe_id} at {p.keyframe.time_s:.3f} s (frame "
@@ -125,10 +124,10 @@ def _claim(d: ReportData) -> str:
     chk = d.primary.claim_check if d.primary else None
     if chk is not None:
         rows.append(("Finding", f"<b>{e(chk.summary())}</b>"))
-        rows.append(("Distance to claimed location", e(distance_text(chk.distance_m))))
+        rows.append(("Distance to claimed location", e(format_metres(chk.distance_m))))
         if chk.inside_claimed_area is not None:
             rows.append(("Inside claimed area", "yes" if chk.inside_claimed_area else
-                         e(f"no ({distance_text(chk.area_distance_m)} outside)")))
+                         e(f"no ({format_metres(chk.area_distance_m)} outside)")))
         rows.append(("Context polygons containing it", e("; ".join(
             f"{h.layer}: {h.feature}" for h in chk.containing) or "none")))
     elif d.claim:
@@ -165,7 +164,7 @@ def _location(s: LocationSection, n: int) -> str:
     status = s.decision.status if s.decision else "NOT CONFIRMED"
     out = [f"<h3>Location {n}: candidate #{c.rank} ({e(status)})</h3>"]
     out.append(_kv([("Position", e(f"{c.lat:.6f}, {c.lon:.6f} | {s.dms} | {s.mgrs}")),
-                    ("Uncertainty / confidence", e(f"{uncertainty_text(c.uncertainty_m)}, "
+                    ("Uncertainty / confidence", e(f"{format_uncertainty(c.uncertainty_m)}, "
                                                    f"{c.confidence:.2f} "
                                                    f"({confidence_words(c.confidence)})")),
                     ("Decision note", e(s.decision.note) if s.decision else "-")]))
@@ -278,7 +277,7 @@ def render_html(d: ReportData) -> str:
     """The complete HTML document."""
     cands = _table(["Rank", "lat, lon", "Confidence", "Uncertainty", "Keyframe", "Decision"], [
         [str(c.rank), f"{c.lat:.6f}, {c.lon:.6f}", f"{c.confidence:.2f}",
-         e(uncertainty_text(c.uncertainty_m)), e(c.keyframe_id),
+         e(format_uncertainty(c.uncertainty_m)), e(c.keyframe_id),
          e(f"{dd.status}: {dd.note} ({dd.user})") if dd else "undecided"]
         for c, dd in d.candidates], (0, 2))
     locs = "".join(_location(s, i) for i, s in enumerate(d.sections, start=1)) or \

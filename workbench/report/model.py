@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from workbench import __version__
 from workbench.case import Case
 from workbench.case.geometry import as_points, residuals_px
 from workbench.case.model import (
@@ -31,12 +30,13 @@ from workbench.case.model import (
 )
 from workbench.claim import ClaimCheck
 from workbench.errors import RasterOpenError, UsageError, WorkbenchError
-from workbench.geo import format_dms, format_mgrs, tile_px_to_lonlat
+from workbench.geo import format_dms, format_mgrs, format_uncertainty, tile_px_to_lonlat
 from workbench.report import figures
 from workbench.report.claimdata import ClaimReport, build_claim_report, claim_check_for
 from workbench.results import Candidate, KeyframeRef, TileRef
 from workbench.verify.check import verify_case
 from workbench.verify.model import VerifyReport
+from workbench.version import __version__
 
 log = logging.getLogger(__name__)
 
@@ -227,14 +227,6 @@ UNCERTAINTY_NOTE = (
 )
 
 
-def uncertainty_text(metres: float | None) -> str:
-    """``"±12 m"`` (``"±0.3 m"`` below 1 m), or ``"not estimated"`` when the engine gave no
-    positive radius (``None``: a NaN stored in ``locate.json``/the case as JSON null)."""
-    if metres is None or not (math.isfinite(metres) and metres > 0):
-        return "not estimated"
-    return f"±{metres:.0f} m" if metres >= 1 else f"±{metres:.1f} m"
-
-
 def _headline(verdict: str, primary: LocationSection | None) -> str:
     if primary is not None and primary.decision is not None:
         c = primary.candidate
@@ -242,7 +234,7 @@ def _headline(verdict: str, primary: LocationSection | None) -> str:
                 "not_located": "not located"}.get(verdict, verdict)
         return (f"Located and confirmed by the analyst (software verdict: {soft}; "
                 f"{confidence_words(c.confidence)}; uncertainty "
-                f"{uncertainty_text(c.uncertainty_m)})")
+                f"{format_uncertainty(c.uncertainty_m)})")
     if verdict == "located" and primary is not None:
         return "Located by the software; NOT yet confirmed by an analyst"
     if verdict == "ambiguous":
@@ -325,12 +317,5 @@ def fmt_float(v: float, digits: int) -> str:
     return f"{v:.{digits}f}" if math.isfinite(v) else "n/a"
 
 
-def distance_text(m: float | None) -> str:
-    """``"1.23 km"`` / ``"85 m"`` / ``"n/a"``."""
-    if m is None or not math.isfinite(m):
-        return "n/a"
-    return f"{m / 1000:.2f} km" if m >= 1000 else f"{m:.0f} m"
-
-
 __all__ = ["LocationSection", "Mark", "ReportData", "ResidualRow", "build_report_data",
-           "confidence_words", "crs_label", "distance_text", "fmt_float", "uncertainty_text"]
+           "confidence_words", "crs_label", "fmt_float"]

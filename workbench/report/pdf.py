@@ -31,6 +31,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from workbench.geo import format_uncertainty
 from workbench.report.model import (
     UNCERTAINTY_NOTE,
     LocationSection,
@@ -38,7 +39,6 @@ from workbench.report.model import (
     confidence_words,
     crs_label,
     fmt_float,
-    uncertainty_text,
 )
 
 _FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
@@ -137,7 +137,7 @@ class _Builder:
             c = p.candidate
             rows = [("Position (WGS84 lat, lon)", f"<b>{c.lat:.6f}, {c.lon:.6f}</b>"),
                     ("DMS", t(p.dms)), ("MGRS", t(p.mgrs or "n/a")),
-                    ("Uncertainty", f"{uncertainty_text(c.uncertainty_m)}"
+                    ("Uncertainty", f"{format_uncertainty(c.uncertainty_m)}"
                                      f" {UNCERTAINTY_NOTE}"),
                     ("Confidence", f"{c.confidence:.2f} ({t(confidence_words(c.confidence))})"),
                     ("Keyframe", t(f"{c.keyframe_id} at {p.keyframe.time_s:.3f} s" if p.keyframe
@@ -202,7 +202,7 @@ class _Builder:
         if s is not self.d.primary:  # the primary one is already in the summary
             self.story.append(self.kv([
                 ("Position", t(f"{c.lat:.6f}, {c.lon:.6f} | {s.dms} | {s.mgrs}")),
-                ("Uncertainty / confidence", t(f"{uncertainty_text(c.uncertainty_m)}, "
+                ("Uncertainty / confidence", t(f"{format_uncertainty(c.uncertainty_m)}, "
                                                f"{c.confidence:.2f} "
                                                f"({confidence_words(c.confidence)})")),
                 ("Decision note", t(s.decision.note) if s.decision else "-")]))
@@ -253,7 +253,7 @@ class _Builder:
         self.story.append(self.table(["Rank", "lat, lon", "Conf.", "Uncert.", "Keyframe",
                                       "Decision"], [
             [str(c.rank), f"{c.lat:.6f}, {c.lon:.6f}", f"{c.confidence:.2f}",
-             t(uncertainty_text(c.uncertainty_m)), t(c.keyframe_id),
+             t(format_uncertainty(c.uncertainty_m)), t(c.keyframe_id),
              t(f"{dd.status}: {dd.note} ({dd.user})") if dd else "undecided"]
             for c, dd in d.candidates], [1, 4, 1.5, 1.5, 2, 6]))
         v = d.footage.video

@@ -43,7 +43,7 @@ from workbench.case.ingest import decode_png, sidecar_hashes
 from workbench.case.model import AuditEntry, RasterRecord
 from workbench.errors import CaseError
 from workbench.geo import haversine_m
-from workbench.hashing import sha256_bytes, sha256_stream
+from workbench.hashing import sha256_bytes, sha256_file
 from workbench.results import Candidate
 from workbench.verify.model import MAX_MEDIAN_RESIDUAL_PX, POSITION_TOL_M, VerifyReport
 from workbench.verify.records import check_records
@@ -108,7 +108,7 @@ def _check_footage(case: Case, rep: VerifyReport, entries: list[AuditEntry]) -> 
                                           else ""))
         return
     try:
-        got, size = sha256_stream(path)
+        got, size = sha256_file(path)
     except OSError as exc:
         rep.error("footage_missing", str(path), f"cannot read footage ({exc.strerror or exc})")
         return
@@ -172,7 +172,7 @@ def _check_rasters(case: Case, rep: VerifyReport, entries: list[AuditEntry]) -> 
                       "path (moved or deleted)")
             continue
         try:
-            got, _ = sha256_stream(path)
+            got, _ = sha256_file(path)
         except OSError as exc:
             rep.error("raster_missing", rec.path, f"cannot read raster ({exc.strerror or exc})")
             continue

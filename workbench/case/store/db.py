@@ -51,20 +51,18 @@ class CaseDB:
     # ---- lifecycle ---------------------------------------------------------
 
     @classmethod
-    def create(cls, path: Path, *, created: str, software: str) -> CaseDB:
-        """A new, empty case database of the current schema at ``path`` (a fresh file).
-        ``OutputError`` if it cannot be written."""
+    def create(cls, path: Path) -> CaseDB:
+        """A connection to a new, empty database file at ``path``; the caller runs
+        :meth:`create_schema` and its first content in one transaction.  ``OutputError`` if
+        it cannot be written."""
         try:
-            db = cls(connect(path), path)
+            return cls(connect(path), path)
         except sqlite3.Error as exc:
             raise OutputError(f"cannot write case file ({exc})", path) from exc
-        try:
-            with db.tx() as conn:
-                create_schema(conn, created=created, software=software)
-        except BaseException:
-            db.close()
-            raise
-        return db
+
+    def create_schema(self, *, created: str, software: str) -> None:
+        """Create the current schema (inside the caller's transaction)."""
+        create_schema(self.conn, created=created, software=software)
 
     @classmethod
     def open(cls, path: Path, *, readonly: bool,
