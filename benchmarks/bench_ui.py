@@ -5,8 +5,8 @@ Run: ``.venv/bin/python benchmarks/bench_ui.py [--demo DIR]``  (about 1 minute).
 Prints one JSON document with:
 
 * ``locate_event_loop``: the real locate on the demo data (footage + both towns) run
-  in a child process (:class:`ui.workers.ProcessTask`, what the app does) and, for
-  comparison, in a thread of the GUI process (:class:`ui.workers.Task`).  For each:
+  in a child process (:class:`workbench_ui.workers.ProcessTask`, what the app does) and, for
+  comparison, in a thread of the GUI process (:class:`workbench_ui.workers.Task`).  For each:
   wall time, longest gap between ticks of a 5 ms QTimer, the 99th percentile gap, and
   the longest time the GUI thread itself was busy between two ticks.  Goal: no gap
   over 100 ms caused by the app (busy < 100 ms; wall gaps also include time the GUI
@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     }
 
     # --- the comparison of candidate 1 ---------------------------------------------------
-    from workbench_ui.compare import CompareWidget, prepare
+    from workbench_ui.compare import CompareWidget
+    from workbench_ui.compare_data import prepare
 
     from workbench.case.casefile import Case
     from workbench.compare import locate_pixel

@@ -48,11 +48,16 @@ fi
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
+# Every version comes from the lock, constraints.txt (refresh: bash scripts/lock.sh);
+# pyproject.toml keeps the ranges.  The build tools come from the lock too, and the
+# project is built without an isolated build environment, so nothing unpinned enters.
 stamp=.venv/.workbench-setup
-want="$(sha256sum pyproject.toml | cut -c1-16) [$extras]"
+want="$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16) [$extras]"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  .venv/bin/python -m pip install -q --upgrade pip >&2
+  pip=(.venv/bin/python -m pip install -q -c constraints.txt)
+  "${pip[@]}" pip >&2
+  "${pip[@]}" setuptools wheel >&2
   spec="."; [ -n "$extras" ] && spec=".[${extras}]"
-  .venv/bin/python -m pip install -q -e "$spec" >&2
+  "${pip[@]}" --no-build-isolation -e "$spec" >&2
   echo "$want" > "$stamp"
 fi

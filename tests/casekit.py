@@ -16,8 +16,8 @@ import rasterio
 from workbench_fixtures.town import make_town_geotiff
 
 from workbench.case.geometry import frame_footprint, keyframe_centre, keyframe_to_lonlat
-from workbench.case.schema import sha256_bytes, sha256_path
 from workbench.geo import apply_homography
+from workbench.hashing import sha256_bytes, sha256_file
 from workbench.imagery.catalog import TileCatalog
 from workbench.results import Candidate, KeyframeRef, LocateResult, VideoRef
 
@@ -56,7 +56,7 @@ def make_scene(root: Path, *, seed: int = 3) -> Scene:
     out_dir = root / "locate_out"
     (out_dir / "keyframes").mkdir(parents=True, exist_ok=True)
     cat = TileCatalog.from_paths([tile])
-    tref = cat.tiles[0].to_ref(sha256_path(tile)[0])
+    tref = cat.tiles[0].to_ref(sha256_file(tile)[0])
     rng = np.random.default_rng(seed)
     kfs, cands = [], []
     for i, quad in enumerate((TRUE_QUAD, DECOY_QUAD)):
@@ -91,7 +91,7 @@ def make_scene(root: Path, *, seed: int = 3) -> Scene:
             if i == 0 else None))
     result = LocateResult(
         verdict="located",
-        video=VideoRef(str(video), sha256_path(video)[0], 25.0, KF_W, KF_H, 4.0, 100, "h264"),
+        video=VideoRef(str(video), sha256_file(video)[0], 25.0, KF_W, KF_H, 4.0, 100, "h264"),
         keyframes=kfs, candidates=cands, tiles=[tref], timing_s={"total": 1.5},
         reason="rank 1 has 24 consistent inliers", method={
             "software": "workbench 0.1.0", "matcher": "SIFT+RANSAC", "ratio": 0.8})

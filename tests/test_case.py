@@ -14,14 +14,15 @@ import numpy as np
 import pytest
 from casekit import KF_H, KF_W, Scene, make_scene
 
+from workbench.case import Case
 from workbench.case.audit import check_chain
-from workbench.case.casefile import Case
 from workbench.case.geometry import keyframe_to_lonlat
-from workbench.case.schema import DDL_V1, SCHEMA_VERSION
+from workbench.case.store import DDL_V1, SCHEMA_VERSION
 from workbench.errors import (
     CaseCorruptError,
     CaseError,
     CaseOpenError,
+    CaseRecordNotFoundError,
     CaseVersionError,
     OutputError,
     UsageError,
@@ -37,8 +38,9 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> Scene:
 
 
 def new(scene: Scene, path: Path, **kw: object) -> Case:
+    kw.setdefault("analyst", "alice")
     return Case.create(path, video_path=scene.video, tiles=[scene.tile], result=scene.result,
-                       keyframes_dir=scene.out_dir, user="alice", **kw)  # type: ignore[arg-type]
+                       keyframes_dir=scene.out_dir, **kw)  # type: ignore[arg-type]
 
 
 def digest(path: Path) -> str:
@@ -73,8 +75,12 @@ def test_create_open_round_trip(scene: Scene, tmp_path: Path) -> None:
         assert [e.action for e in log] == ["create", "locate"]
         assert all(e.user == "alice" and ISO_Z.match(e.time) for e in log)
         assert log[0].details["footage_sha256"] == scene.result.video.sha256
-        with pytest.raises(KeyError):
-            case.keyframe_image("nope")
+        for read in (case.keyframe_image, case.keyframe_png, case.keyframe_mask,
+                     case.keyframe_info):
+            with pytest.raises(CaseRecordNotFoundError) as exc:
+                read("nope")
+            assert isinstance(exc.value, KeyError)  # old `except KeyError` callers still work
+            assert str(exc.value) == f"{path}: no keyframe 'nope' in the case"
 
 
 def test_create_refuses_existing_file_unless_overwrite(scene: Scene, tmp_path: Path) -> None:
@@ -104,15 +110,20 @@ def test_create_checks_inputs(scene: Scene, tmp_path: Path) -> None:
 
 
 def test_decisions_notes_and_audit(scene: Scene, tmp_path: Path) -> None:
-    with new(scene, tmp_path / "c.wbcase") as case:
-        case.reject(1, "first look: wrong", user="bob")
-        d = case.confirm(1, "water tower matches", user="carol")
+    path = tmp_path / "c.wbcase"
+    new(scene, path).close()
+    with Case.open(path, analyst="bob") as case:
+        assert case.analyst == "bob"
+        case.reject(1, "first look: wrong")
+    with Case.open(path, analyst="carol") as case:
+        d = case.confirm(1, "water tower matches")
         case.reject(2, "decoy")
         n = case.add_note("asked the source for the original file")
         dec = case.decisions()
         assert dec[1].status == "confirmed" and dec[1].user == "carol"
         assert dec[1].note == "water tower matches" and dec[1].time == d.time
-        assert dec[2].status == "rejected"
+        assert dec[2].status == "rejected" and dec[2].user == "carol"
+        assert [x.user for x in case.decision_history()] == ["bob", "carol", "carol"]
         assert [x.text for x in case.notes()] == [n.text]
         log = case.audit_log()
         assert [e.action for e in log][2:] == ["reject", "confirm", "reject", "note"]
@@ -144,8 +155,12 @@ def test_audit_log_is_append_only(scene: Scene, tmp_path: Path) -> None:
 def test_user_defaults_to_environment(scene: Scene, tmp_path: Path,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WORKBENCH_USER", "Dana Investigator")
-    with new(scene, tmp_path / "c.wbcase") as case:
+    with new(scene, tmp_path / "c.wbcase", analyst=None) as case:
+        assert case.analyst == "Dana Investigator"
         assert case.add_note("x").user == "Dana Investigator"
+        assert {e.user for e in case.audit_log()} == {"Dana Investigator"}
+    with Case.open(tmp_path / "c.wbcase", analyst="  Eve   Ng ") as case:
+        assert case.add_note("y").user == "Eve Ng"  # bound once, whitespace normalised
 
 
 def test_manual_keyframe_tie_point_and_point_of_interest(scene: Scene, tmp_path: Path) -> None:
@@ -206,7 +221,7 @@ def test_claim_and_context_layers(scene: Scene, tmp_path: Path) -> None:
             {"type": "Feature", "properties": {"name": "a road"},
              "geometry": {"type": "LineString", "coordinates": square[:2]}}]}))
         layer = case.add_context_layer(gj, name="Control 2024-05-14")
-        assert len(layer.geojson["features"]) == 2
+        assert len(layer.geojson["features"]) == 3  # lines are kept (nearest feature)
         kml = tmp_path / "zone.kml"
         coords = " ".join(f"{x},{y},0" for x, y in far)
         kml.write_text('<?xml version="1.0"?><kml xmlns="http://www.opengis.net/kml/2.2">'
@@ -234,39 +249,6 @@ def test_claim_and_context_layers(scene: Scene, tmp_path: Path) -> None:
         bad.write_text("{not json")
         with pytest.raises(CaseError, match=r"bad\.geojson"):
             case.add_context_layer(bad)
-
-
-def test_context_layer_from_geopackage(scene: Scene, tmp_path: Path) -> None:
-    """A minimal GeoPackage (as GDAL writes it: GP header + WKB) in UTM is reprojected."""
-    import shapely
-    from pyproj import Transformer
-    from shapely.geometry import Polygon
-
-    from workbench.claim import read_context_layer
-
-    tr = Transformer.from_crs(4326, 32636, always_xy=True)
-    x, y = tr.transform(32.58, 0.35)
-    poly = Polygon([(x - 50, y - 50), (x + 50, y - 50), (x + 50, y + 50), (x - 50, y + 50)])
-    blob = b"GP\x00\x01" + (32636).to_bytes(4, "little") + shapely.to_wkb(poly)
-    gpkg = tmp_path / "areas.gpkg"
-    conn = sqlite3.connect(gpkg)
-    conn.executescript(
-        "CREATE TABLE gpkg_spatial_ref_sys (srs_name TEXT, srs_id INTEGER PRIMARY KEY, "
-        "organization TEXT, organization_coordsys_id INTEGER, definition TEXT);"
-        "INSERT INTO gpkg_spatial_ref_sys VALUES ('UTM 36N', 32636, 'EPSG', 32636, '');"
-        "CREATE TABLE gpkg_geometry_columns (table_name TEXT, column_name TEXT, "
-        "geometry_type_name TEXT, srs_id INTEGER, z INTEGER, m INTEGER);"
-        "INSERT INTO gpkg_geometry_columns VALUES ('areas', 'geom', 'POLYGON', 32636, 0, 0);"
-        "CREATE TABLE areas (fid INTEGER PRIMARY KEY, geom BLOB, name TEXT);")
-    conn.execute("INSERT INTO areas (geom, name) VALUES (?, 'Sector 7')", (blob,))
-    conn.commit()
-    conn.close()
-    fc, sha = read_context_layer(gpkg)
-    [f] = fc["features"]
-    assert f["properties"]["name"] == "Sector 7" and sha == digest(gpkg)
-    ring = f["geometry"]["coordinates"][0]
-    assert min(p[0] for p in ring) < 32.58 < max(p[0] for p in ring)
-    assert min(p[1] for p in ring) < 0.35 < max(p[1] for p in ring)
 
 
 def test_newer_schema_version_is_refused(scene: Scene, tmp_path: Path) -> None:
@@ -407,7 +389,7 @@ def test_unwritable_location_opens_read_only(scene: Scene, tmp_path: Path,
 def test_new_case_cancelled_leaves_nothing(scene: Scene, tmp_path: Path) -> None:
     import threading
 
-    from workbench.case.casefile import new_case
+    from workbench.case import new_case
     from workbench.errors import Cancelled
 
     ev = threading.Event()
@@ -415,3 +397,23 @@ def test_new_case_cancelled_leaves_nothing(scene: Scene, tmp_path: Path) -> None
     with pytest.raises(Cancelled):
         new_case(tmp_path / "x.wbcase", scene.video, [scene.tile], cancel=ev)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_all_case_sql_lives_in_the_store() -> None:
+    """The case is an API: no module outside ``workbench.case.store`` speaks SQL to it
+    (``verify``, reports, the CLI and the app read through ``Case``)."""
+    root = Path(__file__).resolve().parents[1]
+    sql = re.compile(r"\b(SELECT|INSERT INTO|UPDATE \w+ SET|CREATE TABLE|DELETE FROM|PRAGMA)\b"
+                     r"|\bsqlite3\b|\.conn\b")
+    store = root / "workbench" / "case" / "store"
+    offenders = []
+    for folder in ("workbench/case", "workbench/verify", "workbench/report", "workbench/cli",
+                   "ui/workbench_ui"):
+        for py in sorted((root / folder).rglob("*.py")):
+            if store in py.parents:
+                continue
+            offenders += [f"{py.relative_to(root)}:{i}" for i, line in
+                          enumerate(py.read_text(encoding="utf-8").splitlines(), 1)
+                          if sql.search(line)]
+    assert offenders == []
+    assert list(store.glob("*.py"))  # the rule is about a place that exists

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 from casekit import Scene, make_scene
 
-from workbench.case.casefile import Case
+from workbench.case import Case
 from workbench.cli import main
 
 
@@ -102,3 +103,79 @@ def test_case_new_runs_locate_end_to_end(demo_data: Path, tmp_path: Path,
     code, out, _ = run(capsys, "report", str(path), "--out", str(tmp_path / "rep"),
                        "--format", "html,geojson")
     assert code == 0 and (tmp_path / "rep" / "strike.html").is_file()
+
+
+@pytest.fixture
+def locate_out(scene: Scene, tmp_path: Path) -> Path:
+    """A `workbench locate --out DIR` folder: DIR/locate.json with DIR/keyframes/ beside it."""
+    out = tmp_path / "locate"
+    shutil.copytree(scene.out_dir, out)
+    (out / "locate.json").write_text(json.dumps(scene.result.to_json()), encoding="utf-8")
+    return out / "locate.json"
+
+
+def test_one_wbcase_rule_and_case_new_from_locate_json(
+        scene: Scene, locate_out: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "case", "new", "X", str(scene.video), "--locate-json",
+                         str(locate_out), "--user", "ann")
+    assert code == 0, err
+    assert (tmp_path / "X.wbcase").is_file() and not (tmp_path / "X").exists()
+    assert "X.wbcase: created; verdict located, 2 candidates" in out
+    # every command taking CASE finds X.wbcase when given X
+    code, out, err = run(capsys, "case", "confirm", "X", "1", "--note", "tower", "--user", "bo")
+    assert code == 0 and "X.wbcase: rank 1 confirmed by bo" in out, err
+    assert run(capsys, "case", "note", "X", "asked the source")[0] == 0
+    code, out, _ = run(capsys, "case", "info", "X", "--json")
+    assert code == 0 and json.loads(out)["candidates"][0]["decision"] == "confirmed"
+    code, out, _ = run(capsys, "verify", "X")
+    assert code == 0 and "X.wbcase: VERIFIED" in out
+    code, out, err = run(capsys, "report", "X", "--out", "X", "--format", "geojson")
+    assert code == 0 and (tmp_path / "X" / "X.geojson").is_file(), err
+    code, out, _ = run(capsys, "case", "info", "X")  # the folder X does not hide X.wbcase
+    assert code == 0 and "X.wbcase" in out
+    # X as given wins when it exists; neither: one clear line
+    code, _, err = run(capsys, "case", "info", "nothing")
+    assert code == 2 and err == ("workbench: error: nothing: case file not found "
+                                 "(nor nothing.wbcase)\n")
+    code, _, err = run(capsys, "verify", "nothing.wbcase")
+    assert code == 2 and err == "workbench: error: nothing.wbcase: case file not found\n"
+    with Case.open(tmp_path / "X.wbcase") as case:
+        log = case.audit_log()
+        assert [e.action for e in log] == ["create", "locate", "confirm", "note"]
+        assert [e.user for e in log] == ["ann", "ann", "bo", case.analyst]
+        assert [k.id for k in case.keyframes] == ["kf0001", "kf0002"]
+        assert case.keyframe_png("kf0001") == (locate_out.parent / "keyframes" /
+                                               "kf0001.png").read_bytes()
+        assert [r.path for r in case.rasters] == [str(scene.tile.resolve())]
+        assert case.result.candidates[0].lat == scene.result.candidates[0].lat
+
+
+def test_case_new_from_locate_json_checks_the_footage(
+        scene: Scene, locate_out: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    other = tmp_path / "other.mp4"
+    other.write_bytes(scene.video.read_bytes()[:-1] + b"!")
+    target = tmp_path / "Y.wbcase"
+    bad = [
+        (("case", "new", str(target), str(other), "--locate-json", str(locate_out)),
+         "other.mp4: footage changed since it was located (SHA-256 differs)"),
+        (("case", "new", str(target), str(scene.video)),
+         "case new needs --tiles"),
+        (("case", "new", str(target), str(scene.video), "--locate-json", str(locate_out),
+          "--target", "3,4"), "a target pixel or locate settings apply when locate runs"),
+        (("case", "new", str(target), str(scene.video), "--locate-json",
+          str(tmp_path / "none.json")), "none.json: locate.json not found"),
+    ]
+    for argv, message in bad:
+        code, _, err = run(capsys, *argv)
+        assert code == 2 and message in err and err.count("\n") == 1, (argv, err)
+    unhashed = tmp_path / "unhashed.json"
+    doc = scene.result.to_json()
+    doc["video"]["sha256"] = ""
+    unhashed.write_text(json.dumps(doc), encoding="utf-8")
+    code, _, err = run(capsys, "case", "new", str(target), str(scene.video), "--locate-json",
+                       str(unhashed))
+    assert code == 2 and "records no footage SHA-256" in err
+    assert not list(tmp_path.glob("*.wbcase")) and not list(tmp_path.glob(".*"))

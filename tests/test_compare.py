@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from workbench.compare import spread_indices
-from workbench.report.figures import pick_landmarks
 
 
 def test_spread_indices_never_repeats_a_tie_point() -> None:
@@ -17,9 +16,18 @@ def test_spread_indices_never_repeats_a_tie_point() -> None:
     assert {tuple(pts[i]) for i in idx} == {tuple(p) for p in pts[:5]}
 
 
-def test_spread_indices_and_report_landmarks_pick_the_same_points() -> None:
+def test_spread_indices_number_in_reading_order() -> None:
+    # top row left to right, then the bottom row: the numbers a reader scans for
+    pts = np.array([[50, 0], [0, 0], [0, 100], [50, 100], [25, 2]], float)
+    assert spread_indices(pts, 12) == [1, 4, 0, 2, 3]
+
+
+def test_spread_indices_keep_the_outlying_points_of_a_cluster() -> None:
+    # 100 points crowded in one corner and four far apart: a limit of 5 must not spend
+    # itself on the crowd
     rng = np.random.default_rng(3)
-    pts = rng.uniform(0, 1000, (200, 2))
-    assert sorted(spread_indices(pts, 12)) == sorted(pick_landmarks(pts, 12))
-    assert spread_indices(pts[:7], 12) == sorted(range(7), key=lambda i: (
-        int(pts[i, 1] // max(float(np.ptp(pts[:7, 1])) / 8.0, 1.0)), pts[i, 0]))
+    crowd = rng.uniform(0, 5, (100, 2))
+    far = np.array([[1000, 0], [0, 1000], [1000, 1000], [500, 500]], float)
+    idx = spread_indices(np.vstack([crowd, far]), 5)
+    assert len(idx) == 5
+    assert set(range(100, 104)) <= set(idx)

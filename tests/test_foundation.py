@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 import stat
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -108,3 +110,48 @@ def test_locate_result_round_trips_and_keeps_contract_fields():
 def test_malformed_locate_json_is_a_typed_error(doc):
     with pytest.raises(ResultFormatError):
         LocateResult.from_json(doc)
+
+
+# --- the public API (workbench/__init__.py) ---------------------------------------------
+
+
+def _run_py(code: str) -> str:
+    """Run ``code`` in a fresh interpreter (a clean ``sys.modules``); its stdout."""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+def test_import_workbench_loads_no_stage():
+    out = _run_py("import sys, workbench; "
+                  "print(sorted(m for m in sys.modules if m.startswith('workbench.')))")
+    assert out == "['workbench.version']"
+
+
+def test_public_api_names_the_stage_entry_points():
+    import workbench
+    from workbench.case.casefile import Case
+    from workbench.imagery.catalog import TileCatalog
+    from workbench.keyframes.extract import extract_keyframes
+    from workbench.locate.pipeline import locate
+    from workbench.report import write_reports
+    from workbench.verify.check import verify_case
+
+    assert sorted(workbench.__all__) == sorted(
+        ["Case", "TileCatalog", "__version__", "extract_keyframes", "locate", "verify_case",
+         "write_reports"])
+    assert workbench.Case is Case and workbench.TileCatalog is TileCatalog
+    assert workbench.extract_keyframes is extract_keyframes
+    assert workbench.locate is locate and callable(workbench.locate)
+    assert workbench.write_reports is write_reports and workbench.verify_case is verify_case
+    with pytest.raises(AttributeError, match="no_such_name"):
+        _ = workbench.no_such_name
+
+
+def test_locate_stays_the_function_after_its_package_is_imported():
+    # the import system binds a subpackage on its parent; workbench.locate must not
+    # turn into the package once any module has imported workbench.locate.pipeline
+    out = _run_py("from workbench.locate import pipeline; from workbench import locate; "
+                  "import workbench; print(callable(locate), workbench.locate is locate)")
+    assert out == "True True"

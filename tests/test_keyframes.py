@@ -12,8 +12,7 @@ import pytest
 from ingest_clips import ClipTruth, ShotSpec, make_clip
 
 from workbench.errors import Cancelled, KeyframeError, OutputError
-from workbench.keyframes.model import (
-    SCHEMA,
+from workbench.keyframes import (
     KeyframeConfig,
     KeyframeSet,
     extract_keyframes,
@@ -21,7 +20,8 @@ from workbench.keyframes.model import (
     make_keyframe,
     save_keyframes,
 )
-from workbench.video.reader import Frame
+from workbench.keyframes.store import SCHEMA
+from workbench.video import Frame
 
 
 @pytest.fixture(scope="session")

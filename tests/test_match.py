@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from workbench.imagery.catalog import TileCatalog
-from workbench.match.pipeline import MatchConfig, keyframe_variants, match_keyframe
-from workbench.match.tilefeatures import TileFeatureCache
-from workbench.rank.ranking import rank_hypotheses
+from workbench.match import MatchConfig, TileFeatureCache, match_keyframe
+from workbench.match.sift import keyframe_variants
+from workbench.rank import rank_hypotheses
 
 TOWN_CENTRE = (32.58, 0.35)
 

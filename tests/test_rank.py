@@ -10,9 +10,9 @@ import pytest
 
 from workbench.geo import apply_homography
 from workbench.imagery.catalog import Tile, TileCatalog
+from workbench.match import MatchHypothesis
 from workbench.match.geometry import hypothesis_scores
-from workbench.match.pipeline import MatchHypothesis
-from workbench.rank.ranking import rank_hypotheses
+from workbench.rank import rank_hypotheses
 
 W, H = 640, 360
 

@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 from casekit import Scene, make_scene
 
-from workbench.case.casefile import Case, verify_case
+from workbench.case import Case
 from workbench.cli import main
 from workbench.errors import CaseError, UsageError
+from workbench.verify import verify_case
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,7 @@ def base_case(tmp_path_factory: pytest.TempPathFactory) -> tuple[Scene, Path]:
     scene = make_scene(root / "scene")
     path = root / "base.wbcase"
     with Case.create(path, video_path=scene.video, tiles=[scene.tile], result=scene.result,
-                     keyframes_dir=scene.out_dir, user="alice") as case:
+                     keyframes_dir=scene.out_dir, analyst="alice") as case:
         case.confirm(1, "water tower matches")
         case.reject(2, "decoy")
         case.add_note("first note")
@@ -63,11 +64,6 @@ def tamper(path: Path, *stmts: str) -> None:
 # --- verify: the analyst's records must equal their audit entries ------------------------
 
 
-def test_clean_case_still_verifies(case_path: Path) -> None:
-    rep = verify_case(case_path)
-    assert rep.ok, [str(f) for f in rep.findings]
-
-
 @pytest.mark.parametrize(("stmt", "subject"), [
     ("UPDATE decisions SET note = 'looks fine' WHERE rank = 1", "decision on rank 1"),
     ("UPDATE decisions SET status = 'confirmed' WHERE rank = 2", "decision on rank 2"),
@@ -80,6 +76,8 @@ def test_clean_case_still_verifies(case_path: Path) -> None:
 ])
 def test_records_edited_outside_the_workbench_fail_verify(
         case_path: Path, stmt: str, subject: str, capsys: pytest.CaptureFixture[str]) -> None:
+    before = verify_case(case_path)
+    assert before.ok, [str(f) for f in before.findings]  # the same case, untouched, verifies
     tamper(case_path, stmt)
     rep = verify_case(case_path)
     assert not rep.ok
@@ -90,6 +88,7 @@ def test_records_edited_outside_the_workbench_fail_verify(
 
 
 def test_inserted_claim_without_audit_entry_fails_verify(case_path: Path) -> None:
+    assert verify_case(case_path).ok
     tamper(case_path, "DELETE FROM claim",
            "INSERT INTO claim (id, text, user, time) VALUES (1, 'forged', 'alice', "
            "'2020-01-01T00:00:00.000000Z')")
@@ -162,7 +161,7 @@ def test_sub_metre_or_missing_uncertainty_is_not_printed_as_zero(
     result = dataclasses.replace(scene.result, candidates=cands)
     path = tmp_path / "u.wbcase"
     Case.create(path, video_path=scene.video, tiles=[scene.tile], result=result,
-                keyframes_dir=scene.out_dir, user="alice").close()
+                keyframes_dir=scene.out_dir, analyst="alice").close()
     out = tmp_path / "rep"
     assert main(["report", str(path), "--format", "html,pdf,geojson,kml", "--out", str(out)]) == 0
     kml = next(out.glob("*.kml")).read_text(encoding="utf-8")
@@ -355,12 +354,12 @@ def test_closed_stdout_is_not_reported_as_bad_input(base_case: tuple[Scene, Path
 
 def test_manual_keyframe_refuses_substituted_footage(
         base_case: tuple[Scene, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from workbench.case.schema import sha256_path
+    from workbench.hashing import sha256_file
 
     scene = base_case[0]
     video = make_video(tmp_path / "clip.mp4", frames=3)
     result = _result_for(scene, video)
-    result.video = dataclasses.replace(result.video, sha256=sha256_path(video)[0])
+    result.video = dataclasses.replace(result.video, sha256=sha256_file(video)[0])
     path = tmp_path / "k.wbcase"
     Case.create(path, video_path=video, tiles=[scene.tile], result=result,
                 keyframes_dir=scene.out_dir).close()
@@ -379,11 +378,15 @@ def test_point_fix_with_unestimated_uncertainty(base_case: tuple[Scene, Path]) -
     from workbench.results import LocateResult
 
     scene = base_case[0]
-    cands = [dataclasses.replace(c, uncertainty_m=math.nan) for c in scene.result.candidates]
+    # the point's radius comes from the candidate's tie points (workbench.position), not
+    # from its stored radius: with 3 tie points it cannot be estimated
+    cands = [dataclasses.replace(c, uncertainty_m=math.nan, keyframe_xy=c.keyframe_xy[:3],
+                                 tile_xy=c.tile_xy[:3]) for c in scene.result.candidates]
     doc = dataclasses.replace(scene.result, candidates=cands).to_json()  # NaN -> null
     result = LocateResult.from_json(doc)
     fix = locate_pixel(result.candidates[0], result.tiles[0], 160.0, 120.0)
     assert math.isnan(fix.uncertainty_m) and math.isfinite(fix.lat)
+    assert "uncertainty: ±unknown" not in fix.as_text()
 
 
 def test_ui_candidates_table_with_unestimated_uncertainty(base_case: tuple[Scene, Path]) -> None:

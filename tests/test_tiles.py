@@ -28,7 +28,6 @@ from workbench.imagery.catalog import (
     catalog_file,
     iter_windows,
     read_tile,
-    sha256_tile,
     tile_files,
 )
 from workbench.imagery.read import clear_cache
@@ -345,13 +344,16 @@ def test_sha256_tile_and_tile_files(edge: dict[str, Path], tiles: dict[str, Tile
     import hashlib
 
     p = edge["png_world_prj"]
-    assert sha256_tile(p) == hashlib.sha256(p.read_bytes()).hexdigest()
-    assert sha256_tile(tiles["png_world_prj"], chunk_size=1000) == sha256_tile(p)
+    from workbench.hashing import sha256_file
+
+    assert sha256_file(p)[0] == hashlib.sha256(p.read_bytes()).hexdigest()
+    assert sha256_file(tiles["png_world_prj"].path, chunk_size=1000) == (
+        hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_size)
     names = {f.name for f in tile_files(tiles["png_world_prj"])}
     assert {"world_prj.png", "world_prj.pgw", "world_prj.prj"} <= names
     assert "oam_like_meta.json" in {f.name for f in tile_files(tiles["sidecar"])}
-    with pytest.raises(RasterOpenError):
-        sha256_tile(p.with_name("missing.png"))
+    with pytest.raises(RasterOpenError, match=r"missing\.png"):
+        sha256_file(p.with_name("missing.png"), error=RasterOpenError)
 
 
 # --- read_tile -------------------------------------------------------------------------

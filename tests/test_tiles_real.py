@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from workbench.imagery.catalog import Tile, TileCatalog, iter_windows, read_tile
+from workbench.imagery import Tile, TileCatalog, iter_windows, read_tile
 
 pytestmark = pytest.mark.shared_data
 

@@ -15,7 +15,13 @@ from workbench.compare import (
     warp_to_crop,
 )
 from workbench.errors import RasterOpenError, UsageError
-from workbench.geo import apply_homography, keyframe_px_to_lonlat
+from workbench.geo import (
+    apply_homography,
+    format_metres,
+    format_uncertainty,
+    keyframe_px_to_lonlat,
+)
+from workbench.position import point_uncertainty_m
 
 
 @pytest.fixture(scope="module")
@@ -61,12 +67,15 @@ def test_locate_pixel_matches_geo_and_flags_extrapolation(syn: Synthetic) -> Non
     lon, lat = keyframe_px_to_lonlat(cand.homography, syn.tile_ref.transform,
                                      syn.tile_ref.crs, np.array([[160, 120]]))[0]
     assert fix.lon == pytest.approx(lon) and fix.lat == pytest.approx(lat)
-    assert not fix.extrapolated and fix.uncertainty_m == pytest.approx(6.0)
+    # the one uncertainty model of workbench.position, at this pixel (not the centre's)
+    unc = point_uncertainty_m(cand.homography, cand.keyframe_xy, cand.tile_xy, (160, 120),
+                              syn.tile_ref.gsd_m)
+    assert not fix.extrapolated and fix.uncertainty_m == pytest.approx(unc)
     assert fix.mgrs.startswith("36U")
     assert "N" in fix.dms and "E" in fix.dms
-    assert "±6.0 m" in fix.as_text()
+    assert f"uncertainty: {format_uncertainty(unc)}\n" in fix.as_text()
     corner = locate_pixel(cand, syn.tile_ref, 1, 1)
-    assert corner.extrapolated and corner.uncertainty_m > 6.0
+    assert corner.extrapolated and corner.uncertainty_m > fix.uncertainty_m
 
 
 def test_bad_candidate_inputs_are_typed_errors(syn: Synthetic, tmp_path: Path) -> None:
@@ -97,12 +106,11 @@ def test_landmarks_numbered_consecutively(syn: Synthetic) -> None:
 
 
 def test_format_metres_never_says_zero() -> None:
-    from workbench.compare import format_metres
-
     assert format_metres(0.26) == "0.3 m"
     assert format_metres(0.0) == "0.1 m"
     assert format_metres(42.4) == "42 m"
     assert format_metres(2500) == "2.5 km"
+    assert format_uncertainty(6.04) == "±6.0 m" and format_uncertainty(0.0) == "not estimated"
 
 
 # --- the widget --------------------------------------------------------------------

@@ -1,10 +1,10 @@
 """The analyst's main flow, driven offscreen with pytest-qt on the demo footage and tiles:
-open footage + imagery, locate in the background (measuring event-loop stalls), select
-candidate 1, click a pixel, confirm with a note, save, reopen, export."""
+open footage + imagery, locate in the background, select candidate 1, click a pixel,
+confirm with a note, save, reopen, export.  (How responsive the window stays while a
+locate runs is measured in ``benchmarks/bench_ui.py``, not asserted here.)"""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -26,48 +26,6 @@ def window(qtbot: Any, tmp_path: Path) -> Any:
     win.controller.shutdown()
 
 
-class LoopMonitor:
-    """Measures event-loop stalls with a 5 ms QTimer.
-
-    ``max_gap``: longest wall-clock gap between two ticks.  ``max_busy``: the most CPU
-    time the GUI thread itself spent between two ticks (time our code blocked the loop,
-    as opposed to the thread waiting for a CPU on a loaded machine).
-    """
-
-    def __init__(self) -> None:
-        from PyQt6.QtCore import QTimer
-
-        self.timer = QTimer()
-        self.timer.setInterval(5)
-        self.timer.timeout.connect(self._tick)
-        self.last = 0.0
-        self.last_cpu = 0.0
-        self.max_gap = 0.0
-        self.max_busy = 0.0
-        self.gaps: list[float] = []
-        self.ticks = 0
-
-    def _tick(self) -> None:
-        now, cpu = time.perf_counter(), time.thread_time()
-        if self.last:
-            self.gaps.append(now - self.last)
-            self.max_gap = max(self.max_gap, now - self.last)
-            self.max_busy = max(self.max_busy, cpu - self.last_cpu)
-        self.last, self.last_cpu = now, cpu
-        self.ticks += 1
-
-    def p99(self) -> float:
-        g = sorted(self.gaps)
-        return g[int(0.99 * (len(g) - 1))] if g else 0.0
-
-    def start(self) -> None:
-        self.last = 0.0
-        self.timer.start()
-
-    def stop(self) -> None:
-        self.timer.stop()
-
-
 def _open_demo(win: Any, qtbot: Any, demo_data: Path) -> None:
     # the town only (the distractor town doubles the matching time of this test)
     win.controller.opener.open_paths([demo_data / "strike.mp4", demo_data / "tiles/town.tif"])
@@ -83,29 +41,15 @@ def test_main_flow(window: Any, qtbot: Any, demo_data: Path, tmp_path: Path) -> 
     win, s, c = window, window.session, window.controller
     _open_demo(win, qtbot, demo_data)
 
-    # --- locate in the background; the event loop must never stall > 100 ms ----------
+    # --- locate in the background: the window keeps handling events meanwhile ----------
     stages: list[str] = []
-    t0 = time.perf_counter()
-    mon = LoopMonitor()
     c.start_locate()
     assert c.job is not None
-    job = c.job
-    job.progress.connect(lambda st, _f: stages.append(st))
-    job.succeeded.connect(lambda _v: mon.stop())  # matching is over; the case opens next
-    mon.start()
+    c.job.progress.connect(lambda st, _f: stages.append(st))
     assert win.locate_panel.cancel_btn.isEnabled() and not win.act_locate.isEnabled()
     qtbot.waitUntil(lambda: c.job is None, timeout=LOCATE_TIMEOUT_MS)
-    mon.stop()
-    print(f"locate (child process) took {time.perf_counter() - t0:.1f} s")
     assert s.case is not None, win.message_bar.text()
-    assert mon.ticks > 50
-    # our code never blocks the loop for 100 ms; wall-clock gaps can also include time
-    # the GUI thread waited for a CPU on a shared, overloaded machine (reported here)
-    print(f"event loop while matching: max gap {mon.max_gap * 1000:.0f} ms, "
-          f"p99 {mon.p99() * 1000:.0f} ms, max GUI-thread busy {mon.max_busy * 1000:.0f} ms")
-    assert mon.max_busy < 0.100, f"GUI thread busy {mon.max_busy * 1000:.0f} ms"
-    assert mon.p99() < 0.100, f"event loop p99 gap {mon.p99() * 1000:.0f} ms"
-    assert len(set(stages)) >= 2  # stage names were shown
+    assert len(set(stages)) >= 2  # progress reached the window while the job ran
     assert s.untitled and s.case_path is not None and s.case_path.parent == s.autosave_dir
 
     # --- candidates + comparison -----------------------------------------------------
@@ -190,9 +134,9 @@ def test_main_flow(window: Any, qtbot: Any, demo_data: Path, tmp_path: Path) -> 
 
 def test_open_demo_from_help_menu(window: Any, qtbot: Any, demo_data: Path,
                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    import workbench_ui.demo
+    import workbench_ui.opener
 
-    monkeypatch.setattr(workbench_ui.demo, "demo_dir", lambda: demo_data)  # already generated
+    monkeypatch.setattr(workbench_ui.opener, "demo_dir", lambda: demo_data)  # already generated
     window.act_demo.trigger()
     qtbot.waitUntil(lambda: window.session.video_info is not None
                     and len(window.session.tile_paths) == 2, timeout=120_000)

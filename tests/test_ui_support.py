@@ -131,16 +131,16 @@ def make_case(syn: Synthetic, video: Path, path: Path) -> Path:
     import hashlib
 
     from workbench.case.casefile import Case
-    from workbench.imagery.catalog import sha256_tile
+    from workbench.hashing import sha256_file
     from workbench.video.reader import probe
 
     res = syn.result
     kfs = [dataclasses.replace(k, sha256=hashlib.sha256(
         (syn.out_dir / str(k.image)).read_bytes()).hexdigest()) for k in res.keyframes]
-    tiles = [dataclasses.replace(t, sha256=sha256_tile(t.path)) for t in res.tiles]
+    tiles = [dataclasses.replace(t, sha256=sha256_file(t.path)[0]) for t in res.tiles]
     result = dataclasses.replace(res, video=probe(video).to_ref(), keyframes=kfs, tiles=tiles)
     case = Case.create(path, video_path=video, tiles=[syn.tile_path], result=result,
-                       keyframes_dir=syn.out_dir, user="tester")
+                       keyframes_dir=syn.out_dir, analyst="tester")
     case.close()
     return path
 
@@ -203,3 +203,9 @@ def job_until_cancelled(*, progress=None, cancel=None) -> None:  # type: ignore[
     for _ in range(3000):
         check_cancel(cancel)
         time.sleep(0.01)
+
+
+def job_loaded_qt(*, progress=None, cancel=None) -> list[str]:  # type: ignore[no-untyped-def]
+    import sys
+
+    return sorted(m for m in sys.modules if m.split(".")[0] == "PyQt6")

@@ -10,7 +10,13 @@ import pytest
 pytest.importorskip("PyQt6")
 pytestmark = pytest.mark.gui
 
-from test_ui_support import job_crash, job_fail, job_ok, job_until_cancelled  # noqa: E402
+from test_ui_support import (  # noqa: E402
+    job_crash,
+    job_fail,
+    job_loaded_qt,
+    job_ok,
+    job_until_cancelled,
+)
 
 
 def _run(qtbot: Any, task: Any, cancel_after_ms: int | None = None) -> dict[str, Any]:
@@ -42,6 +48,13 @@ def test_result_progress_error_cancel(qtbot: Any, kind: str) -> None:
     assert got.get("cancelled") and "ok" not in got and "failed" not in got
 
 
+def test_a_child_process_job_runs_without_qt(qtbot: Any) -> None:
+    from workbench_ui.workers import ProcessTask
+
+    got = _run(qtbot, ProcessTask(job_loaded_qt))
+    assert got["ok"] == [], got
+
+
 def test_child_crash_is_a_message_not_a_dead_app(qtbot: Any) -> None:
     from workbench_ui.workers import ProcessTask
 
@@ -50,7 +63,7 @@ def test_child_crash_is_a_message_not_a_dead_app(qtbot: Any) -> None:
 
 
 def test_describe_error_is_one_line() -> None:
-    from workbench_ui.workers import describe_error
+    from workbench_ui.runner import describe_error
 
     assert describe_error(FileNotFoundError(2, "No such file", "/a/b.mp4")) == \
         "/a/b.mp4: No such file"

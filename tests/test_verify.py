@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from casekit import Scene, make_scene
 
-from workbench.case.casefile import Case, verify_case
+from workbench.case import Case
 from workbench.cli import main
-from workbench.verify.check import VerifyReport
+from workbench.verify import VerifyReport, verify_case
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def scene(tmp_path: Path) -> Scene:
 def case_path(scene: Scene, tmp_path: Path) -> Path:
     path = tmp_path / "v.wbcase"
     with Case.create(path, video_path=scene.video, tiles=[scene.tile], result=scene.result,
-                     keyframes_dir=scene.out_dir, user="alice") as case:
+                     keyframes_dir=scene.out_dir, analyst="alice") as case:
         case.confirm(1, "matches")
         case.reject(2, "decoy")
         case.add_note("note")

@@ -11,7 +11,8 @@ import pytest
 from ingest_clips import encode
 
 from workbench.errors import Cancelled, UsageError, VideoOpenError
-from workbench.video.reader import iter_frames, probe, read_frame, sha256_file
+from workbench.hashing import sha256_file
+from workbench.video.reader import iter_frames, probe, read_frame
 
 PTS_MS = [0, 40, 140, 160, 193, 293, 343, 363, 463, 480] * 1
 
@@ -51,7 +52,7 @@ def test_sha256_streams_and_matches_hashlib(tmp_path: Path) -> None:
     f.write_bytes(data)
     calls: list[float] = []
     digest = sha256_file(f, chunk_size=1 << 16, progress=lambda s, x: calls.append(x))
-    assert digest == hashlib.sha256(data).hexdigest()
+    assert digest == (hashlib.sha256(data).hexdigest(), len(data))
     assert len(calls) > 10 and calls[-1] == pytest.approx(1.0)
     ev = threading.Event()
     ev.set()

@@ -4,8 +4,9 @@
   windowed and decimated (so a 40 000 px orthophoto costs no more than a thumbnail),
   with the exact mapping from crop pixels back to level-0 tile pixels.
 * :func:`warp_to_crop`: the keyframe warped onto that crop (overlay/swipe mode).
-* :func:`locate_pixel`: a keyframe pixel -> WGS84 lon/lat, DMS, MGRS and an
-  uncertainty in metres, flagged when it lies outside the matched area.
+* :func:`locate_pixel`: a keyframe pixel -> :class:`workbench.position.Position` (WGS84
+  lon/lat, DMS, MGRS, radius in metres, flagged outside the matched area), through the
+  one pixel-to-position function :mod:`workbench.position`.
 
 Images are ``np.ndarray (H, W, 3) uint8`` in **BGR** order.  Pixels are
 ``(x, y)`` = (col, row), centre of the top-left pixel at ``(0, 0)``.  Positions
@@ -23,7 +24,8 @@ import cv2
 import numpy as np
 
 from workbench.errors import UsageError
-from workbench.geo import apply_homography, format_dms, format_mgrs, tile_px_to_lonlat
+from workbench.geo import apply_homography
+from workbench.position import Position, candidate_pixel_position
 from workbench.results import Candidate, TileRef
 
 log = logging.getLogger(__name__)
@@ -63,37 +65,6 @@ class SatelliteCrop:
         """``(N, 2)`` crop px -> ``(N, 2)`` level-0 tile px (float64)."""
         pts = np.asarray(crop_xy, float).reshape(-1, 2)
         return pts * self.scale + [self.col_off, self.row_off]
-
-
-@dataclass(frozen=True)
-class PointFix:
-    """A keyframe pixel geolocated through a candidate's homography.
-
-    ``uncertainty_m``: the candidate's radius, inflated when the pixel lies outside
-    the convex hull of the tie points (extrapolation; ``extrapolated`` is then True).
-    """
-
-    x: float
-    y: float
-    lon: float
-    lat: float
-    tile_x: float
-    tile_y: float
-    uncertainty_m: float
-    extrapolated: bool
-    dms: str
-    mgrs: str
-
-    def as_text(self) -> str:
-        """Multi-line text for the clipboard / a report note."""
-        flag = " (outside the matched area: extrapolated)" if self.extrapolated else ""
-        return (
-            f"lat, lon: {self.lat:.6f}, {self.lon:.6f} (WGS84)\n"
-            f"DMS: {self.dms}\n"
-            f"MGRS: {self.mgrs or 'n/a'}\n"
-            f"uncertainty: ±{format_metres(self.uncertainty_m)}{flag}\n"
-            f"keyframe pixel: ({self.x:.1f}, {self.y:.1f})"
-        )
 
 
 def _homography(candidate: Candidate) -> np.ndarray:
@@ -209,46 +180,15 @@ def warp_to_crop(
     return warped, alpha
 
 
-def _outside_hull_ratio(xy: np.ndarray, ties: np.ndarray) -> float:
-    """0 inside the tie points' convex hull, else distance / hull diameter."""
-    if len(ties) < 3:
-        return 1.0
-    hull = cv2.convexHull(ties.astype(np.float32))
-    d = cv2.pointPolygonTest(hull, (float(xy[0]), float(xy[1])), True)
-    if d >= 0:
-        return 0.0
-    diam = float(np.hypot(*np.ptp(ties, axis=0))) or 1.0
-    return -d / diam
-
-
-def locate_pixel(candidate: Candidate, tile: TileRef, x: float, y: float) -> PointFix:
-    """Geolocate keyframe pixel ``(x, y)`` through ``candidate``'s homography.
-
-    The uncertainty is the candidate's ``uncertainty_m`` inside the matched area and
-    grows linearly with the distance outside the tie points' hull (doubling at one
-    hull diameter), because a homography extrapolates badly on uneven ground.
+def locate_pixel(candidate: Candidate, tile: TileRef, x: float, y: float) -> Position:
+    """Geolocate keyframe pixel ``(x, y)`` through ``candidate``'s homography on ``tile``'s
+    grid: :func:`workbench.position.candidate_pixel_position` (the one pixel-to-position
+    path; the radius grows outside the tie points' hull).
 
     Raises:
         UsageError: no usable homography, or the pixel maps beyond the horizon.
     """
-    h = _homography(candidate)
-    txy = apply_homography(h, np.array([[x, y]], float))[0]
-    if not np.all(np.isfinite(txy)):
-        raise UsageError(f"pixel ({x:.0f}, {y:.0f}) is beyond the horizon of candidate "
-                         f"{candidate.rank}")
-    lon, lat = (float(v) for v in tile_px_to_lonlat(tile.transform, tile.crs, txy)[0])
-    if not (math.isfinite(lon) and math.isfinite(lat)):
-        raise UsageError(f"pixel ({x:.0f}, {y:.0f}) cannot be converted to lon/lat")
-    ties = np.asarray(candidate.keyframe_xy, float).reshape(-1, 2)
-    ratio = _outside_hull_ratio(np.array([x, y]), ties)
-    # a NaN radius comes back from locate.json / the case as JSON null: "not estimated"
-    base = candidate.uncertainty_m
-    unc = (float(base) if base is not None else math.nan) * (1.0 + ratio)
-    return PointFix(
-        x=float(x), y=float(y), lon=lon, lat=lat, tile_x=float(txy[0]), tile_y=float(txy[1]),
-        uncertainty_m=unc, extrapolated=ratio > 0, dms=format_dms(lat, lon),
-        mgrs=format_mgrs(lat, lon),
-    )
+    return candidate_pixel_position(candidate, tile.transform, tile.crs, tile.gsd_m, (x, y))
 
 
 def farthest_points(xy: np.ndarray, limit: int) -> list[int]:
@@ -300,18 +240,3 @@ def numbered_landmarks(
     return [
         (k + 1, (kf[i, 0], kf[i, 1]), (cxy[i, 0], cxy[i, 1])) for k, i in enumerate(idx)
     ]
-
-
-def format_metres(value: float | None) -> str:
-    """``0.3 m`` / ``12 m`` / ``1.2 km``: an uncertainty for people, never "0 m";
-    ``unknown`` for ``None`` (a NaN/inf stored as JSON null) or a non-finite value."""
-    if value is None:
-        return "unknown"
-    v = abs(float(value))
-    if not math.isfinite(v):
-        return "unknown"
-    if v >= 1000:
-        return f"{v / 1000:.1f} km"
-    if v < 10:
-        return f"{max(v, 0.1):.1f} m"
-    return f"{v:.0f} m"

@@ -130,6 +130,11 @@ class CaseVersionError(CaseError, ValueError):
     """The case was written by a newer schema version than this software reads."""
 
 
+class CaseRecordNotFoundError(CaseError, KeyError):
+    """A record asked of a case (a keyframe id...) is not in it.  Also a ``KeyError``, so
+    ``except KeyError`` callers keep working; ``str(err)`` stays one plain line."""
+
+
 class ContextLayerError(CaseError, ValueError):
     """A claim context-layer file (GeoJSON/KML/GeoPackage) cannot be read or has no polygons."""
 

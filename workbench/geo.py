@@ -41,10 +41,43 @@ def wgs84_transformer(crs: str, inverse: bool) -> Transformer:
         raise CRSError(f"CRS {name!r} cannot be transformed to WGS84 ({one_line(exc)})") from exc
 
 
-def crs_to_lonlat(crs: str, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Transform CRS coordinates (any shape, float64) to WGS84 ``(lon, lat)`` degrees."""
-    lon, lat = wgs84_transformer(crs, False).transform(np.asarray(xs, float), np.asarray(ys, float))
-    return np.asarray(lon, float), np.asarray(lat, float)
+def crs_to_lonlat(crs: str, xs: np.ndarray, ys: np.ndarray, *, require_finite: bool = False
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """CRS coordinates (any shape, float64) -> WGS84 ``(lon, lat)`` degrees: the one
+    CRS -> lon/lat of the project.  Points that cannot be transformed come back as inf/NaN,
+    or raise ``CRSError`` when ``require_finite``.
+
+    Raises:
+        CRSError: unknown CRS, no transformation to WGS84, or (``require_finite``) a
+            point outside the CRS's domain.
+    """
+    try:
+        lon, lat = wgs84_transformer(crs, False).transform(
+            np.asarray(xs, float), np.asarray(ys, float), errcheck=False)
+    except CRSError:
+        raise
+    except Exception as exc:  # pyproj.exceptions.ProjError
+        raise CRSError(f"coordinates cannot be transformed to WGS84 ({one_line(exc)})") from exc
+    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+    if require_finite and not (np.all(np.isfinite(lon)) and np.all(np.isfinite(lat))):
+        raise CRSError("coordinates cannot be transformed to WGS84 (unknown CRS or bad extent)")
+    return lon, lat
+
+
+def lonlat_to_crs(crs: str, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """WGS84 ``(lon, lat)`` (any shape) -> CRS coordinates (float64; inf where undefined).
+
+    Raises:
+        CRSError: unknown CRS or no transformation from WGS84.
+    """
+    try:
+        x, y = wgs84_transformer(crs, True).transform(
+            np.asarray(lon, float), np.asarray(lat, float), errcheck=False)
+    except CRSError:
+        raise
+    except Exception as exc:  # pyproj.exceptions.ProjError
+        raise CRSError(f"coordinates cannot be transformed from WGS84 ({one_line(exc)})") from exc
+    return np.asarray(x, float), np.asarray(y, float)
 
 
 def apply_homography(h: np.ndarray | Sequence[Sequence[float]], xy: np.ndarray) -> np.ndarray:
@@ -58,14 +91,19 @@ def apply_homography(h: np.ndarray | Sequence[Sequence[float]], xy: np.ndarray) 
 
 
 def tile_px_to_lonlat(
-    transform: Sequence[float], crs: str, xy: np.ndarray
+    transform: Sequence[float], crs: str, xy: np.ndarray | Sequence[Sequence[float]], *,
+    require_finite: bool = False,
 ) -> np.ndarray:
-    """Tile pixel centres ``(N, 2)`` (x=col, y=row) -> WGS84 ``(N, 2)`` lon/lat."""
-    a, b, c, d, e, f = (float(v) for v in transform[:6])
+    """Tile pixel centres ``(N, 2)`` (x=col, y=row) -> WGS84 ``(N, 2)`` float64 lon/lat.
+
+    ``transform``: the first 6 terms ``(a, b, c, d, e, f)`` of the rasterio affine
+    (pixel corners; an ``Affine`` works); ``require_finite`` as :func:`crs_to_lonlat`.
+    """
+    a, b, c, d, e, f = (float(v) for v in tuple(transform)[:6])
     pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
     col, row = pts[:, 0] + 0.5, pts[:, 1] + 0.5
     cx, cy = a * col + b * row + c, d * col + e * row + f
-    lon, lat = crs_to_lonlat(crs, cx, cy)
+    lon, lat = crs_to_lonlat(crs, cx, cy, require_finite=require_finite)
     return np.stack([lon, lat], axis=1)
 
 
@@ -85,6 +123,30 @@ def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def format_metres(value: float | None) -> str:
+    """A distance or radius for people: ``0.3 m`` / ``6.0 m`` / ``12 m`` / ``1.2 km``, never
+    "0 m"; ``unknown`` for ``None`` (a NaN/inf stored as JSON null) or a non-finite value.
+    The one metres formatter of the project (CLI, reports, app)."""
+    if value is None:
+        return "unknown"
+    v = abs(float(value))
+    if not math.isfinite(v):
+        return "unknown"
+    if v >= 1000:
+        return f"{v / 1000:.1f} km"
+    if v < 10:
+        return f"{max(v, 0.1):.1f} m"
+    return f"{v:.0f} m"
+
+
+def format_uncertainty(metres: float | None) -> str:
+    """``"±0.3 m"`` / ``"±6.0 m"`` / ``"±12 m"`` (:func:`format_metres`), or ``"not
+    estimated"`` when there is no positive radius (``None``: a NaN stored as JSON null)."""
+    if metres is None or not (math.isfinite(metres) and metres > 0):
+        return "not estimated"
+    return f"±{format_metres(metres)}"
 
 
 def format_dms(lat: float, lon: float, decimals: int = 2) -> str:

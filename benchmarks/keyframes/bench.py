@@ -89,7 +89,7 @@ def child(method: str, video: str) -> None:
     """Run one method on one clip; print JSON with timing and results."""
     t0 = time.perf_counter()
     if method.startswith("workbench"):
-        from workbench.keyframes.model import KeyframeConfig, extract_keyframes
+        from workbench.keyframes import KeyframeConfig, extract_keyframes
 
         cap = None if method == "workbench-all" else KeyframeConfig().max_keyframes
         ks = extract_keyframes(video, KeyframeConfig(max_keyframes=cap))

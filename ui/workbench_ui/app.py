@@ -31,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def make_app(argv: Sequence[str] | None = None) -> object:
     """The QApplication (created once), with organisation/application names for QSettings."""
+    # PyQt6 is the optional "ui" extra: imported here, not at module level, so that
+    # main() can say in one line that it is missing (see below).
     from PyQt6.QtWidgets import QApplication
 
     existing = QApplication.instance()
@@ -52,6 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if missing:
         print(f"workbench-gui: error: {missing[0]}: no such file or folder", file=sys.stderr)
         return 2
+    # PyQt6 is the optional "ui" extra: a one-line error when it is not installed.
     try:
         from PyQt6.QtCore import QTimer
         from PyQt6.QtWidgets import QApplication
@@ -60,6 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               "install the 'ui' extra", file=sys.stderr)
         return 2
     app = make_app()
+    # after the PyQt6 check above (the window imports PyQt6 at module level)
     from workbench_ui.main_window import MainWindow
 
     win = MainWindow()

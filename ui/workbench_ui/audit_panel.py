@@ -7,6 +7,8 @@ from typing import Any
 
 from PyQt6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
+from workbench.case.audit import AuditEntry
+
 
 def _summary(details: Any) -> str:
     if not isinstance(details, dict):
@@ -20,7 +22,7 @@ def _summary(details: Any) -> str:
 
 
 class AuditPanel(QWidget):
-    """A read-only list of audit entries (``workbench.case.AuditEntry``)."""
+    """A read-only list of the case's audit entries."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -37,15 +39,12 @@ class AuditPanel(QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.tree)
 
-    def set_entries(self, entries: list[Any]) -> None:
+    def set_entries(self, entries: list[AuditEntry]) -> None:
         self.tree.clear()
         for e in entries:
-            when = str(getattr(e, "time", "")).replace("T", " ")[:19]
-            item = QTreeWidgetItem([str(getattr(e, "seq", "")), when, str(getattr(e, "user", "")),
-                                    str(getattr(e, "action", "")),
-                                    _summary(getattr(e, "details", {}))])
-            item.setToolTip(4, json.dumps(getattr(e, "details", {}), ensure_ascii=False,
-                                          indent=1, default=str))
+            when = e.time.replace("T", " ")[:19]
+            item = QTreeWidgetItem([str(e.seq), when, e.user, e.action, _summary(e.details)])
+            item.setToolTip(4, json.dumps(e.details, ensure_ascii=False, indent=1, default=str))
             self.tree.addTopLevelItem(item)
         if entries:
             last = self.tree.topLevelItem(self.tree.topLevelItemCount() - 1)

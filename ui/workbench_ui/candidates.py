@@ -27,7 +27,7 @@ from PyQt6.QtCore import (
 from PyQt6.QtGui import QBrush, QColor
 from PyQt6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
-from workbench.compare import format_metres
+from workbench.geo import format_metres
 from workbench.results import Candidate, LocateResult
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1

@@ -42,15 +42,12 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from workbench.compare import (
-    PointFix,
-    SatelliteCrop,
-    format_metres,
-)
-from workbench.geo import apply_homography
+from workbench.compare import SatelliteCrop
+from workbench.geo import apply_homography, format_uncertainty
+from workbench.position import Position
 from workbench.results import Candidate, TileRef
 from workbench_ui.compare_data import CompareData
-from workbench_ui.compare_items import LinkLines, SwipeItem
+from workbench_ui.compare_items import Landmarks, LinkLines, SwipeItem
 from workbench_ui.image_view import ImageView
 from workbench_ui.images import bgr_to_qimage
 
@@ -71,7 +68,7 @@ class CompareWidget(QWidget):
         super().__init__(parent)
         self.candidate: Candidate | None = None
         self.crop: SatelliteCrop | None = None
-        self.landmarks: list[tuple[int, tuple[float, float], tuple[float, float]]] = []
+        self.landmarks: Landmarks = []
         self._h_kf_to_crop: np.ndarray | None = None
         self._syncing = False
 
@@ -126,7 +123,7 @@ class CompareWidget(QWidget):
         sl.addLayout(sbs_bar)
         sl.addWidget(self.splitter, 1)
         self._sbs_page = sbs
-        self.lines_layer = LinkLines(self, sbs)
+        self.lines_layer = LinkLines(self.left, self.right, sbs)
 
         # overlay
         self.overlay_view = ImageView(placeholder="overlay")
@@ -190,7 +187,7 @@ class CompareWidget(QWidget):
             v.viewChanged.connect(self.lines_layer.update)
         self.link_box.toggled.connect(lambda on: self._sync(self.left) if on else None)
         self.marks_box.toggled.connect(self._show_marks)
-        self.lines_box.toggled.connect(self.lines_layer.update)
+        self.lines_box.toggled.connect(self._show_lines)
         self.mask_box.toggled.connect(self.left.set_mask_visible)
         self.opacity.valueChanged.connect(self._apply_overlay_controls)
         self.swipe.valueChanged.connect(self._apply_overlay_controls)
@@ -200,6 +197,7 @@ class CompareWidget(QWidget):
     def clear(self, message: str = "Select a candidate to compare the keyframe with the imagery."
               ) -> None:
         self.candidate, self.crop, self.landmarks, self._h_kf_to_crop = None, None, [], None
+        self.lines_layer.landmarks = []
         self.title.setText(message)
         for v in (self.left, self.right, self.overlay_view):
             v.set_image(None)
@@ -216,6 +214,7 @@ class CompareWidget(QWidget):
         self.candidate, self.crop = candidate, crop
         self._h_kf_to_crop = data.h_kf_to_crop
         self.landmarks = data.landmarks
+        self.lines_layer.landmarks = data.landmarks
         self.title.setText(caption or self._default_caption(candidate, crop.tile, crop))
         self.left.set_image(data.keyframe)
         self.left.set_mask(data.mask)
@@ -276,11 +275,12 @@ class CompareWidget(QWidget):
         return (
             f"<b>Candidate {candidate.rank}</b>: keyframe <b>{candidate.keyframe_id}</b> "
             f"matched on <b>{name}</b> with {candidate.inliers} landmarks; "
-            f"confidence {candidate.confidence:.0%}, ±{format_metres(candidate.uncertainty_m)}. "
+            f"confidence {candidate.confidence:.0%}, "
+            f"{format_uncertainty(candidate.uncertainty_m)}. "
             f"Imagery shown at {tile.gsd_m * crop.scale:.2f} m/px."
         )
 
-    def set_point(self, fix: PointFix | None) -> None:
+    def set_point(self, fix: Position | None) -> None:
         """Draw the picked keyframe pixel and its ground position (or clear with ``None``)."""
         for v in (self.left, self.right, self.overlay_view):
             v.clear_point()
@@ -299,6 +299,10 @@ class CompareWidget(QWidget):
     def _show_marks(self, on: bool) -> None:
         self.left.markers_visible(on)
         self.right.markers_visible(on)
+        self.lines_layer.update()
+
+    def _show_lines(self, on: bool) -> None:
+        self.lines_layer.shown = on
         self.lines_layer.update()
 
     def _apply_overlay_controls(self) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from PyQt6.QtCore import QEvent, QObject, QPointF, QRectF, Qt
 from PyQt6.QtGui import QColor, QPainter, QPaintEvent, QPen
 from PyQt6.QtWidgets import QGraphicsPixmapItem, QStyleOptionGraphicsItem, QWidget
+
+from workbench_ui.image_view import ImageView
+
+#: numbered landmarks: ``(number, (keyframe x, y), (crop x, y))``, pixel centres
+Landmarks = list[tuple[int, tuple[float, float], tuple[float, float]]]
 
 
 class SwipeItem(QGraphicsPixmapItem):
@@ -28,11 +31,16 @@ class SwipeItem(QGraphicsPixmapItem):
 
 
 class LinkLines(QWidget):
-    """Transparent layer over the two views drawing lines between numbered landmarks."""
+    """Transparent layer over the two views drawing lines between numbered landmarks.
 
-    def __init__(self, owner: Any, parent: QWidget) -> None:
+    ``landmarks`` are drawn while ``shown`` (both set by the comparison view).
+    """
+
+    def __init__(self, left: ImageView, right: ImageView, parent: QWidget) -> None:
         super().__init__(parent)
-        self.owner = owner
+        self.left, self.right = left, right
+        self.landmarks: Landmarks = []
+        self.shown = False
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
         self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground, True)
         parent.installEventFilter(self)
@@ -46,19 +54,18 @@ class LinkLines(QWidget):
         return False
 
     def paintEvent(self, event: QPaintEvent | None) -> None:
-        o = self.owner
-        if not o.lines_box.isChecked() or not o.landmarks:
+        if not self.shown or not self.landmarks:
             return
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         pen = QPen(QColor(120, 255, 120, 170), 1.2)
         painter.setPen(pen)
-        lv, rv, parent = o.left.viewport(), o.right.viewport(), self.parentWidget()
+        lv, rv, parent = self.left.viewport(), self.right.viewport(), self.parentWidget()
         if lv is None or rv is None or parent is None:
             return
-        for _n, (kx, ky), (cx, cy) in o.landmarks:
-            a = o.left.map_px_to_viewport(kx, ky)
-            b = o.right.map_px_to_viewport(cx, cy)
+        for _n, (kx, ky), (cx, cy) in self.landmarks:
+            a = self.left.map_px_to_viewport(kx, ky)
+            b = self.right.map_px_to_viewport(cx, cy)
             if not (lv.rect().contains(a.toPoint()) and rv.rect().contains(b.toPoint())):
                 continue
             pa = QPointF(lv.mapTo(parent, a.toPoint()))

@@ -1,8 +1,9 @@
 """Help ▸ Open demo: where the bundled demo data is generated (once) and reused.
 
-The job itself is :func:`ui.jobs.demo_job` (run in a child process); the data comes
-from :func:`fixtures.cli.make_demo`: a procedurally drawn town GeoTIFF, a distractor
-town elsewhere, and a 10 s strike clip with title card and HUD.
+The job itself is :func:`workbench_ui.jobs.demo_job` (run in a child process); the data
+comes from :func:`workbench_fixtures.cli.make_demo`: a procedurally drawn town GeoTIFF, a
+distractor town elsewhere, and a 10 s strike clip with title card and HUD.  The app never
+imports the test-data generators itself: only the demo job's child process does.
 """
 
 from __future__ import annotations
@@ -18,5 +19,8 @@ def demo_dir() -> Path:
 
 
 def demo_available() -> bool:
-    """True when the ``fixtures`` package (the demo generator) is installed."""
-    return importlib.util.find_spec("workbench_fixtures.cli") is not None
+    """True when ``workbench_fixtures`` (the demo generator) is installed.
+
+    Looked up without importing it (``find_spec`` of a top-level name imports nothing).
+    """
+    return importlib.util.find_spec("workbench_fixtures") is not None

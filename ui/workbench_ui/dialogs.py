@@ -13,7 +13,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from workbench.compare import format_metres
+from workbench.geo import format_uncertainty
 from workbench.results import Candidate
 
 
@@ -29,7 +29,8 @@ class DecisionDialog(QDialog):
         self.setWindowTitle(f"Decision on candidate {candidate.rank}")
         self.summary = QLabel(
             f"<b>Candidate {candidate.rank}</b>: {candidate.lat:.6f}, {candidate.lon:.6f} "
-            f"(±{format_metres(candidate.uncertainty_m)}), confidence {candidate.confidence:.0%}, "
+            f"({format_uncertainty(candidate.uncertainty_m)}), "
+            f"confidence {candidate.confidence:.0%}, "
             f"{candidate.inliers} landmarks on keyframe {candidate.keyframe_id}."
             + (f"<br><i>Previous decision: {previous}</i>" if previous else "")
         )

@@ -1,6 +1,6 @@
 """Jobs the GUI runs in the background (worker thread or child process).
 
-Qt-free on purpose: :class:`ui.workers.ProcessTask` imports this module in a
+Qt-free on purpose: :class:`workbench_ui.workers.ProcessTask` imports this module in a
 fresh child process (``spawn``), where Qt must not be loaded.  Each job takes
 and returns picklable values (paths, plain data).
 """
@@ -9,13 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
+import numpy as np
+
+from workbench.case.casefile import Case, new_case
+from workbench.imagery.catalog import TileCatalog
+from workbench.keyframes.model import KeyframeSet, make_keyframe
+from workbench.locate.pipeline import locate, write_locate_json
 from workbench.progress import CancelToken, ProgressCallback, check_cancel, report
+from workbench.report import write_reports
+from workbench.results import KeyframeRef
+from workbench.video.reader import Frame, VideoInfo, probe
 
 
-def stored_keyframes(case: Any) -> Iterator[tuple[Any, Any, Any, bool]]:
-    """Each keyframe stored in ``case`` (a ``workbench.case.Case``), in its order:
+def stored_keyframes(
+    case: Case,
+) -> Iterator[tuple[KeyframeRef, np.ndarray, np.ndarray | None, bool]]:
+    """Each keyframe stored in ``case``, in its order:
     ``(ref, image, mask, manual)``; ``image`` ``(H, W, 3) uint8`` BGR, ``mask``
     ``(H, W) uint8`` or None, ``manual`` for keyframes added by hand (ids ``m…``)."""
     for ref in case.keyframes:
@@ -34,18 +44,14 @@ def locate_into_case(
 
     Returns the case path (the case is closed again: it is reopened on the GUI thread).
     """
-    from workbench.case.casefile import new_case
-
     case = new_case(case_path, video, tiles, progress=progress, cancel=cancel)
     case.close()
     return case_path
 
 
-def probe_footage(path: Path) -> Any:
+def probe_footage(path: Path) -> VideoInfo:
     """Worker job: probe footage, SHA-256 included (a manual keyframe is only accepted
     from the case's own footage, compared by hash: see ``Session.add_keyframe``)."""
-    from workbench.video.reader import probe
-
     return probe(path)
 
 
@@ -54,10 +60,8 @@ def catalog_imagery(
     *,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
-) -> Any:
+) -> TileCatalog:
     """Worker job: catalogue reference rasters (files or folders) -> ``TileCatalog``."""
-    from workbench.imagery.catalog import TileCatalog
-
     return TileCatalog.from_paths(paths, progress=progress, cancel=cancel)
 
 
@@ -70,9 +74,6 @@ def export_job(
     cancel: CancelToken | None = None,
 ) -> list[Path]:
     """Open the case read-only in this process and write the reports; returns their paths."""
-    from workbench.case.casefile import Case
-    from workbench.report import write_reports
-
     check_cancel(cancel)
     report(progress, "writing the report", -1)
     with Case.open(case_path, readonly=True) as case:
@@ -86,6 +87,9 @@ def demo_job(
     cancel: CancelToken | None = None,
 ) -> tuple[Path, list[Path]]:
     """Make the demo set in ``out_dir`` (idempotent); returns ``(video, [tile, ...])``."""
+    # Function-level on purpose: the test-data generators (an optional part of the
+    # installation, see ``demo.demo_available``) are loaded only for Help ▸ Open demo,
+    # and only in this job's child process, never by the app itself.
     from workbench_fixtures.cli import make_demo
 
     check_cancel(cancel)
@@ -109,11 +113,6 @@ def relocate_job(
     Writes ``out_dir/locate.json`` and ``out_dir/keyframes/``; returns ``out_dir``.  The
     GUI then stores the run in the case (``Case.add_locate_run``) on its own thread.
     """
-    from workbench.case.casefile import Case
-    from workbench.keyframes.model import KeyframeSet, make_keyframe
-    from workbench.locate.pipeline import locate, write_locate_json
-    from workbench.video.reader import Frame, probe
-
     check_cancel(cancel)
     report(progress, "reading the case's keyframes", -1)
     with Case.open(case_path, readonly=True) as case:

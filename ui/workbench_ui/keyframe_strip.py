@@ -1,43 +1,20 @@
 """Keyframes strip: thumbnails with timestamp and sharpness; click to view at full size.
 
-Entries are plain :class:`KeyframeEntry` values (id, frame index, time, sharpness,
-BGR image, overlay mask) the session builds from the case; the strip knows
-nothing about files.
+Entries are plain :class:`~workbench_ui.models.KeyframeEntry` values (id, frame index,
+time, sharpness, BGR image, overlay mask) the session builds from the case; the strip
+knows nothing about files.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
 from PyQt6.QtCore import QSize, Qt, pyqtSignal
 from PyQt6.QtWidgets import QListView, QListWidget, QListWidgetItem, QWidget
 
 from workbench_ui.images import thumbnail_icon
+from workbench_ui.models import KeyframeEntry, format_time
 
 THUMB_W = 144
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
-
-
-@dataclass
-class KeyframeEntry:
-    """One keyframe to show: ``image`` ``(H, W, 3) uint8`` BGR, ``mask`` ``(H, W) uint8``."""
-
-    id: str
-    frame_index: int
-    time_s: float
-    sharpness: float
-    image: np.ndarray
-    mask: np.ndarray | None = None
-    manual: bool = False
-
-
-def format_time(seconds: float) -> str:
-    """``m:ss.ss`` (or ``h:mm:ss.ss``) of a presentation time."""
-    s = max(0.0, float(seconds))
-    h, rem = divmod(s, 3600)
-    m, sec = divmod(rem, 60)
-    return f"{int(h)}:{int(m):02d}:{sec:05.2f}" if h else f"{int(m)}:{sec:05.2f}"
 
 
 class KeyframeStrip(QListWidget):

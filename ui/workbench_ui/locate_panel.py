@@ -1,6 +1,6 @@
 """Inputs and the locate job: footage facts, imagery list, Locate button, progress, cancel.
 
-The panel only displays; the controller starts the :class:`~ui.workers.Task` and
+The panel only displays; the controller starts the :class:`~workbench_ui.workers.Task` and
 feeds :meth:`LocatePanel.job_started` / ``set_progress`` / ``job_finished``.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (
@@ -22,7 +22,9 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from workbench_ui.keyframe_strip import format_time
+from workbench.imagery.catalog import Tile
+from workbench.video.reader import VideoInfo
+from workbench_ui.models import format_time
 
 
 class MessageBar(QFrame):
@@ -114,7 +116,7 @@ class LocatePanel(QWidget):
         self.locate_btn.clicked.connect(self.locateRequested)
         self.cancel_btn.clicked.connect(self.cancelRequested)
 
-    def set_footage(self, path: Path | None, info: Any = None) -> None:
+    def set_footage(self, path: Path | None, info: VideoInfo | None = None) -> None:
         if path is None:
             self.footage.setText("<i>No footage</i>")
             return
@@ -123,18 +125,17 @@ class LocatePanel(QWidget):
             text += (f"<br>{info.width}x{info.height}, {info.fps:.2f} fps, "
                      f"{format_time(info.duration_s)} ({info.frame_count} frames), "
                      f"{html.escape(str(info.codec))}")
-            if getattr(info, "variable_frame_rate", False):
+            if info.variable_frame_rate:
                 text += ", variable frame rate"
         self.footage.setText(text)
         self.footage.setToolTip(str(path))
 
-    def set_imagery(self, tiles: list[Any], warnings: list[str]) -> None:
+    def set_imagery(self, tiles: list[Tile], warnings: list[str]) -> None:
         self.imagery.clear()
         for t in tiles:
-            gsd = getattr(t, "gsd_m", 0.0)
-            acq = getattr(t, "acquired", None)
-            name = Path(str(t.path)).name
-            self.imagery.addItem(f"{name}  ({gsd:.2f} m/px{', ' + str(acq) if acq else ''})")
+            acq = t.acquired
+            name = Path(t.path).name
+            self.imagery.addItem(f"{name}  ({t.gsd_m:.2f} m/px{', ' + acq if acq else ''})")
             item = self.imagery.item(self.imagery.count() - 1)
             if item is not None:
                 item.setToolTip(str(t.path))

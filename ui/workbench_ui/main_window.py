@@ -1,5 +1,7 @@
 """The main window: assembles the views into docks, builds menus/actions/shortcuts and
-remembers the layout (QSettings).  Behaviour lives in :mod:`ui.controller`.
+remembers the layout (QSettings).  Behaviour lives in :mod:`workbench_ui.controller`, which
+drives the panels through :class:`~workbench_ui.views.Views` and reports what is possible
+(:class:`~workbench_ui.controller.Availability`); the window enables its actions from that.
 
 Layout (fits a 1366x768 laptop screen): the comparison / frame viewer in the
 centre; inputs + locate progress and the point panel on the right; keyframes and
@@ -26,11 +28,13 @@ from PyQt6.QtWidgets import (
 from workbench_ui.audit_panel import AuditPanel
 from workbench_ui.candidates import CandidatesPanel
 from workbench_ui.compare import CompareWidget
+from workbench_ui.controller import Availability, Controller
 from workbench_ui.keyframe_strip import KeyframeStrip
 from workbench_ui.locate_panel import LocatePanel, MessageBar
 from workbench_ui.point_panel import PointPanel
 from workbench_ui.scrubber import FrameViewer
 from workbench_ui.session import Session
+from workbench_ui.views import Views
 
 DEFAULT_SIZE = (1280, 700)  # fits 1366x768 with a taskbar and the title bar
 
@@ -39,6 +43,8 @@ def default_size(avail_w: int, avail_h: int) -> tuple[int, int]:
     """The first-start window size on a screen whose available area is ``avail_w x avail_h``:
     :data:`DEFAULT_SIZE`, shrunk to leave room for the window frame and title bar."""
     return min(DEFAULT_SIZE[0], avail_w - 16), min(DEFAULT_SIZE[1], avail_h - 40)
+
+
 SETTINGS_VERSION = 1
 
 
@@ -47,8 +53,6 @@ class MainWindow(QMainWindow):
 
     def __init__(self, session: Session | None = None, settings: QSettings | None = None) -> None:
         super().__init__()
-        from workbench_ui.controller import Controller
-
         self.settings = settings or QSettings()
         self.session = session or Session(parent=self)
         self.setWindowTitle("OSINT Geolocation Workbench")
@@ -111,11 +115,21 @@ class MainWindow(QMainWindow):
                          Qt.Orientation.Horizontal)
         self.resizeDocks([self.dock_strip], [210], Qt.Orientation.Vertical)
         self._default_state = self.saveState(SETTINGS_VERSION)
+        self.recent_menu = QMenu("&Recent cases", self)
 
-        self.controller = Controller(self)
+        self.views = Views(
+            window=self, settings=self.settings, message_bar=self.message_bar,
+            center_tabs=self.center_tabs, compare=self.compare, frames=self.frames,
+            locate_panel=self.locate_panel, point_panel=self.point_panel,
+            audit_panel=self.audit_panel, strip=self.strip, candidates=self.candidates,
+            recent_menu=self.recent_menu,
+        )
+        self.controller = Controller(self.views, self.session, self)
+        self.controller.availabilityChanged.connect(self._apply_availability)
+        self.controller.review.pointLocated.connect(self.dock_point.raise_)
         self._build_actions()
-        self.statusBar().showMessage("Ready: open footage (Ctrl+O) and imagery (Ctrl+I), "  # type: ignore[union-attr]
-                                     "or try Help ▸ Open demo")
+        self.views.status("Ready: open footage (Ctrl+O) and imagery (Ctrl+I), "
+                          "or try Help ▸ Open demo")
         screen = self.screen()
         if screen is not None:
             avail = screen.availableGeometry()
@@ -168,9 +182,7 @@ class MainWindow(QMainWindow):
         m_file.addSeparator()
         self.act_open_case = a(m_file, "Open &case…", c.ask_open_case, "Ctrl+Shift+O",
                                "Open a .wbcase case file")
-        recent = m_file.addMenu("&Recent cases")
-        assert recent is not None
-        self.recent_menu: QMenu = recent
+        m_file.addMenu(self.recent_menu)
         self.act_save_as = a(m_file, "&Save case as…", c.ask_save_as, "Ctrl+S",
                              "Save the case to a file of your choice")
         self.act_export = a(m_file, "&Export report…", c.ask_export, "Ctrl+E",
@@ -212,6 +224,18 @@ class MainWindow(QMainWindow):
 
         self.confirm_btn.clicked.connect(lambda: c.review.ask_decide(True))
         self.reject_btn.clicked.connect(lambda: c.review.ask_decide(False))
+
+    def _apply_availability(self, state: Availability) -> None:
+        """Enable the actions and buttons for what is possible now; set the title."""
+        self.act_locate.setEnabled(state.can_locate)
+        self.act_relocate.setEnabled(state.can_relocate)
+        self.act_cancel.setEnabled(state.busy)
+        for act in (self.act_save_as, self.act_export, self.act_close_case, self.act_note):
+            act.setEnabled(state.has_case and not state.busy)
+        for w in (self.act_confirm, self.act_reject, self.confirm_btn, self.reject_btn):
+            w.setEnabled(state.can_decide)
+        self.act_add_kf.setEnabled(state.can_add_keyframe)
+        self.setWindowTitle(state.title)
 
     # --- settings ------------------------------------------------------------------------
     def restore_settings(self) -> None:

@@ -7,17 +7,17 @@ window's message bar and leave the session as it was.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from PyQt6.QtCore import QObject
+from PyQt6.QtCore import QObject, pyqtSignal
 from PyQt6.QtWidgets import QFileDialog
 
+from workbench.imagery.catalog import TileCatalog
+from workbench.video.reader import VideoInfo
+from workbench_ui.demo import demo_available, demo_dir
 from workbench_ui.jobs import catalog_imagery, demo_job, probe_footage
-from workbench_ui.session import CASE_SUFFIX
-from workbench_ui.workers import ProcessTask, Task
-
-if TYPE_CHECKING:
-    from workbench_ui.controller import Controller
+from workbench_ui.session import CASE_SUFFIX, Session
+from workbench_ui.views import Views
+from workbench_ui.workers import ProcessTask, Task, TaskPool
 
 VIDEO_EXT = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".ts", ".mts", ".mpg",
              ".mpeg", ".wmv", ".flv", ".3gp", ".ogv"}
@@ -31,13 +31,21 @@ MAX_RECENT = 8
 
 
 class Opener(QObject):
-    """Everything about getting inputs into the session."""
+    """Everything about getting inputs into the session.
 
-    def __init__(self, controller: Controller) -> None:
-        super().__init__(controller)
-        self.c = controller
-        self.win = controller.win
-        self.s = controller.s
+    Signals:
+        caseRequested(Path): a case file was dropped, given or picked from Recent cases
+            (the controller opens it, asking first about an unsaved case).
+    """
+
+    caseRequested = pyqtSignal(object)
+
+    def __init__(self, views: Views, session: Session, pool: TaskPool,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.v = views
+        self.s = session
+        self.pool = pool
         self.s.footageChanged.connect(self._on_footage)
         self.s.imageryChanged.connect(self._on_imagery)
 
@@ -48,7 +56,7 @@ class Opener(QObject):
         for p in paths:
             ext = p.suffix.lower()
             if ext == CASE_SUFFIX:
-                self.c.open_case(p)
+                self.caseRequested.emit(p)
             elif ext in VIDEO_EXT:
                 self.open_footage(p)
             elif p.is_dir() or ext in RASTER_EXT:
@@ -59,7 +67,7 @@ class Opener(QObject):
             self.add_imagery(rasters)
 
     def ask_open_footage(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.win, "Open footage", self.last_dir(),
+        path, _ = QFileDialog.getOpenFileName(self.v.window, "Open footage", self.last_dir(),
                                               VIDEO_FILTER)
         if path:
             self.remember_dir(Path(path))
@@ -68,26 +76,27 @@ class Opener(QObject):
     def open_footage(self, path: Path, *, quiet: bool = False) -> None:
         """Probe ``path`` in the background; on success it becomes the footage."""
         if not quiet:
-            self.c.info(f"Opening {path.name}…")
+            self.v.info(f"Opening {path.name}…")
         task = Task(probe_footage, path, name="probe", with_progress=False, parent=self)
         task.succeeded.connect(lambda info: self._footage_ok(path, info))
-        task.failed.connect(lambda m: self.c.error(f"Cannot open the footage: {m}"))
-        self.c.run(task)
+        task.failed.connect(lambda m: self.v.error(f"Cannot open the footage: {m}"))
+        self.pool.run(task)
 
-    def _footage_ok(self, path: Path, info: Any) -> None:
-        if self.win.message_bar.kind == "info":
-            self.win.message_bar.hide()
+    def _footage_ok(self, path: Path, info: VideoInfo) -> None:
+        if self.v.message_bar.kind == "info":
+            self.v.message_bar.hide()
         self.s.set_footage(path, info)
 
     def ask_add_imagery_files(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self.win, "Add reference imagery",
+        paths, _ = QFileDialog.getOpenFileNames(self.v.window, "Add reference imagery",
                                                 self.last_dir(), RASTER_FILTER)
         if paths:
             self.remember_dir(Path(paths[0]))
             self.add_imagery([Path(p) for p in paths])
 
     def ask_add_imagery_folder(self) -> None:
-        d = QFileDialog.getExistingDirectory(self.win, "Add a folder of imagery", self.last_dir())
+        d = QFileDialog.getExistingDirectory(self.v.window, "Add a folder of imagery",
+                                             self.last_dir())
         if d:
             self.remember_dir(Path(d) / "x")
             self.add_imagery([Path(d)])
@@ -95,22 +104,22 @@ class Opener(QObject):
     def add_imagery(self, paths: list[Path]) -> None:
         """Catalogue ``paths`` (plus the imagery already loaded) in the background."""
         allp = list(dict.fromkeys([*self.s.tile_paths, *paths]))
-        self.c.info("Reading imagery metadata…")
+        self.v.info("Reading imagery metadata…")
         task = Task(catalog_imagery, allp, name="catalog", parent=self)
         task.succeeded.connect(lambda cat: self._imagery_ok(allp, cat))
-        task.failed.connect(lambda m: self.c.error(f"No usable imagery: {m}"))
-        self.c.run(task)
+        task.failed.connect(lambda m: self.v.error(f"No usable imagery: {m}"))
+        self.pool.run(task)
 
-    def _imagery_ok(self, paths: list[Path], catalog: Any) -> None:
+    def _imagery_ok(self, paths: list[Path], catalog: TileCatalog) -> None:
         self.s.set_imagery(paths, catalog)
-        warnings = list(getattr(catalog, "warnings", []))
+        warnings = list(catalog.warnings)
         if warnings:
-            self.c.info("Some imagery was skipped: " + "; ".join(warnings[:3]), "warning")
+            self.v.info("Some imagery was skipped: " + "; ".join(warnings[:3]), "warning")
         else:
-            self.win.message_bar.hide()
+            self.v.message_bar.hide()
 
     def _on_footage(self) -> None:
-        s, w = self.s, self.win
+        s, w = self.s, self.v
         w.locate_panel.set_footage(s.video_path, s.video_info)
         info = s.video_info
         if s.video_path is not None and info is not None:
@@ -118,26 +127,23 @@ class Opener(QObject):
             if s.case is None:
                 w.frames.request_frame(0)
                 w.center_tabs.setCurrentWidget(w.frames)
-        self.c.refresh()
 
     def _on_imagery(self) -> None:
         tiles = self.s.tiles
-        self.win.locate_panel.set_imagery(tiles, self.s.imagery_warnings)
-        self.c.refresh()
-
+        self.v.locate_panel.set_imagery(tiles, self.s.imagery_warnings)
 
     def open_demo(self) -> None:
-        from workbench_ui.demo import demo_available, demo_dir
-
+        """Help ▸ Open demo: generate the demo set in a child process (the generator,
+        ``workbench_fixtures``, is imported there only: see :func:`~workbench_ui.jobs.demo_job`)."""
         if not demo_available():
-            self.c.error("The demo generator (fixtures) is not installed with this copy.")
+            self.v.error("The demo generator (workbench_fixtures) is not installed with this copy.")
             return
-        self.c.info("Preparing the demo footage and imagery (first time: a few seconds)…")
+        self.v.info("Preparing the demo footage and imagery (first time: a few seconds)…")
         task = ProcessTask(demo_job, demo_dir(), name="demo", parent=self)
-        task.progress.connect(self.win.locate_panel.set_progress)
+        task.progress.connect(self.v.locate_panel.set_progress)
         task.succeeded.connect(self._demo_ok)
-        task.failed.connect(lambda m: self.c.error(f"Demo failed: {m}"))
-        self.c.run(task)
+        task.failed.connect(lambda m: self.v.error(f"Demo failed: {m}"))
+        self.pool.run(task)
 
     def _demo_ok(self, value: object) -> None:
         if not isinstance(value, tuple) or len(value) != 2:
@@ -145,18 +151,17 @@ class Opener(QObject):
         video, tiles = value
         self.open_footage(Path(video))
         self.add_imagery([Path(t) for t in tiles])
-        self.win.locate_panel.job_finished("Demo loaded: press Locate (Ctrl+L).")
-
+        self.v.locate_panel.job_finished("Demo loaded: press Locate (Ctrl+L).")
 
     # --- remembered paths, recent cases ----------------------------------------------
     def last_dir(self) -> str:
-        return str(self.win.settings.value("paths/last_dir", str(Path.home())))
+        return str(self.v.settings.value("paths/last_dir", str(Path.home())))
 
     def remember_dir(self, path: Path) -> None:
-        self.win.settings.setValue("paths/last_dir", str(Path(path).parent))
+        self.v.settings.setValue("paths/last_dir", str(Path(path).parent))
 
     def recent_cases(self) -> list[str]:
-        value = self.win.settings.value("recent/cases", [])
+        value = self.v.settings.value("recent/cases", [])
         if isinstance(value, str):
             value = [value]
         return [str(v) for v in (value or [])]
@@ -164,25 +169,25 @@ class Opener(QObject):
     def add_recent(self, path: Path) -> None:
         p = str(Path(path).resolve())
         items = [p] + [r for r in self.recent_cases() if r != p]
-        self.win.settings.setValue("recent/cases", items[:MAX_RECENT])
+        self.v.settings.setValue("recent/cases", items[:MAX_RECENT])
         self.rebuild_recent()
 
     def rebuild_recent(self) -> None:
-        menu = self.win.recent_menu
+        menu = self.v.recent_menu
         menu.clear()
         recents = [r for r in self.recent_cases() if Path(r).exists()]
         for r in recents:
             act = menu.addAction(Path(r).name)
             if act is not None:
                 act.setToolTip(r)
-                act.triggered.connect(lambda _c=False, p=r: self.c.open_case(Path(p)))
+                act.triggered.connect(lambda _c=False, p=r: self.caseRequested.emit(Path(p)))
         orphans = self.recoverable()
         if orphans:
             menu.addSeparator()
             for o in orphans[-MAX_RECENT:]:
                 act = menu.addAction(f"Recover unsaved: {o.name}")
                 if act is not None:
-                    act.triggered.connect(lambda _c=False, p=o: self.c.open_case(p))
+                    act.triggered.connect(lambda _c=False, p=o: self.caseRequested.emit(p))
         menu.setEnabled(bool(recents or orphans))
 
     def recoverable(self) -> list[Path]:
@@ -195,5 +200,5 @@ class Opener(QObject):
     def announce_recoverable(self) -> None:
         n = len(self.recoverable())
         if n:
-            self.c.info(f"{n} unsaved case{'s' if n > 1 else ''} from an earlier session can be "
+            self.v.info(f"{n} unsaved case{'s' if n > 1 else ''} from an earlier session can be "
                         "reopened from File ▸ Recent cases ▸ Recover unsaved.", "warning")

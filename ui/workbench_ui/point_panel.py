@@ -1,7 +1,7 @@
 """Point geolocation panel: a clicked keyframe pixel as lat/lon, DMS, MGRS and ± metres.
 
 The computation is :func:`workbench.compare.locate_pixel` (Qt-free); this panel
-only shows a :class:`~workbench.compare.PointFix`, copies it to the clipboard and
+only shows a :class:`~workbench.position.Position`, copies it to the clipboard and
 asks to record it in the case (``recordRequested(label)``).
 """
 
@@ -19,7 +19,8 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from workbench.compare import PointFix, format_metres
+from workbench.geo import format_uncertainty
+from workbench.position import Position
 
 HINT = ("Click any pixel of the keyframe (the impact point, the crosshair) in the comparison "
         "to see its position on the ground.")
@@ -36,7 +37,7 @@ class PointPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.fix: PointFix | None = None
+        self.fix: Position | None = None
         self.hint = QLabel(HINT)
         self.hint.setWordWrap(True)
         self.decimal = self._field("Latitude, longitude in decimal degrees (WGS84)")
@@ -82,7 +83,7 @@ class PointPanel(QWidget):
         lab.setToolTip(tip)
         return lab
 
-    def set_fix(self, fix: PointFix | None, message: str = "") -> None:
+    def set_fix(self, fix: Position | None, message: str = "") -> None:
         """Show ``fix`` (or clear; ``message`` explains why, e.g. beyond the horizon)."""
         self.fix = fix
         self.copy_btn.setEnabled(fix is not None)
@@ -98,7 +99,7 @@ class PointPanel(QWidget):
         self.mgrs.setText(fix.mgrs or "n/a (polar)")
         warn = ("  <span style='color:#a86500'>outside the matched landmarks: "
                 "extrapolated</span>" if fix.extrapolated else "")
-        self.uncert.setText(f"± {format_metres(fix.uncertainty_m)}{warn}")
+        self.uncert.setText(f"{format_uncertainty(fix.uncertainty_m)}{warn}")
         self.pixel.setText(f"({fix.x:.1f}, {fix.y:.1f})")
 
     def copy(self) -> None:

@@ -1,6 +1,6 @@
 """Export the evidential report (HTML, PDF, GeoJSON, KML) of the open case.
 
-The export runs in a child process (:func:`ui.jobs.export_job`) that opens its
+The export runs in a child process (:func:`workbench_ui.jobs.export_job`) that opens its
 *own* read-only ``Case`` on the case file and calls
 :func:`workbench.report.write_reports`; the dialog stays responsive and shows
 the written files, or the one-line error.

@@ -1,13 +1,14 @@
 """Reviewing a result: candidate selection and comparison, point geolocation, decisions,
-manual keyframes and the view toggles.  Part of the controller (see :mod:`ui.controller`).
+manual keyframes and the view toggles.  Owned by the controller
+(:mod:`workbench_ui.controller`), which it tells about changes through signals.
 """
 
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
 
-from PyQt6.QtCore import QObject
+import numpy as np
+from PyQt6.QtCore import QObject, pyqtSignal
 from PyQt6.QtWidgets import QInputDialog
 
 from workbench.compare import locate_pixel
@@ -15,24 +16,33 @@ from workbench.errors import WorkbenchError
 from workbench_ui.compare_data import CompareData
 from workbench_ui.compare_data import prepare as prepare_compare
 from workbench_ui.dialogs import DecisionDialog
-from workbench_ui.workers import Task, describe_error
-
-if TYPE_CHECKING:
-    from workbench_ui.controller import Controller
+from workbench_ui.runner import describe_error
+from workbench_ui.session import Session
+from workbench_ui.views import Views
+from workbench_ui.workers import Task, TaskPool
 
 
 class Review(QObject):
-    """Selection, comparison, point, decisions and manual keyframes."""
+    """Selection, comparison, point, decisions and manual keyframes.
 
-    def __init__(self, controller: Controller) -> None:
-        super().__init__(controller)
-        self.c = controller
-        self.win = controller.win
-        self.s = controller.s
+    Signals:
+        changed(): the selected candidate or the shown frame changed (actions to update).
+        pointLocated(): a picked pixel was geolocated (its panel should come forward).
+    """
+
+    changed = pyqtSignal()
+    pointLocated = pyqtSignal()
+
+    def __init__(self, views: Views, session: Session, pool: TaskPool,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.v = views
+        self.s = session
+        self.pool = pool
         self.current_rank = 0
         self._compare_req = 0
         self.decision_dialog: DecisionDialog | None = None
-        w = self.win
+        w = self.v
         w.candidates.candidateSelected.connect(self.select_candidate)
         w.compare.pointPicked.connect(self.pick_point)
         w.point_panel.recordRequested.connect(self.record_point)
@@ -41,11 +51,11 @@ class Review(QObject):
 
     # --- selection, comparison, point ---------------------------------------------------------
     def select_candidate(self, rank: int) -> None:
-        s, w = self.s, self.win
+        s, w = self.s, self.v
         self.current_rank = rank
         w.point_panel.set_fix(None)
         cand = s.candidate(rank)
-        self.c.refresh()
+        self.changed.emit()
         if cand is None:
             w.compare.clear()
             return
@@ -65,19 +75,19 @@ class Review(QObject):
                     with_progress=False, parent=self)
         task.succeeded.connect(lambda data, r=req: self._compare_ready(r, data))
         task.failed.connect(lambda msg, r=req: self._compare_failed(r, rank, msg))
-        self.c.run(task)
+        self.pool.run(task)
 
     def _compare_ready(self, req: int, data: object) -> None:
         if req != self._compare_req or not isinstance(data, CompareData):
             return  # the analyst selected another candidate meanwhile
-        self.win.compare.apply(data)
+        self.v.compare.apply(data)
 
     def _compare_failed(self, req: int, rank: int, msg: str) -> None:
         if req != self._compare_req:
             return
-        self.win.compare.clear(f"Candidate {rank}: cannot show the imagery ({html.escape(msg)}). "
+        self.v.compare.clear(f"Candidate {rank}: cannot show the imagery ({html.escape(msg)}). "
                                "Was the raster moved? Its path is recorded in the case.")
-        self.c.error(msg)
+        self.v.error(msg)
 
     def step_candidate(self, delta: int) -> None:
         r = self.s.result
@@ -85,10 +95,10 @@ class Review(QObject):
             return
         ranks = sorted(c.rank for c in r.candidates)
         i = ranks.index(self.current_rank) if self.current_rank in ranks else -delta
-        self.win.candidates.select_rank(ranks[max(0, min(len(ranks) - 1, i + delta))])
+        self.v.candidates.select_rank(ranks[max(0, min(len(ranks) - 1, i + delta))])
 
     def pick_point(self, x: float, y: float) -> None:
-        w = self.win
+        w = self.v
         cand = self.s.candidate(self.current_rank)
         tile = self.s.tile_ref(cand.tile) if cand else None
         if cand is None or tile is None:
@@ -101,18 +111,18 @@ class Review(QObject):
             return
         w.point_panel.set_fix(fix)
         w.compare.set_point(fix)
-        w.dock_point.raise_()
+        self.pointLocated.emit()
 
     def record_point(self, label: str) -> None:
-        fix = self.win.point_panel.fix
+        fix = self.v.point_panel.fix
         if fix is None or self.current_rank <= 0:
             return
         try:
             self.s.record_point(self.current_rank, fix.x, fix.y, label)
         except (WorkbenchError, OSError) as exc:
-            self.c.error(describe_error(exc))
+            self.v.error(describe_error(exc))
             return
-        self.c.info(f"Point '{label}' recorded in the case.")
+        self.v.info(f"Point '{label}' recorded in the case.")
 
     # --- decisions ----------------------------------------------------------------------------
     def ask_decide(self, confirmed: bool) -> None:
@@ -120,7 +130,7 @@ class Review(QObject):
         if cand is None or self.s.case is None:
             return
         prev = self.s.decisions().get(cand.rank, "")
-        dlg = DecisionDialog(cand, confirmed, self.win, previous=prev)
+        dlg = DecisionDialog(cand, confirmed, self.v.window, previous=prev)
         self.decision_dialog = dlg
         if dlg.exec() == DecisionDialog.DialogCode.Accepted:
             self.decide(cand.rank, dlg.confirmed, dlg.note())
@@ -129,66 +139,65 @@ class Review(QObject):
         try:
             self.s.decide(rank, confirmed, note)
         except (WorkbenchError, OSError) as exc:
-            self.c.error(describe_error(exc))
+            self.v.error(describe_error(exc))
             return False
-        self.c.info(f"Candidate {rank} {'confirmed' if confirmed else 'rejected'}; "
-                  "recorded in the audit log.")
+        self.v.info(f"Candidate {rank} {'confirmed' if confirmed else 'rejected'}; "
+                      "recorded in the audit log.")
         return True
 
     def ask_note(self) -> None:
-        text, ok = QInputDialog.getMultiLineText(self.win, "Add note", "Note for the case:")
+        text, ok = QInputDialog.getMultiLineText(self.v.window, "Add note",
+                                                 "Note for the case:")
         if ok and text.strip():
             try:
                 self.s.add_note(text.strip())
             except (WorkbenchError, OSError) as exc:
-                self.c.error(describe_error(exc))
+                self.v.error(describe_error(exc))
 
     # --- keyframes / frames -------------------------------------------------------------------
     def _on_keyframe_clicked(self, keyframe_id: str) -> None:
         kf = self.s.keyframe(keyframe_id)
         if kf is None:
             return
-        self.win.frames.show_keyframe(kf)
-        self.win.center_tabs.setCurrentWidget(self.win.frames)
-        self.c.refresh()
+        self.v.frames.show_keyframe(kf)
+        self.v.center_tabs.setCurrentWidget(self.v.frames)
+        self.changed.emit()
 
     def add_shown_frame(self) -> None:
-        f = self.win.frames
+        f = self.v.frames
         if f.image is not None and f.frame_index >= 0:
             self.add_keyframe(f.frame_index, f.time_s, f.image)
 
     def add_keyframe(self, index: int, time_s: float, image: object) -> None:
-        import numpy as np
-
         if self.s.case is None:
-            self.c.error("Run Locate or open a case first: manual keyframes are stored in the "
+            self.v.error("Run Locate or open a case first: manual keyframes are stored in the "
                          "case.")
             return
         if self.s.keyframes and any(k.frame_index == index for k in self.s.keyframes):
-            self.c.info(f"Frame {index} is already a keyframe.", "warning")
+            self.v.info(f"Frame {index} is already a keyframe.", "warning")
             return
         img = np.asarray(image)
         try:
-            entry = self.s.add_keyframe(index, time_s, img, self.win.frames.mask_for(img))
+            entry = self.s.add_keyframe(index, time_s, img, self.v.frames.mask_for(img))
         except (WorkbenchError, OSError, ValueError) as exc:
-            self.c.error(describe_error(exc))
+            self.v.error(describe_error(exc))
             return
-        self.c.info(f"Frame {index} stored as keyframe {entry.id} (audit-logged). Analysis ▸ "
-                  "Locate again (Ctrl+Shift+L) matches it too.")
+        self.v.info(f"Frame {index} stored as keyframe {entry.id} (audit-logged). "
+                      "Analysis ▸ Locate again (Ctrl+Shift+L) matches it too.")
 
     # --- view toggles -------------------------------------------------------------------------
     def toggle_overlay(self) -> None:
-        c = self.win.compare
-        self.win.center_tabs.setCurrentWidget(c)
+        c = self.v.compare
+        self.v.center_tabs.setCurrentWidget(c)
         c.set_mode(overlay=c.tabs.currentIndex() == 0)
 
     def toggle_mask(self) -> None:
-        if self.win.center_tabs.currentWidget() is self.win.frames:
-            self.win.frames.mask_box.toggle()
+        if self.v.center_tabs.currentWidget() is self.v.frames:
+            self.v.frames.mask_box.toggle()
         else:
-            self.win.compare.mask_box.toggle()
+            self.v.compare.mask_box.toggle()
 
     def fit_views(self) -> None:
-        c = self.win.compare
-        for v in (c.left, c.right, c.overlay_view, self.win.frames.view):
+        c = self.v.compare
+        for v in (c.left, c.right, c.overlay_view, self.v.frames.view):
             v.fit()

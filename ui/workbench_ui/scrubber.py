@@ -1,8 +1,8 @@
 """Frame viewer and scrubber: any frame at full size, HUD mask toggle, add as keyframe.
 
 The slider (and ``,``/``.`` or Left/Right for one frame, PgUp/PgDn for one second)
-picks a frame index; frames are decoded with :func:`workbench.video.read_frame`
-in a background :class:`~ui.workers.Task` (only the latest request is kept, so
+picks a frame index; frames are decoded with :func:`workbench.video.reader.read_frame`
+in a background :class:`~workbench_ui.workers.Task` (only the latest request is kept, so
 dragging the slider never queues a backlog and the window stays responsive).
 """
 
@@ -25,14 +25,13 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from workbench.video.reader import read_frame
 from workbench_ui.image_view import ImageView
-from workbench_ui.keyframe_strip import KeyframeEntry, format_time
+from workbench_ui.models import KeyframeEntry, format_time
 from workbench_ui.workers import Task
 
 
 def _read(path: Path, index: int) -> tuple[int, float, np.ndarray]:
-    from workbench.video.reader import read_frame
-
     f = read_frame(path, index)
     return f.index, f.pts_s, f.image
 

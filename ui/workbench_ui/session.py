@@ -15,21 +15,25 @@ then opens the case on the GUI thread.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import shutil
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PyQt6.QtCore import QObject, QStandardPaths, pyqtSignal
 
+from workbench.case.audit import AuditEntry
 from workbench.case.casefile import Case
+from workbench.case.model import PointOfInterest, RasterRecord
 from workbench.errors import CaseOpenError, OutputError, UsageError
+from workbench.imagery.catalog import Tile, TileCatalog
 from workbench.results import Candidate, LocateResult, TileRef
+from workbench.video.reader import VideoInfo
 from workbench_ui.jobs import stored_keyframes
-from workbench_ui.keyframe_strip import KeyframeEntry
+from workbench_ui.models import KeyframeEntry
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +51,7 @@ def default_autosave_dir() -> Path:
     return app_data_dir() / "autosave"
 
 
-def _tile_ref_from_record(rec: Any) -> TileRef:
+def _tile_ref_from_record(rec: RasterRecord) -> TileRef:
     return TileRef(
         path=str(rec.path), sha256=str(rec.sha256), crs=str(rec.crs),
         transform=tuple(float(v) for v in rec.transform)[:6],  # type: ignore[arg-type]
@@ -77,11 +81,11 @@ class Session(QObject):
         super().__init__(parent)
         self.autosave_dir = autosave_dir or default_autosave_dir()
         self.video_path: Path | None = None
-        self.video_info: Any = None
+        self.video_info: VideoInfo | None = None
         self.tile_paths: list[Path] = []
-        self.tiles: list[Any] = []  # workbench.tiles.Tile of the loaded imagery
+        self.tiles: list[Tile] = []  # the loaded imagery
         self.imagery_warnings: list[str] = []
-        self.case: Any = None
+        self.case: Case | None = None
         self.case_path: Path | None = None
         self.untitled = False
         self.result: LocateResult | None = None
@@ -89,16 +93,16 @@ class Session(QObject):
         self._tiles: dict[str, TileRef] = {}
 
     # --- inputs --------------------------------------------------------------------
-    def set_footage(self, path: Path, info: Any) -> None:
+    def set_footage(self, path: Path, info: VideoInfo) -> None:
         """Use ``path`` (probed as ``info``, a ``VideoInfo``) as the footage to locate."""
         self.video_path, self.video_info = Path(path), info
         self.footageChanged.emit()
 
-    def set_imagery(self, paths: list[Path], catalog: Any) -> None:
+    def set_imagery(self, paths: list[Path], catalog: TileCatalog) -> None:
         """Use the rasters of ``catalog`` (a ``TileCatalog`` built from ``paths``)."""
         self.tiles = list(catalog.tiles)
         self.tile_paths = [Path(t.path) for t in self.tiles]
-        self.imagery_warnings = list(getattr(catalog, "warnings", []))
+        self.imagery_warnings = list(catalog.warnings)
         self.imageryChanged.emit()
 
     def can_locate(self) -> bool:
@@ -148,7 +152,7 @@ class Session(QObject):
         self.decisionsChanged.emit()
 
     @staticmethod
-    def _load_keyframes(case: Any) -> list[KeyframeEntry]:
+    def _load_keyframes(case: Case) -> list[KeyframeEntry]:
         return [KeyframeEntry(id=ref.id, frame_index=ref.frame_index, time_s=ref.time_s,
                               sharpness=ref.sharpness, image=image, mask=mask, manual=manual)
                 for ref, image, mask, manual in stored_keyframes(case)]
@@ -228,11 +232,11 @@ class Session(QObject):
             return {}
         return {rank: d.note for rank, d in self.case.decisions().items()}
 
-    def audit_log(self) -> list[Any]:
+    def audit_log(self) -> list[AuditEntry]:
         return [] if self.case is None else list(self.case.audit_log())
 
     # --- analyst actions (each is one committed transaction in the case) ------------
-    def _need_case(self) -> Any:
+    def _need_case(self) -> Case:
         if self.case is None:
             raise CaseOpenError("no case is open: run Locate or open a case first")
         return self.case
@@ -250,7 +254,7 @@ class Session(QObject):
         self._need_case().add_note(text)
         self.decisionsChanged.emit()
 
-    def record_point(self, rank: int, x: float, y: float, label: str) -> Any:
+    def record_point(self, rank: int, x: float, y: float, label: str) -> PointOfInterest:
         """Record a geolocated keyframe pixel of candidate ``rank`` in the case."""
         poi = self._need_case().set_point_of_interest(rank, x, y, label)
         self.decisionsChanged.emit()
@@ -267,10 +271,6 @@ class Session(QObject):
     def add_locate_run(self, out_dir: Path) -> None:
         """Store the run written in ``out_dir`` (``locate.json`` + keyframes) in the case
         and make it the current result."""
-        import json
-
-        from workbench.results import LocateResult
-
         case = self._need_case()
         path = Path(out_dir) / "locate.json"
         try:
@@ -293,7 +293,7 @@ class Session(QObject):
         case's footage (SHA-256 differs): a frame of another video is not evidence.
         """
         case = self._need_case()
-        open_sha = getattr(self.video_info, "sha256", "")
+        open_sha = self.video_info.sha256 if self.video_info is not None else ""
         case_sha = case.video.sha256
         if open_sha and case_sha and open_sha != case_sha:
             raise UsageError(

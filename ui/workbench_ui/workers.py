@@ -11,30 +11,20 @@ signal carrying its one-line ``str()`` -- never a traceback in the GUI.
 
 from __future__ import annotations
 
-import contextlib
 import logging
+import multiprocessing as mp
 import threading
 import time
 from collections.abc import Callable
+from queue import Empty
 from typing import Any
 
-from PyQt6.QtCore import QObject, QThread, pyqtSignal
+from PyQt6.QtCore import QObject, QThread, QTimer, pyqtSignal
 
-from workbench.errors import Cancelled, WorkbenchError, describe
+from workbench.errors import Cancelled, WorkbenchError
+from workbench_ui.runner import PROGRESS_INTERVAL_S, child_main, describe_error
 
 log = logging.getLogger(__name__)
-
-#: minimum interval between two forwarded progress updates of the same stage
-PROGRESS_INTERVAL_S = 0.05
-
-
-def describe_error(exc: BaseException) -> str:
-    """A one-line, user-readable message for an exception from the core."""
-    if isinstance(exc, MemoryError):
-        return "out of memory (try smaller footage or imagery)"
-    if isinstance(exc, WorkbenchError | OSError):
-        return describe(exc)
-    return f"internal error: {describe(exc)}"
 
 class _Thread(QThread):
     """The thread itself; signals are emitted from ``run`` and queued to the GUI."""
@@ -167,45 +157,13 @@ CANCEL_GRACE_S = 10.0
 POLL_MS = 25
 
 
-def _child_main(module: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any],
-                queue: Any, cancel: Any, nice: int) -> None:
-    """Entry point of the child process (spawned: no Qt here)."""
-    import importlib
-    import os
-
-    if nice:
-        with contextlib.suppress(OSError, AttributeError):
-            os.nice(nice)
-    last_t, last_stage = 0.0, ""
-
-    def progress(stage: str, fraction: float) -> None:
-        nonlocal last_t, last_stage
-        now = time.monotonic()
-        if stage == last_stage and now - last_t < PROGRESS_INTERVAL_S and fraction < 1.0:
-            return
-        last_t, last_stage = now, stage
-        queue.put(("progress", stage, float(fraction)))
-
-    try:
-        fn = getattr(importlib.import_module(module), name)
-        value = fn(*args, progress=progress, cancel=cancel, **kwargs)
-    except Cancelled:
-        queue.put(("cancelled",))
-    except BaseException as exc:
-        logging.getLogger(module).warning("%s failed: %s", name, exc,
-                                          exc_info=not isinstance(exc, WorkbenchError))
-        queue.put(("error", describe_error(exc)))
-    else:
-        queue.put(("cancelled",) if cancel.is_set() else ("ok", value))
-
-
 class ProcessTask(QObject):
     """Like :class:`Task`, but runs ``fn`` in a child process (``spawn``), at lower priority.
 
     The GUI process then never competes with the job for Python's GIL, so the event
     loop stays responsive while matching, and a crash in native code (FFmpeg, GDAL) on
     untrusted input ends only the child: it is reported as ``failed``.  ``fn`` must be
-    a module-level function of a Qt-free module (see :mod:`ui.jobs`) taking
+    a module-level function of a Qt-free module (see :mod:`workbench_ui.jobs`) taking
     ``progress=``/``cancel=``; arguments and result must be picklable.
     """
 
@@ -218,10 +176,6 @@ class ProcessTask(QObject):
     def __init__(self, fn: Callable[..., Any], *args: Any, name: str = "job", nice: int = 5,
                  parent: QObject | None = None, **kwargs: Any) -> None:
         super().__init__(parent)
-        import multiprocessing as mp
-
-        from PyQt6.QtCore import QTimer
-
         self.fn, self.args, self.kwargs, self.name, self.nice = fn, args, kwargs, name, nice
         self._ctx = mp.get_context("spawn")
         self.cancel_event = self._ctx.Event()
@@ -238,7 +192,7 @@ class ProcessTask(QObject):
             raise RuntimeError(f"{self.name} already started")
         self._queue = self._ctx.Queue()
         self._proc = self._ctx.Process(
-            target=_child_main,
+            target=child_main,
             args=(self.fn.__module__, self.fn.__name__, self.args, self.kwargs, self._queue,
                   self.cancel_event, self.nice),
             name=f"workbench-{self.name}",
@@ -281,14 +235,12 @@ class ProcessTask(QObject):
             self._proc.join(1.0)
 
     def _poll(self) -> None:
-        import queue as _q
-
         if self._finished or self._queue is None:
             return
         for _ in range(200):
             try:
                 msg = self._queue.get_nowait()
-            except _q.Empty:
+            except Empty:
                 break
             except (EOFError, OSError):
                 break
@@ -303,7 +255,7 @@ class ProcessTask(QObject):
             # the result may still be in flight in the pipe: one last look
             try:
                 msg = self._queue.get(timeout=0.2)
-            except (_q.Empty, EOFError, OSError):
+            except (Empty, EOFError, OSError):
                 msg = None
             if msg is not None and msg[0] != "progress":
                 self._end(msg[0], msg[1] if len(msg) > 1 else None)
@@ -316,3 +268,27 @@ class ProcessTask(QObject):
         if self._cancel_at and time.monotonic() - self._cancel_at > CANCEL_GRACE_S and proc:
             log.warning("%s did not stop after cancel: terminating it", self.name)
             proc.terminate()
+
+
+class TaskPool(QObject):
+    """The window's background tasks: each runs until it ends; all are cancelled and
+    waited for when the window closes (:meth:`shutdown`)."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.tasks: set[Task | ProcessTask] = set()
+
+    def run(self, task: Task | ProcessTask) -> Task | ProcessTask:
+        """Start ``task`` (its signals already connected) and keep it until it ends."""
+        self.tasks.add(task)
+        task.finished.connect(lambda t=task: self.tasks.discard(t))
+        task.finished.connect(task.deleteLater)  # (the QObject; results were delivered)
+        task.start()
+        return task
+
+    def shutdown(self, msecs: int = 15_000) -> None:
+        """Cancel every running task, then wait (up to ``msecs`` each) for it to end."""
+        for t in list(self.tasks):
+            t.cancel()
+        for t in list(self.tasks):
+            t.wait(msecs)

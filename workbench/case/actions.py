@@ -1,8 +1,9 @@
 """Analyst actions on an open case: decisions, notes, manual keyframes and tie points,
 points of interest, the claim and context layers, new locate runs.
 
-Each action is one SQLite transaction that also appends one audit-log entry saying
-what changed (see :mod:`workbench.audit`).  Images are ``(H, W, 3) uint8`` BGR;
+Each action is one SQLite transaction that also appends one audit-log entry, in the
+name of the analyst the case was opened by, saying what changed (see
+:mod:`workbench.case.audit`).  Images are ``(H, W, 3) uint8`` BGR;
 masks ``(H, W) uint8`` (255 = overlay); keyframe pixels ``(x, y)`` = (col, row),
 tile pixels in the raster's level-0 grid; positions WGS84 lon/lat.
 """
@@ -12,14 +13,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import sqlite3
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from workbench.case import audit
+from workbench.case.audit import canonical_json, utc_now
 from workbench.case.geometry import (
     as_points,
     fit_homography,
@@ -27,76 +27,80 @@ from workbench.case.geometry import (
     keyframe_centre,
     keyframe_to_lonlat,
 )
-from workbench.case.ingest import (
-    check_not_readonly,
-    encode_png,
-    insert_keyframe_blobs,
-    load_keyframe_blobs,
-)
+from workbench.case.ingest import check_not_readonly, encode_png, load_keyframe_blobs
 from workbench.case.model import (
     Claim,
     ContextLayer,
     Decision,
     DecisionStatus,
+    KeyframeBlob,
     Note,
     PointOfInterest,
     RasterRecord,
+    ShadowRecord,
     TiePoint,
 )
-from workbench.case.schema import canonical_json, utc_now
-from workbench.case.store import CaseStore
+from workbench.case.store import CaseDB
+from workbench.case.view import CaseView
+from workbench.claim import (
+    ShadowError,
+    layer_meta,
+    measure_shadow,
+    normalise_area,
+    parse_time,
+    read_context_layer,
+)
+from workbench.claim.shadow import CLICK_PX
 from workbench.errors import CaseError, UsageError
-from workbench.hashing import sha256_bytes
-from workbench.results import Candidate, KeyframeRef, LocateResult
+from workbench.hashing import sha256_bytes, sha256_file
+from workbench.position import candidate_pixel_position
+from workbench.results import Candidate, KeyframeRef, LocateResult, TileRef
 
 
-class CaseActions(CaseStore):
+class CaseActions(CaseView):
     """The mutating half of :class:`workbench.case.Case`."""
 
     # ---- analyst actions (each one transaction + one audit entry) ----------
 
-    def _decide(self, rank: int, status: DecisionStatus, note: str, user: str | None
-                ) -> Decision:
+    def _decide(self, rank: int, status: DecisionStatus, note: str) -> Decision:
         check_not_readonly(self.readonly, self.path)
         if not note.strip():  # the report and the audit log must say why (the UI insists too)
             raise UsageError(f"rank {rank} not {status}: a decision needs a justification note",
                              self.path)
         c = self.candidate(rank)
-        run = self._run_id()
-        with self._tx() as conn:
-            entry = audit.append(conn, "confirm" if status == "confirmed" else "reject", {
+        run = self._db.latest_run_id()
+        previous = self.decisions().get(rank)
+        with self._db.tx():
+            entry = self._db.append_audit("confirm" if status == "confirmed" else "reject", {
                 "rank": rank, "status": status, "note": note, "lat": c.lat, "lon": c.lon,
                 "keyframe_id": c.keyframe_id, "tile": c.tile, "run_id": run,
-                "previous": (lambda d: d.status if d else None)(self.decisions().get(rank)),
-            }, user)
-            conn.execute("INSERT INTO decisions (run_id, rank, status, note, user, time) "
-                         "VALUES (?, ?, ?, ?, ?, ?)",
-                         (run, rank, status, note, entry.user, entry.time))
-        return Decision(rank, status, note, entry.user, entry.time)
+                "previous": previous.status if previous else None}, self.analyst)
+            d = Decision(rank, status, note, entry.user, entry.time, run)
+            self._db.insert_decision(d)
+        return d
 
-    def confirm(self, rank: int, note: str, user: str | None = None) -> Decision:
+    def confirm(self, rank: int, note: str) -> Decision:
         """Confirm candidate ``rank`` with a justification note.
 
         ``UsageError`` if there is no such rank or the note is empty."""
-        return self._decide(rank, "confirmed", note, user)
+        return self._decide(rank, "confirmed", note)
 
-    def reject(self, rank: int, note: str, user: str | None = None) -> Decision:
+    def reject(self, rank: int, note: str) -> Decision:
         """Reject candidate ``rank`` with a note.  ``UsageError`` if no such rank or no note."""
-        return self._decide(rank, "rejected", note, user)
+        return self._decide(rank, "rejected", note)
 
-    def add_note(self, text: str, user: str | None = None) -> Note:
+    def add_note(self, text: str) -> Note:
         """Add a free-text note (``UsageError`` if empty)."""
         check_not_readonly(self.readonly, self.path)
         if not text.strip():
             raise UsageError("empty note", self.path)
-        with self._tx() as conn:
-            entry = audit.append(conn, "note", {"text": text}, user)
-            cur = conn.execute("INSERT INTO notes (text, user, time) VALUES (?, ?, ?)",
-                               (text, entry.user, entry.time))
-        return Note(int(cur.lastrowid or 0), text, entry.user, entry.time)
+        with self._db.tx():
+            entry = self._db.append_audit("note", {"text": text}, self.analyst)
+            nid = self._db.insert_note(text, entry.user, entry.time)
+        return Note(nid, text, entry.user, entry.time)
 
     def add_keyframe(self, frame_index: int, time_s: float, image: np.ndarray,
-                     mask: np.ndarray | None = None, user: str | None = None) -> KeyframeRef:
+                     mask: np.ndarray | None = None) -> KeyframeRef:
         """Store a manual keyframe (analyst-picked frame) as lossless PNG.
 
         Args:
@@ -117,21 +121,17 @@ class CaseActions(CaseStore):
             raise UsageError("manual keyframe needs frame_index >= 0 and a finite time",
                              self.path)
         digest = sha256_bytes(png)
-        with self._tx() as conn:
-            n = conn.execute("SELECT COUNT(*) FROM keyframes WHERE manual = 1").fetchone()[0]
-            kid = f"m{n + 1:04d}"
-            entry = audit.append(conn, "keyframe", {
+        with self._db.tx():
+            kid = f"m{self._db.count_manual_keyframes() + 1:04d}"
+            entry = self._db.append_audit("keyframe", {
                 "id": kid, "frame_index": frame_index, "time_s": time_s, "sha256": digest,
                 "width": int(image.shape[1]), "height": int(image.shape[0]),
-                "mask": mask_png is not None}, user)
-            conn.execute(
-                "INSERT INTO keyframes (id, frame_index, time_s, sha256, sharpness, width, "
-                "height, png, mask_png, mask_sha256, manual, added) "
-                "VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, 1, ?)",
-                (kid, frame_index, float(time_s), digest, int(image.shape[1]),
-                 int(image.shape[0]), png, mask_png,
-                 sha256_bytes(mask_png) if mask_png else None, entry.time))
-        return KeyframeRef(kid, frame_index, float(time_s), digest)
+                "mask": mask_png is not None}, self.analyst)
+            ref = KeyframeRef(kid, frame_index, float(time_s), digest)
+            self._db.insert_keyframes([KeyframeBlob(
+                ref, png, digest, int(image.shape[1]), int(image.shape[0]), mask_png,
+                sha256_bytes(mask_png) if mask_png else None)], entry.time, manual=True)
+        return ref
 
     def _grid(self, tile: str) -> RasterRecord:
         rec = self.raster_for(tile)
@@ -140,7 +140,7 @@ class CaseActions(CaseStore):
         return rec
 
     def add_tie_point(self, rank: int, keyframe_xy: tuple[float, float],
-                      tile_xy: tuple[float, float], user: str | None = None) -> TiePoint:
+                      tile_xy: tuple[float, float]) -> TiePoint:
         """Add a manual correspondence to candidate ``rank`` and refit its location.
 
         ``keyframe_xy`` is a keyframe pixel of the candidate's keyframe; ``tile_xy`` a
@@ -163,28 +163,26 @@ class CaseActions(CaseStore):
         if not (-0.5 <= txy[0] <= grid.width - 0.5 and -0.5 <= txy[1] <= grid.height - 0.5):
             raise UsageError(f"tile point {txy} is outside raster {Path(grid.path).name}",
                              self.path)
-        run = self._run_id()
+        run = self._db.latest_run_id()
         manual = [(t.keyframe_xy, t.tile_xy) for t in self.tie_points(rank)] + [(kxy, txy)]
         k_all = np.vstack([as_points(c.keyframe_xy), as_points([m[0] for m in manual])])
         t_all = np.vstack([as_points(c.tile_xy), as_points([m[1] for m in manual])])
         old = {"lat": c.lat, "lon": c.lon}
         doc = _refit(c, k_all, t_all, grid, info["width"], info["height"], len(manual))
-        with self._tx() as conn:
-            entry = audit.append(conn, "tie_point", {
+        with self._db.tx():
+            entry = self._db.append_audit("tie_point", {
                 "rank": rank, "keyframe_id": c.keyframe_id, "keyframe_xy": kxy,
                 "tile_xy": txy, "tile": c.tile, "old": old,
                 "new": {"lat": doc["lat"], "lon": doc["lon"]} if doc else None,
-                "refitted": doc is not None}, user)
-            cur = conn.execute(
-                "INSERT INTO tie_points (run_id, rank, kx, ky, tx, ty, user, time) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (run, rank, *kxy, *txy, entry.user, entry.time))
+                "refitted": doc is not None}, self.analyst)
+            tp = TiePoint(0, rank, kxy, txy, entry.user, entry.time)
+            tid = self._db.insert_tie_point(run, tp)
             if doc is not None:
-                conn.execute("UPDATE candidates SET doc = ? WHERE run_id = ? AND rank = ?",
-                             (canonical_json(doc), run, rank))
-        return TiePoint(int(cur.lastrowid or 0), rank, kxy, txy, entry.user, entry.time)
+                self._db.update_candidate(run, rank, doc)
+        return TiePoint(tid, rank, kxy, txy, entry.user, entry.time)
 
-    def set_point_of_interest(self, rank: int, x: float, y: float, label: str,
-                              user: str | None = None) -> PointOfInterest:
+    def set_point_of_interest(self, rank: int, x: float, y: float,
+                              label: str) -> PointOfInterest:
         """Geolocate keyframe pixel ``(x, y)`` of candidate ``rank`` (its homography and tile
         grid) and record it, e.g. the impact point.
 
@@ -201,29 +199,35 @@ class CaseActions(CaseStore):
             raise UsageError(f"pixel ({x}, {y}) is outside keyframe {c.keyframe_id} "
                              f"({info['width']}x{info['height']})", self.path)
         grid = self._grid(c.tile)
-        lon, lat = keyframe_to_lonlat(c.homography, grid.transform, grid.crs, (x, y))
-        if not (math.isfinite(lon) and math.isfinite(lat)):
-            raise UsageError(f"pixel ({x}, {y}) does not map onto the ground (above horizon)",
-                             self.path)
-        run = self._run_id()
-        with self._tx() as conn:
-            entry = audit.append(conn, "point_of_interest", {
+        try:  # the one pixel-to-position path (locate --target and the app use it too)
+            pos = candidate_pixel_position(c, grid.transform, grid.crs, grid.gsd_m, (x, y))
+        except UsageError as exc:
+            raise UsageError(f"pixel ({x}, {y}) does not map onto the ground ({exc.message})",
+                             self.path) from exc
+        lon, lat = pos.lon, pos.lat
+        unc = pos.uncertainty_m if math.isfinite(pos.uncertainty_m) else None
+        run = self._db.latest_run_id()
+        with self._db.tx():
+            entry = self._db.append_audit("point_of_interest", {
                 "rank": rank, "keyframe_id": c.keyframe_id, "x": x, "y": y, "label": label,
-                "lon": lon, "lat": lat}, user)
-            conn.execute(
-                "INSERT INTO points_of_interest (run_id, rank, keyframe_id, x, y, label, lon, "
-                "lat, user, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run, rank, c.keyframe_id, x, y, label, lon, lat, entry.user, entry.time))
-        return PointOfInterest(rank, c.keyframe_id, x, y, label, lon, lat, entry.user, entry.time)
+                "lon": lon, "lat": lat, "uncertainty_m": unc,
+                "outside_hull": pos.outside_hull}, self.analyst)
+            p = PointOfInterest(rank, c.keyframe_id, x, y, label, lon, lat, entry.user,
+                                entry.time)
+            pid = self._db.insert_point_of_interest(run, p)
+        return PointOfInterest(rank, c.keyframe_id, x, y, label, lon, lat, entry.user,
+                               entry.time, pid, unc, pos.outside_hull)
 
     def set_claim(self, text: str, lonlat: tuple[float, float] | None = None,
-                  area_geojson: dict[str, Any] | None = None, user: str | None = None) -> Claim:
+                  area_geojson: dict[str, Any] | None = None, *,
+                  claimed_time: str | None = None, category: str | None = None) -> Claim:
         """Record (or replace) the claim being tested.
 
         ``lonlat`` is ``(lon, lat)`` WGS84; ``area_geojson`` a GeoJSON Polygon/
-        MultiPolygon geometry (or Feature) in lon/lat.  ``UsageError`` on bad values.
+        MultiPolygon geometry (or Feature) in lon/lat; ``claimed_time`` ISO 8601 with a
+        zone (stored as given, normalised); ``category`` what the claim says the target
+        was ("Islamic State target").  ``UsageError`` on bad values, nothing recorded.
         """
-        from workbench.claim import normalise_area
 
         check_not_readonly(self.readonly, self.path)
         if not text.strip():
@@ -232,80 +236,116 @@ class CaseActions(CaseStore):
         if lonlat is not None:
             lon, lat = float(lonlat[0]), float(lonlat[1])
             if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-                raise UsageError(f"claimed position ({lon}, {lat}) is not lon/lat in degrees",
-                                 self.path)
+                swap = " (are longitude and latitude swapped?)" if abs(lat) > 90 >= abs(lon) \
+                    else ""
+                raise UsageError(f"claimed position ({lon}, {lat}) is not lon/lat in degrees"
+                                 f"{swap}", self.path)
             ll = (lon, lat)
         area = normalise_area(area_geojson) if area_geojson is not None else None
-        with self._tx() as conn:
-            old = conn.execute("SELECT text FROM claim WHERE id = 1").fetchone()
-            entry = audit.append(conn, "claim", {"text": text, "lonlat": ll, "area": area,
-                                                 "replaces": old["text"] if old else None}, user)
-            conn.execute("INSERT OR REPLACE INTO claim (id, text, lonlat_json, area_json, user, "
-                         "time) VALUES (1, ?, ?, ?, ?, ?)",
-                         (text, canonical_json(ll) if ll else None,
-                          canonical_json(area) if area else None, entry.user, entry.time))
-        return Claim(text, ll, area, entry.user, entry.time)
+        when = parse_time(claimed_time).isoformat() if claimed_time is not None else None
+        cat = " ".join(category.split()) if category and category.strip() else None
+        with self._db.tx():
+            old = self._db.claim()
+            entry = self._db.append_audit("claim", {
+                "text": text, "lonlat": ll, "area": area, "claimed_time": when,
+                "category": cat, "replaces": old.text if old else None}, self.analyst)
+            claim = Claim(text, ll, area, entry.user, entry.time, when, cat)
+            self._db.replace_claim(claim)
+        return claim
 
     def add_context_layer(self, path: str | os.PathLike[str], *, name: str | None = None,
-                          user: str | None = None) -> ContextLayer:
-        """Import polygons from a GeoJSON, KML or GeoPackage file (stored as WGS84 GeoJSON).
+                          source: str | None = None, licence: str | None = None,
+                          as_of: str | None = None,
+                          class_attribute: str | None = None) -> ContextLayer:
+        """Import a context layer (GeoJSON, KML, GeoPackage or Shapefile; points, lines
+        and polygons; stored as WGS84 GeoJSON) with its source, licence and as-of date
+        (``YYYY[-MM[-DD]]``, ``c.`` prefix when approximate; unknown by default).
 
-        Raises ``CaseError`` naming the file when it cannot be read or has no polygons.
+        Raises ``CaseError`` naming the file when it cannot be read (see
+        :func:`workbench.claim.read_context_layer`), ``UsageError`` on a bad as-of date.
         """
-        from workbench.claim import read_context_layer
 
         check_not_readonly(self.readonly, self.path)
         src = Path(path)
-        fc, digest = read_context_layer(src)
-        label = name or src.stem
-        with self._tx() as conn:
-            entry = audit.append(conn, "context_layer", {
+        fc, digest = read_context_layer(src, source=source, licence=licence, as_of=as_of,
+                                        class_attribute=class_attribute)
+        label = " ".join((name or src.stem).split()) or src.stem
+        meta = layer_meta(fc)
+        with self._db.tx():
+            entry = self._db.append_audit("context_layer", {
                 "name": label, "source": str(src.resolve()), "sha256": digest,
-                "features": len(fc["features"])}, user)
-            cur = conn.execute(
-                "INSERT INTO context_layers (name, source_path, sha256, geojson, user, time) "
-                "VALUES (?, ?, ?, ?, ?, ?)", (label, str(src.resolve()), digest,
-                                              canonical_json(fc), entry.user, entry.time))
-        return ContextLayer(int(cur.lastrowid or 0), label, str(src.resolve()), digest, fc,
-                            entry.user, entry.time)
+                "features": len(fc["features"]), "layer_source": meta.source,
+                "licence": meta.licence, "as_of": meta.as_of,
+                "class_attribute": meta.class_attribute}, self.analyst)
+            layer = ContextLayer(0, label, str(src.resolve()), digest, fc, entry.user,
+                                 entry.time)
+            lid = self._db.insert_context_layer(layer)
+        return ContextLayer(lid, label, str(src.resolve()), digest, fc, entry.user, entry.time)
 
-    def relink(self, new_path: str | os.PathLike[str], user: str | None = None) -> str:
+    def add_shadow(self, rank: int, foot_xy: tuple[float, float],
+                   tip_xy: tuple[float, float], *, click_px: float = CLICK_PX) -> ShadowRecord:
+        """Measure and record a shadow marked in candidate ``rank``'s keyframe: an object's
+        foot and its shadow's tip, both on the ground (keyframe pixels, centre of the
+        top-left pixel at ``(0, 0)``), mapped through the candidate's homography.
+
+        Raises ``ShadowError`` (a ``UsageError``) when the points leave the matched area or
+        there is no homography; nothing is recorded then.
+        """
+        check_not_readonly(self.readonly, self.path)
+        if not (math.isfinite(click_px) and click_px > 0):
+            raise UsageError("the click uncertainty must be a positive number of pixels",
+                             self.path)
+        c = self.candidate(rank)
+        grid = self._grid(c.tile)
+        a, b, x0, d, e, y0 = (float(v) for v in grid.transform[:6])
+        tile = TileRef(grid.path, grid.sha256, grid.crs, (a, b, x0, d, e, y0), grid.width,
+                       grid.height, grid.gsd_m, grid.footprint)
+        try:
+            m = measure_shadow(c, tile, foot_xy, tip_xy, click_px=click_px)
+        except ShadowError as exc:
+            raise ShadowError(exc.message, self.path) from exc
+        run = self._db.latest_run_id()
+        with self._db.tx():
+            entry = self._db.append_audit("shadow", {"rank": rank, **m.to_json()},
+                                          self.analyst)
+            rec = ShadowRecord(0, run, rank, m, entry.user, entry.time)
+            sid = self._db.insert_shadow(rec)
+        return ShadowRecord(sid, run, rank, m, entry.user, entry.time)
+
+    def relink(self, new_path: str | os.PathLike[str]) -> str:
         """Point the case at a moved copy of its footage or of one of its rasters.
 
         The file at ``new_path`` is hashed; it must match the recorded SHA-256 of the
         footage or of a raster (else ``CaseError``).  The old and new paths go into the
         audit log.  Returns ``"footage"`` or ``"raster"``.
         """
-        from workbench.case.schema import sha256_path
-
         check_not_readonly(self.readonly, self.path)
         p = Path(new_path)
         if not p.is_file():
             raise CaseError("file to relink not found", p)
-        try:
-            digest, _ = sha256_path(p)
-        except OSError as exc:
-            raise CaseError(f"cannot read file ({exc.strerror or exc})", p) from exc
+        digest, _ = sha256_file(p, error=CaseError)
         new = str(p.resolve())
         fr = self.footage
         if digest == fr.video.sha256:
-            with self._tx() as conn:
-                audit.append(conn, "relink", {"what": "footage", "sha256": digest,
-                                              "old_path": fr.video.path, "new_path": new}, user)
-                conn.execute("UPDATE footage SET path = ? WHERE id = 1", (new,))
+            with self._db.tx():
+                self._db.append_audit("relink", {"what": "footage", "sha256": digest,
+                                                 "old_path": fr.video.path, "new_path": new},
+                                      self.analyst)
+                self._db.relink_footage(new)
             return "footage"
         rec = next((r for r in self.rasters if r.sha256 == digest), None)
         if rec is None:
             raise CaseError("matches neither the footage nor any raster of the case "
                             f"(SHA-256 {digest[:16]}...)", p)
-        with self._tx() as conn:
-            audit.append(conn, "relink", {"what": "raster", "sha256": digest,
-                                          "old_path": rec.path, "new_path": new}, user)
-            conn.execute("UPDATE rasters SET path = ? WHERE path = ?", (new, rec.path))
+        with self._db.tx():
+            self._db.append_audit("relink", {"what": "raster", "sha256": digest,
+                                             "old_path": rec.path, "new_path": new},
+                                  self.analyst)
+            self._db.relink_raster(rec.path, new)
         return "raster"
 
-    def add_locate_run(self, result: LocateResult, keyframes_dir: str | os.PathLike[str],
-                       user: str | None = None) -> None:
+    def add_locate_run(self, result: LocateResult,
+                       keyframes_dir: str | os.PathLike[str]) -> None:
         """Store a new locate run (e.g. re-run with manual keyframes); it becomes ``result``.
 
         New keyframes are stored; a keyframe id already in the case must have the same
@@ -318,27 +358,23 @@ class CaseActions(CaseStore):
         blobs = load_keyframe_blobs(sub, keyframes_dir) if missing else []
         shas = {**have, **{b.ref.id: b.sha256 for b in blobs}}
         now = utc_now()
-        with self._tx() as conn:
-            insert_keyframe_blobs(conn, blobs, now)
-            _insert_run(conn, result, shas, user, now)
+        with self._db.tx():
+            self._db.insert_keyframes(blobs, now)
+            record_run(self._db, result, shas, self.analyst, now)
 
 
-def _insert_run(conn: sqlite3.Connection, result: LocateResult, shas: dict[str, str],
-                user: str | None, now: str) -> int:
-    doc = result.to_json()
-    cur = conn.execute("INSERT INTO locate_runs (time, doc) VALUES (?, ?)",
-                       (now, canonical_json(doc)))
-    run = int(cur.lastrowid or 0)
-    for c in doc["candidates"]:
-        conn.execute("INSERT INTO candidates (run_id, rank, doc) VALUES (?, ?, ?)",
-                     (run, int(c["rank"]), canonical_json(c)))
+def record_run(db: CaseDB, result: LocateResult, shas: dict[str, str], analyst: str,
+               now: str) -> int:
+    """Store a locate run and its ``locate`` audit entry (inside the caller's transaction);
+    ``shas``: keyframe id -> SHA-256 of the PNG stored.  Returns the run id."""
+    run = db.insert_run(result.to_json(), now)
     best = result.best()
-    audit.append(conn, "locate", {
+    db.append_audit("locate", {
         "run_id": run, "verdict": result.verdict, "reason": result.reason,
         "candidates": len(result.candidates),
         "best": {"lat": best.lat, "lon": best.lon, "confidence": best.confidence} if best else None,
         "keyframes": {k.id: shas.get(k.id, k.sha256) for k in result.keyframes},
-        "method": result.method}, user, time=now)
+        "method": result.method}, analyst, time=now)
     return run
 
 
@@ -356,10 +392,15 @@ def _refit(c: Candidate, k_all: np.ndarray, t_all: np.ndarray, grid: RasterRecor
                footprint=frame_footprint(h, grid.transform, grid.crs, width, height) or
                c.footprint)
     doc["scores"] = {**c.scores, "manual_tie_points": float(n_manual)}
-    if c.target:
-        tlon, tlat = keyframe_to_lonlat(h, grid.transform, grid.crs,
-                                        (c.target["x"], c.target["y"]))
-        doc["target"] = {**c.target, "lon": tlon, "lat": tlat}
+    if c.target:  # the same position function as locate --target, the app and case point
+        try:
+            pos = candidate_pixel_position(Candidate(**doc), grid.transform, grid.crs,
+                                           grid.gsd_m, (c.target["x"], c.target["y"]))
+            doc["target"] = {**c.target, **pos.to_target()}
+        except UsageError:  # the refitted plane puts it beyond the horizon: no position
+            doc["target"] = {"x": c.target["x"], "y": c.target["y"]}
+        if not math.isfinite(doc["target"].get("uncertainty_m", 0.0)):
+            doc["target"]["uncertainty_m"] = None  # JSON null: not estimated
     return dict(json.loads(canonical_json(doc)))
 
 

@@ -1,43 +1,59 @@
-"""The case's append-only, hash-chained audit log.
+"""The audit log's hash chain, and who/when an entry is written by (no SQL here).
 
 Each entry records UTC time, user, action and a JSON ``details`` dict saying what
 changed.  ``hash = sha256(prev_hash + "\\n" + canonical JSON of (seq, time, user,
 action, details))``; the first entry chains from 64 zeros.  SQLite triggers
-refuse ``UPDATE``/``DELETE`` on the table; :func:`check_chain` detects edits made
-with the triggers dropped (any changed, removed or reordered entry breaks the
-chain from that point).  Removing entries from the *end* cannot be detected from
-the file alone: reports print the head hash so it can be recorded elsewhere.
+refuse ``UPDATE``/``DELETE`` on the table (:mod:`workbench.case.store`);
+:func:`check_chain` detects edits made with the triggers dropped (any changed,
+removed or reordered entry breaks the chain from that point).  Removing entries
+from the *end* cannot be detected from the file alone: reports print the head hash
+so it can be recorded elsewhere.
 """
 
 from __future__ import annotations
 
+import getpass
 import json
-import sqlite3
-from dataclasses import dataclass
+import os
+from datetime import UTC, datetime
 from typing import Any
 
-from workbench.case.schema import GENESIS_HASH, canonical_json, current_user, utc_now
+from workbench.case.model import AuditEntry
 from workbench.hashing import sha256_bytes
 
+GENESIS_HASH = "0" * 64
 
-@dataclass(frozen=True)
-class AuditEntry:
-    """One append-only audit-log entry.
+__all__ = ["GENESIS_HASH", "AuditEntry", "canonical_json", "check_chain", "current_user",
+           "entry_hash", "utc_now"]
 
-    ``time`` is UTC ISO 8601; ``action`` one of ``create``, ``locate``, ``confirm``,
-    ``reject``, ``note``, ``keyframe``, ``tie_point``, ``point_of_interest``,
-    ``claim``, ``context_layer``, ``relink``, ``migrate``; ``details`` says what changed
-    (JSON-ready dict).  ``hash`` = SHA-256 hex of ``prev_hash`` + the canonical JSON
-    of this entry, so any edit or deletion breaks the chain (see ``verify_case``).
-    """
 
-    seq: int
-    time: str
-    user: str
-    action: str
-    details: dict[str, Any]
-    prev_hash: str
-    hash: str
+def utc_now() -> str:
+    """The current UTC time as ISO 8601 with microseconds and a ``Z``."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def current_user(user: str | None = None) -> str:
+    """``user`` if given, else ``$WORKBENCH_USER``, else the login name, else ``unknown``."""
+    if user is not None and user.strip():
+        return " ".join(user.split())
+    env = os.environ.get("WORKBENCH_USER", "").strip()
+    if env:
+        return env
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError, ImportError):
+        return "unknown"
+
+
+def canonical_json(obj: Any) -> str:
+    """Deterministic compact JSON (sorted keys, UTF-8 kept) used for hashing and storage."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False)
+
+
+def normalised(details: dict[str, Any]) -> dict[str, Any]:
+    """``details`` as it reads back from storage (tuples -> lists; ``ValueError`` on NaN)."""
+    return dict(json.loads(canonical_json(details)))
 
 
 def entry_hash(prev_hash: str, seq: int, time: str, user: str, action: str,
@@ -46,42 +62,6 @@ def entry_hash(prev_hash: str, seq: int, time: str, user: str, action: str,
     body = canonical_json({"seq": seq, "time": time, "user": user, "action": action,
                            "details": details})
     return sha256_bytes(f"{prev_hash}\n{body}".encode())
-
-
-def append(conn: sqlite3.Connection, action: str, details: dict[str, Any],
-           user: str | None = None, *, time: str | None = None) -> AuditEntry:
-    """Append one entry inside the caller's transaction; returns it."""
-    row = conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
-    seq = (row["seq"] + 1) if row else 1
-    prev = row["hash"] if row else GENESIS_HASH
-    when = time or utc_now()
-    who = current_user(user)
-    details = json.loads(canonical_json(details))  # normalise (tuples -> lists, no NaN)
-    h = entry_hash(prev, seq, when, who, action, details)
-    conn.execute(
-        "INSERT INTO audit_log (seq, time, user, action, details, prev_hash, hash) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (seq, when, who, action, canonical_json(details), prev, h),
-    )
-    return AuditEntry(seq, when, who, action, details, prev, h)
-
-
-def read_all(conn: sqlite3.Connection) -> list[AuditEntry]:
-    """All entries, oldest first, as ``AuditEntry`` (details that fail to parse become
-    ``{"_unparsable": text}`` so :func:`check_chain` reports them)."""
-    out = []
-    for r in conn.execute(
-        "SELECT seq, time, user, action, details, prev_hash, hash FROM audit_log ORDER BY seq"
-    ):
-        try:
-            details = json.loads(r["details"])
-            if not isinstance(details, dict):
-                details = {"_unparsable": r["details"]}
-        except (TypeError, ValueError):
-            details = {"_unparsable": r["details"]}
-        out.append(AuditEntry(int(r["seq"]), str(r["time"]), str(r["user"]), str(r["action"]),
-                              details, str(r["prev_hash"]), str(r["hash"])))
-    return out
 
 
 def check_chain(entries: list[AuditEntry]) -> list[tuple[int, str]]:

@@ -22,79 +22,49 @@ level-0 grid; positions are WGS84 lon/lat.  Times are UTC ISO 8601
 
 Typical use::
 
-    with Case.open("strike.wbcase") as case:
+    with Case.open("strike.wbcase", analyst="Dana") as case:
         case.confirm(1, "matches the water tower and the road fork")
         print(case.decisions()[1].status)
+
+The analyst is bound once, when the case is opened or created: every audit entry
+written through that ``Case`` names them.  Every SQL statement lives in
+:mod:`workbench.case.store`; this module holds the lifecycle (create, open, close).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import sqlite3
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from workbench import __version__
 from workbench.atomic import check_writable_dir
-from workbench.case import audit
-from workbench.case.actions import CaseActions, _insert_run
-from workbench.case.audit import AuditEntry
-from workbench.case.files import CASE_SUFFIX
-from workbench.case.files import check_target as _check_target
-from workbench.case.files import first_problem as _first_problem
-from workbench.case.files import open_error as _open_error
-from workbench.case.files import recover as _recover
-from workbench.case.files import suffixed as _suffixed
-from workbench.case.files import unlink_quietly as _unlink_quietly
+from workbench.case.actions import CaseActions, record_run
+from workbench.case.audit import current_user, normalised, utc_now
+from workbench.case.files import (
+    CASE_SUFFIX,
+    check_target,
+    resolve_case_path,
+    suffixed,
+    unlink_quietly,
+)
 from workbench.case.ingest import (
     copy_footage,
     hash_footage,
-    insert_keyframe_blobs,
     load_keyframe_blobs,
     raster_records,
+    read_locate_json,
 )
-from workbench.case.model import (
-    Claim,
-    ContextLayer,
-    Decision,
-    DecisionStatus,
-    FootageRecord,
-    Note,
-    PointOfInterest,
-    RasterRecord,
-    TiePoint,
-)
-from workbench.case.schema import (
-    SCHEMA_VERSION,
-    SQLITE_MAGIC,
-    canonical_json,
-    connect,
-    create_schema,
-    migrate,
-    read_version,
-    utc_now,
-)
-from workbench.errors import (
-    CaseCorruptError,
-    CaseError,
-    CaseOpenError,
-    CaseVersionError,
-    OutputError,
-)
+from workbench.case.store import SCHEMA_VERSION, SQLITE_MAGIC, CaseDB, recover
+from workbench.errors import CaseCorruptError, CaseError, CaseOpenError, OutputError, UsageError
+from workbench.locate.pipeline import locate
 from workbench.progress import CancelToken, ProgressCallback, check_cancel, report, scaled
 from workbench.results import LocateResult
+from workbench.version import __version__
 
-if TYPE_CHECKING:
-    from workbench.verify.check import VerifyReport
-
-__all__ = [
-    "CASE_SUFFIX", "AuditEntry", "Case", "Claim", "ContextLayer", "Decision", "DecisionStatus",
-    "FootageRecord", "Note", "PointOfInterest", "RasterRecord", "TiePoint", "new_case",
-    "verify_case",
-]
+__all__ = ["CASE_SUFFIX", "Case", "new_case", "resolve_case_path"]
 
 SOFTWARE = f"osint-geolocation-workbench {__version__}"
 
@@ -102,16 +72,12 @@ SOFTWARE = f"osint-geolocation-workbench {__version__}"
 class Case(CaseActions):
     """An open case file.  Use :meth:`create` / :meth:`open`, then :meth:`close` (or ``with``).
 
-    Every mutating method is one SQLite transaction and appends one audit entry.
-    Not thread-safe: use one ``Case`` per thread (the UI opens it on its worker).
-    Read access (``result``, ``keyframes``, ``decisions()``, ...) is documented in
-    :class:`workbench.case_store.CaseStore`.
+    Every mutating method is one SQLite transaction and appends one audit entry in the
+    name of :attr:`analyst`.  Not thread-safe: use one ``Case`` per thread (the UI opens
+    it on its worker).  Read access (``result``, ``keyframes``, ``decisions()``, ...) is
+    documented in :class:`workbench.case.view.CaseView`, the actions in
+    :class:`workbench.case.actions.CaseActions`.
     """
-
-    def __init__(self, path: Path, conn: sqlite3.Connection, readonly: bool) -> None:
-        self.path = path
-        self._conn = conn
-        self.readonly = readonly
 
     # ---- lifecycle ---------------------------------------------------------
 
@@ -124,7 +90,7 @@ class Case(CaseActions):
         tiles: Sequence[str | os.PathLike[str]],
         result: LocateResult,
         keyframes_dir: str | os.PathLike[str],
-        user: str | None = None,
+        analyst: str | None = None,
         copy_video: bool = False,
         overwrite: bool = False,
         progress: ProgressCallback | None = None,
@@ -141,8 +107,8 @@ class Case(CaseActions):
             result: the locate result to store as the first locate run.
             keyframes_dir: the folder ``KeyframeRef.image``/``mask`` are relative to
                 (``locate(out_dir=...)``'s ``out_dir``); the PNGs are stored as blobs.
-            user: the analyst name for the audit log (default ``$WORKBENCH_USER`` or
-                ``getpass.getuser()``).
+            analyst: the analyst name for the audit log, bound to the returned case
+                (default ``$WORKBENCH_USER`` or ``getpass.getuser()``).
             copy_video: also store a byte copy of the footage inside the case.
             overwrite: replace an existing file at ``path`` (else ``CaseError``).
 
@@ -154,9 +120,10 @@ class Case(CaseActions):
             footage/raster changed since locate ran, a keyframe PNG is missing.
             VideoOpenError / RasterOpenError: footage or raster missing.
         """
-        target = _suffixed(path)
-        _check_target(target, overwrite)
+        target = suffixed(path)
+        check_target(target, overwrite)
         check_writable_dir(target.parent)
+        who = current_user(analyst)
         copy: bytes | None = None
         if copy_video:  # read once: the stored copy is exactly the data hashed
             copy, digest, size = copy_footage(video_path, result.video.sha256)
@@ -167,66 +134,61 @@ class Case(CaseActions):
         rasters = raster_records(list(tiles), result, scaled(progress, 0.5, 0.9))
         now = utc_now()
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        _unlink_quietly(tmp, Path(f"{tmp}-journal"))
+        unlink_quietly(tmp, Path(f"{tmp}-journal"))
         try:
-            conn = connect(tmp)
+            db = CaseDB.create(tmp)
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                create_schema(conn, created=now, software=SOFTWARE)
-                video_doc = {k: v for k, v in json.loads(canonical_json(
-                    result.to_json()["video"])).items() if k not in ("path", "sha256")}
-                conn.execute(
-                    "INSERT INTO footage (id, path, name, sha256, size_bytes, video_json, copy) "
-                    "VALUES (1, ?, ?, ?, ?, ?, ?)",
-                    (str(Path(video_path).resolve()), Path(video_path).name, digest, size,
-                     canonical_json(video_doc), copy))
-                insert_keyframe_blobs(conn, blobs, now)
-                for r in rasters:
-                    conn.execute("INSERT INTO rasters (path, sha256, size_bytes, meta_json) "
-                                 "VALUES (?, ?, ?, ?)",
-                                 (r["path"], r["sha256"], r["size_bytes"], canonical_json(
-                                     {k: v for k, v in r.items()
-                                      if k not in ("path", "sha256", "size_bytes")})))
-                audit.append(conn, "create", {
-                    "footage": Path(video_path).name, "footage_sha256": digest,
-                    "footage_copy": copy is not None, "software": SOFTWARE,
-                    "schema_version": SCHEMA_VERSION,
-                    "rasters": [{"path": r["path"], "sha256": r["sha256"]} for r in rasters],
-                }, user, time=now)
-                _insert_run(conn, result, {b.ref.id: b.sha256 for b in blobs}, user, now)
-                conn.execute("COMMIT")
+                with db.tx():  # one transaction: schema and content
+                    db.create_schema(created=now, software=SOFTWARE)
+                    video_doc = {k: v for k, v in normalised(result.to_json()["video"]).items()
+                                 if k not in ("path", "sha256")}
+                    db.insert_footage(str(Path(video_path).resolve()), Path(video_path).name,
+                                      digest, size, video_doc, copy)
+                    db.insert_keyframes(blobs, now)
+                    for r in rasters:
+                        db.insert_raster(r)
+                    db.append_audit("create", {
+                        "footage": Path(video_path).name, "footage_sha256": digest,
+                        "footage_copy": copy is not None, "software": SOFTWARE,
+                        "schema_version": SCHEMA_VERSION,
+                        "rasters": [{"path": r["path"], "sha256": r["sha256"]} for r in rasters],
+                    }, who, time=now)
+                    record_run(db, result, {b.ref.id: b.sha256 for b in blobs}, who, now)
             finally:
-                conn.close()
+                db.close()
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
             if target.exists() and not overwrite:
                 raise CaseError("a case file already exists here (choose another name)", target)
             os.replace(tmp, target)
-        except sqlite3.Error as exc:
-            raise OutputError(f"cannot write case file ({exc})", target) from exc
+        except OutputError as exc:
+            raise OutputError(exc.message, target) from exc
         except OSError as exc:
             raise OutputError(f"cannot write case file ({exc.strerror or exc})", target) from exc
         finally:
-            _unlink_quietly(tmp, Path(f"{tmp}-journal"))
+            unlink_quietly(tmp, Path(f"{tmp}-journal"))
         report(progress, "case created", 1.0)
-        return cls.open(target)
+        return cls.open(target, analyst=who)
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, readonly: bool | None = None) -> Case:
+    def open(cls, path: str | os.PathLike[str], *, readonly: bool | None = None,
+             analyst: str | None = None) -> Case:
         """Open an existing case; migrates an older schema (one atomic transaction).
 
-        ``readonly=None`` opens read-only automatically when the file or its folder is
-        not writable (mutations then raise ``OutputError``).  A read-only open of an
-        older schema migrates an in-memory copy and leaves the file as it is.
+        ``path`` is resolved like every CASE argument (:func:`resolve_case_path`: as
+        given if it exists, else with ``.wbcase`` appended).  ``analyst`` names who
+        acts through the returned case in the audit log (default ``$WORKBENCH_USER``
+        or the login name).  ``readonly=None`` opens read-only automatically when the
+        file or its folder is not writable (mutations then raise ``OutputError``).  A
+        read-only open of an older schema migrates an in-memory copy and leaves the
+        file as it is.
 
         Raises:
             CaseOpenError: missing/unreadable file or not a workbench case.
             CaseCorruptError: damaged database (the file is left untouched).
             CaseVersionError: written by a newer schema version (names both versions).
         """
-        p = Path(path)
-        if not p.exists():
-            raise CaseOpenError("case file not found", p)
+        p = resolve_case_path(path)
         if not p.is_file():
             raise CaseOpenError("not a case file (it is a folder)", p)
         try:
@@ -241,53 +203,20 @@ class Case(CaseActions):
             readonly = not writable
         journal = Path(f"{p}-journal")
         if readonly and writable and journal.is_file() and journal.stat().st_size > 0:
-            _recover(p)  # a crash left a hot journal: roll back to the last committed state
-        try:
-            conn = connect(p, readonly=readonly)
-        except sqlite3.Error as exc:
-            raise _open_error(exc, p) from exc
-        try:
-            check = conn.execute("PRAGMA quick_check").fetchone()[0]
-            if check != "ok":
-                raise CaseCorruptError(f"damaged case database ({_first_problem(check)}); "
-                                       "nothing was changed", p)
-            version = read_version(conn)
-            if version is None:
-                raise CaseOpenError("not a workbench case file (no case metadata)", p)
-            if version > SCHEMA_VERSION:
-                raise CaseVersionError(
-                    f"case schema version {version} is newer than this software supports "
-                    f"(version {SCHEMA_VERSION}); update the workbench to open it", p)
-            if version < SCHEMA_VERSION:
-                if readonly:
-                    mem = sqlite3.connect(":memory:", isolation_level=None)
-                    conn.backup(mem)
-                    conn.close()
-                    conn = mem
-                    conn.row_factory = sqlite3.Row
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    steps = migrate(conn, version)
-                    audit.append(conn, "migrate", {"from_version": version,
-                                                   "to_version": SCHEMA_VERSION,
-                                                   "steps": steps, "software": SOFTWARE})
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            conn.close()
-            raise _open_error(exc, p) from exc
-        except BaseException:
-            conn.close()
-            raise
-        return cls(p, conn, readonly)
+            recover(p)  # a crash left a hot journal: roll back to the last committed state
+        who = current_user(analyst)
+
+        def log_migration(db: CaseDB, from_version: int, steps: list[int]) -> None:
+            db.append_audit("migrate", {"from_version": from_version,
+                                        "to_version": SCHEMA_VERSION, "steps": steps,
+                                        "software": SOFTWARE}, who)
+
+        db = CaseDB.open(p, readonly=readonly, on_migrate=log_migration)
+        return cls(p, db, readonly, who)
 
     def close(self) -> None:
         """Close the database connection (idempotent)."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self._db.close()
 
     def __enter__(self) -> Case:
         return self
@@ -304,41 +233,46 @@ def new_case(
     *,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
-    user: str | None = None,
+    analyst: str | None = None,
     target_xy: tuple[float, float] | None = None,
     config: Any = None,
     copy_video: bool = False,
     overwrite: bool = False,
+    locate_json: str | os.PathLike[str] | None = None,
 ) -> Case:
-    """Run ``workbench.locate.locate`` on ``video`` against ``tiles`` and store it all in a
-    new case at ``path``; returns the open case.
+    """Store ``video``'s geolocation against ``tiles`` in a new case at ``path``; returns
+    the open case.
+
+    Without ``locate_json``, :func:`workbench.locate.locate` runs first.  With it, an
+    existing ``locate.json`` (as ``workbench locate --out DIR`` wrote it, its
+    ``keyframes/`` folder beside it) is stored instead: its recorded footage SHA-256
+    must be ``video``'s, and ``tiles`` may be empty (the rasters it names are used).
 
     Nothing is left at ``path`` on error or cancel (``Cancelled``).  Raises
-    ``OutputError`` before any work if the folder is not writable and ``CaseError``
-    if a case already exists there (unless ``overwrite``).
+    ``OutputError`` before any work if the folder is not writable, ``CaseError`` if a
+    case already exists there (unless ``overwrite``) or the footage is not the one the
+    ``locate.json`` was made from, ``UsageError`` for ``target_xy``/``config`` with
+    ``locate_json`` (they are settings of a locate run).
     """
-    import tempfile
-
-    from workbench.locate.pipeline import locate
-
-    target = _suffixed(path)
-    _check_target(target, overwrite)
+    target = suffixed(path)
+    check_target(target, overwrite)
     check_writable_dir(target.parent)
+    if locate_json is not None:
+        if target_xy is not None or config is not None:
+            raise UsageError("a target pixel or locate settings apply when locate runs; "
+                             "the given locate.json was already made with its own")
+        result = read_locate_json(locate_json)
+        if not result.video.sha256:
+            raise CaseError("records no footage SHA-256, so it cannot be checked against "
+                            "the footage; re-run workbench locate", locate_json)
+        check_cancel(cancel)
+        return Case.create(target, video_path=video, tiles=tiles, result=result,
+                           keyframes_dir=Path(locate_json).parent, analyst=analyst,
+                           copy_video=copy_video, overwrite=overwrite, progress=progress)
     with tempfile.TemporaryDirectory(prefix=".wbcase-", dir=target.parent) as work:
         result = locate(video, list(tiles), out_dir=work, target_xy=target_xy, config=config,
                         progress=scaled(progress, 0.0, 0.85), cancel=cancel)
         check_cancel(cancel)
         return Case.create(target, video_path=video, tiles=tiles, result=result,
-                           keyframes_dir=work, user=user, copy_video=copy_video,
+                           keyframes_dir=work, analyst=analyst, copy_video=copy_video,
                            overwrite=overwrite, progress=scaled(progress, 0.85, 1.0))
-
-
-def verify_case(path: str | os.PathLike[str]) -> VerifyReport:
-    """Re-hash footage, keyframes and rasters and recompute confirmed locations.
-
-    Returns a :class:`workbench.verify.VerifyReport` (``ok`` flag + precise findings).
-    See :mod:`workbench.verify`.
-    """
-    from workbench.verify.check import verify_case as _verify
-
-    return _verify(path)

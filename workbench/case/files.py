@@ -1,19 +1,21 @@
-"""A case file on disk: its name, what may be replaced, open-error mapping, crash recovery.
+"""A case file on disk: the one ``.wbcase`` naming rule and what may be replaced.
 
-Helpers of :mod:`workbench.case` (kept apart for module size).
+``workbench case new X`` creates ``X.wbcase`` (:func:`suffixed`); every command that
+takes an existing case (``case *``, ``verify``, ``report``, the desktop app's opener)
+finds it with :func:`resolve_case_path`: ``X`` as given if it exists, else
+``X.wbcase``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import sqlite3
 from pathlib import Path
 
-from workbench.case.schema import connect
-from workbench.errors import CaseCorruptError, CaseError, CaseOpenError, OutputError
+from workbench.errors import CaseError, CaseOpenError, OutputError
 
 CASE_SUFFIX = ".wbcase"
+SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 def suffixed(path: str | os.PathLike[str]) -> Path:
@@ -24,6 +26,29 @@ def suffixed(path: str | os.PathLike[str]) -> Path:
     if p.is_dir():
         raise OutputError("is a folder, not a case file name", p)
     return p if p.suffix.lower() == CASE_SUFFIX else p.with_name(p.name + CASE_SUFFIX)
+
+
+def resolve_case_path(arg: str | os.PathLike[str]) -> Path:
+    """The existing case file a CASE argument names: ``arg`` as given if that file exists,
+    else ``arg`` + ``.wbcase`` (what ``workbench case new arg`` created) if that does.
+
+    A folder named ``arg`` does not hide ``arg.wbcase`` beside it (``report X --out X``
+    makes one); with no ``arg.wbcase`` it is returned, for the opener to refuse.
+
+    Raises:
+        CaseOpenError: neither exists (one line naming what was given).
+    """
+    p = Path(arg)
+    if p.is_file():
+        return p
+    alt = p.with_name(p.name + CASE_SUFFIX) if p.name and p.suffix.lower() != CASE_SUFFIX \
+        else None
+    if alt is not None and alt.is_file():
+        return alt
+    if p.exists():
+        return p
+    also = f" (nor {alt.name})" if alt is not None else ""
+    raise CaseOpenError(f"case file not found{also}", p)
 
 
 def check_target(target: Path, overwrite: bool) -> None:
@@ -41,7 +66,7 @@ def check_target(target: Path, overwrite: bool) -> None:
     except OSError as exc:
         raise OutputError(f"cannot read the existing file ({exc.strerror or exc})",
                           target) from exc
-    if head != b"SQLite format 3\x00":
+    if head != SQLITE_MAGIC:
         raise CaseError("exists and is not a case file; not replaced", target)
 
 
@@ -49,34 +74,3 @@ def unlink_quietly(*paths: Path) -> None:
     for p in paths:
         with contextlib.suppress(OSError):
             p.unlink()
-
-
-def recover(path: Path) -> None:
-    """Let SQLite roll back a hot journal (a read-only connection cannot)."""
-    with contextlib.suppress(sqlite3.Error):
-        conn = connect(path)
-        try:
-            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-        finally:
-            conn.close()
-
-
-def first_problem(check: str, limit: int = 120) -> str:
-    """The first finding of ``PRAGMA quick_check`` (which can list hundreds), shortened."""
-    lines = [ln.strip() for ln in str(check).splitlines()
-             if ln.strip() and not ln.strip().startswith("***")]
-    first = lines[0] if lines else " ".join(str(check).split())
-    first = first if len(first) <= limit else first[: limit - 3] + "..."
-    more = len(lines) - 1
-    return f"{first}; {more} more problem(s)" if more > 0 else first
-
-
-def open_error(exc: sqlite3.Error, path: Path) -> CaseError:
-    """Map an SQLite error while opening to a typed, one-line case error."""
-    text = str(exc)
-    if isinstance(exc, sqlite3.OperationalError) and any(
-            w in text for w in ("locked", "busy", "unable to open", "readonly", "read-only")):
-        return CaseOpenError(f"cannot open case file ({text})", path)
-    if isinstance(exc, sqlite3.DatabaseError):
-        return CaseCorruptError(f"damaged case database ({text}); nothing was changed", path)
-    return CaseOpenError(f"cannot open case file ({text})", path)

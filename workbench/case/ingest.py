@@ -6,38 +6,33 @@ turned into :class:`~workbench.errors.CaseError` subclasses naming the file.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
-import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+import rasterio
 
-from workbench.case.schema import sha256_path
-from workbench.errors import CaseError, OutputError, RasterOpenError, UsageError, VideoOpenError
-from workbench.hashing import sha256_bytes
+from workbench.case.model import KeyframeBlob
+from workbench.errors import (
+    CaseError,
+    OutputError,
+    RasterOpenError,
+    UsageError,
+    VideoOpenError,
+    one_line,
+)
+from workbench.hashing import sha256_bytes, sha256_file
+from workbench.imagery.catalog import tile_files
 from workbench.progress import ProgressCallback, report
-from workbench.results import KeyframeRef, LocateResult, TileRef
+from workbench.results import LocateResult, ResultFormatError, TileRef
 
 log = logging.getLogger(__name__)
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_VIDEO_COPY_BYTES = 900 * 1024 * 1024  # SQLite's default blob limit is 1e9 bytes
-
-
-@dataclass
-class KeyframeBlob:
-    """A keyframe ready to store: PNG bytes (lossless) of a BGR image and optional mask."""
-
-    ref: KeyframeRef
-    png: bytes
-    sha256: str
-    width: int
-    height: int
-    mask_png: bytes | None
-    mask_sha256: str | None
 
 
 def decode_png(data: bytes, *, grey: bool, what: str) -> np.ndarray:
@@ -110,15 +105,25 @@ def load_keyframe_blobs(result: LocateResult, keyframes_dir: str | os.PathLike[s
     return out
 
 
-def insert_keyframe_blobs(conn: sqlite3.Connection, blobs: list[KeyframeBlob], now: str) -> None:
-    """Store located keyframes (lossless PNG + mask PNG with their hashes) in one transaction."""
-    for b in blobs:
-        conn.execute(
-            "INSERT INTO keyframes (id, frame_index, time_s, sha256, sharpness, width,"
-            " height, png, mask_png, mask_sha256, manual, added) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
-            (b.ref.id, b.ref.frame_index, b.ref.time_s, b.sha256, b.ref.sharpness,
-             b.width, b.height, b.png, b.mask_png, b.mask_sha256, now))
+def read_locate_json(path: str | os.PathLike[str]) -> LocateResult:
+    """Parse a ``locate.json`` written by ``workbench locate`` (schema ``workbench.locate/1``).
+
+    Raises ``CaseError`` naming the file when it is missing, unreadable, not JSON or
+    not a locate result.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise CaseError("locate.json not found" if not p.exists() else "not a file", p)
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CaseError(f"cannot read locate result ({exc.strerror or exc})", p) from exc
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise CaseError(f"not a JSON locate result ({one_line(exc)})", p) from exc
+    try:
+        return LocateResult.from_json(doc)
+    except ResultFormatError as exc:
+        raise CaseError(exc.message, p) from exc
 
 
 def hash_footage(video_path: str | os.PathLike[str], expected: str,
@@ -128,7 +133,7 @@ def hash_footage(video_path: str | os.PathLike[str], expected: str,
     if not path.is_file():
         raise VideoOpenError("footage file not found", path)
     try:
-        digest, size = sha256_path(path, lambda f: report(progress, "hashing footage", f))
+        digest, size = sha256_file(path, progress=progress, stage="hashing footage")
     except OSError as exc:
         raise VideoOpenError(f"cannot read footage ({exc.strerror or exc})", path) from exc
     if expected and expected != digest:
@@ -176,7 +181,7 @@ def raster_records(tiles: list[str | os.PathLike[str]], result: LocateResult,
         if not path.is_file():
             raise RasterOpenError("reference raster not found", path)
         try:
-            digest, size = sha256_path(path)
+            digest, size = sha256_file(path)
         except OSError as exc:
             raise RasterOpenError(f"cannot read raster ({exc.strerror or exc})", path) from exc
         report(progress, "hashing rasters", (i + 1) / len(paths))
@@ -197,10 +202,6 @@ def raster_records(tiles: list[str | os.PathLike[str]], result: LocateResult,
 def sidecar_hashes(raster: Path) -> dict[str, str]:
     """SHA-256 of every sidecar file that affects the raster (world file, ``.prj``,
     ``.aux.xml``, ``.ovr``, JSON metadata, VRT sources), keyed by absolute path."""
-    import rasterio
-
-    from workbench.imagery.catalog import tile_files
-
     out: dict[str, str] = {}
     try:
         files = set(tile_files(raster))
@@ -213,7 +214,7 @@ def sidecar_hashes(raster: Path) -> dict[str, str]:
         if f.resolve() == raster.resolve():
             continue
         try:
-            out[str(f.resolve())] = sha256_path(f)[0]
+            out[str(f.resolve())] = sha256_file(f)[0]
         except OSError as exc:
             raise RasterOpenError(f"cannot read sidecar ({exc.strerror or exc})", f) from exc
     return out

@@ -1,4 +1,5 @@
-"""Plain records returned by :class:`workbench.case.Case` (decisions, notes, claim...).
+"""Plain records returned by :class:`workbench.case.Case` (decisions, notes, claim, audit
+entries...): the bottom of the case package, imported by its implementation.
 
 Times are UTC ISO 8601 strings; positions WGS84; keyframe pixels ``(x, y)`` =
 (col, row) with the centre of the top-left pixel at ``(0, 0)``.
@@ -9,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from workbench.results import VideoRef
+from workbench.claim import ShadowMeasure
+from workbench.results import KeyframeRef, VideoRef
 
 DecisionStatus = Literal["confirmed", "rejected"]
 
@@ -23,6 +25,7 @@ class Decision:
     note: str
     user: str
     time: str
+    run_id: int = 0  # the locate run it applies to (decisions apply per run)
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ class PointOfInterest:
     """An analyst-clicked point (e.g. the impact) on a candidate's keyframe, geolocated.
 
     ``x``, ``y``: keyframe pixel (col, row); ``lon``, ``lat``: WGS84 through the
-    candidate's homography and tile grid.
+    candidate's homography and tile grid (:func:`workbench.position.pixel_position`).
     """
 
     rank: int
@@ -85,6 +88,12 @@ class PointOfInterest:
     lat: float
     user: str
     time: str
+    id: int = 0
+    # 1-sigma radius (m) and distance outside the tie points' hull (hull diameters) from
+    # workbench.position when the point was recorded; kept in its audit entry (None: not
+    # estimated, or read back from the points_of_interest table, which has no column yet)
+    uncertainty_m: float | None = None
+    outside_hull: float | None = None
 
 
 @dataclass(frozen=True)
@@ -104,7 +113,10 @@ class Claim:
     """The claim being tested.
 
     ``lonlat``: the claimed WGS84 point ``(lon, lat)``, if any; ``area_geojson``:
-    a GeoJSON geometry (Polygon/MultiPolygon, lon/lat) of the claimed area, if any.
+    a GeoJSON geometry (Polygon/MultiPolygon, lon/lat) of the claimed area, if any;
+    ``claimed_time``: when the claim says it happened, ISO 8601 with its zone, if any;
+    ``category``: what the claim says the target was (e.g. "Islamic State target").
+    ``user``/``time``: who recorded the claim, and when (UTC).
     """
 
     text: str
@@ -112,6 +124,8 @@ class Claim:
     area_geojson: dict[str, Any] | None = None
     user: str = ""
     time: str = ""
+    claimed_time: str | None = None
+    category: str | None = None
 
 
 @dataclass(frozen=True)
@@ -129,3 +143,49 @@ class ContextLayer:
     geojson: dict[str, Any]
     user: str
     time: str
+
+
+@dataclass(frozen=True)
+class ShadowRecord:
+    """A shadow the analyst marked in candidate ``rank``'s keyframe (locate run
+    ``run_id``), measured through its homography (see :mod:`workbench.claim.shadow`)."""
+
+    id: int
+    run_id: int
+    rank: int
+    measure: ShadowMeasure
+    user: str
+    time: str
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One append-only audit-log entry.
+
+    ``time`` is UTC ISO 8601; ``action`` one of ``create``, ``locate``, ``confirm``,
+    ``reject``, ``note``, ``keyframe``, ``tie_point``, ``point_of_interest``,
+    ``claim``, ``context_layer``, ``shadow``, ``relink``, ``migrate``; ``details`` says what changed
+    (JSON-ready dict).  ``hash`` = SHA-256 hex of ``prev_hash`` + the canonical JSON
+    of this entry, so any edit or deletion breaks the chain (see ``verify_case``).
+    """
+
+    seq: int
+    time: str
+    user: str
+    action: str
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class KeyframeBlob:
+    """A keyframe ready to store: lossless PNG bytes of a BGR image, optional mask PNG."""
+
+    ref: KeyframeRef
+    png: bytes
+    sha256: str
+    width: int
+    height: int
+    mask_png: bytes | None
+    mask_sha256: str | None

@@ -17,8 +17,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from workbench import __version__
 from workbench.errors import Cancelled, WorkbenchError, describe
+from workbench.version import __version__
 
 SUBCOMMANDS: tuple[str, ...] = (
     "info", "keyframes", "tiles", "index", "locate", "case", "verify", "report", "gui",

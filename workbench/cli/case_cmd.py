@@ -1,19 +1,25 @@
 """`workbench case ...`: create a case, inspect it, and record the analyst's decisions.
 
     workbench case new CASE VIDEO --tiles PATH [PATH ...]   # runs locate into a new case
+    workbench case new CASE VIDEO --locate-json DIR/locate.json  # reuses a locate output
     workbench case info CASE [--json]
     workbench case confirm CASE RANK --note TEXT
     workbench case reject CASE RANK --note TEXT
     workbench case note CASE TEXT
-    workbench case claim CASE TEXT [--at LON,LAT] [--area FILE]
-    workbench case context CASE FILE [--name NAME]
+    workbench case claim CASE TEXT [--at LON,LAT] [--area FILE] [--time ISO8601]
+                                   [--category TEXT]
+    workbench case context CASE FILE [--name NAME] [--source TEXT] [--licence TEXT]
+                                     [--as-of YYYY[-MM[-DD]]] [--class-attribute NAME]
+    workbench case shadow CASE RANK FOOT_X,FOOT_Y TIP_X,TIP_Y [--click-px N]
     workbench case point CASE RANK X Y --label TEXT
     workbench case tiepoint CASE RANK KX KY TX TY
     workbench case keyframe CASE FRAME_INDEX
     workbench case relink CASE FILE           # a moved footage/raster file, same SHA-256
 
-Every command takes ``--user NAME`` for the audit log (default: ``$WORKBENCH_USER``
-or the login name).
+``case new X`` creates ``X.wbcase``; every command taking CASE accepts ``X`` or
+``X.wbcase`` (the file as given if it exists, else with ``.wbcase`` appended).
+Every command takes ``--user NAME``, the analyst the audit log names (default:
+``$WORKBENCH_USER`` or the login name).
 """
 
 from __future__ import annotations
@@ -22,9 +28,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.errors import UsageError, WorkbenchError
+
+if TYPE_CHECKING:  # annotations only, for start-up time (see _open); cli is above case
+    from workbench.case import Case
 
 
 def register(sub: Any) -> None:
@@ -39,10 +48,15 @@ def register(sub: Any) -> None:
         sp.add_argument("--user", help="analyst name for the audit log")
         return sp
 
-    sp = add("new", "create a case: run locate on VIDEO against the tiles and store it all")
+    sp = add("new", "create a case: run locate on VIDEO against the tiles (or reuse a "
+                    "locate.json) and store it all")
     sp.add_argument("video", metavar="VIDEO")
-    sp.add_argument("--tiles", nargs="+", required=True, metavar="PATH",
-                    help="reference rasters (files or folders)")
+    sp.add_argument("--tiles", nargs="+", metavar="PATH",
+                    help="reference rasters (files or folders); required unless --locate-json")
+    sp.add_argument("--locate-json", metavar="FILE",
+                    help="store this `workbench locate` output (locate.json, its keyframes/ "
+                         "folder beside it) instead of running locate again; its footage "
+                         "SHA-256 must be VIDEO's")
     sp.add_argument("--target", metavar="X,Y", help="keyframe pixel to geolocate (e.g. impact)")
     sp.add_argument("--copy-video", action="store_true", help="also store a copy of the footage")
     sp.add_argument("--force", action="store_true", help="replace an existing case file")
@@ -66,12 +80,36 @@ def register(sub: Any) -> None:
     sp.add_argument("text", metavar="TEXT")
     sp.add_argument("--at", metavar="LON,LAT", help="claimed position, WGS84 degrees")
     sp.add_argument("--area", metavar="FILE", help="claimed area (GeoJSON polygon file)")
+    sp.add_argument("--time", metavar="ISO8601",
+                    help="when the claim says it happened, with its zone "
+                         "(e.g. 2015-09-30T10:00+03:00)")
+    sp.add_argument("--category", metavar="TEXT",
+                    help="what the claim says the target was (e.g. 'Islamic State target')")
     sp.set_defaults(func=_claim)
 
-    sp = add("context", "add a context layer (GeoJSON/KML/GeoPackage polygons)")
+    sp = add("context", "add a context layer (GeoJSON/KML/GeoPackage/Shapefile; points, "
+                        "lines, polygons)")
     sp.add_argument("file", metavar="FILE")
     sp.add_argument("--name", help="layer name shown in the report (default: file name)")
+    sp.add_argument("--source", help="where the layer comes from (default: the file's own "
+                                     "description, else its name)")
+    sp.add_argument("--licence", help="the layer's licence (default: not stated)")
+    sp.add_argument("--as-of", metavar="DATE",
+                    help="the date the layer describes: YYYY, YYYY-MM or YYYY-MM-DD, "
+                         "prefixed 'c.' when approximate (default: unknown)")
+    sp.add_argument("--class-attribute", metavar="NAME",
+                    help="property whose values are classes, e.g. controller "
+                         "(default: controller when present)")
     sp.set_defaults(func=_context)
+
+    sp = add("shadow", "measure a shadow in candidate RANK's keyframe: an object's foot and "
+                       "its shadow's tip, both on the ground (time check)")
+    sp.add_argument("rank", type=int, metavar="RANK")
+    sp.add_argument("foot", metavar="FOOT_X,FOOT_Y", help="keyframe pixel of the object's foot")
+    sp.add_argument("tip", metavar="TIP_X,TIP_Y", help="keyframe pixel of the shadow's tip")
+    sp.add_argument("--click-px", type=float, default=1.5, metavar="N",
+                    help="1-sigma of each click in pixels (1.5)")
+    sp.set_defaults(func=_shadow)
 
     sp = add("point", "geolocate a keyframe pixel of candidate RANK (e.g. the impact point)")
     sp.add_argument("rank", type=int, metavar="RANK")
@@ -95,6 +133,14 @@ def register(sub: Any) -> None:
     sp.set_defaults(func=_keyframe)
 
 
+def _open(args: argparse.Namespace) -> Case:
+    """The CASE argument opened for the analyst ``--user`` names."""
+    # start-up time of the CLI entry point: the case stack loads OpenCV and GDAL
+    from workbench.case import Case
+
+    return Case.open(args.case, analyst=args.user)
+
+
 def _xy(text: str, what: str) -> tuple[float, float]:
     try:
         a, b = (float(v) for v in text.split(","))
@@ -105,29 +151,32 @@ def _xy(text: str, what: str) -> tuple[float, float]:
 
 
 def _new(args: argparse.Namespace) -> int:
-    from workbench.case.casefile import new_case
+    # start-up time of the CLI entry point: locate loads OpenCV and GDAL
+    from workbench.case import new_case
     from workbench.cli._progress import terminal_progress
-    from workbench.report.model import uncertainty_text
+    from workbench.geo import format_uncertainty
 
+    if not args.tiles and not args.locate_json:
+        raise UsageError("case new needs --tiles PATH [PATH ...] (or --locate-json FILE)")
     target = _xy(args.target, "--target") if args.target else None
     with terminal_progress(getattr(args, "quiet", False)) as progress, new_case(
-            args.case, args.video, args.tiles, progress=progress, user=args.user,
-            target_xy=target, copy_video=args.copy_video, overwrite=args.force) as case:
+            args.case, args.video, args.tiles or [], progress=progress, analyst=args.user,
+            target_xy=target, copy_video=args.copy_video, overwrite=args.force,
+            locate_json=args.locate_json) as case:
         res = case.result
         print(f"{case.path}: created; verdict {res.verdict}, {len(res.candidates)} candidates")
         best = res.best()
         if best is not None:
             print(f"  best: rank {best.rank} at {best.lat:.6f}, {best.lon:.6f} "
-                  f"(confidence {best.confidence:.2f}, {uncertainty_text(best.uncertainty_m)})")
+                  f"(confidence {best.confidence:.2f}, {format_uncertainty(best.uncertainty_m)})")
     return 0
 
 
 def _info(args: argparse.Namespace) -> int:
-    from workbench.case.casefile import Case
-    from workbench.geo import format_dms, format_mgrs
-    from workbench.report.model import uncertainty_text
+    # start-up time of the CLI entry point (these load OpenCV, GDAL, pyproj)
+    from workbench.geo import format_dms, format_mgrs, format_uncertainty
 
-    with Case.open(args.case) as case:
+    with _open(args) as case:
         res = case.result
         dec = case.decisions()
         if args.json:
@@ -144,6 +193,12 @@ def _info(args: argparse.Namespace) -> int:
                 "keyframes": [k.id for k in case.keyframes],
                 "rasters": [{"path": r.path, "sha256": r.sha256} for r in case.rasters],
                 "notes": len(case.notes()), "audit_entries": len(case.audit_log()),
+                "claim": None if (cl := case.claim()) is None else {
+                    "text": cl.text, "lonlat": cl.lonlat, "claimed_time": cl.claimed_time,
+                    "category": cl.category},
+                "context_layers": [la.name for la in case.context_layers()],
+                "shadows": [{"rank": sh.rank, **sh.measure.to_json()}
+                            for sh in case.shadows()],
             }
             print(json.dumps(doc, indent=2, sort_keys=True))
             return 0
@@ -156,37 +211,46 @@ def _info(args: argparse.Namespace) -> int:
             state = f"{d.status} by {d.user}: {d.note}" if d else "undecided"
             out.append(f"  #{c.rank} {c.lat:.6f}, {c.lon:.6f}  {format_dms(c.lat, c.lon)}  "
                        f"{format_mgrs(c.lat, c.lon)}  conf {c.confidence:.2f} "
-                       f"{uncertainty_text(c.uncertainty_m)}  [{state}]")
+                       f"{format_uncertainty(c.uncertainty_m)}  [{state}]")
         claim = case.claim()
         if claim:
             out.append(f"claim:     {claim.text}")
+            if claim.claimed_time or claim.category:
+                out.append(f"  claimed time: {claim.claimed_time or 'not given'}; category: "
+                           f"{claim.category or 'not given'}")
+        layers, shadows = case.context_layers(), case.shadows()
+        if layers or shadows:
+            out.append(f"context layers: {len(layers)}; shadows measured: {len(shadows)}")
+        if layers:
+            from workbench.claim import layer_meta, parse_time  # start-up time (claim)
+
+            event = parse_time(claim.claimed_time).date() if claim and claim.claimed_time \
+                else None
+            for la in layers:
+                when = layer_meta(la.geojson).as_of_date()
+                flag = when.flag(event)
+                out.append(f"  {la.name}: as of {when.label()}" + (f" ({flag})" if flag else ""))
         out.append(f"notes:     {len(case.notes())}; audit entries: {len(case.audit_log())}")
         print("\n".join(out))
     return 0
 
 
 def _decide(args: argparse.Namespace) -> int:
-    from workbench.case.casefile import Case
-
-    with Case.open(args.case) as case:
+    with _open(args) as case:
         fn = case.confirm if args.decision == "confirm" else case.reject
-        d = fn(args.rank, args.note, user=args.user)
+        d = fn(args.rank, args.note)
         print(f"{case.path}: rank {d.rank} {d.status} by {d.user} at {d.time}")
     return 0
 
 
 def _note(args: argparse.Namespace) -> int:
-    from workbench.case.casefile import Case
-
-    with Case.open(args.case) as case:
-        n = case.add_note(args.text, user=args.user)
+    with _open(args) as case:
+        n = case.add_note(args.text)
         print(f"{case.path}: note {n.id} added by {n.user} at {n.time}")
     return 0
 
 
 def _claim(args: argparse.Namespace) -> int:
-    from workbench.case.casefile import Case
-
     at = _xy(args.at, "--at") if args.at else None
     area = None
     if args.area:
@@ -195,67 +259,96 @@ def _claim(args: argparse.Namespace) -> int:
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise UsageError(f"cannot read the claimed area as GeoJSON ({exc})", args.area) \
                 from exc
-        from workbench.claim import normalise_area
+        from workbench.claim import normalise_area  # start-up time (shapely)
 
         try:  # checked here so that the message names the area file, not the case
             area = normalise_area(area)
         except WorkbenchError as exc:
             raise UsageError(exc.message, args.area) from exc
-    with Case.open(args.case) as case:
-        case.set_claim(args.text, lonlat=at, area_geojson=area, user=args.user)
+    when = None
+    if args.time is not None:
+        from workbench.claim import parse_time  # start-up time (the claim package)
+
+        when = parse_time(args.time).isoformat()  # checked before the case is opened
+    with _open(args) as case:
+        case.set_claim(args.text, lonlat=at, area_geojson=area, claimed_time=when,
+                       category=args.category)
         print(f"{case.path}: claim recorded")
     return 0
 
 
 def _context(args: argparse.Namespace) -> int:
-    from workbench.case.casefile import Case
+    from workbench.claim import layer_meta  # start-up time (the claim package)
 
-    with Case.open(args.case) as case:
-        layer = case.add_context_layer(args.file, name=args.name, user=args.user)
+    with _open(args) as case:
+        layer = case.add_context_layer(args.file, name=args.name, source=args.source,
+                                       licence=args.licence, as_of=args.as_of,
+                                       class_attribute=args.class_attribute)
+        meta = layer_meta(layer.geojson)
         print(f"{case.path}: context layer {layer.name!r} added "
-              f"({len(layer.geojson['features'])} polygons)")
+              f"({len(layer.geojson['features'])} features, as of "
+              f"{meta.as_of_date().label()})")
+    return 0
+
+
+def _shadow(args: argparse.Namespace) -> int:
+    from workbench.claim import check_time, parse_time  # start-up time (claim, pvlib)
+
+    foot, tip = _xy(args.foot, "FOOT_X,FOOT_Y"), _xy(args.tip, "TIP_X,TIP_Y")
+    with _open(args) as case:
+        rec = case.add_shadow(args.rank, foot, tip, click_px=args.click_px)
+        claim = case.claim()
+    m = rec.measure
+    print(f"{case.path}: shadow {rec.id} recorded: {m.length_m:.1f} m toward "
+          f"{m.shadow_azimuth_deg:.1f}°, sun azimuth {m.sun_azimuth_deg:.1f}° "
+          f"± {m.sigma_deg:.1f}° (1 sigma)")
+    if claim is None or not claim.claimed_time:
+        print("no claimed time recorded: `workbench case claim ... --time ISO8601` to check it")
+        return 0
+    chk = check_time(m.foot[0], m.foot[1], m.sun_azimuth_deg, m.sigma_deg,
+                     claimed_time=parse_time(claim.claimed_time))
+    for line in chk.sentences():
+        print(line)
     return 0
 
 
 def _point(args: argparse.Namespace) -> int:
-    from workbench.case.casefile import Case
+    from workbench.geo import format_uncertainty
 
-    with Case.open(args.case) as case:
-        p = case.set_point_of_interest(args.rank, args.x, args.y, args.label, user=args.user)
-        print(f"{case.path}: {p.label!r} at {p.lat:.6f}, {p.lon:.6f}")
+    with _open(args) as case:
+        p = case.set_point_of_interest(args.rank, args.x, args.y, args.label)
+        flag = " (outside the matched area: extrapolated)" if p.outside_hull else ""
+        print(f"{case.path}: {p.label!r} at {p.lat:.7f}, {p.lon:.7f}, uncertainty "
+              f"{format_uncertainty(p.uncertainty_m)}{flag}")
     return 0
 
 
 def _tiepoint(args: argparse.Namespace) -> int:
-    from workbench.case.casefile import Case
-
-    with Case.open(args.case) as case:
-        case.add_tie_point(args.rank, (args.kx, args.ky), (args.tx, args.ty), user=args.user)
+    with _open(args) as case:
+        case.add_tie_point(args.rank, (args.kx, args.ky), (args.tx, args.ty))
         c = case.candidate(args.rank)
         print(f"{case.path}: tie point added; rank {c.rank} now at {c.lat:.6f}, {c.lon:.6f}")
     return 0
 
 
 def _relink(args: argparse.Namespace) -> int:
-    from workbench.case.casefile import Case
-
-    with Case.open(args.case) as case:
-        what = case.relink(args.file, user=args.user)
+    with _open(args) as case:
+        what = case.relink(args.file)
         print(f"{case.path}: {what} now at {Path(args.file).resolve()}")
     return 0
 
 
 def _keyframe(args: argparse.Namespace) -> int:
-    from workbench.case.casefile import Case
+    # start-up time of the CLI entry point (PyAV, OpenCV)
     from workbench.case.ingest import hash_footage
     from workbench.video.reader import read_frame
 
-    with Case.open(args.case) as case:
+    with _open(args) as case:
         # evidence: the frame must come from the very footage the case recorded, not from
         # whatever file now sits at that path
         hash_footage(case.video.path, case.video.sha256)
         frame = read_frame(case.video.path, args.frame)
-        ref = case.add_keyframe(frame.index, frame.pts_s, frame.image, None, user=args.user)
+        ref = case.add_keyframe(frame.index, frame.pts_s, frame.image, None)
         print(f"{case.path}: manual keyframe {ref.id} (frame {ref.frame_index}, "
               f"{ref.time_s:.3f} s)", file=sys.stdout)
     return 0

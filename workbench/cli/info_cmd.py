@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from workbench.cli._progress import terminal_progress
-from workbench.video.reader import probe
+from workbench.video import probe
 
 
 def register(sub: Any) -> None:

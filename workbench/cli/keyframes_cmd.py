@@ -9,7 +9,7 @@ from typing import Any
 from workbench.atomic import check_writable_dir
 from workbench.cli._progress import terminal_progress
 from workbench.errors import UsageError
-from workbench.keyframes.model import KeyframeConfig, extract_keyframes, save_keyframes
+from workbench.keyframes import KeyframeConfig, extract_keyframes, save_keyframes
 
 
 def _positive_int(text: str) -> int:

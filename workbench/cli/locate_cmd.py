@@ -1,5 +1,7 @@
-"""``workbench locate VIDEO (--tiles PATH [PATH ...] | --index INDEX) --out DIR [--target X,Y]``.
+"""``workbench locate VIDEO (--tiles PATH... | --index INDEX) --out DIR [--target X,Y]``.
 
+``--keyframes KDIR`` reuses the output of ``workbench keyframes VIDEO --out KDIR`` (its
+recorded video SHA-256 must be VIDEO's) instead of extracting keyframes again.
 Writes ``DIR/locate.json`` (schema ``workbench.locate/1``) and ``DIR/keyframes/``;
 exit 0 whenever it ran, whatever the verdict; a human summary on stdout, progress
 on stderr; unusable arguments -> one line on stderr, exit 2.
@@ -16,7 +18,7 @@ from typing import Any
 from workbench.atomic import check_writable_dir
 from workbench.cli._progress import terminal_progress
 from workbench.errors import UsageError
-from workbench.geo import format_dms, format_mgrs
+from workbench.geo import format_dms, format_mgrs, format_uncertainty
 from workbench.results import LocateResult
 
 
@@ -56,6 +58,9 @@ def register(sub: Any) -> None:
                         " (default 96; 'inf' matches every raster whole, as before)")
     p.add_argument("--target", type=_target, default=None, metavar="X,Y",
                    help="frame pixel to geolocate (crosshair, impact point)")
+    p.add_argument("--keyframes", default=None, metavar="KDIR",
+                   help="reuse the keyframes `workbench keyframes VIDEO --out KDIR` saved "
+                        "(same video) instead of extracting them again")
     p.add_argument("--max-keyframes", type=int, default=None, metavar="N",
                    help="keyframes to match (default 6)")
     p.add_argument("--feature-cache", default=None, metavar="DIR",
@@ -70,8 +75,10 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the locate job; print a summary; return 0 (any verdict)."""
+    # imported here: start-up time of the CLI entry point (cv2, rasterio, the matcher)
+    from workbench.locate import LocateConfig, locate, reuse_keyframes
     from workbench.locate.indexed import IndexSearchConfig, locate_in_index, locate_tiles
-    from workbench.locate.pipeline import LocateConfig
+    from workbench.match import check_matcher
 
     video = Path(args.video)
     if not video.exists():
@@ -85,14 +92,15 @@ def run(args: argparse.Namespace) -> int:
         cfg.max_keyframes = args.max_keyframes
     if args.matcher is not None:
         cfg.match.matcher = args.matcher
-        if args.matcher == "learned":
-            from workbench.match.learned import require
-
-            require()
+    check_matcher(cfg.match)  # e.g. "learned" without its extra: refused before any work
     if args.feature_cache:
         cfg.feature_cache = str(check_writable_dir(args.feature_cache))
     if not args.index_above > 0:
         raise UsageError(f"--index-above must be a positive number, not {args.index_above}")
+    kset = None
+    if args.keyframes is not None:  # checked before the output folder is made
+        with terminal_progress(getattr(args, "quiet", False)) as progress:
+            kset = reuse_keyframes(video, args.keyframes, progress=progress)
     out = Path(args.out)
     created: Path | None = None  # the outermost folder this run creates, if any
     if not out.exists():
@@ -104,7 +112,10 @@ def run(args: argparse.Namespace) -> int:
         with terminal_progress(getattr(args, "quiet", False)) as progress:
             if args.index is not None:
                 result = locate_in_index(video, args.index, out_dir=out, target_xy=args.target,
-                                         config=cfg, progress=progress)
+                                         config=cfg, keyframes=kset, progress=progress)
+            elif kset is not None:  # a saved extraction: matched as `locate` does, whole rasters
+                result = locate(video, args.tiles, out_dir=out, target_xy=args.target,
+                                config=cfg, keyframes=kset, companions=True, progress=progress)
             else:
                 result = locate_tiles(video, args.tiles, out_dir=out, target_xy=args.target,
                                       config=cfg, index_cache=args.index_cache,
@@ -127,7 +138,7 @@ def summary(result: LocateResult, out: Path | None = None) -> str:
         lines.append(
             f"  #{c.rank} {c.lat:.6f}, {c.lon:.6f} ({format_dms(c.lat, c.lon)}"
             + (f", MGRS {mgrs}" if mgrs else "")
-            + f") confidence {c.confidence:.2f} +/- {c.uncertainty_m:.1f} m"
+            + f") confidence {c.confidence:.2f} {format_uncertainty(c.uncertainty_m)}"
             f" [{c.keyframe_id} on {Path(c.tile).name}, {c.inliers} inliers,"
             f" {len(c.supporting_keyframes)} keyframe(s)]"
         )
@@ -135,7 +146,7 @@ def summary(result: LocateResult, out: Path | None = None) -> str:
             lines.append(
                 f"     target ({c.target['x']:.0f},{c.target['y']:.0f}) -> "
                 f"{c.target['lat']:.6f}, {c.target['lon']:.6f}"
-                f" +/- {c.target.get('uncertainty_m', float('nan')):.1f} m"
+                f" {format_uncertainty(c.target.get('uncertainty_m'))}"
             )
     t = result.timing_s
     search = result.method.get("search")

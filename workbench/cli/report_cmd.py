@@ -13,7 +13,7 @@ def register(sub: Any) -> None:
     """Add the `report` subcommand to the CLI's subparsers."""
     p = sub.add_parser("report", help="write HTML/PDF/GeoJSON/KML reports for a case",
                        description=__doc__)
-    p.add_argument("case", metavar="CASE", help="the .wbcase file")
+    p.add_argument("case", metavar="CASE", help="the case file (X or X.wbcase)")
     p.add_argument("--format", default="html,pdf,geojson,kml",
                    help="comma-separated: html, pdf, geojson, kml (default: all)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
@@ -25,7 +25,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the reports and print their paths."""
-    from workbench.case.casefile import Case
+    from workbench.case import Case
     from workbench.report import FORMATS, write_reports
 
     formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]

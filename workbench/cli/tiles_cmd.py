@@ -11,7 +11,9 @@ from typing import Any
 
 from workbench.atomic import atomic_write_text
 from workbench.cli._progress import terminal_progress
-from workbench.imagery.catalog import Tile, TileCatalog, sha256_tile
+from workbench.errors import RasterOpenError
+from workbench.hashing import sha256_file
+from workbench.imagery import Tile, TileCatalog
 
 SCHEMA = "workbench.tiles/1"
 
@@ -97,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         with terminal_progress(getattr(args, "quiet", False) or args.json) as progress:
             catalog = TileCatalog.from_paths(args.paths, progress=progress)
-            hashes = [sha256_tile(t.path) if args.sha256 else None for t in catalog.tiles]
+            hashes = [sha256_file(t.path, error=RasterOpenError)[0] if args.sha256 else None
+                      for t in catalog.tiles]
     finally:
         tiles_log.setLevel(level)
     if args.geojson is not None:

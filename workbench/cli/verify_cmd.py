@@ -15,14 +15,14 @@ def register(sub: Any) -> None:
     """Add the `verify` subcommand to the CLI's subparsers."""
     p = sub.add_parser("verify", help="check a case against its files (tampering, moved files)",
                        description=__doc__)
-    p.add_argument("case", metavar="CASE", help="the .wbcase file")
+    p.add_argument("case", metavar="CASE", help="the case file (X or X.wbcase)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Verify the case; print the findings; 0 if all good, 1 on any mismatch."""
-    from workbench.verify.check import verify_case
+    from workbench.verify import verify_case
 
     rep = verify_case(args.case)
     if args.json:

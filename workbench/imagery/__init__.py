@@ -1,0 +1,23 @@
+"""Imagery stage: every georeferenced raster GDAL reads, catalogued and read by window.
+
+The public API; types in :mod:`workbench.imagery.model`, the catalogue in
+:mod:`workbench.imagery.catalog`, pixel reads in :mod:`workbench.imagery.read`.
+Pixels ``(x, y)`` = (col, row) of the level-0 grid, centre of the top-left pixel
+at ``(0, 0)``; images ``(h, w, 3) uint8`` BGR; positions WGS84 lon/lat.
+"""
+
+from __future__ import annotations
+
+from workbench.imagery.catalog import TileCatalog, catalog_file, tile_files
+from workbench.imagery.model import Tile, TileImage
+from workbench.imagery.read import iter_windows, read_tile
+
+__all__ = [
+    "Tile",
+    "TileCatalog",
+    "TileImage",
+    "catalog_file",
+    "iter_windows",
+    "read_tile",
+    "tile_files",
+]

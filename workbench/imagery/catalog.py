@@ -14,10 +14,12 @@ raster is used only when a CRS is also given by a ``.prj`` beside it (``name.prj
 or ``name.png.prj``) or by GDAL's ``name.png.aux.xml``; otherwise it is skipped with
 a warning (guessing a CRS would silently misplace findings).
 
-Pixel reads live in :mod:`workbench.raster_io` (re-exported here): ``read_tile``,
-``TileImage``, ``iter_windows``; band handling in :mod:`workbench.raster_bands`;
-folder search, integrity checks and hashing in :mod:`workbench.raster_files`;
-footprints, GSD and date/credit parsing in :mod:`workbench.raster_meta`.
+The types (:class:`~workbench.imagery.model.Tile`, ``TileImage``) live in
+:mod:`workbench.imagery.model`; pixel reads in :mod:`workbench.imagery.read`
+(re-exported here): ``read_tile``, ``iter_windows``; band handling in
+:mod:`workbench.imagery.bands`; folder search, integrity checks and hashing in
+:mod:`workbench.imagery.files`; footprints, GSD and date/credit parsing in
+:mod:`workbench.imagery.meta`.
 
 Pixel convention: ``(x, y)`` = (col, row) of the level-0 (full resolution) grid,
 centre of the top-left pixel at ``(0, 0)``; the affine ``Tile.transform`` maps pixel
@@ -31,15 +33,11 @@ rasterio datasets are not thread-safe, so every read opens its own dataset.
 from __future__ import annotations
 
 import logging
-import math
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import numpy as np
-from rasterio.transform import Affine
 
 from workbench.errors import (
     CRSError,
@@ -52,9 +50,9 @@ from workbench.errors import (
 from workbench.imagery import files as files_mod
 from workbench.imagery import meta
 from workbench.imagery.files import RASTER_SUFFIXES
-from workbench.imagery.read import TileImage, iter_windows, open_raster, read_tile
+from workbench.imagery.model import Tile, TileImage
+from workbench.imagery.read import iter_windows, open_raster, read_tile
 from workbench.progress import CancelToken, ProgressCallback, check_cancel, report
-from workbench.results import TileRef
 
 __all__ = [
     "RASTER_SUFFIXES",
@@ -64,7 +62,6 @@ __all__ = [
     "catalog_file",
     "iter_windows",
     "read_tile",
-    "sha256_tile",
     "tile_files",
 ]
 
@@ -74,104 +71,6 @@ _SUPPORTED_DTYPES = frozenset({
     "uint8", "int8", "uint16", "int16", "uint32", "int32", "float32", "float64",
 })
 _TIFF_DRIVERS = frozenset({"GTiff", "COG"})
-
-
-@dataclass(frozen=True)
-class Tile:
-    """One catalogued georeferenced raster (metadata only; no pixels held).
-
-    ``transform``: rasterio affine of overview level 0 mapping pixel *corners* to
-    ``crs_wkt`` coordinates (may be rotated/sheared).  ``gsd_m``: geodesic metres per
-    level-0 pixel at the raster centre, mean of the x and y steps.  ``footprint``:
-    closed WGS84 ``[[lon, lat], ...]`` ring of the outline (densified, so exact for
-    rotated grids); ``bounds_lonlat``: its ``(W, S, E, N)`` in degrees.
-    ``acquired``: ISO 8601 date(-time) text from metadata, a JSON sidecar or the file
-    name, else ``None``; ``acquired_source`` says where it came from (e.g.
-    ``"tag:TIFFTAG_DATETIME"`` which is often the processing date, or ``"filename"``).
-    ``has_alpha``: GDAL reports an alpha band (a 4th band that is all 0/255 but not
-    flagged as alpha is detected at first read, see :mod:`workbench.raster_io`).
-    """
-
-    path: Path
-    driver: str
-    crs_wkt: str
-    transform: Affine
-    width: int
-    height: int
-    count: int
-    dtype: str
-    nodata: float | None
-    has_alpha: bool
-    gsd_m: float
-    footprint: list[list[float]] = field(hash=False)  # lists are unhashable; Tile stays hashable
-    bounds_lonlat: tuple[float, float, float, float]
-    acquired: str | None
-    attribution: str | None
-    acquired_source: str | None = None
-    attribution_source: str | None = None
-    crs_name: str = ""  # short label, e.g. "EPSG:32750", for display
-    gsd_xy_m: tuple[float, float] = (0.0, 0.0)  # metres per pixel along columns, rows
-    overviews: tuple[int, ...] = ()  # decimation factors of band 1's overviews
-    colorinterp: tuple[str, ...] = ()  # GDAL colour interpretation per band
-    files: tuple[str, ...] = field(default=(), compare=False)  # sidecars GDAL used
-
-    def px_to_lonlat(self, xy: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
-        """Level-0 pixel centres ``(N, 2)`` (x=col, y=row) -> WGS84 ``(N, 2)`` float64 lon/lat."""
-        pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
-        cx, cy = meta.apply_affine(self.transform, pts[:, 0] + 0.5, pts[:, 1] + 0.5)
-        lon, lat = meta.crs_to_lonlat(self.crs_wkt, np.asarray(cx), np.asarray(cy))
-        return np.stack([lon, lat], axis=1)
-
-    def lonlat_to_px(self, lonlat: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
-        """WGS84 ``(N, 2)`` lon/lat -> level-0 pixel ``(N, 2)`` float64 (x=col, y=row, centre 0).
-
-        Points the CRS cannot represent come back as ``nan``; points outside the raster
-        are returned unclipped (check ``0 <= x < width`` yourself).
-        """
-        pts = np.asarray(lonlat, dtype=np.float64).reshape(-1, 2)
-        xs, ys = meta.lonlat_to_crs(self.crs_wkt, pts[:, 0], pts[:, 1])
-        col, row = meta.inverse_affine(self.transform, xs, ys)
-        out = np.stack([np.asarray(col, float) - 0.5, np.asarray(row, float) - 0.5], axis=1)
-        out[~np.isfinite(out).all(axis=1)] = np.nan
-        return out
-
-    def contains_lonlat(self, lon: float, lat: float) -> bool:
-        """True if the WGS84 point falls on the raster (level-0 pixel grid)."""
-        x, y = self.lonlat_to_px([[lon, lat]])[0]
-        return bool(-0.5 <= x < self.width - 0.5 and -0.5 <= y < self.height - 0.5)
-
-    def window_around(
-        self, lon: float, lat: float, radius_m: float
-    ) -> tuple[float, float, float, float] | None:
-        """Level-0 window ``(col_off, row_off, width, height)`` (pixel corners) of the square
-        of half-side ``radius_m`` metres centred on the WGS84 point, for :func:`read_tile`.
-
-        Not clipped to the raster (``read_tile`` marks the outside invalid); ``None`` if
-        the point cannot be expressed in the raster's CRS or ``radius_m`` is not positive.
-        """
-        if not (math.isfinite(radius_m) and radius_m > 0):
-            return None
-        x, y = self.lonlat_to_px([[lon, lat]])[0]
-        if not (math.isfinite(x) and math.isfinite(y)):
-            return None
-        hx, hy = radius_m / self.gsd_xy_m[0], radius_m / self.gsd_xy_m[1]
-        return (x + 0.5 - hx, y + 0.5 - hy, 2 * hx, 2 * hy)
-
-    def to_ref(self, sha256: str = "") -> TileRef:
-        """The :class:`~workbench.results.TileRef` stored in ``locate.json``."""
-        t = self.transform
-        return TileRef(
-            path=str(self.path),
-            sha256=sha256,
-            crs=self.crs_wkt,
-            transform=(t.a, t.b, t.c, t.d, t.e, t.f),
-            width=self.width,
-            height=self.height,
-            gsd_m=self.gsd_m,
-            footprint=[list(p) for p in self.footprint],
-            acquired=self.acquired,
-            attribution=self.attribution,
-        )
 
 
 @dataclass
@@ -402,23 +301,3 @@ def tile_files(tile: Tile | str | os.PathLike[str]) -> list[Path]:
     )):
         names.add(extra)
     return sorted((f for f in names if f.is_file()), key=str)
-
-
-def sha256_tile(
-    path: str | os.PathLike[str] | Tile,
-    *,
-    chunk_size: int = 1 << 20,
-    progress: ProgressCallback | None = None,
-    cancel: CancelToken | None = None,
-) -> str:
-    """SHA-256 (hex) of the raster file itself, streamed in ``chunk_size`` pieces.
-
-    Only the named file is hashed, so the value matches ``sha256sum FILE``.  Sidecars
-    that change georeferencing (world file, ``.prj``, ``.aux.xml``) or VRT sources are
-    separate files: list them with :func:`tile_files` and hash each the same way.
-
-    Raises:
-        RasterOpenError: the file is missing or unreadable.
-    """
-    p = path.path if isinstance(path, Tile) else Path(path)
-    return files_mod.sha256_file(p, chunk_size=chunk_size, progress=progress, cancel=cancel)

@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import RasterOpenError
-from workbench.hashing import sha256_stream
-from workbench.progress import CancelToken, ProgressCallback, report
 
 # File name endings looked at when a folder is searched (explicit file arguments are
 # always tried).  ``.xml`` counts only when it is a GDAL WMS/XYZ description.
@@ -107,19 +105,3 @@ def check_vrt_sources(ds: Any, path: Path) -> None:
         src = Path(f)
         if not str(f).startswith("/vsi") and not src.exists():
             raise RasterOpenError(f"VRT source {src.name} is missing ({src})", path)
-
-
-def sha256_file(
-    path: Path,
-    *,
-    chunk_size: int = 1 << 20,
-    progress: ProgressCallback | None = None,
-    cancel: CancelToken | None = None,
-) -> str:
-    """SHA-256 (hex) of one file, streamed; :class:`RasterOpenError` if unreadable."""
-    p = Path(path)
-    try:
-        return sha256_stream(p, chunk_size=chunk_size, cancel=cancel,
-                             progress=lambda f: report(progress, f"hashing {p.name}", f))[0]
-    except OSError as exc:
-        raise RasterOpenError(f"cannot read file ({exc.strerror or exc})", p) from exc

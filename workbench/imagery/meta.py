@@ -25,8 +25,8 @@ import numpy as np
 from pyproj import CRS, Geod
 from rasterio.transform import Affine
 
-from workbench.errors import CRSError, one_line
-from workbench.geo import wgs84_transformer
+from workbench.errors import CRSError
+from workbench.geo import crs_to_lonlat
 
 _GEOD = Geod(ellps="WGS84")
 _MAX_SIDECAR_BYTES = 1 << 20
@@ -69,35 +69,6 @@ _ISO_LIKE = re.compile(
 _FILENAME_DATE = re.compile(r"(?<![0-9])((?:19[7-9]|20[0-9])[0-9])([01][0-9])([0-3][0-9])(?![0-9])")
 
 
-def crs_to_lonlat(crs_wkt: str, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """CRS coordinates (any shape, float64) -> WGS84 ``(lon, lat)``; ``CRSError`` if not finite."""
-    try:
-        lon, lat = wgs84_transformer(crs_wkt, False).transform(
-            np.asarray(xs, float), np.asarray(ys, float), errcheck=False
-        )
-    except CRSError:
-        raise
-    except Exception as exc:  # pyproj.exceptions.ProjError
-        raise CRSError(f"coordinates cannot be transformed to WGS84 ({one_line(exc)})") from exc
-    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
-    if not (np.all(np.isfinite(lon)) and np.all(np.isfinite(lat))):
-        raise CRSError("coordinates cannot be transformed to WGS84 (unknown CRS or bad extent)")
-    return lon, lat
-
-
-def lonlat_to_crs(crs_wkt: str, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """WGS84 ``(lon, lat)`` (any shape) -> CRS coordinates (float64; inf where undefined)."""
-    try:
-        x, y = wgs84_transformer(crs_wkt, True).transform(
-            np.asarray(lon, float), np.asarray(lat, float), errcheck=False
-        )
-    except CRSError:
-        raise
-    except Exception as exc:  # pyproj.exceptions.ProjError
-        raise CRSError(f"coordinates cannot be transformed from WGS84 ({one_line(exc)})") from exc
-    return np.asarray(x, float), np.asarray(y, float)
-
-
 def apply_affine(t: Affine, cols: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pixel-corner coordinates ``(cols, rows)`` (float64 arrays) -> CRS ``(x, y)`` via ``t``."""
     c, r = np.asarray(cols, float), np.asarray(rows, float)
@@ -130,7 +101,7 @@ def footprint_lonlat(
     cols = np.concatenate([t * width, w, (1 - t) * width, zeros])
     rows = np.concatenate([zeros, t * height, h, (1 - t) * height])
     xs, ys = apply_affine(transform, cols, rows)
-    lon, lat = crs_to_lonlat(crs_wkt, np.asarray(xs), np.asarray(ys))
+    lon, lat = crs_to_lonlat(crs_wkt, np.asarray(xs), np.asarray(ys), require_finite=True)
     if np.any(np.abs(lat) > 90.0 + 1e-9) or np.any(np.abs(lon) > 540.0):
         raise CRSError("footprint is outside the valid longitude/latitude range")
     if float(lon.max() - lon.min()) > 180.0:  # crosses the antimeridian: keep the ring in one piece
@@ -153,7 +124,7 @@ def ground_sample_distance(
     """
     cx, cy = width / 2.0, height / 2.0
     xs, ys = apply_affine(transform, np.array([cx, cx + 1.0, cx]), np.array([cy, cy, cy + 1.0]))
-    lon, lat = crs_to_lonlat(crs_wkt, np.asarray(xs), np.asarray(ys))
+    lon, lat = crs_to_lonlat(crs_wkt, np.asarray(xs), np.asarray(ys), require_finite=True)
     _, _, gx = _GEOD.inv(lon[0], lat[0], lon[1], lat[1])
     _, _, gy = _GEOD.inv(lon[0], lat[0], lon[2], lat[2])
     if not (math.isfinite(gx) and math.isfinite(gy)) or gx <= 0 or gy <= 0:

@@ -2,7 +2,7 @@
 
 Output images are ``(h, w, 3) uint8`` **BGR** (OpenCV order); how bands become BGR
 (band roles, palettes, the cached percentile stretch of uint16/float data, unflagged
-alpha bands) is in :mod:`workbench.raster_bands`.
+alpha bands) is in :mod:`workbench.imagery.bands`.
 
 Validity (``TileImage.valid``): False on nodata, alpha 0, GDAL's dataset mask,
 non-finite floats, and outside the raster.
@@ -22,9 +22,8 @@ import os
 import tempfile
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import rasterio
@@ -34,10 +33,8 @@ from rasterio.windows import Window
 
 from workbench.errors import RasterOpenError, UsageError, WorkbenchError
 from workbench.imagery.bands import band_layout, clear_cache, to_uint8, valid_mask
+from workbench.imagery.model import Tile, TileImage
 from workbench.progress import CancelToken, ProgressCallback, check_cancel, report
-
-if TYPE_CHECKING:
-    from workbench.imagery.catalog import Tile
 
 __all__ = ["DEFAULT_MAX_PIXELS", "TileImage", "clear_cache", "iter_windows", "open_raster",
            "read_tile"]
@@ -94,50 +91,6 @@ def gdal_message(exc: BaseException, path: Path) -> str:
         return "not a raster format GDAL recognises"
     msg = msg.replace(str(path), path.name)
     return msg[:240]
-
-
-@dataclass
-class TileImage:
-    """Pixels of a raster window at some scale.
-
-    ``image``: ``(h, w, 3) uint8`` BGR.  ``valid``: ``(h, w) bool``, False on nodata,
-    alpha 0, masked or non-finite data and outside the raster.  ``scale``: level-0
-    pixels per output pixel (> 1 = reduced).  ``col_off``/``row_off``: level-0 pixel
-    *corner* coordinates of the output's top-left corner (the requested window's
-    offset).  Mapping, pixel-centre convention on both sides (centre of the top-left
-    pixel at 0)::
-
-        level0_x = (out_x + 0.5) * scale - 0.5 + col_off
-        level0_y = (out_y + 0.5) * scale_y - 0.5 + row_off
-
-    ``scale_y`` equals ``scale`` unless ``read_tile(square_pixels=True)`` made the
-    output pixels square on the ground (geographic rasters: a degree of longitude is
-    shorter than one of latitude).  Use :meth:`to_level0` / :meth:`from_level0`
-    rather than re-deriving it.
-    """
-
-    image: np.ndarray
-    valid: np.ndarray
-    scale: float
-    col_off: float
-    row_off: float
-    scale_y: float = 0.0  # 0 = same as ``scale`` (set in __post_init__)
-
-    def __post_init__(self) -> None:
-        if not self.scale_y:
-            self.scale_y = self.scale
-
-    def to_level0(self, xy: np.ndarray) -> np.ndarray:
-        """Output pixels ``(N, 2)`` -> level-0 pixels ``(N, 2)`` float64 (x=col, y=row)."""
-        pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
-        off = np.array([self.col_off, self.row_off])
-        return (pts + 0.5) * np.array([self.scale, self.scale_y]) - 0.5 + off
-
-    def from_level0(self, xy: np.ndarray) -> np.ndarray:
-        """Level-0 pixels ``(N, 2)`` -> output pixels ``(N, 2)`` float64."""
-        pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
-        off = np.array([self.col_off, self.row_off])
-        return (pts - off + 0.5) / np.array([self.scale, self.scale_y]) - 0.5
 
 
 def _parse_window(tile: Tile, window: Any) -> tuple[float, float, float, float]:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.hashing import sha256_stream
+from workbench.hashing import sha256_file
 from workbench.imagery.catalog import Tile, TileCatalog, tile_files
 from workbench.index.grid import (
     BlockSpec,
@@ -152,7 +152,7 @@ def _entry_for(
 ) -> RasterEntry | None:
     """The entry to (continue to) describe for ``tile``; ``None`` if it is done already."""
     path = resolved(tile.path)
-    digest, size = sha256_stream(tile.path)
+    digest, size = sha256_file(tile.path)
     for r in entries:
         if r.path == path or r.sha256 == digest:
             if r.complete:
@@ -186,7 +186,7 @@ def _source_files(tile: Tile) -> list[dict[str, object]]:
             continue
         st = p.stat()
         out.append({"path": str(p), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
-                    "sha256": sha256_stream(p)[0]})
+                    "sha256": sha256_file(p)[0]})
     return out
 
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from workbench.atomic import atomic_write_bytes, atomic_write_text
 from workbench.errors import OutputError
-from workbench.hashing import sha256_stream
+from workbench.hashing import sha256_file
 from workbench.index.model import (
     FORMAT,
     VERSION,
@@ -269,7 +269,7 @@ def _check_file(p: Path, size: int, mtime_ns: int, sha256: str, deep: bool, what
     if not deep and st.st_size == size and st.st_mtime_ns == mtime_ns:
         return
     try:
-        digest, _ = sha256_stream(p)
+        digest, _ = sha256_file(p)
     except OSError as exc:
         raise IndexStaleError(f"indexed {what} unreadable ({exc.strerror or exc})", p) from exc
     if digest != sha256:

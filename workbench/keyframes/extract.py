@@ -1,4 +1,11 @@
-"""The keyframe pass behind :func:`workbench.keyframes.extract_keyframes`.
+"""The keyframe pass: :func:`extract_keyframes`.
+
+It walks the video once at low resolution, splits it into shots (hard cuts, fades)
+and sub-shots (fast zoom, pan, rotation: the view shows new ground), keeps the
+sharpest usable frame of each sub-shot at full resolution, rejects black, blank
+and text-dominated frames (title cards), removes near-duplicates (perceptual
+hash) and estimates one burned-in overlay mask per shot
+(:mod:`workbench.keyframes.overlay`).
 
 One streaming decode (PyAV, threaded).  Per frame, only a small analysis image
 (``analysis_width`` wide, ``(h, w, 3) uint8`` BGR) is made; the full-resolution
@@ -46,7 +53,8 @@ from workbench.keyframes.overlay import (
 )
 from workbench.keyframes.shots import CutDetector, FrameStats, MotionTracker, measure
 from workbench.progress import CancelToken, ProgressCallback, check_cancel, report
-from workbench.video.reader import Frame, RawFrame, iter_raw_frames, probe
+from workbench.video.model import Frame, RawFrame
+from workbench.video.reader import iter_raw_frames, probe
 
 log = logging.getLogger(__name__)
 
@@ -285,14 +293,21 @@ def _select(cands: list[_Candidate], cfg: KeyframeConfig, shots: list[Shot]) -> 
     return sorted(ranked, key=lambda c: c.frame_index)
 
 
-def extract(
+def extract_keyframes(
     path: str | os.PathLike[str],
-    config: KeyframeConfig,
+    config: KeyframeConfig | None = None,
     *,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> KeyframeSet:
-    """See :func:`workbench.keyframes.extract_keyframes`."""
+    """Select keyframes of a video (see the module docs).
+
+    Raises:
+        VideoOpenError / VideoDecodeError: unreadable footage.
+        KeyframeError: too few frames, or no usable (non-black, non-text) frame.
+        Cancelled: ``cancel`` was set.
+    """
+    config = config or KeyframeConfig()
     t0 = time.perf_counter()
     p = Path(path)
     info = probe(p, progress=progress, cancel=cancel)

@@ -1,18 +1,10 @@
-"""Keyframes: the frames an investigator would pick, with their overlay masks.
+"""Keyframes' types: the frames an investigator would pick, with their overlay masks.
 
-:func:`extract_keyframes` (implemented in :mod:`workbench.keyframe_extract`) walks
-the video once at low resolution, splits it into shots (hard cuts, fades) and
-sub-shots (fast zoom, pan, rotation: the view shows new ground), keeps the
-sharpest usable frame of each sub-shot at full resolution, rejects black, blank
-and text-dominated frames (title cards), removes near-duplicates (perceptual
-hash) and estimates one burned-in overlay mask per shot (:mod:`workbench.overlay`).
-
-On disk (:func:`save_keyframes`, atomic): ``kf0001.png`` (lossless, BGR as
-written by OpenCV), ``kf0001_mask.png`` (grey, 255 = overlay) and
-``keyframes.json`` (schema ``workbench.keyframes/1``: video metadata and hash,
-shots, and per keyframe id, frame index, time, SHA-256 of the PNG, sharpness,
-shot index and file names).  :func:`load_keyframes` reads it back and checks
-every PNG against its recorded SHA-256.
+A :class:`KeyframeSet` holds the footage's :class:`~workbench.video.model.VideoInfo`,
+its :class:`Shot` list (each with its :class:`SubShot` views) and the selected
+:class:`Keyframe` images; :class:`KeyframeConfig` tunes the pass.  The pass itself is
+:func:`workbench.keyframes.extract.extract_keyframes`; files are written and read by
+:mod:`workbench.keyframes.store`.
 
 Conventions: images ``(H, W, 3) uint8`` BGR, full resolution, display
 orientation; masks ``(H, W) uint8``, 255 = burned-in overlay to ignore.
@@ -20,29 +12,65 @@ orientation; masks ``(H, W) uint8``, 255 = burned-in overlay to ignore.
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
-from workbench import __version__
-from workbench.atomic import atomic_directory, atomic_write_bytes
-from workbench.errors import KeyframeError, OutputError
+from workbench.errors import KeyframeError
 from workbench.hashing import sha256_bytes
-from workbench.keyframes.overlay import OverlayConfig
-from workbench.keyframes.shots import QualityThresholds
-from workbench.progress import CancelToken, ProgressCallback
 from workbench.results import KeyframeRef
-from workbench.video.reader import Frame, VideoInfo
+from workbench.video.model import Frame, VideoInfo
 
-SCHEMA = "workbench.keyframes/1"
-JSON_NAME = "keyframes.json"
 _PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1]  # fast; still lossless
+
+
+@dataclass
+class QualityThresholds:
+    """When a frame is black, blank or text-dominated (title card, caption slate)."""
+
+    black_luma: float = 22.0
+    black_fraction: float = 0.8  # this share of pixels darker than black_luma: black (HUD aside)
+    blank_contrast: float = 6.0
+    text_flat_fraction: float = 0.6
+    text_dominant_fraction: float = 0.55
+    card_dominant_fraction: float = 0.75  # one background level covers this much: a card
+
+
+@dataclass
+class OverlayConfig:
+    """Thresholds of the overlay detector (grey levels 0-255, pixels at the overlay size).
+
+    ``sample_px``: measured scene motion (median over tracked points, summed over
+    frames) since the last sample needed to take another; ``min_gap``: frames
+    between samples; ``max_width``: width of the overlay analysis (full resolution
+    up to this, so thin HUD strokes stay resolved); ``cap_px``: displacement at
+    which the first-order change prediction saturates; ``min_predicted``: summed
+    predicted change for a pixel to be decidable; ``max_ratio``: actual / predicted
+    change below which a decidable pixel is overlay; ``scene_ratio``: ratio above
+    which it is clearly scene; ``coherence``: minimum |mean gradient| / mean
+    |gradient| of an overlay pixel; ``static_std``: temporal std of a constant
+    pixel; ``grow``: steps the mask grows into constant pixels (0 = off: it leaks
+    into flat scene); ``max_hole``: enclosed holes up to this many pixels are
+    filled (letter counters, outlined boxes); ``close_px``: gaps up to twice this
+    along rows/columns are bridged (HUD lines, text rows); ``dilate_px``: dilation
+    at full resolution.
+    """
+
+    sample_px: float = 3.0
+    min_gap: int = 3
+    max_width: int = 960
+    cap_px: float = 2.0
+    min_predicted: float = 120.0
+    max_ratio: float = 0.35
+    scene_ratio: float = 0.7
+    coherence: float = 0.5
+    static_std: float = 5.0
+    grow: int = 0
+    max_hole: int = 150
+    close_px: int = 2
+    dilate_px: int = 1
 
 
 @dataclass
@@ -52,7 +80,7 @@ class KeyframeConfig:
     Caps: ``max_keyframes`` (``None`` = no cap; shots are covered first, then the
     sharpest sub-shot keyframes), ``max_per_shot``.  ``analysis_width``: width of the
     low-resolution analysis frames.  Cuts: ``cut_threshold``/``cut_ratio`` (see
-    :class:`~workbench.shots.CutDetector`), ``min_shot_s``.  Sub-shots: ``zoom_step``
+    :class:`~workbench.keyframes.shots.CutDetector`), ``min_shot_s``.  Sub-shots: ``zoom_step``
     (scale factor), ``pan_step`` (frame widths), ``max_angle`` (degrees),
     ``min_subshot_s``, ``track_every`` (run the motion tracker on every n-th frame;
     it follows the motion of the frames between).  ``dup_hamming``: perceptual-hash
@@ -262,163 +290,3 @@ class KeyframeSet:
             if kf.id == kf_id:
                 return kf
         raise KeyError(kf_id)
-
-
-def extract_keyframes(
-    path: str | os.PathLike[str],
-    config: KeyframeConfig | None = None,
-    *,
-    progress: ProgressCallback | None = None,
-    cancel: CancelToken | None = None,
-) -> KeyframeSet:
-    """Select keyframes of a video (see the module docs and :mod:`workbench.keyframe_extract`).
-
-    Raises:
-        VideoOpenError / VideoDecodeError: unreadable footage.
-        KeyframeError: too few frames, or no usable (non-black, non-text) frame.
-        Cancelled: ``cancel`` was set.
-    """
-    from workbench.keyframes.extract import extract
-
-    return extract(path, config or KeyframeConfig(), progress=progress, cancel=cancel)
-
-
-# --- files ----------------------------------------------------------------------------
-
-
-def _names(kf: Keyframe) -> tuple[str, str]:
-    return f"{kf.id}.png", f"{kf.id}_mask.png"
-
-
-def keyframes_to_json(
-    kset: KeyframeSet, *, mask_pngs: Sequence[bytes] | None = None
-) -> dict[str, Any]:
-    """The ``keyframes.json`` document for ``kset`` (file names as save_keyframes writes).
-
-    ``mask_pngs``: the masks' PNG encodings, one per keyframe, when the caller already
-    has them (``save_keyframes`` writes them); encoded here otherwise.
-    """
-    if mask_pngs is None:
-        mask_pngs = [encode_png(kf.overlay_mask) for kf in kset.keyframes]
-    kfs = []
-    for kf, mask_png in zip(kset.keyframes, mask_pngs, strict=True):
-        image, mask = _names(kf)
-        h, w = kf.image.shape[:2]
-        kfs.append({
-            "id": kf.id, "frame_index": kf.frame_index, "time_s": round(kf.time_s, 6),
-            "sha256": kf.sha256, "sharpness": round(float(kf.sharpness), 4),
-            "shot_index": kf.shot_index, "manual": kf.manual, "width": w, "height": h,
-            "image": image, "mask": mask,
-            "mask_sha256": sha256_bytes(mask_png),
-            "overlay_fraction": round(kf.overlay_fraction(), 6),
-        })
-    return {
-        "schema": SCHEMA,
-        "software": f"workbench {__version__}",
-        "video": kset.video.to_json(),
-        "config": kset.config.to_json(),
-        "shots": [asdict(s) for s in kset.shots],
-        "keyframes": kfs,
-        "warnings": list(kset.warnings),
-        "stats": kset.stats,
-    }
-
-
-def save_keyframes(kset: KeyframeSet, out_dir: str | os.PathLike[str]) -> Path:
-    """Write PNGs, masks and ``keyframes.json`` into ``out_dir`` atomically; return the JSON path.
-
-    The folder is built beside ``out_dir`` and swapped in whole: on error nothing is
-    half-written and an existing ``out_dir`` is left as it was.  An existing folder
-    is replaced only if it is empty or holds a previous ``keyframes.json``.
-
-    Raises:
-        OutputError: ``out_dir`` cannot be written.
-    """
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise OutputError("exists and is not a folder", out)
-    if out.is_dir() and any(out.iterdir()) and not (out / JSON_NAME).is_file():
-        raise OutputError("folder is not empty and holds no keyframes.json; "
-                          "choose a new or empty folder (it would be replaced)", out)
-    mask_pngs = [encode_png(kf.overlay_mask) for kf in kset.keyframes]
-    doc = keyframes_to_json(kset, mask_pngs=mask_pngs)
-    try:
-        with atomic_directory(out) as tmp:
-            for kf, mask_png in zip(kset.keyframes, mask_pngs, strict=True):
-                image, mask = _names(kf)
-                (tmp / image).write_bytes(kf.png_bytes())
-                (tmp / mask).write_bytes(mask_png)
-            atomic_write_bytes(tmp / JSON_NAME,
-                               (json.dumps(doc, indent=1, allow_nan=False) + "\n").encode())
-    except OSError as exc:
-        if isinstance(exc, OutputError):
-            raise
-        raise OutputError(f"cannot write keyframes ({exc.strerror or exc})", out) from exc
-    return out / JSON_NAME
-
-
-def _read_png(path: Path, flags: int) -> tuple[np.ndarray, bytes]:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise KeyframeError(f"cannot read ({exc.strerror or exc})", path) from exc
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
-    if img is None:
-        raise KeyframeError("not a readable PNG image", path)
-    return img, data
-
-
-def load_keyframes(out_dir: str | os.PathLike[str]) -> KeyframeSet:
-    """Read a folder written by :func:`save_keyframes` and verify every PNG's SHA-256.
-
-    Raises:
-        KeyframeError: missing/malformed ``keyframes.json``, unknown schema, missing or
-            unreadable PNG, or a PNG whose hash differs from the recorded one.
-    """
-    folder = Path(out_dir)
-    jpath = folder / JSON_NAME
-    try:
-        doc = json.loads(jpath.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise KeyframeError(f"cannot read ({exc.strerror or exc})", jpath) from exc
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise KeyframeError(f"not valid JSON ({exc})", jpath) from exc
-    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-        got = doc.get("schema") if isinstance(doc, dict) else None
-        raise KeyframeError(f"unknown keyframes schema {got!r} (expected {SCHEMA})", jpath)
-    try:
-        video = VideoInfo.from_json(doc["video"])
-        config = KeyframeConfig.from_json(doc.get("config", {}))
-        shots = []
-        for s in doc.get("shots", []):
-            s = dict(s)
-            s["subshots"] = [SubShot(**x) for x in s.get("subshots", [])]
-            shots.append(Shot(**s))
-        keyframes = []
-        for k in doc["keyframes"]:
-            ipath = folder / str(k["image"])
-            image, data = _read_png(ipath, cv2.IMREAD_COLOR)
-            digest = sha256_bytes(data)
-            if digest != k["sha256"]:
-                raise KeyframeError("SHA-256 differs from keyframes.json (file changed)", ipath)
-            mpath = folder / str(k["mask"]) if k.get("mask") else None
-            if mpath is not None and mpath.exists():
-                mask, _ = _read_png(mpath, cv2.IMREAD_GRAYSCALE)
-                if mask.shape != image.shape[:2]:
-                    raise KeyframeError("mask size differs from its keyframe", mpath)
-            else:
-                mask = np.zeros(image.shape[:2], np.uint8)
-            keyframes.append(Keyframe(
-                id=str(k["id"]), frame_index=int(k["frame_index"]), time_s=float(k["time_s"]),
-                image=image, overlay_mask=mask, sharpness=float(k["sharpness"]),
-                shot_index=int(k["shot_index"]), sha256=str(k["sha256"]),
-                manual=bool(k.get("manual", False)), _png=data,
-            ))
-    except (KeyError, TypeError, ValueError) as exc:
-        if isinstance(exc, KeyframeError):
-            raise
-        raise KeyframeError(f"malformed keyframes.json ({type(exc).__name__}: {exc})",
-                            jpath) from exc
-    return KeyframeSet(video=video, keyframes=keyframes, shots=shots,
-                       warnings=list(doc.get("warnings", [])), config=config,
-                       stats=dict(doc.get("stats", {})))

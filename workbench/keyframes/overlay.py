@@ -1,7 +1,7 @@
 """Burned-in overlay (HUD, crosshair, telemetry text, logos, timestamps) masks.
 
 An overlay is drawn at fixed pixels while the scene moves under it.  Given the
-scene's global motion (from :class:`workbench.shots.MotionTracker`), a scene pixel
+scene's global motion (from :class:`workbench.keyframes.shots.MotionTracker`), a scene pixel
 with an edge across the motion must change by about ``|grad . v|``; an overlay
 pixel with the same edge does not change.  Pixels that change much less than
 predicted, with a temporally coherent gradient, are overlay; small enclosed holes
@@ -19,46 +19,10 @@ Masks are ``(H, W) uint8``, 255 = burned-in overlay to ignore, 0 = scene.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 
-
-@dataclass
-class OverlayConfig:
-    """Thresholds of the overlay detector (grey levels 0-255, pixels at the overlay size).
-
-    ``sample_px``: measured scene motion (median over tracked points, summed over
-    frames) since the last sample needed to take another; ``min_gap``: frames
-    between samples; ``max_width``: width of the overlay analysis (full resolution
-    up to this, so thin HUD strokes stay resolved); ``cap_px``: displacement at
-    which the first-order change prediction saturates; ``min_predicted``: summed
-    predicted change for a pixel to be decidable; ``max_ratio``: actual / predicted
-    change below which a decidable pixel is overlay; ``scene_ratio``: ratio above
-    which it is clearly scene; ``coherence``: minimum |mean gradient| / mean
-    |gradient| of an overlay pixel; ``static_std``: temporal std of a constant
-    pixel; ``grow``: steps the mask grows into constant pixels (0 = off: it leaks
-    into flat scene); ``max_hole``: enclosed holes up to this many pixels are
-    filled (letter counters, outlined boxes); ``close_px``: gaps up to twice this
-    along rows/columns are bridged (HUD lines, text rows); ``dilate_px``: dilation
-    at full resolution.
-    """
-
-    sample_px: float = 3.0
-    min_gap: int = 3
-    max_width: int = 960
-    cap_px: float = 2.0
-    min_predicted: float = 120.0
-    max_ratio: float = 0.35
-    scene_ratio: float = 0.7
-    coherence: float = 0.5
-    static_std: float = 5.0
-    grow: int = 0
-    max_hole: int = 150
-    close_px: int = 2
-    dilate_px: int = 1
-
+from workbench.keyframes.model import OverlayConfig
 
 DECIDED, OVERLAY, STATIC, SCENE = 1, 2, 4, 8  # bits of an evidence map
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from workbench.keyframes.model import QualityThresholds
+
 _BLOCKS = (16, 9)  # block grid (columns, rows) for sharpness and flatness statistics
 
 
@@ -53,18 +55,6 @@ class FrameStats:
     def usable(self) -> bool:
         """True when the frame shows scene (not black, blank or a text card)."""
         return self.kind == "ok"
-
-
-@dataclass
-class QualityThresholds:
-    """When a frame is black, blank or text-dominated (title card, caption slate)."""
-
-    black_luma: float = 22.0
-    black_fraction: float = 0.8  # this share of pixels darker than black_luma: black (HUD aside)
-    blank_contrast: float = 6.0
-    text_flat_fraction: float = 0.6
-    text_dominant_fraction: float = 0.55
-    card_dominant_fraction: float = 0.75  # one background level covers this much: a card
 
 
 def measure(

@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from workbench.errors import KeyframeError
-from workbench.imagery.catalog import TileCatalog, catalog_file, sha256_tile
+from workbench.hashing import sha256_file
+from workbench.imagery.catalog import TileCatalog, catalog_file
 from workbench.index.build import build_index
 from workbench.index.grid import tile_area_km2
 from workbench.index.query import shortlist_shots
@@ -44,7 +45,7 @@ from workbench.index.windows import (
     union_area_km2,
     write_window_vrt,
 )
-from workbench.keyframes.model import KeyframeSet, extract_keyframes, save_keyframes
+from workbench.keyframes import KeyframeSet, extract_keyframes, save_keyframes
 from workbench.locate.pipeline import (
     LocateConfig,
     add_companions,
@@ -277,7 +278,7 @@ def _to_sources(result: LocateResult, windows: Sequence[Window], vrts: Sequence[
     vrt_paths = {str(v) for v in vrts}
     for ref in result.tiles:
         if ref.path not in vrt_paths:
-            digest = sha256_tile(ref.path) if hash_tiles else ref.sha256
+            digest = sha256_file(ref.path)[0] if hash_tiles else ref.sha256
             refs[ref.path] = replace(ref, sha256=digest)
     for w in windows:
         if w.raster.path not in refs:

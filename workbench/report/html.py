@@ -13,6 +13,7 @@ import json
 from html import escape
 from typing import Any
 
+from workbench.geo import format_metres, format_uncertainty
 from workbench.report.model import (
     UNCERTAINTY_NOTE,
     LocationSection,
@@ -20,9 +21,7 @@ from workbench.report.model import (
     ResidualRow,
     confidence_words,
     crs_label,
-    distance_text,
     fmt_float,
-    uncertainty_text,
 )
 
 CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
@@ -83,7 +82,7 @@ def _summary(d: ReportData) -> str:
         rows: list[tuple[str, Any]] = [
             ("Position (WGS84 lat, lon)", f"<b>{c.lat:.6f}, {c.lon:.6f}</b>"),
             ("DMS", e(p.dms)), ("MGRS", e(p.mgrs or "n/a")),
-            ("Uncertainty", f"{uncertainty_text(c.uncertainty_m)}"
+            ("Uncertainty", f"{format_uncertainty(c.uncertainty_m)}"
                  f" {UNCERTAINTY_NOTE}"),
             ("Confidence", f"{c.confidence:.2f} ({e(confidence_words(c.confidence))})"),
             ("Keyframe", e(f"{c.keyframe_id} at {p.keyframe.time_s:.3f} s (frame "
@@ -109,7 +108,8 @@ def _summary(d: ReportData) -> str:
 
 
 def _claim(d: ReportData) -> str:
-    if d.claim is None and not d.context_layers:
+    cr = d.claim_report
+    if d.claim is None and not d.context_layers and cr is None:
         return "<p>No claim was recorded for this case.</p>"
     rows: list[tuple[str, Any]] = []
     if d.claim:
@@ -118,24 +118,44 @@ def _claim(d: ReportData) -> str:
                      if d.claim.lonlat else "not given"))
         rows.append(("Claimed area", "given (GeoJSON polygon)" if d.claim.area_geojson
                      else "not given"))
+        rows.append(("Claimed time", e(d.claim.claimed_time or "not given")))
+        rows.append(("Claimed target category", e(d.claim.category or "not given")))
         rows.append(("Recorded", e(f"by {d.claim.user} at {d.claim.time}")))
     chk = d.primary.claim_check if d.primary else None
     if chk is not None:
         rows.append(("Finding", f"<b>{e(chk.summary())}</b>"))
-        rows.append(("Distance to claimed location", e(distance_text(chk.distance_m))))
+        rows.append(("Distance to claimed location", e(format_metres(chk.distance_m))))
         if chk.inside_claimed_area is not None:
             rows.append(("Inside claimed area", "yes" if chk.inside_claimed_area else
-                         e(f"no ({distance_text(chk.area_distance_m)} outside)")))
+                         e(f"no ({format_metres(chk.area_distance_m)} outside)")))
         rows.append(("Context polygons containing it", e("; ".join(
             f"{h.layer}: {h.feature}" for h in chk.containing) or "none")))
     elif d.claim:
         rows.append(("Finding", "no geolocated point to compare (not located)"))
     out = _kv(rows)
+    if cr is not None:
+        for sec in cr.sections:
+            out += f"<h3>{e(sec.title)}</h3>" + _kv([(k, e(v)) for k, v in sec.rows])
+            out += "".join(f'<p class="warn">{e(w)}</p>' for w in sec.warnings)
+        for png, alt, cap in (
+                (cr.locator_png, "Locator map", "Locator map: the located point (red cross, "
+                 "1-sigma circle), the claimed point or area (orange), imagery footprints "
+                 "(blue) and the context layers, each labelled with its as-of date. "
+                 "Azimuthal-equidistant frame centred on the located point; no basemap."),
+                (cr.shadow_png, "Shadow", "The shadow marked in the keyframe (foot to tip)."),
+                (cr.sun_png, "Sun azimuth over the day", "The sun's azimuth over the claimed "
+                 "day (local time), the band the shadow allows and the claimed time.")):
+            if png:
+                out += f"<figure>{_img(png, alt)}<figcaption>{e(cap)}</figcaption></figure>"
     if d.context_layers:
+        metas = {name: (meta, n) for name, meta, n in cr.layers} if cr else {}
         out += "<h3>Context layers</h3>" + _table(
-            ["Layer", "Source file", "SHA-256", "Polygons", "Added"],
-            [[e(c.name), e(c.source_path), _hash(c.sha256), str(len(c.geojson["features"])),
-              e(f"{c.user}, {c.time}")] for c in d.context_layers], (3,))
+            ["Layer", "As of", "Source", "Licence", "File / SHA-256", "Features", "Added"],
+            [[e(c.name), e(metas[c.name][0].as_of_date().label()) if c.name in metas else
+              "unknown", e(metas[c.name][0].source) if c.name in metas else "",
+              e(metas[c.name][0].licence) if c.name in metas else "",
+              e(c.source_path) + "<br>" + _hash(c.sha256), str(len(c.geojson["features"])),
+              e(f"{c.user}, {c.time}")] for c in d.context_layers], (5,))
     return out
 
 
@@ -144,7 +164,7 @@ def _location(s: LocationSection, n: int) -> str:
     status = s.decision.status if s.decision else "NOT CONFIRMED"
     out = [f"<h3>Location {n}: candidate #{c.rank} ({e(status)})</h3>"]
     out.append(_kv([("Position", e(f"{c.lat:.6f}, {c.lon:.6f} | {s.dms} | {s.mgrs}")),
-                    ("Uncertainty / confidence", e(f"{uncertainty_text(c.uncertainty_m)}, "
+                    ("Uncertainty / confidence", e(f"{format_uncertainty(c.uncertainty_m)}, "
                                                    f"{c.confidence:.2f} "
                                                    f"({confidence_words(c.confidence)})")),
                     ("Decision note", e(s.decision.note) if s.decision else "-")]))
@@ -257,7 +277,7 @@ def render_html(d: ReportData) -> str:
     """The complete HTML document."""
     cands = _table(["Rank", "lat, lon", "Confidence", "Uncertainty", "Keyframe", "Decision"], [
         [str(c.rank), f"{c.lat:.6f}, {c.lon:.6f}", f"{c.confidence:.2f}",
-         e(uncertainty_text(c.uncertainty_m)), e(c.keyframe_id),
+         e(format_uncertainty(c.uncertainty_m)), e(c.keyframe_id),
          e(f"{dd.status}: {dd.note} ({dd.user})") if dd else "undecided"]
         for c, dd in d.candidates], (0, 2))
     locs = "".join(_location(s, i) for i, s in enumerate(d.sections, start=1)) or \

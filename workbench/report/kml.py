@@ -15,7 +15,8 @@ from typing import Any
 
 import simplekml
 
-from workbench.report.model import ReportData, confidence_words, distance_text, uncertainty_text
+from workbench.geo import format_metres, format_uncertainty
+from workbench.report.model import ReportData, confidence_words
 
 _STATUS_COLOUR = {"confirmed": "ff00c000", "rejected": "ff0000ff", "undecided": "ff00ffff"}
 
@@ -64,7 +65,7 @@ def build_kml(data: ReportData) -> str:
             ("status", status), ("confidence", f"{c.confidence:.2f} "
                                                f"({confidence_words(c.confidence)})"),
             # same wording as HTML/PDF: "±0 m" for 0.3 m, "±nan m" for none would mislead
-            ("uncertainty", uncertainty_text(c.uncertainty_m)),
+            ("uncertainty", format_uncertainty(c.uncertainty_m)),
             ("lat, lon", f"{c.lat:.6f}, {c.lon:.6f}"),
             ("keyframe", f"{c.keyframe_id} at {ref.time_s:.3f} s" if ref else c.keyframe_id),
             ("keyframe SHA-256", ref.sha256 if ref else "n/a"), ("imagery", c.tile)]
@@ -93,9 +94,17 @@ def build_kml(data: ReportData) -> str:
     if data.claim is not None:
         folder = kml.newfolder(name="Claim")
         rows2: list[tuple[str, Any]] = [("claim", data.claim.text)]
+        if data.claim.claimed_time:
+            rows2.append(("claimed time", data.claim.claimed_time))
+        if data.claim.category:
+            rows2.append(("category", data.claim.category))
+        cr = data.claim_report
+        for rep in cr.check.layers if cr is not None and cr.check is not None else []:
+            rows2.append((f"layer {rep.name}", f"as of {rep.meta.as_of_date().label()}"
+                          + (f"; {rep.date_flag}" if rep.date_flag else "")))
         if data.primary and data.primary.claim_check:
             rows2.append(("distance to geolocation",
-                          distance_text(data.primary.claim_check.distance_m)))
+                          format_metres(data.primary.claim_check.distance_m)))
         if data.claim.lonlat:
             cp = folder.newpoint(name=_t("Claimed location"), coords=[data.claim.lonlat])
             cp.description = _desc(rows2)

@@ -6,19 +6,20 @@ Positions are WGS84; figures are lossless PNG bytes of BGR images drawn by
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from workbench import __version__
-from workbench.case.audit import AuditEntry
+from workbench.case import Case
 from workbench.case.geometry import as_points, residuals_px
 from workbench.case.model import (
+    AuditEntry,
     Claim,
     ContextLayer,
     Decision,
@@ -27,15 +28,15 @@ from workbench.case.model import (
     PointOfInterest,
     RasterRecord,
 )
-from workbench.claim import ClaimCheck, check_claim
+from workbench.claim import ClaimCheck
 from workbench.errors import RasterOpenError, UsageError, WorkbenchError
-from workbench.geo import format_dms, format_mgrs, tile_px_to_lonlat
+from workbench.geo import format_dms, format_mgrs, format_uncertainty, tile_px_to_lonlat
 from workbench.report import figures
+from workbench.report.claimdata import ClaimReport, build_claim_report, claim_check_for
 from workbench.results import Candidate, KeyframeRef, TileRef
-from workbench.verify.check import VerifyReport
-
-if TYPE_CHECKING:
-    from workbench.case.casefile import Case
+from workbench.verify.check import verify_case
+from workbench.verify.model import VerifyReport
+from workbench.version import __version__
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,7 @@ class ReportData:
     audit: list[AuditEntry]
     verification: VerifyReport | None
     missing_rasters: list[str] = field(default_factory=list)
+    claim_report: ClaimReport | None = None  # claim, context layers, time check
 
 
 def _timestamp(generated_at: datetime | str | None) -> str:
@@ -213,11 +215,7 @@ def _section(case: Case, c: Candidate, decision: Decision | None,
         if len(good):
             rms_px = float(np.sqrt(np.mean(good**2)))
             rms_m = rms_px * rec.gsd_m
-    check = None
-    if claim is not None or layers:
-        check = check_claim(c.lon, c.lat, claim.lonlat if claim else None,
-                            claim.area_geojson if claim else None,
-                            [(layer.name, layer.geojson) for layer in layers])
+    check = claim_check_for(c, claim, layers) if claim is not None or layers else None
     return LocationSection(
         c, decision, kf, size, rec, missing, sbs, ovl, rows, rms_px, rms_m, marks,
         format_dms(c.lat, c.lon), format_mgrs(c.lat, c.lon), check)
@@ -229,14 +227,6 @@ UNCERTAINTY_NOTE = (
 )
 
 
-def uncertainty_text(metres: float | None) -> str:
-    """``"±12 m"`` (``"±0.3 m"`` below 1 m), or ``"not estimated"`` when the engine gave no
-    positive radius (``None``: a NaN stored in ``locate.json``/the case as JSON null)."""
-    if metres is None or not (math.isfinite(metres) and metres > 0):
-        return "not estimated"
-    return f"±{metres:.0f} m" if metres >= 1 else f"±{metres:.1f} m"
-
-
 def _headline(verdict: str, primary: LocationSection | None) -> str:
     if primary is not None and primary.decision is not None:
         c = primary.candidate
@@ -244,7 +234,7 @@ def _headline(verdict: str, primary: LocationSection | None) -> str:
                 "not_located": "not located"}.get(verdict, verdict)
         return (f"Located and confirmed by the analyst (software verdict: {soft}; "
                 f"{confidence_words(c.confidence)}; uncertainty "
-                f"{uncertainty_text(c.uncertainty_m)})")
+                f"{format_uncertainty(c.uncertainty_m)})")
     if verdict == "located" and primary is not None:
         return "Located by the software; NOT yet confirmed by an analyst"
     if verdict == "ambiguous":
@@ -259,8 +249,6 @@ def build_report_data(case: Case, *, generated_at: datetime | str | None = None,
     ``run_verify``: include a full ``verify_case`` run; ``figures``: draw the
     side-by-side and overlay figures (only HTML/PDF need either).
     """
-    from workbench.verify.check import verify_case
-
     res = case.result
     decisions = case.decisions()
     claim = case.claim()
@@ -284,6 +272,16 @@ def build_report_data(case: Case, *, generated_at: datetime | str | None = None,
         except WorkbenchError as exc:
             log.warning("verification failed: %s", exc)
     method = dict(res.method)
+    shadows = case.shadows()
+    kimg = None
+    mine = [sh for sh in shadows if primary is None or sh.rank == primary.candidate.rank]
+    if figures and mine:
+        with contextlib.suppress(WorkbenchError):
+            kimg = case.keyframe_image(mine[-1].measure.keyframe_id)
+    claim_report = build_claim_report(
+        claim, layers, primary.candidate if primary else None,
+        primary.claim_check if primary else None, shadows, keyframe_bgr=kimg,
+        footprints=[r.footprint for r in rasters if r.footprint], figures=figures)
     return ReportData(
         case_name=case.path.name, case_path=str(case.path),
         generated_at=_timestamp(generated_at),
@@ -296,7 +294,8 @@ def build_report_data(case: Case, *, generated_at: datetime | str | None = None,
         rasters=[(r, status[r.path]) for r in rasters], method=method,
         timing_s=dict(res.timing_s), warnings=list(res.warnings), notes=case.notes(),
         points=case.points_of_interest(), audit=case.audit_log(), verification=verification,
-        missing_rasters=[r.path for r in rasters if status[r.path] != "present"])
+        missing_rasters=[r.path for r in rasters if status[r.path] != "present"],
+        claim_report=claim_report)
 
 
 def crs_label(crs: str) -> str:
@@ -318,12 +317,5 @@ def fmt_float(v: float, digits: int) -> str:
     return f"{v:.{digits}f}" if math.isfinite(v) else "n/a"
 
 
-def distance_text(m: float | None) -> str:
-    """``"1.23 km"`` / ``"85 m"`` / ``"n/a"``."""
-    if m is None or not math.isfinite(m):
-        return "n/a"
-    return f"{m / 1000:.2f} km" if m >= 1000 else f"{m:.0f} m"
-
-
 __all__ = ["LocationSection", "Mark", "ReportData", "ResidualRow", "build_report_data",
-           "confidence_words", "crs_label", "distance_text", "fmt_float", "uncertainty_text"]
+           "confidence_words", "crs_label", "fmt_float"]

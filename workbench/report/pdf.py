@@ -31,6 +31,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from workbench.geo import format_uncertainty
 from workbench.report.model import (
     UNCERTAINTY_NOTE,
     LocationSection,
@@ -38,7 +39,6 @@ from workbench.report.model import (
     confidence_words,
     crs_label,
     fmt_float,
-    uncertainty_text,
 )
 
 _FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
@@ -137,7 +137,7 @@ class _Builder:
             c = p.candidate
             rows = [("Position (WGS84 lat, lon)", f"<b>{c.lat:.6f}, {c.lon:.6f}</b>"),
                     ("DMS", t(p.dms)), ("MGRS", t(p.mgrs or "n/a")),
-                    ("Uncertainty", f"{uncertainty_text(c.uncertainty_m)}"
+                    ("Uncertainty", f"{format_uncertainty(c.uncertainty_m)}"
                                      f" {UNCERTAINTY_NOTE}"),
                     ("Confidence", f"{c.confidence:.2f} ({t(confidence_words(c.confidence))})"),
                     ("Keyframe", t(f"{c.keyframe_id} at {p.keyframe.time_s:.3f} s" if p.keyframe
@@ -157,8 +157,8 @@ class _Builder:
                                      f"{t(', '.join(d.missing_rasters))}</font>"))
 
     def claim(self) -> None:
-        d = self.d
-        if d.claim is None and not d.context_layers:
+        d, cr = self.d, self.d.claim_report
+        if d.claim is None and not d.context_layers and cr is None:
             self.story.append(self.p("No claim was recorded for this case."))
             return
         rows: list[tuple[str, str]] = []
@@ -166,19 +166,34 @@ class _Builder:
             rows += [("Claim tested", t(d.claim.text)),
                      ("Claimed location", f"{d.claim.lonlat[1]:.6f}, {d.claim.lonlat[0]:.6f}"
                       if d.claim.lonlat else "not given"),
-                     ("Claimed area", "given" if d.claim.area_geojson else "not given")]
-            if d.claim.area_geojson is None:
-                rows.pop()
+                     ("Claimed area", "given" if d.claim.area_geojson else "not given"),
+                     ("Claimed time", t(d.claim.claimed_time or "not given")),
+                     ("Claimed target category", t(d.claim.category or "not given"))]
         chk = d.primary.claim_check if d.primary else None
         if chk is not None:
             rows += [("Finding", f"<b>{t(chk.summary())}</b>")]
         elif d.claim:
             rows.append(("Finding", "no geolocated point to compare (not located)"))
-        self.story.append(self.kv(rows))
+        if rows:
+            self.story.append(self.kv(rows))
+        if cr is not None:
+            for sec in cr.sections:
+                self.story.append(self.p(t(sec.title), self.h3))
+                self.story.append(self.kv([(k, t(v)) for k, v in sec.rows]))
+                for w in sec.warnings:
+                    self.story.append(self.p(f'<font color="#9a5b00">{t(w)}</font>'))
+            for png in (cr.locator_png, cr.shadow_png, cr.sun_png):
+                if png:
+                    self.story.append(self.image(png, 95 * mm))
         if d.context_layers:
-            self.story.append(self.table(["Layer", "Source", "SHA-256", "Polygons"], [
-                [t(c.name), t(c.source_path), t(c.sha256), str(len(c.geojson["features"]))]
-                for c in d.context_layers], [2, 4, 4, 1]))
+            metas = {name: meta for name, meta, _ in cr.layers} if cr else {}
+            self.story.append(self.table(["Layer", "As of", "Source / licence", "SHA-256",
+                                          "Features"], [
+                [t(c.name), t(metas[c.name].as_of_date().label()) if c.name in metas
+                 else "unknown",
+                 t(f"{metas[c.name].source} ({metas[c.name].licence})") if c.name in metas
+                 else t(c.source_path), t(c.sha256), str(len(c.geojson["features"]))]
+                for c in d.context_layers], [2, 1.5, 4, 4, 1]))
 
     def location(self, s: LocationSection, n: int) -> None:
         c = s.candidate
@@ -187,7 +202,7 @@ class _Builder:
         if s is not self.d.primary:  # the primary one is already in the summary
             self.story.append(self.kv([
                 ("Position", t(f"{c.lat:.6f}, {c.lon:.6f} | {s.dms} | {s.mgrs}")),
-                ("Uncertainty / confidence", t(f"{uncertainty_text(c.uncertainty_m)}, "
+                ("Uncertainty / confidence", t(f"{format_uncertainty(c.uncertainty_m)}, "
                                                f"{c.confidence:.2f} "
                                                f"({confidence_words(c.confidence)})")),
                 ("Decision note", t(s.decision.note) if s.decision else "-")]))
@@ -238,7 +253,7 @@ class _Builder:
         self.story.append(self.table(["Rank", "lat, lon", "Conf.", "Uncert.", "Keyframe",
                                       "Decision"], [
             [str(c.rank), f"{c.lat:.6f}, {c.lon:.6f}", f"{c.confidence:.2f}",
-             t(uncertainty_text(c.uncertainty_m)), t(c.keyframe_id),
+             t(format_uncertainty(c.uncertainty_m)), t(c.keyframe_id),
              t(f"{dd.status}: {dd.note} ({dd.user})") if dd else "undecided"]
             for c, dd in d.candidates], [1, 4, 1.5, 1.5, 2, 6]))
         v = d.footage.video

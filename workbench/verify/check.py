@@ -4,7 +4,7 @@ Checks, each reported precisely (what, expected value, found value):
 
 * the audit log's hash chain, and that every decision, note, point of interest,
   claim, context layer and tie point has its audit entry and equals it field by
-  field (:mod:`workbench.verify_records`);
+  field (:mod:`workbench.verify.records`);
 * the footage: present at its recorded path, same size and SHA-256 (and the
   stored copy, if any);
 * every keyframe PNG (and mask) stored in the case: re-hashed, decodable, and equal
@@ -15,7 +15,8 @@ Checks, each reported precisely (what, expected value, found value):
   pixel <-> tile pixel tie points): the stored homography must fit them, the stored
   position must follow from it, and a least-squares refit must land on it.
 
-The case is opened read-only and never modified.
+The case is opened read-only and never modified; everything is read through the
+case's API (:class:`workbench.case.Case`), never its SQL.
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ from __future__ import annotations
 import logging
 import math
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
 
 import numpy as np
+import rasterio
+from pyproj import CRS
 
-from workbench.case.audit import AuditEntry, check_chain
+from workbench.case import Case
+from workbench.case.audit import check_chain
 from workbench.case.geometry import (
     as_points,
     fit_homography,
@@ -37,68 +39,23 @@ from workbench.case.geometry import (
     keyframe_to_lonlat,
     residuals_px,
 )
-from workbench.case.ingest import decode_png
-from workbench.case.schema import sha256_path
+from workbench.case.ingest import decode_png, sidecar_hashes
+from workbench.case.model import AuditEntry, RasterRecord
 from workbench.errors import CaseError
 from workbench.geo import haversine_m
-from workbench.hashing import sha256_bytes
+from workbench.hashing import sha256_bytes, sha256_file
+from workbench.results import Candidate
+from workbench.verify.model import MAX_MEDIAN_RESIDUAL_PX, POSITION_TOL_M, VerifyReport
 from workbench.verify.records import check_records
 
 log = logging.getLogger(__name__)
-
-Severity = Literal["error", "warning"]
-POSITION_TOL_M = 1.0  # stored position vs. its own homography
-MAX_MEDIAN_RESIDUAL_PX = 8.0  # inliers of a matcher's homography sit well within this
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One verification problem.
-
-    ``kind``: ``footage_missing``, ``footage_hash``, ``footage_copy``, ``keyframe_hash``,
-    ``keyframe_decode``, ``raster_missing``, ``raster_hash``, ``raster_sidecar``,
-    ``raster_georef``,
-    ``audit_chain``, ``audit_missing``, ``audit_mismatch``, ``candidate_changed``,
-    ``location_mismatch``,
-    ``residuals``, ``refit_mismatch``, ``target_mismatch``, ``no_correspondences``;
-    ``subject``: what it is about (a path, ``kf0003``, ``rank 1``, ``audit #12``);
-    ``message``: one line with the expected and the found value.
-    """
-
-    severity: Severity
-    kind: str
-    subject: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.severity.upper()} {self.kind} [{self.subject}]: {self.message}"
-
-
-@dataclass
-class VerifyReport:
-    """Outcome of :func:`verify_case`: ``ok`` is ``True`` when no *error* finding exists."""
-
-    path: str
-    findings: list[Finding] = field(default_factory=list)
-    checked: list[str] = field(default_factory=list)  # one line per successful check
-    audit_head: str = ""  # hash of the last audit entry (record it to detect truncation)
-
-    @property
-    def ok(self) -> bool:
-        return not any(f.severity == "error" for f in self.findings)
-
-    def error(self, kind: str, subject: str, message: str) -> None:
-        self.findings.append(Finding("error", kind, subject, message))
-
-    def warning(self, kind: str, subject: str, message: str) -> None:
-        self.findings.append(Finding("warning", kind, subject, message))
 
 
 def _short(h: str) -> str:
     return h[:16] + "..." if len(h) > 16 else h
 
 
-def _check_audit(case: Any, rep: VerifyReport, entries: list[AuditEntry]) -> None:
+def _check_audit(case: Case, rep: VerifyReport, entries: list[AuditEntry]) -> None:
     problems = check_chain(entries)
     for seq, msg in problems:
         rep.error("audit_chain", f"audit #{seq}", msg)
@@ -107,7 +64,7 @@ def _check_audit(case: Any, rep: VerifyReport, entries: list[AuditEntry]) -> Non
     rep.audit_head = entries[-1].hash if entries else ""
     logged = {(e.action, e.time) for e in entries}
     # decisions, notes, points, claim, layers: every field against its entry
-    problems_r, n_records = check_records(case.conn, entries)
+    problems_r, n_records = check_records(case, entries)
     for kind, subject, message in problems_r:
         rep.error(kind, subject, message)
     records = [("tie_point", t.time, f"tie point {t.id}") for t in case.tie_points()]
@@ -129,7 +86,7 @@ def _check_audit(case: Any, rep: VerifyReport, entries: list[AuditEntry]) -> Non
                            "tie points all match the audit log")
 
 
-def _check_footage(case: Any, rep: VerifyReport, entries: list[AuditEntry]) -> None:
+def _check_footage(case: Case, rep: VerifyReport, entries: list[AuditEntry]) -> None:
     fr = case.footage
     created = next((e for e in entries if e.action == "create"), None)
     if created and created.details.get("footage_sha256") not in (None, fr.video.sha256):
@@ -151,7 +108,7 @@ def _check_footage(case: Any, rep: VerifyReport, entries: list[AuditEntry]) -> N
                                           else ""))
         return
     try:
-        got, size = sha256_path(path)
+        got, size = sha256_file(path)
     except OSError as exc:
         rep.error("footage_missing", str(path), f"cannot read footage ({exc.strerror or exc})")
         return
@@ -162,7 +119,7 @@ def _check_footage(case: Any, rep: VerifyReport, entries: list[AuditEntry]) -> N
         rep.checked.append(f"footage {path.name}: SHA-256 {got}")
 
 
-def _check_keyframes(case: Any, rep: VerifyReport, entries: list[AuditEntry]) -> None:
+def _check_keyframes(case: Case, rep: VerifyReport, entries: list[AuditEntry]) -> None:
     logged: dict[str, str] = {}
     for e in entries:
         if e.action == "locate":
@@ -171,27 +128,29 @@ def _check_keyframes(case: Any, rep: VerifyReport, entries: list[AuditEntry]) ->
         elif e.action == "keyframe":
             logged.setdefault(str(e.details.get("id")), str(e.details.get("sha256")))
     n_ok = 0
-    for r in case.conn.execute("SELECT id, sha256, png, mask_png, mask_sha256 FROM keyframes "
-                               "ORDER BY id"):
-        kid = r["id"]
-        got = sha256_bytes(bytes(r["png"]))
+    for ref in sorted(case.keyframes, key=lambda k: k.id):
+        kid, recorded = ref.id, ref.sha256
+        png = case.keyframe_png(kid)
+        mask_png = case.keyframe_mask_png(kid)
+        got = sha256_bytes(png)
         bad = False
-        if got != r["sha256"]:
+        if got != recorded:
             rep.error("keyframe_hash", kid, f"stored PNG hashes to {got}, recorded "
-                      f"{r['sha256']} (image altered)")
+                      f"{recorded} (image altered)")
             bad = True
-        if kid in logged and logged[kid] != r["sha256"]:
-            rep.error("keyframe_hash", kid, f"recorded hash {_short(r['sha256'])} differs "
+        if kid in logged and logged[kid] != recorded:
+            rep.error("keyframe_hash", kid, f"recorded hash {_short(recorded)} differs "
                       f"from the audit log's {_short(logged[kid])} (image replaced)")
             bad = True
         if kid not in logged:
             rep.error("audit_missing", kid, "keyframe not recorded in the audit log")
             bad = True
-        if r["mask_png"] is not None and sha256_bytes(bytes(r["mask_png"])) != r["mask_sha256"]:
+        if mask_png is not None and \
+                sha256_bytes(mask_png) != case.keyframe_info(kid)["mask_sha256"]:
             rep.error("keyframe_hash", f"{kid} mask", "stored mask does not match its hash")
             bad = True
         try:
-            decode_png(bytes(r["png"]), grey=False, what=kid)
+            decode_png(png, grey=False, what=kid)
         except CaseError:
             rep.error("keyframe_decode", kid, "stored PNG cannot be decoded")
             bad = True
@@ -199,7 +158,7 @@ def _check_keyframes(case: Any, rep: VerifyReport, entries: list[AuditEntry]) ->
     rep.checked.append(f"{n_ok} keyframe PNGs re-hashed and matching")
 
 
-def _check_rasters(case: Any, rep: VerifyReport, entries: list[AuditEntry]) -> None:
+def _check_rasters(case: Case, rep: VerifyReport, entries: list[AuditEntry]) -> None:
     created = next((e for e in entries if e.action == "create"), None)
     logged = {str(r.get("sha256")) for r in (created.details.get("rasters") or [])} \
         if created else set()
@@ -213,7 +172,7 @@ def _check_rasters(case: Any, rep: VerifyReport, entries: list[AuditEntry]) -> N
                       "path (moved or deleted)")
             continue
         try:
-            got, _ = sha256_path(path)
+            got, _ = sha256_file(path)
         except OSError as exc:
             rep.error("raster_missing", rec.path, f"cannot read raster ({exc.strerror or exc})")
             continue
@@ -232,9 +191,7 @@ def _check_rasters(case: Any, rep: VerifyReport, entries: list[AuditEntry]) -> N
         rep.checked.append(f"raster {path.name}: SHA-256 {got}, georeferencing unchanged")
 
 
-def _sidecar_problems(path: Path, rec: Any) -> list[tuple[str, str]]:
-    from workbench.case.ingest import sidecar_hashes
-
+def _sidecar_problems(path: Path, rec: RasterRecord) -> list[tuple[str, str]]:
     now = sidecar_hashes(path)
     out = []
     for side, sha in sorted(rec.sidecars.items()):
@@ -248,12 +205,9 @@ def _sidecar_problems(path: Path, rec: Any) -> list[tuple[str, str]]:
     return out
 
 
-def _georef_problem(path: Path, rec: Any) -> str | None:
+def _georef_problem(path: Path, rec: RasterRecord) -> str | None:
     if len(rec.transform) < 6:
         return None
-    import rasterio
-    from pyproj import CRS
-
     try:
         with rasterio.open(path) as ds:
             t = ds.transform
@@ -273,11 +227,8 @@ def _georef_problem(path: Path, rec: Any) -> str | None:
     return None
 
 
-def _check_locations(case: Any, rep: VerifyReport, entries: list[AuditEntry]) -> None:
-    run_doc = case.conn.execute("SELECT doc FROM locate_runs ORDER BY id DESC LIMIT 1").fetchone()
-    import json
-
-    original = {int(c["rank"]): c for c in json.loads(run_doc["doc"]).get("candidates", [])}
+def _check_locations(case: Case, rep: VerifyReport, entries: list[AuditEntry]) -> None:
+    original = {c.rank: c for c in case.locate_run().candidates}  # as the engine stored them
     for rank, dec in sorted(case.decisions().items()):
         if dec.status != "confirmed":
             continue
@@ -286,7 +237,7 @@ def _check_locations(case: Any, rep: VerifyReport, entries: list[AuditEntry]) ->
         ties = case.tie_points(rank)
         orig = original.get(rank)
         if not ties and orig is not None and any(
-                orig.get(k) != getattr(c, k) for k in ("lat", "lon", "homography",
+                getattr(orig, k) != getattr(c, k) for k in ("lat", "lon", "homography",
                                                        "keyframe_xy", "tile_xy")):
             rep.error("candidate_changed", subject, "candidate differs from the stored locate "
                       "result although no tie point was added (edited outside the workbench)")
@@ -307,7 +258,8 @@ def _check_locations(case: Any, rep: VerifyReport, entries: list[AuditEntry]) ->
         _check_one(rep, subject, c, grid, info["width"], info["height"], kxy, txy, len(ties))
 
 
-def _check_one(rep: VerifyReport, subject: str, c: Any, grid: Any, width: int, height: int,
+def _check_one(rep: VerifyReport, subject: str, c: Candidate, grid: RasterRecord, width: int,
+               height: int,
                kxy: np.ndarray, txy: np.ndarray, n_manual: int) -> None:
     h = np.asarray(c.homography, np.float64)
     if h.size != 9:
@@ -370,10 +322,9 @@ def verify_case(path: str | os.PathLike[str]) -> VerifyReport:
     Raises the ``Case.open`` errors (``CaseOpenError``, ``CaseCorruptError``,
     ``CaseVersionError``) when the case itself cannot be read.
     """
-    from workbench.case.casefile import Case
-
     rep = VerifyReport(str(path))
     with Case.open(path, readonly=True) as case:
+        rep.path = str(case.path)  # resolved like every CASE argument (X or X.wbcase)
         entries = case.audit_log()
         _check_audit(case, rep, entries)
         _check_footage(case, rep, entries)

@@ -1,31 +1,42 @@
-"""``verify``: analyst records (decisions, notes, points, claim, layers) vs the audit log.
+"""``verify``: analyst records (decisions, notes, points, claim, layers, shadows) vs the
+audit log.
 
 The audit log is hash-chained, but the tables the reports are made from
-(``decisions``, ``notes``, ``points_of_interest``, ``claim``, ``context_layers``)
+(``decisions``, ``notes``, ``points_of_interest``, ``claim``, ``context_layers``,
+``shadows``)
 are separate rows: anyone with an SQLite shell can drop the append-only triggers
 and rewrite a justification, a note or the claim without touching the log.
 Every such row must therefore equal what its audit entry (same action, same
 time) recorded, field by field; a difference is an ``audit_mismatch`` error, a
 row with no entry an ``audit_missing`` error.  Manual tie points are checked in
-:mod:`workbench.verify`.
+:mod:`workbench.verify.check`.  Records are read through the case's API.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterator
+from dataclasses import asdict
 from typing import Any
 
-from workbench.case.audit import AuditEntry
+from workbench.case import Case
+from workbench.case.model import AuditEntry
+from workbench.claim import layer_meta
+from workbench.errors import CaseCorruptError
 
 # table row field -> audit-detail key, per action
 _DECISION = {"rank": "rank", "status": "status", "note": "note", "run_id": "run_id"}
 _NOTE = {"text": "text"}
 _POI = {"rank": "rank", "keyframe_id": "keyframe_id", "x": "x", "y": "y", "label": "label",
         "lon": "lon", "lat": "lat"}
-_CLAIM = {"text": "text", "lonlat": "lonlat", "area": "area"}
-_LAYER = {"name": "name", "source_path": "source", "sha256": "sha256"}
+_CLAIM = {"text": "text", "lonlat": "lonlat", "area": "area", "claimed_time": "claimed_time",
+          "category": "category"}
+_LAYER = {"name": "name", "source_path": "source", "sha256": "sha256",
+          "layer_source": "layer_source", "licence": "licence", "as_of": "as_of",
+          "class_attribute": "class_attribute", "features": "features"}
+_SHADOW = {k: k for k in ("rank", "keyframe_id", "foot_px", "tip_px", "foot", "tip",
+                          "length_m", "shadow_azimuth_deg", "sun_azimuth_deg", "sigma_deg",
+                          "sigma_click_deg", "sigma_fit_deg", "click_px")}
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -56,36 +67,38 @@ def _differences(row: dict[str, Any], entry: AuditEntry, fields: dict[str, str])
     return diff
 
 
-def _json(text: str | None) -> Any:
-    try:
-        return json.loads(text) if text else None
-    except ValueError:
-        return "<unreadable JSON>"
-
-
-def _rows(conn: Any) -> Iterable[tuple[tuple[str, ...], str, dict[str, Any], dict[str, str]]]:
+def _rows(case: Case) -> Iterator[tuple[tuple[str, ...], str, dict[str, Any], dict[str, str]]]:
     """``(actions, subject, row, fields)`` for every record the audit log must account for
     (``actions``: the audit actions that may have written it)."""
-    for r in conn.execute("SELECT id, run_id, rank, status, note, user, time FROM decisions"):
-        yield ("confirm", "reject"), f"decision on rank {r['rank']}", dict(r), _DECISION
-    for r in conn.execute("SELECT id, text, user, time FROM notes"):
-        yield ("note",), f"note {r['id']}", dict(r), _NOTE
-    for r in conn.execute("SELECT * FROM points_of_interest"):
-        yield ("point_of_interest",), f"point of interest {r['id']}", dict(r), _POI
-    for r in conn.execute("SELECT * FROM claim"):
-        row = dict(r)
-        row["lonlat"] = _json(r["lonlat_json"])
-        row["area"] = _json(r["area_json"])
+    for d in case.decision_history():
+        yield ("confirm", "reject"), f"decision on rank {d.rank}", asdict(d), _DECISION
+    for n in case.notes():
+        yield ("note",), f"note {n.id}", asdict(n), _NOTE
+    for p in case.points_of_interest():
+        yield ("point_of_interest",), f"point of interest {p.id}", asdict(p), _POI
+    claim = case.claim()
+    if claim is not None:
+        row = asdict(claim)
+        row.update(lonlat=claim.lonlat, area=claim.area_geojson)
         yield ("claim",), "claim", row, _CLAIM
-    for r in conn.execute("SELECT id, name, source_path, sha256, user, time FROM context_layers"):
-        yield ("context_layer",), f"context layer {r['id']}", dict(r), _LAYER
+    for layer in case.context_layers():
+        meta = layer_meta(layer.geojson)
+        row = asdict(layer)
+        row.update(layer_source=meta.source, licence=meta.licence, as_of=meta.as_of,
+                   class_attribute=meta.class_attribute,
+                   features=len(layer.geojson.get("features") or []))
+        yield ("context_layer",), f"context layer {layer.id}", row, _LAYER
+    for sh in case.shadows():
+        row = {"rank": sh.rank, "user": sh.user, "time": sh.time, **sh.measure.to_json()}
+        yield ("shadow",), f"shadow {sh.id}", row, _SHADOW
 
 
-def check_records(conn: Any, entries: list[AuditEntry]) -> tuple[list[tuple[str, str, str]], int]:
+def check_records(case: Case, entries: list[AuditEntry]
+                  ) -> tuple[list[tuple[str, str, str]], int]:
     """Compare every analyst record with its audit entry.
 
     Args:
-        conn: the case's open ``sqlite3.Connection`` (``sqlite3.Row`` rows), read only.
+        case: the open case, read through its API only.
         entries: the case's audit log, oldest first.
 
     Returns:
@@ -97,7 +110,12 @@ def check_records(conn: Any, entries: list[AuditEntry]) -> tuple[list[tuple[str,
         by_key.setdefault((e.action, e.time), []).append(e)
     problems: list[tuple[str, str, str]] = []
     n = 0
-    for actions, subject, row, fields in _rows(conn):
+    try:
+        rows = list(_rows(case))
+    except CaseCorruptError as exc:  # a record edited into unreadable JSON
+        return [("audit_mismatch", "analyst records", f"{exc.message} (edited outside the "
+                 "workbench)")], 0
+    for actions, subject, row, fields in rows:
         n += 1
         candidates = [e for a in actions for e in by_key.get((a, row["time"]), [])]
         if not candidates:

@@ -20,8 +20,7 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from workbench.errors import VideoOpenError
-from workbench.hashing import sha256_stream
-from workbench.progress import CancelToken, ProgressCallback, check_cancel, report
+from workbench.progress import CancelToken, check_cancel
 
 log = logging.getLogger(__name__)
 
@@ -30,31 +29,6 @@ _FFMPEG_ERRORS: tuple[type[BaseException], ...] = (av.FFmpegError,)
 _Y_PLANE_FORMATS = frozenset(
     {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21"}
 )
-
-# --- hashing --------------------------------------------------------------------------
-
-
-def sha256_file(
-    path: PathLike,
-    *,
-    chunk_size: int = 1 << 20,
-    progress: ProgressCallback | None = None,
-    cancel: CancelToken | None = None,
-) -> str:
-    """Hex SHA-256 of a file's bytes, streamed in ``chunk_size`` pieces (constant memory).
-
-    Raises:
-        VideoOpenError: the file is missing, a folder, or unreadable.
-        Cancelled: ``cancel`` was set.
-    """
-    p = Path(path)
-    _check_file(p, allow_empty=True)
-    try:
-        return sha256_stream(p, chunk_size=chunk_size, cancel=cancel,
-                             progress=lambda f: report(progress, "hashing", f))[0]
-    except OSError as exc:
-        raise VideoOpenError(f"cannot read file ({exc.strerror or exc})", p) from exc
-
 
 # --- opening --------------------------------------------------------------------------
 
