@@ -199,7 +199,7 @@ def test_locate_reuses_a_saved_keyframes_output_of_the_same_video(
     demo_data: Path, located, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    import workbench.locate.pipeline as pipeline
+    from workbench.locate import pipeline
 
     _, out, _ = located
     video = demo_data / "strike.mp4"
