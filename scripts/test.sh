@@ -5,7 +5,7 @@
 # skipping; WORKBENCH_REQUIRE_LEARNED makes them fail if it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh ui dev learned
+bash scripts/setup.sh ui dev learned scale
 export WORKBENCH_REQUIRE_LEARNED=${WORKBENCH_REQUIRE_LEARNED:-1}
 export QT_QPA_PLATFORM=${QT_QPA_PLATFORM:-offscreen}
 echo "== ruff" && .venv/bin/ruff check .

@@ -221,7 +221,7 @@ def test_claim_and_context_layers(scene: Scene, tmp_path: Path) -> None:
             {"type": "Feature", "properties": {"name": "a road"},
              "geometry": {"type": "LineString", "coordinates": square[:2]}}]}))
         layer = case.add_context_layer(gj, name="Control 2024-05-14")
-        assert len(layer.geojson["features"]) == 2
+        assert len(layer.geojson["features"]) == 3  # lines are kept (nearest feature)
         kml = tmp_path / "zone.kml"
         coords = " ".join(f"{x},{y},0" for x, y in far)
         kml.write_text('<?xml version="1.0"?><kml xmlns="http://www.opengis.net/kml/2.2">'
@@ -249,39 +249,6 @@ def test_claim_and_context_layers(scene: Scene, tmp_path: Path) -> None:
         bad.write_text("{not json")
         with pytest.raises(CaseError, match=r"bad\.geojson"):
             case.add_context_layer(bad)
-
-
-def test_context_layer_from_geopackage(scene: Scene, tmp_path: Path) -> None:
-    """A minimal GeoPackage (as GDAL writes it: GP header + WKB) in UTM is reprojected."""
-    import shapely
-    from pyproj import Transformer
-    from shapely.geometry import Polygon
-
-    from workbench.claim import read_context_layer
-
-    tr = Transformer.from_crs(4326, 32636, always_xy=True)
-    x, y = tr.transform(32.58, 0.35)
-    poly = Polygon([(x - 50, y - 50), (x + 50, y - 50), (x + 50, y + 50), (x - 50, y + 50)])
-    blob = b"GP\x00\x01" + (32636).to_bytes(4, "little") + shapely.to_wkb(poly)
-    gpkg = tmp_path / "areas.gpkg"
-    conn = sqlite3.connect(gpkg)
-    conn.executescript(
-        "CREATE TABLE gpkg_spatial_ref_sys (srs_name TEXT, srs_id INTEGER PRIMARY KEY, "
-        "organization TEXT, organization_coordsys_id INTEGER, definition TEXT);"
-        "INSERT INTO gpkg_spatial_ref_sys VALUES ('UTM 36N', 32636, 'EPSG', 32636, '');"
-        "CREATE TABLE gpkg_geometry_columns (table_name TEXT, column_name TEXT, "
-        "geometry_type_name TEXT, srs_id INTEGER, z INTEGER, m INTEGER);"
-        "INSERT INTO gpkg_geometry_columns VALUES ('areas', 'geom', 'POLYGON', 32636, 0, 0);"
-        "CREATE TABLE areas (fid INTEGER PRIMARY KEY, geom BLOB, name TEXT);")
-    conn.execute("INSERT INTO areas (geom, name) VALUES (?, 'Sector 7')", (blob,))
-    conn.commit()
-    conn.close()
-    fc, sha = read_context_layer(gpkg)
-    [f] = fc["features"]
-    assert f["properties"]["name"] == "Sector 7" and sha == digest(gpkg)
-    ring = f["geometry"]["coordinates"][0]
-    assert min(p[0] for p in ring) < 32.58 < max(p[0] for p in ring)
-    assert min(p[1] for p in ring) < 0.35 < max(p[1] for p in ring)
 
 
 def test_newer_schema_version_is_refused(scene: Scene, tmp_path: Path) -> None:

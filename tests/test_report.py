@@ -71,7 +71,8 @@ def test_html_is_self_contained_escaped_and_complete(reports: dict[str, Path],
     assert html.count("<table") == html.count("</table>")  # structure intact
     assert 'http-equiv="Content-Security-Policy"' in html and "default-src 'none'" in html
     srcs = re.findall(r'src="([^"]*)"', html)
-    assert len(srcs) == 2 and all(s.startswith("data:image/png;base64,") for s in srcs)
+    # side by side, overlay and the claim's locator map
+    assert len(srcs) == 3 and all(s.startswith("data:image/png;base64,") for s in srcs)
     assert not re.search(r'(href|src)="(https?:|//|file:)', html)
     for text in ("1. Summary", "2. Claim check", "3. Confirmed locations", "Footage evidence",
                  "Imagery used", "Method", "Audit log", "Integrity check", "VERIFIED",
@@ -80,7 +81,7 @@ def test_html_is_self_contained_escaped_and_complete(reports: dict[str, Path],
                  "synthetic town (workbench fixtures)", "SIFT+RANSAC", "P1", "target",
                  "Generated 2026-01-02T03:04:05Z"):
         assert text in html, text
-    assert re.search(r"222 m from the claimed location", html)  # 0.002 deg lon at 0.35 N
+    assert re.search(r"223 m from the claimed location", html)  # 0.002 deg lon at 0.35 N (WGS84)
     # residual table: 24 engine tie points, exact data -> zero residuals
     assert "Tie points: 24; RMS reprojection error 0.00 px" in html
 

@@ -20,11 +20,13 @@ from workbench.case.model import (
     Note,
     PointOfInterest,
     RasterRecord,
+    ShadowRecord,
     TiePoint,
 )
 
 __all__ = [
     "CASE_SUFFIX", "AuditEntry", "Case", "Claim", "ContextLayer", "Decision", "DecisionStatus",
-    "FootageRecord", "Note", "PointOfInterest", "RasterRecord", "TiePoint", "new_case",
+    "FootageRecord", "Note", "PointOfInterest", "RasterRecord", "ShadowRecord", "TiePoint",
+    "new_case",
     "resolve_case_path",
 ]

@@ -37,15 +37,24 @@ from workbench.case.model import (
     Note,
     PointOfInterest,
     RasterRecord,
+    ShadowRecord,
     TiePoint,
 )
 from workbench.case.store import CaseDB
 from workbench.case.view import CaseView
-from workbench.claim import normalise_area, read_context_layer
+from workbench.claim import (
+    ShadowError,
+    layer_meta,
+    measure_shadow,
+    normalise_area,
+    parse_time,
+    read_context_layer,
+)
+from workbench.claim.shadow import CLICK_PX
 from workbench.errors import CaseError, UsageError
 from workbench.hashing import sha256_bytes, sha256_file
 from workbench.position import candidate_pixel_position
-from workbench.results import Candidate, KeyframeRef, LocateResult
+from workbench.results import Candidate, KeyframeRef, LocateResult, TileRef
 
 
 class CaseActions(CaseView):
@@ -210,11 +219,14 @@ class CaseActions(CaseView):
                                entry.time, pid, unc, pos.outside_hull)
 
     def set_claim(self, text: str, lonlat: tuple[float, float] | None = None,
-                  area_geojson: dict[str, Any] | None = None) -> Claim:
+                  area_geojson: dict[str, Any] | None = None, *,
+                  claimed_time: str | None = None, category: str | None = None) -> Claim:
         """Record (or replace) the claim being tested.
 
         ``lonlat`` is ``(lon, lat)`` WGS84; ``area_geojson`` a GeoJSON Polygon/
-        MultiPolygon geometry (or Feature) in lon/lat.  ``UsageError`` on bad values.
+        MultiPolygon geometry (or Feature) in lon/lat; ``claimed_time`` ISO 8601 with a
+        zone (stored as given, normalised); ``category`` what the claim says the target
+        was ("Islamic State target").  ``UsageError`` on bad values, nothing recorded.
         """
 
         check_not_readonly(self.readonly, self.path)
@@ -224,38 +236,81 @@ class CaseActions(CaseView):
         if lonlat is not None:
             lon, lat = float(lonlat[0]), float(lonlat[1])
             if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-                raise UsageError(f"claimed position ({lon}, {lat}) is not lon/lat in degrees",
-                                 self.path)
+                swap = " (are longitude and latitude swapped?)" if abs(lat) > 90 >= abs(lon) \
+                    else ""
+                raise UsageError(f"claimed position ({lon}, {lat}) is not lon/lat in degrees"
+                                 f"{swap}", self.path)
             ll = (lon, lat)
         area = normalise_area(area_geojson) if area_geojson is not None else None
+        when = parse_time(claimed_time).isoformat() if claimed_time is not None else None
+        cat = " ".join(category.split()) if category and category.strip() else None
         with self._db.tx():
             old = self._db.claim()
             entry = self._db.append_audit("claim", {
-                "text": text, "lonlat": ll, "area": area,
-                "replaces": old.text if old else None}, self.analyst)
-            claim = Claim(text, ll, area, entry.user, entry.time)
+                "text": text, "lonlat": ll, "area": area, "claimed_time": when,
+                "category": cat, "replaces": old.text if old else None}, self.analyst)
+            claim = Claim(text, ll, area, entry.user, entry.time, when, cat)
             self._db.replace_claim(claim)
         return claim
 
-    def add_context_layer(self, path: str | os.PathLike[str], *,
-                          name: str | None = None) -> ContextLayer:
-        """Import polygons from a GeoJSON, KML or GeoPackage file (stored as WGS84 GeoJSON).
+    def add_context_layer(self, path: str | os.PathLike[str], *, name: str | None = None,
+                          source: str | None = None, licence: str | None = None,
+                          as_of: str | None = None,
+                          class_attribute: str | None = None) -> ContextLayer:
+        """Import a context layer (GeoJSON, KML, GeoPackage or Shapefile; points, lines
+        and polygons; stored as WGS84 GeoJSON) with its source, licence and as-of date
+        (``YYYY[-MM[-DD]]``, ``c.`` prefix when approximate; unknown by default).
 
-        Raises ``CaseError`` naming the file when it cannot be read or has no polygons.
+        Raises ``CaseError`` naming the file when it cannot be read (see
+        :func:`workbench.claim.read_context_layer`), ``UsageError`` on a bad as-of date.
         """
 
         check_not_readonly(self.readonly, self.path)
         src = Path(path)
-        fc, digest = read_context_layer(src)
-        label = name or src.stem
+        fc, digest = read_context_layer(src, source=source, licence=licence, as_of=as_of,
+                                        class_attribute=class_attribute)
+        label = " ".join((name or src.stem).split()) or src.stem
+        meta = layer_meta(fc)
         with self._db.tx():
             entry = self._db.append_audit("context_layer", {
                 "name": label, "source": str(src.resolve()), "sha256": digest,
-                "features": len(fc["features"])}, self.analyst)
+                "features": len(fc["features"]), "layer_source": meta.source,
+                "licence": meta.licence, "as_of": meta.as_of,
+                "class_attribute": meta.class_attribute}, self.analyst)
             layer = ContextLayer(0, label, str(src.resolve()), digest, fc, entry.user,
                                  entry.time)
             lid = self._db.insert_context_layer(layer)
         return ContextLayer(lid, label, str(src.resolve()), digest, fc, entry.user, entry.time)
+
+    def add_shadow(self, rank: int, foot_xy: tuple[float, float],
+                   tip_xy: tuple[float, float], *, click_px: float = CLICK_PX) -> ShadowRecord:
+        """Measure and record a shadow marked in candidate ``rank``'s keyframe: an object's
+        foot and its shadow's tip, both on the ground (keyframe pixels, centre of the
+        top-left pixel at ``(0, 0)``), mapped through the candidate's homography.
+
+        Raises ``ShadowError`` (a ``UsageError``) when the points leave the matched area or
+        there is no homography; nothing is recorded then.
+        """
+        check_not_readonly(self.readonly, self.path)
+        if not (math.isfinite(click_px) and click_px > 0):
+            raise UsageError("the click uncertainty must be a positive number of pixels",
+                             self.path)
+        c = self.candidate(rank)
+        grid = self._grid(c.tile)
+        a, b, x0, d, e, y0 = (float(v) for v in grid.transform[:6])
+        tile = TileRef(grid.path, grid.sha256, grid.crs, (a, b, x0, d, e, y0), grid.width,
+                       grid.height, grid.gsd_m, grid.footprint)
+        try:
+            m = measure_shadow(c, tile, foot_xy, tip_xy, click_px=click_px)
+        except ShadowError as exc:
+            raise ShadowError(exc.message, self.path) from exc
+        run = self._db.latest_run_id()
+        with self._db.tx():
+            entry = self._db.append_audit("shadow", {"rank": rank, **m.to_json()},
+                                          self.analyst)
+            rec = ShadowRecord(0, run, rank, m, entry.user, entry.time)
+            sid = self._db.insert_shadow(rec)
+        return ShadowRecord(sid, run, rank, m, entry.user, entry.time)
 
     def relink(self, new_path: str | os.PathLike[str]) -> str:
         """Point the case at a moved copy of its footage or of one of its rasters.

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from workbench.claim import ShadowMeasure
 from workbench.results import KeyframeRef, VideoRef
 
 DecisionStatus = Literal["confirmed", "rejected"]
@@ -112,7 +113,10 @@ class Claim:
     """The claim being tested.
 
     ``lonlat``: the claimed WGS84 point ``(lon, lat)``, if any; ``area_geojson``:
-    a GeoJSON geometry (Polygon/MultiPolygon, lon/lat) of the claimed area, if any.
+    a GeoJSON geometry (Polygon/MultiPolygon, lon/lat) of the claimed area, if any;
+    ``claimed_time``: when the claim says it happened, ISO 8601 with its zone, if any;
+    ``category``: what the claim says the target was (e.g. "Islamic State target").
+    ``user``/``time``: who recorded the claim, and when (UTC).
     """
 
     text: str
@@ -120,6 +124,8 @@ class Claim:
     area_geojson: dict[str, Any] | None = None
     user: str = ""
     time: str = ""
+    claimed_time: str | None = None
+    category: str | None = None
 
 
 @dataclass(frozen=True)
@@ -140,12 +146,25 @@ class ContextLayer:
 
 
 @dataclass(frozen=True)
+class ShadowRecord:
+    """A shadow the analyst marked in candidate ``rank``'s keyframe (locate run
+    ``run_id``), measured through its homography (see :mod:`workbench.claim.shadow`)."""
+
+    id: int
+    run_id: int
+    rank: int
+    measure: ShadowMeasure
+    user: str
+    time: str
+
+
+@dataclass(frozen=True)
 class AuditEntry:
     """One append-only audit-log entry.
 
     ``time`` is UTC ISO 8601; ``action`` one of ``create``, ``locate``, ``confirm``,
     ``reject``, ``note``, ``keyframe``, ``tie_point``, ``point_of_interest``,
-    ``claim``, ``context_layer``, ``relink``, ``migrate``; ``details`` says what changed
+    ``claim``, ``context_layer``, ``shadow``, ``relink``, ``migrate``; ``details`` says what changed
     (JSON-ready dict).  ``hash`` = SHA-256 hex of ``prev_hash`` + the canonical JSON
     of this entry, so any edit or deletion breaks the chain (see ``verify_case``).
     """

@@ -24,6 +24,7 @@ from workbench.case.model import (
     Note,
     PointOfInterest,
     RasterRecord,
+    ShadowRecord,
     TiePoint,
 )
 from workbench.case.store import CaseDB
@@ -185,6 +186,10 @@ class CaseView:
     def claim(self) -> Claim | None:
         """The claim being tested, or ``None``."""
         return self._db.claim()
+
+    def shadows(self) -> list[ShadowRecord]:
+        """Every shadow the analyst measured, oldest first."""
+        return self._db.shadows()
 
     def context_layers(self) -> list[ContextLayer]:
         """Context layers in import order."""

@@ -6,8 +6,11 @@
     workbench case confirm CASE RANK --note TEXT
     workbench case reject CASE RANK --note TEXT
     workbench case note CASE TEXT
-    workbench case claim CASE TEXT [--at LON,LAT] [--area FILE]
-    workbench case context CASE FILE [--name NAME]
+    workbench case claim CASE TEXT [--at LON,LAT] [--area FILE] [--time ISO8601]
+                                   [--category TEXT]
+    workbench case context CASE FILE [--name NAME] [--source TEXT] [--licence TEXT]
+                                     [--as-of YYYY[-MM[-DD]]] [--class-attribute NAME]
+    workbench case shadow CASE RANK FOOT_X,FOOT_Y TIP_X,TIP_Y [--click-px N]
     workbench case point CASE RANK X Y --label TEXT
     workbench case tiepoint CASE RANK KX KY TX TY
     workbench case keyframe CASE FRAME_INDEX
@@ -77,12 +80,36 @@ def register(sub: Any) -> None:
     sp.add_argument("text", metavar="TEXT")
     sp.add_argument("--at", metavar="LON,LAT", help="claimed position, WGS84 degrees")
     sp.add_argument("--area", metavar="FILE", help="claimed area (GeoJSON polygon file)")
+    sp.add_argument("--time", metavar="ISO8601",
+                    help="when the claim says it happened, with its zone "
+                         "(e.g. 2015-09-30T10:00+03:00)")
+    sp.add_argument("--category", metavar="TEXT",
+                    help="what the claim says the target was (e.g. 'Islamic State target')")
     sp.set_defaults(func=_claim)
 
-    sp = add("context", "add a context layer (GeoJSON/KML/GeoPackage polygons)")
+    sp = add("context", "add a context layer (GeoJSON/KML/GeoPackage/Shapefile; points, "
+                        "lines, polygons)")
     sp.add_argument("file", metavar="FILE")
     sp.add_argument("--name", help="layer name shown in the report (default: file name)")
+    sp.add_argument("--source", help="where the layer comes from (default: the file's own "
+                                     "description, else its name)")
+    sp.add_argument("--licence", help="the layer's licence (default: not stated)")
+    sp.add_argument("--as-of", metavar="DATE",
+                    help="the date the layer describes: YYYY, YYYY-MM or YYYY-MM-DD, "
+                         "prefixed 'c.' when approximate (default: unknown)")
+    sp.add_argument("--class-attribute", metavar="NAME",
+                    help="property whose values are classes, e.g. controller "
+                         "(default: controller when present)")
     sp.set_defaults(func=_context)
+
+    sp = add("shadow", "measure a shadow in candidate RANK's keyframe: an object's foot and "
+                       "its shadow's tip, both on the ground (time check)")
+    sp.add_argument("rank", type=int, metavar="RANK")
+    sp.add_argument("foot", metavar="FOOT_X,FOOT_Y", help="keyframe pixel of the object's foot")
+    sp.add_argument("tip", metavar="TIP_X,TIP_Y", help="keyframe pixel of the shadow's tip")
+    sp.add_argument("--click-px", type=float, default=1.5, metavar="N",
+                    help="1-sigma of each click in pixels (1.5)")
+    sp.set_defaults(func=_shadow)
 
     sp = add("point", "geolocate a keyframe pixel of candidate RANK (e.g. the impact point)")
     sp.add_argument("rank", type=int, metavar="RANK")
@@ -166,6 +193,12 @@ def _info(args: argparse.Namespace) -> int:
                 "keyframes": [k.id for k in case.keyframes],
                 "rasters": [{"path": r.path, "sha256": r.sha256} for r in case.rasters],
                 "notes": len(case.notes()), "audit_entries": len(case.audit_log()),
+                "claim": None if (cl := case.claim()) is None else {
+                    "text": cl.text, "lonlat": cl.lonlat, "claimed_time": cl.claimed_time,
+                    "category": cl.category},
+                "context_layers": [la.name for la in case.context_layers()],
+                "shadows": [{"rank": sh.rank, **sh.measure.to_json()}
+                            for sh in case.shadows()],
             }
             print(json.dumps(doc, indent=2, sort_keys=True))
             return 0
@@ -182,6 +215,21 @@ def _info(args: argparse.Namespace) -> int:
         claim = case.claim()
         if claim:
             out.append(f"claim:     {claim.text}")
+            if claim.claimed_time or claim.category:
+                out.append(f"  claimed time: {claim.claimed_time or 'not given'}; category: "
+                           f"{claim.category or 'not given'}")
+        layers, shadows = case.context_layers(), case.shadows()
+        if layers or shadows:
+            out.append(f"context layers: {len(layers)}; shadows measured: {len(shadows)}")
+        if layers:
+            from workbench.claim import layer_meta, parse_time  # start-up time (claim)
+
+            event = parse_time(claim.claimed_time).date() if claim and claim.claimed_time \
+                else None
+            for la in layers:
+                when = layer_meta(la.geojson).as_of_date()
+                flag = when.flag(event)
+                out.append(f"  {la.name}: as of {when.label()}" + (f" ({flag})" if flag else ""))
         out.append(f"notes:     {len(case.notes())}; audit entries: {len(case.audit_log())}")
         print("\n".join(out))
     return 0
@@ -217,17 +265,50 @@ def _claim(args: argparse.Namespace) -> int:
             area = normalise_area(area)
         except WorkbenchError as exc:
             raise UsageError(exc.message, args.area) from exc
+    when = None
+    if args.time is not None:
+        from workbench.claim import parse_time  # start-up time (the claim package)
+
+        when = parse_time(args.time).isoformat()  # checked before the case is opened
     with _open(args) as case:
-        case.set_claim(args.text, lonlat=at, area_geojson=area)
+        case.set_claim(args.text, lonlat=at, area_geojson=area, claimed_time=when,
+                       category=args.category)
         print(f"{case.path}: claim recorded")
     return 0
 
 
 def _context(args: argparse.Namespace) -> int:
+    from workbench.claim import layer_meta  # start-up time (the claim package)
+
     with _open(args) as case:
-        layer = case.add_context_layer(args.file, name=args.name)
+        layer = case.add_context_layer(args.file, name=args.name, source=args.source,
+                                       licence=args.licence, as_of=args.as_of,
+                                       class_attribute=args.class_attribute)
+        meta = layer_meta(layer.geojson)
         print(f"{case.path}: context layer {layer.name!r} added "
-              f"({len(layer.geojson['features'])} polygons)")
+              f"({len(layer.geojson['features'])} features, as of "
+              f"{meta.as_of_date().label()})")
+    return 0
+
+
+def _shadow(args: argparse.Namespace) -> int:
+    from workbench.claim import check_time, parse_time  # start-up time (claim, pvlib)
+
+    foot, tip = _xy(args.foot, "FOOT_X,FOOT_Y"), _xy(args.tip, "TIP_X,TIP_Y")
+    with _open(args) as case:
+        rec = case.add_shadow(args.rank, foot, tip, click_px=args.click_px)
+        claim = case.claim()
+    m = rec.measure
+    print(f"{case.path}: shadow {rec.id} recorded: {m.length_m:.1f} m toward "
+          f"{m.shadow_azimuth_deg:.1f}°, sun azimuth {m.sun_azimuth_deg:.1f}° "
+          f"± {m.sigma_deg:.1f}° (1 sigma)")
+    if claim is None or not claim.claimed_time:
+        print("no claimed time recorded: `workbench case claim ... --time ISO8601` to check it")
+        return 0
+    chk = check_time(m.foot[0], m.foot[1], m.sun_azimuth_deg, m.sigma_deg,
+                     claimed_time=parse_time(claim.claimed_time))
+    for line in chk.sentences():
+        print(line)
     return 0
 
 

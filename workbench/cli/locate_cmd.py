@@ -1,4 +1,4 @@
-"""``workbench locate VIDEO --tiles PATH [PATH ...] --out DIR [--target X,Y] [--keyframes KDIR]``.
+"""``workbench locate VIDEO (--tiles PATH... | --index INDEX) --out DIR [--target X,Y]``.
 
 ``--keyframes KDIR`` reuses the output of ``workbench keyframes VIDEO --out KDIR`` (its
 recorded video SHA-256 must be VIDEO's) instead of extracting keyframes again.
@@ -43,9 +43,19 @@ def register(sub: Any) -> None:
         description="Match keyframes of VIDEO against reference rasters; write DIR/locate.json.",
     )
     p.add_argument("video", metavar="VIDEO", help="footage file (any format FFmpeg reads)")
-    p.add_argument("--tiles", nargs="+", required=True, metavar="PATH",
-                   help="reference rasters (files or folders; any GDAL raster, any CRS)")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--tiles", nargs="+", metavar="PATH",
+                       help="reference rasters (files or folders; any GDAL raster, any CRS)")
+    where.add_argument("--index", metavar="INDEX",
+                       help="a region index written by 'workbench index': shortlist windows"
+                            " with all keyframes of a shot voting together, verify only those")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--index-cache", default=None, metavar="INDEX",
+                   help="with --tiles: where to keep the index built on the fly for rasters"
+                        " above 96 Mpx (reused by later runs; default a temporary folder)")
+    p.add_argument("--index-above", type=float, default=96.0, metavar="MPX",
+                   help="with --tiles: index rasters larger than MPX megapixels on the fly"
+                        " (default 96; 'inf' matches every raster whole, as before)")
     p.add_argument("--target", type=_target, default=None, metavar="X,Y",
                    help="frame pixel to geolocate (crosshair, impact point)")
     p.add_argument("--keyframes", default=None, metavar="KDIR",
@@ -67,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the locate job; print a summary; return 0 (any verdict)."""
     # imported here: start-up time of the CLI entry point (cv2, rasterio, the matcher)
     from workbench.locate import LocateConfig, locate, reuse_keyframes
+    from workbench.locate.indexed import IndexSearchConfig, locate_in_index, locate_tiles
     from workbench.match import check_matcher
 
     video = Path(args.video)
@@ -84,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
     check_matcher(cfg.match)  # e.g. "learned" without its extra: refused before any work
     if args.feature_cache:
         cfg.feature_cache = str(check_writable_dir(args.feature_cache))
+    if not args.index_above > 0:
+        raise UsageError(f"--index-above must be a positive number, not {args.index_above}")
     kset = None
     if args.keyframes is not None:  # checked before the output folder is made
         with terminal_progress(getattr(args, "quiet", False)) as progress:
@@ -97,9 +110,17 @@ def run(args: argparse.Namespace) -> int:
     check_writable_dir(out)
     try:
         with terminal_progress(getattr(args, "quiet", False)) as progress:
-            result = locate(video, args.tiles, out_dir=out, target_xy=args.target, config=cfg,
-                            keyframes=kset, companions=True if kset is not None else None,
-                            progress=progress)
+            if args.index is not None:
+                result = locate_in_index(video, args.index, out_dir=out, target_xy=args.target,
+                                         config=cfg, keyframes=kset, progress=progress)
+            elif kset is not None:  # a saved extraction: matched as `locate` does, whole rasters
+                result = locate(video, args.tiles, out_dir=out, target_xy=args.target,
+                                config=cfg, keyframes=kset, companions=True, progress=progress)
+            else:
+                result = locate_tiles(video, args.tiles, out_dir=out, target_xy=args.target,
+                                      config=cfg, index_cache=args.index_cache,
+                                      search=IndexSearchConfig(index_above_mpx=args.index_above),
+                                      progress=progress)
     except BaseException:
         if created is not None:  # a failed run leaves no output folder behind
             shutil.rmtree(created, ignore_errors=True)
@@ -128,6 +149,13 @@ def summary(result: LocateResult, out: Path | None = None) -> str:
                 f" {format_uncertainty(c.target.get('uncertainty_m'))}"
             )
     t = result.timing_s
+    search = result.method.get("search")
+    if isinstance(search, dict):
+        lines.append(
+            f"searched {search.get('windows_searched', 0)} window(s),"
+            f" {search.get('area_searched_km2', 0):.2f} km² of {search.get('area_km2', 0):.2f} km²"
+            f" indexed ({search.get('blocks_indexed', 0)} blocks)"
+        )
     lines.append(
         f"{len(result.keyframes)} keyframe(s) vs {len(result.tiles)} tile(s);"
         f" {t.get('total', 0):.1f} s (keyframes {t.get('keyframes', 0):.1f} s,"

@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +111,7 @@ def locate(
     companions: bool | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    hypothesis_filter: Callable[[list[MatchHypothesis]], list[MatchHypothesis]] | None = None,
 ) -> LocateResult:
     """Find where ``video`` was filmed among the rasters in ``tile_paths``.
 
@@ -125,6 +126,8 @@ def locate(
         companions: match companion frames (``LocateConfig.companion_s``) around the
             keyframes; default: only when the keyframes are extracted here (``True`` for
             a saved extraction, :func:`reuse_keyframes`, to give the same result).
+        hypothesis_filter: applied to all match hypotheses before ranking (the region
+            index drops the same place found twice in overlapping windows of one raster).
 
     Returns:
         A :class:`LocateResult`; ``verdict`` is ``not_located`` (with ``reason``) when
@@ -189,6 +192,8 @@ def locate(
         first = cache.warnings[0] if cache.warnings else "unreadable pixels"
         raise NoUsableTilesError(f"no tile could be read ({first})")
     t_m = time.perf_counter() - t_m
+    if hypothesis_filter is not None:
+        hyps = hypothesis_filter(hyps)
     if chosen:
         verdict, cands, rank_reason = rank_hypotheses(hyps, chosen, cfg.rank)
         reason = rank_reason

@@ -93,19 +93,43 @@ def build_geojson(data: ReportData) -> dict[str, Any]:
             "recorded_by": p.user, "recorded_at": p.time}})
     if data.claim is not None:
         cl = data.claim
+        extra = {"claimed_time": cl.claimed_time, "category": cl.category}
         if cl.lonlat is not None:
             feats.append({"type": "Feature", "geometry": _geom_point(*cl.lonlat),
-                          "properties": {"kind": "claimed_location", "claim": cl.text}})
+                          "properties": {"kind": "claimed_location", "claim": cl.text,
+                                         **extra}})
         if cl.area_geojson is not None:
             feats.append({"type": "Feature", "geometry": _round(cl.area_geojson, COORD_DIGITS),
-                          "properties": {"kind": "claimed_area", "claim": cl.text}})
+                          "properties": {"kind": "claimed_area", "claim": cl.text, **extra}})
+    cr = data.claim_report
+    if cr is not None and cr.shadow is not None:
+        m = cr.shadow.measure
+        feats.append({"type": "Feature", "geometry": {
+            "type": "LineString", "coordinates": [list(m.foot), list(m.tip)]}, "properties": {
+            "kind": "shadow", "rank": cr.shadow.rank, "keyframe_id": m.keyframe_id,
+            "shadow_azimuth_deg": m.shadow_azimuth_deg, "sun_azimuth_deg": m.sun_azimuth_deg,
+            "sigma_deg": m.sigma_deg, "length_m": m.length_m,
+            "consistent_with_claimed_time": cr.time_check.consistent if cr.time_check
+            else None, "recorded_by": cr.shadow.user, "recorded_at": cr.shadow.time}})
     for f in feats:
         f["properties"] = _round(f["properties"])
         f["geometry"] = _round(f["geometry"], COORD_DIGITS)
     return {"type": "FeatureCollection", "features": feats,
             "workbench": {"case": data.case_name, "verdict": data.verdict,
                           "footage_sha256": data.footage.video.sha256,
-                          "audit_head": data.audit[-1].hash if data.audit else None}}
+                          "audit_head": data.audit[-1].hash if data.audit else None,
+                          "context_layers": _layers(data)}}
+
+
+def _layers(data: ReportData) -> list[dict[str, Any]]:
+    """Each context layer's provenance and its date warning (as in every other output)."""
+    cr = data.claim_report
+    if cr is None:
+        return []
+    flags = {rep.name: rep.date_flag for rep in cr.check.layers} if cr.check else {}
+    return [{"name": name, "as_of": meta.as_of_date().label(), "source": meta.source,
+             "licence": meta.licence, "sha256": meta.sha256, "features": n,
+             "date_warning": flags.get(name)} for name, meta, n in cr.layers]
 
 
 def geojson_bytes(data: ReportData) -> bytes:

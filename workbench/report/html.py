@@ -108,7 +108,8 @@ def _summary(d: ReportData) -> str:
 
 
 def _claim(d: ReportData) -> str:
-    if d.claim is None and not d.context_layers:
+    cr = d.claim_report
+    if d.claim is None and not d.context_layers and cr is None:
         return "<p>No claim was recorded for this case.</p>"
     rows: list[tuple[str, Any]] = []
     if d.claim:
@@ -117,6 +118,8 @@ def _claim(d: ReportData) -> str:
                      if d.claim.lonlat else "not given"))
         rows.append(("Claimed area", "given (GeoJSON polygon)" if d.claim.area_geojson
                      else "not given"))
+        rows.append(("Claimed time", e(d.claim.claimed_time or "not given")))
+        rows.append(("Claimed target category", e(d.claim.category or "not given")))
         rows.append(("Recorded", e(f"by {d.claim.user} at {d.claim.time}")))
     chk = d.primary.claim_check if d.primary else None
     if chk is not None:
@@ -130,11 +133,29 @@ def _claim(d: ReportData) -> str:
     elif d.claim:
         rows.append(("Finding", "no geolocated point to compare (not located)"))
     out = _kv(rows)
+    if cr is not None:
+        for sec in cr.sections:
+            out += f"<h3>{e(sec.title)}</h3>" + _kv([(k, e(v)) for k, v in sec.rows])
+            out += "".join(f'<p class="warn">{e(w)}</p>' for w in sec.warnings)
+        for png, alt, cap in (
+                (cr.locator_png, "Locator map", "Locator map: the located point (red cross, "
+                 "1-sigma circle), the claimed point or area (orange), imagery footprints "
+                 "(blue) and the context layers, each labelled with its as-of date. "
+                 "Azimuthal-equidistant frame centred on the located point; no basemap."),
+                (cr.shadow_png, "Shadow", "The shadow marked in the keyframe (foot to tip)."),
+                (cr.sun_png, "Sun azimuth over the day", "The sun's azimuth over the claimed "
+                 "day (local time), the band the shadow allows and the claimed time.")):
+            if png:
+                out += f"<figure>{_img(png, alt)}<figcaption>{e(cap)}</figcaption></figure>"
     if d.context_layers:
+        metas = {name: (meta, n) for name, meta, n in cr.layers} if cr else {}
         out += "<h3>Context layers</h3>" + _table(
-            ["Layer", "Source file", "SHA-256", "Polygons", "Added"],
-            [[e(c.name), e(c.source_path), _hash(c.sha256), str(len(c.geojson["features"])),
-              e(f"{c.user}, {c.time}")] for c in d.context_layers], (3,))
+            ["Layer", "As of", "Source", "Licence", "File / SHA-256", "Features", "Added"],
+            [[e(c.name), e(metas[c.name][0].as_of_date().label()) if c.name in metas else
+              "unknown", e(metas[c.name][0].source) if c.name in metas else "",
+              e(metas[c.name][0].licence) if c.name in metas else "",
+              e(c.source_path) + "<br>" + _hash(c.sha256), str(len(c.geojson["features"])),
+              e(f"{c.user}, {c.time}")] for c in d.context_layers], (5,))
     return out
 
 

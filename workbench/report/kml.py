@@ -94,6 +94,14 @@ def build_kml(data: ReportData) -> str:
     if data.claim is not None:
         folder = kml.newfolder(name="Claim")
         rows2: list[tuple[str, Any]] = [("claim", data.claim.text)]
+        if data.claim.claimed_time:
+            rows2.append(("claimed time", data.claim.claimed_time))
+        if data.claim.category:
+            rows2.append(("category", data.claim.category))
+        cr = data.claim_report
+        for rep in cr.check.layers if cr is not None and cr.check is not None else []:
+            rows2.append((f"layer {rep.name}", f"as of {rep.meta.as_of_date().label()}"
+                          + (f"; {rep.date_flag}" if rep.date_flag else "")))
         if data.primary and data.primary.claim_check:
             rows2.append(("distance to geolocation",
                           format_metres(data.primary.claim_check.distance_m)))

@@ -6,6 +6,7 @@ Positions are WGS84; figures are lossless PNG bytes of BGR images drawn by
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from dataclasses import dataclass, field
@@ -27,10 +28,11 @@ from workbench.case.model import (
     PointOfInterest,
     RasterRecord,
 )
-from workbench.claim import ClaimCheck, check_claim
+from workbench.claim import ClaimCheck
 from workbench.errors import RasterOpenError, UsageError, WorkbenchError
 from workbench.geo import format_dms, format_mgrs, format_uncertainty, tile_px_to_lonlat
 from workbench.report import figures
+from workbench.report.claimdata import ClaimReport, build_claim_report, claim_check_for
 from workbench.results import Candidate, KeyframeRef, TileRef
 from workbench.verify.check import verify_case
 from workbench.verify.model import VerifyReport
@@ -129,6 +131,7 @@ class ReportData:
     audit: list[AuditEntry]
     verification: VerifyReport | None
     missing_rasters: list[str] = field(default_factory=list)
+    claim_report: ClaimReport | None = None  # claim, context layers, time check
 
 
 def _timestamp(generated_at: datetime | str | None) -> str:
@@ -212,11 +215,7 @@ def _section(case: Case, c: Candidate, decision: Decision | None,
         if len(good):
             rms_px = float(np.sqrt(np.mean(good**2)))
             rms_m = rms_px * rec.gsd_m
-    check = None
-    if claim is not None or layers:
-        check = check_claim(c.lon, c.lat, claim.lonlat if claim else None,
-                            claim.area_geojson if claim else None,
-                            [(layer.name, layer.geojson) for layer in layers])
+    check = claim_check_for(c, claim, layers) if claim is not None or layers else None
     return LocationSection(
         c, decision, kf, size, rec, missing, sbs, ovl, rows, rms_px, rms_m, marks,
         format_dms(c.lat, c.lon), format_mgrs(c.lat, c.lon), check)
@@ -273,6 +272,16 @@ def build_report_data(case: Case, *, generated_at: datetime | str | None = None,
         except WorkbenchError as exc:
             log.warning("verification failed: %s", exc)
     method = dict(res.method)
+    shadows = case.shadows()
+    kimg = None
+    mine = [sh for sh in shadows if primary is None or sh.rank == primary.candidate.rank]
+    if figures and mine:
+        with contextlib.suppress(WorkbenchError):
+            kimg = case.keyframe_image(mine[-1].measure.keyframe_id)
+    claim_report = build_claim_report(
+        claim, layers, primary.candidate if primary else None,
+        primary.claim_check if primary else None, shadows, keyframe_bgr=kimg,
+        footprints=[r.footprint for r in rasters if r.footprint], figures=figures)
     return ReportData(
         case_name=case.path.name, case_path=str(case.path),
         generated_at=_timestamp(generated_at),
@@ -285,7 +294,8 @@ def build_report_data(case: Case, *, generated_at: datetime | str | None = None,
         rasters=[(r, status[r.path]) for r in rasters], method=method,
         timing_s=dict(res.timing_s), warnings=list(res.warnings), notes=case.notes(),
         points=case.points_of_interest(), audit=case.audit_log(), verification=verification,
-        missing_rasters=[r.path for r in rasters if status[r.path] != "present"])
+        missing_rasters=[r.path for r in rasters if status[r.path] != "present"],
+        claim_report=claim_report)
 
 
 def crs_label(crs: str) -> str:

@@ -157,8 +157,8 @@ class _Builder:
                                      f"{t(', '.join(d.missing_rasters))}</font>"))
 
     def claim(self) -> None:
-        d = self.d
-        if d.claim is None and not d.context_layers:
+        d, cr = self.d, self.d.claim_report
+        if d.claim is None and not d.context_layers and cr is None:
             self.story.append(self.p("No claim was recorded for this case."))
             return
         rows: list[tuple[str, str]] = []
@@ -166,19 +166,34 @@ class _Builder:
             rows += [("Claim tested", t(d.claim.text)),
                      ("Claimed location", f"{d.claim.lonlat[1]:.6f}, {d.claim.lonlat[0]:.6f}"
                       if d.claim.lonlat else "not given"),
-                     ("Claimed area", "given" if d.claim.area_geojson else "not given")]
-            if d.claim.area_geojson is None:
-                rows.pop()
+                     ("Claimed area", "given" if d.claim.area_geojson else "not given"),
+                     ("Claimed time", t(d.claim.claimed_time or "not given")),
+                     ("Claimed target category", t(d.claim.category or "not given"))]
         chk = d.primary.claim_check if d.primary else None
         if chk is not None:
             rows += [("Finding", f"<b>{t(chk.summary())}</b>")]
         elif d.claim:
             rows.append(("Finding", "no geolocated point to compare (not located)"))
-        self.story.append(self.kv(rows))
+        if rows:
+            self.story.append(self.kv(rows))
+        if cr is not None:
+            for sec in cr.sections:
+                self.story.append(self.p(t(sec.title), self.h3))
+                self.story.append(self.kv([(k, t(v)) for k, v in sec.rows]))
+                for w in sec.warnings:
+                    self.story.append(self.p(f'<font color="#9a5b00">{t(w)}</font>'))
+            for png in (cr.locator_png, cr.shadow_png, cr.sun_png):
+                if png:
+                    self.story.append(self.image(png, 95 * mm))
         if d.context_layers:
-            self.story.append(self.table(["Layer", "Source", "SHA-256", "Polygons"], [
-                [t(c.name), t(c.source_path), t(c.sha256), str(len(c.geojson["features"]))]
-                for c in d.context_layers], [2, 4, 4, 1]))
+            metas = {name: meta for name, meta, _ in cr.layers} if cr else {}
+            self.story.append(self.table(["Layer", "As of", "Source / licence", "SHA-256",
+                                          "Features"], [
+                [t(c.name), t(metas[c.name].as_of_date().label()) if c.name in metas
+                 else "unknown",
+                 t(f"{metas[c.name].source} ({metas[c.name].licence})") if c.name in metas
+                 else t(c.source_path), t(c.sha256), str(len(c.geojson["features"]))]
+                for c in d.context_layers], [2, 1.5, 4, 4, 1]))
 
     def location(self, s: LocationSection, n: int) -> None:
         c = s.candidate

@@ -1,7 +1,9 @@
-"""``verify``: analyst records (decisions, notes, points, claim, layers) vs the audit log.
+"""``verify``: analyst records (decisions, notes, points, claim, layers, shadows) vs the
+audit log.
 
 The audit log is hash-chained, but the tables the reports are made from
-(``decisions``, ``notes``, ``points_of_interest``, ``claim``, ``context_layers``)
+(``decisions``, ``notes``, ``points_of_interest``, ``claim``, ``context_layers``,
+``shadows``)
 are separate rows: anyone with an SQLite shell can drop the append-only triggers
 and rewrite a justification, a note or the claim without touching the log.
 Every such row must therefore equal what its audit entry (same action, same
@@ -19,6 +21,7 @@ from typing import Any
 
 from workbench.case import Case
 from workbench.case.model import AuditEntry
+from workbench.claim import layer_meta
 from workbench.errors import CaseCorruptError
 
 # table row field -> audit-detail key, per action
@@ -26,8 +29,14 @@ _DECISION = {"rank": "rank", "status": "status", "note": "note", "run_id": "run_
 _NOTE = {"text": "text"}
 _POI = {"rank": "rank", "keyframe_id": "keyframe_id", "x": "x", "y": "y", "label": "label",
         "lon": "lon", "lat": "lat"}
-_CLAIM = {"text": "text", "lonlat": "lonlat", "area": "area"}
-_LAYER = {"name": "name", "source_path": "source", "sha256": "sha256"}
+_CLAIM = {"text": "text", "lonlat": "lonlat", "area": "area", "claimed_time": "claimed_time",
+          "category": "category"}
+_LAYER = {"name": "name", "source_path": "source", "sha256": "sha256",
+          "layer_source": "layer_source", "licence": "licence", "as_of": "as_of",
+          "class_attribute": "class_attribute", "features": "features"}
+_SHADOW = {k: k for k in ("rank", "keyframe_id", "foot_px", "tip_px", "foot", "tip",
+                          "length_m", "shadow_azimuth_deg", "sun_azimuth_deg", "sigma_deg",
+                          "sigma_click_deg", "sigma_fit_deg", "click_px")}
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -73,7 +82,15 @@ def _rows(case: Case) -> Iterator[tuple[tuple[str, ...], str, dict[str, Any], di
         row.update(lonlat=claim.lonlat, area=claim.area_geojson)
         yield ("claim",), "claim", row, _CLAIM
     for layer in case.context_layers():
-        yield ("context_layer",), f"context layer {layer.id}", asdict(layer), _LAYER
+        meta = layer_meta(layer.geojson)
+        row = asdict(layer)
+        row.update(layer_source=meta.source, licence=meta.licence, as_of=meta.as_of,
+                   class_attribute=meta.class_attribute,
+                   features=len(layer.geojson.get("features") or []))
+        yield ("context_layer",), f"context layer {layer.id}", row, _LAYER
+    for sh in case.shadows():
+        row = {"rank": sh.rank, "user": sh.user, "time": sh.time, **sh.measure.to_json()}
+        yield ("shadow",), f"shadow {sh.id}", row, _SHADOW
 
 
 def check_records(case: Case, entries: list[AuditEntry]

@@ -27,9 +27,11 @@ from workbench.case.model import (
     Note,
     PointOfInterest,
     RasterRecord,
+    ShadowRecord,
     TiePoint,
 )
 from workbench.case.store.schema import connect, create_schema, open_connection
+from workbench.claim import ShadowMeasure
 from workbench.errors import (
     CaseCorruptError,
     CaseRecordNotFoundError,
@@ -355,14 +357,37 @@ class CaseDB:
             lonlat = (float(ll[0]), float(ll[1])) if ll else None
         except (TypeError, ValueError, IndexError, KeyError) as exc:
             raise CaseCorruptError("stored claim position is malformed", self.path) from exc
-        return Claim(r["text"], lonlat, area, r["user"], r["time"])
+        return Claim(r["text"], lonlat, area, r["user"], r["time"], r["claimed_time"],
+                     r["category"])
 
     def replace_claim(self, c: Claim) -> None:
         self.conn.execute(
-            "INSERT OR REPLACE INTO claim (id, text, lonlat_json, area_json, user, time) "
-            "VALUES (1, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO claim (id, text, lonlat_json, area_json, user, time, "
+            "claimed_time, category) VALUES (1, ?, ?, ?, ?, ?, ?, ?)",
             (c.text, canonical_json(c.lonlat) if c.lonlat else None,
-             canonical_json(c.area_geojson) if c.area_geojson else None, c.user, c.time))
+             canonical_json(c.area_geojson) if c.area_geojson else None, c.user, c.time,
+             c.claimed_time, c.category))
+
+    def shadows(self) -> list[ShadowRecord]:
+        out = []
+        for r in self.conn.execute("SELECT * FROM shadows ORDER BY id"):
+            doc = self._json(r["measure_json"], "shadow")
+            try:
+                measure = ShadowMeasure.from_json(doc)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise CaseCorruptError(f"stored shadow {r['id']} is malformed",
+                                       self.path) from exc
+            out.append(ShadowRecord(int(r["id"]), int(r["run_id"]), int(r["rank"]), measure,
+                                    r["user"], r["time"]))
+        return out
+
+    def insert_shadow(self, s: ShadowRecord) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO shadows (run_id, rank, keyframe_id, measure_json, user, time) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (s.run_id, s.rank, s.measure.keyframe_id, canonical_json(s.measure.to_json()),
+             s.user, s.time))
+        return int(cur.lastrowid or 0)
 
     def context_layers(self) -> list[ContextLayer]:
         return [ContextLayer(int(r["id"]), r["name"], r["source_path"], r["sha256"],

@@ -4,9 +4,11 @@ Schema history:
 
 * **1**: footage, keyframes, rasters, locate runs, candidates, decisions, notes,
   tie points and a plain audit log.
-* **2** (current): adds the claim, context layers, points of interest, and the
+* **2**: adds the claim, context layers, points of interest, and the
   audit log's hash chain (``prev_hash``/``hash``); version-1 entries are chained
   on migration, which is itself logged.
+* **3** (current): the claim's time and category (``claimed_time``, ``category``) and
+  the analyst's shadow measurements (``shadows``, append-only).
 
 A case is recognised by its ``meta`` table with ``format = workbench.case``.
 Append-only tables are protected by triggers that ``RAISE`` on ``UPDATE`` /
@@ -28,7 +30,7 @@ from workbench.case.audit import GENESIS_HASH, entry_hash
 from workbench.errors import CaseCorruptError, CaseError, CaseOpenError, CaseVersionError
 
 FORMAT = "workbench.case"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 _APPEND_ONLY = ("audit_log", "decisions", "notes", "tie_points", "locate_runs")
@@ -99,6 +101,17 @@ ALTER TABLE audit_log ADD COLUMN hash TEXT NOT NULL DEFAULT '';
 """
 
 
+DDL_V3 = """
+ALTER TABLE claim ADD COLUMN claimed_time TEXT;
+ALTER TABLE claim ADD COLUMN category TEXT;
+CREATE TABLE shadows (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, run_id INTEGER NOT NULL, rank INTEGER NOT NULL,
+    keyframe_id TEXT NOT NULL, measure_json TEXT NOT NULL, user TEXT NOT NULL,
+    time TEXT NOT NULL
+)
+"""
+
+
 def _run(conn: sqlite3.Connection, script: str) -> None:
     """Execute ``;``-separated plain statements one by one (no implicit COMMIT, unlike
     ``executescript``; the scripts here contain no ``;`` inside statements)."""
@@ -114,6 +127,14 @@ def _set_triggers(conn: sqlite3.Connection, on: bool) -> None:
             conn.execute(f"CREATE TRIGGER IF NOT EXISTS {name} BEFORE {op} ON {t} BEGIN "
                          f"SELECT RAISE(ABORT, '{t} is append-only'); END" if on
                          else f"DROP TRIGGER IF EXISTS {name}")
+
+
+def _shadow_triggers(conn: sqlite3.Connection) -> None:
+    """``shadows`` (schema 3) is append-only; kept apart from :data:`_APPEND_ONLY`, whose
+    triggers the 1 -> 2 migration sets before the table exists."""
+    for op in ("UPDATE", "DELETE"):
+        conn.execute(f"CREATE TRIGGER IF NOT EXISTS shadows_no_{op.lower()} BEFORE {op} ON "
+                     "shadows BEGIN SELECT RAISE(ABORT, 'shadows is append-only'); END")
 
 
 def connect(path: str | os.PathLike[str], *, readonly: bool = False) -> sqlite3.Connection:
@@ -160,8 +181,14 @@ def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
     _set_triggers(conn, True)
 
 
+def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
+    _run(conn, DDL_V3)
+    _shadow_triggers(conn)
+
+
 # version N -> function migrating N to N + 1 (inside one transaction)
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2,
+                                                               2: _migrate_2_to_3}
 
 
 def migrate(conn: sqlite3.Connection, from_version: int) -> list[int]:
@@ -213,8 +240,9 @@ def _open_error(exc: sqlite3.Error, path: Path) -> CaseError:
 
 def create_schema(conn: sqlite3.Connection, *, created: str, software: str) -> None:
     """Create the current schema in an empty database (inside the caller's transaction)."""
-    _run(conn, DDL_V1 + DDL_V2_TABLES + DDL_V2_AUDIT)
+    _run(conn, DDL_V1 + DDL_V2_TABLES + DDL_V2_AUDIT + DDL_V3)
     _set_triggers(conn, True)
+    _shadow_triggers(conn)
     conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
         ("format", FORMAT), ("schema_version", str(SCHEMA_VERSION)), ("created", created),
         ("software", software)])

@@ -1,0 +1,111 @@
+"""The work units of an index build and where they run.
+
+A task is a pure function of one block (:class:`~workbench.index.grid.BlockSpec`): it
+opens its own dataset (rasterio handles cannot be shared between threads or
+processes), reads the block's window, describes it and returns small arrays; the
+same spec always gives the same result.  :class:`LocalExecutor` runs tasks on
+threads of this process; :mod:`workbench.index.distributed` runs the same tasks on a
+Dask cluster.  Either way the builder writes and journals chunks itself, in order,
+so whatever finished survives a killed worker or builder.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from workbench.index.grid import BlockSpec, describe_block
+from workbench.index.vocab import quantise
+
+
+@dataclass
+class BlockResult:
+    """A described, quantised block: ``words`` ``(N,) uint16`` visual words, ``xy``
+    ``(N, 2) uint16`` rounded working-pixel positions, ``scale`` level-0 px per
+    working px."""
+
+    words: np.ndarray
+    xy: np.ndarray
+    scale: float
+
+
+def quantised_block(spec: BlockSpec, centres: np.ndarray, branch: int, depth: int) -> BlockResult:
+    """Describe ``spec``'s block and quantise its features (a pure task)."""
+    bf = describe_block(spec)
+    words = quantise(bf.feats.desc, centres, branch, depth).astype(np.uint16)
+    xy = np.clip(np.rint(bf.feats.xy), 0, 65535).astype(np.uint16).reshape(-1, 2)
+    return BlockResult(words, xy, bf.scale)
+
+
+def sample_block(spec: BlockSpec, per_block: int) -> np.ndarray:
+    """At most ``per_block`` RootSIFT descriptors ``(N, 128) float32`` of the block, a
+    random subset seeded by the block's own window (a pure task)."""
+    desc = describe_block(spec).feats.desc
+    if len(desc) <= per_block:
+        return desc
+    seed = zlib.crc32(repr((str(spec.tile.path), spec.window, spec.level_m)).encode())
+    pick = np.random.default_rng(seed).choice(len(desc), per_block, replace=False)
+    return desc[np.sort(pick)]
+
+
+class Pending(Protocol):
+    """Tasks submitted together; :meth:`result` waits for all, in submission order."""
+
+    def result(self) -> list[Any]: ...
+
+
+class BlockExecutor(Protocol):
+    """Where tasks run: ``submit(fn, specs, *args)`` calls ``fn(spec, *args)`` per spec."""
+
+    def submit(self, fn: Callable[..., Any], specs: Sequence[BlockSpec], *args: Any) -> Pending:
+        ...
+
+    def broadcast(self, value: Any) -> Any:
+        """``value`` made available to every task cheaply (e.g. the vocabulary)."""
+        ...
+
+
+@dataclass
+class _Lazy:
+    fn: Callable[..., Any]
+    specs: Sequence[BlockSpec]
+    args: tuple[Any, ...]
+
+    def result(self) -> list[Any]:
+        return [self.fn(s, *self.args) for s in self.specs]
+
+
+@dataclass
+class _Futures:
+    futures: list[Future[Any]]
+
+    def result(self) -> list[Any]:
+        return [f.result() for f in self.futures]
+
+
+class LocalExecutor:
+    """Tasks on ``workers`` threads of this process (1 = in the calling thread, lazily)."""
+
+    def __init__(self, workers: int = 1) -> None:
+        self.workers = max(1, int(workers))
+        self._pool = ThreadPoolExecutor(self.workers) if self.workers > 1 else None
+
+    def submit(self, fn: Callable[..., Any], specs: Sequence[BlockSpec], *args: Any) -> Pending:
+        """Start the tasks (threads) or defer them to :meth:`Pending.result` (one worker)."""
+        if self._pool is None:
+            return _Lazy(fn, specs, args)
+        return _Futures([self._pool.submit(fn, s, *args) for s in specs])
+
+    def broadcast(self, value: Any) -> Any:
+        """Threads share memory: the value itself."""
+        return value
+
+    def close(self) -> None:
+        """Stop the threads (pending tasks finish first)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
