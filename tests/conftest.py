@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from workbench.match.tilefeatures import CACHE_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -29,6 +35,7 @@ def shared_data() -> Path:
 #            strike.truth.json (+ strike.hud*.png masks); load with fixtures.truth.Truth.
 # cut_clip:  a CutClip(video, truth_path, truth, raster): 320x240 @ 25 fps, 1 s title
 #            card, HUD, 3 shots of 1.5 s joined by hard cuts, rendered from town_tif.
+# demo_locate: the demo located once per run (see its docstring).
 # All are session-scoped and built once (about 12 s in total on 2 cores).
 
 
@@ -50,6 +57,42 @@ def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("demo")
     make_demo(out)
     return out
+
+
+@pytest.fixture(scope="session", autouse=True)
+def feature_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One on-disk tile-feature cache for the whole run (``$WORKBENCH_FEATURE_CACHE``).
+
+    Several tests locate against the same session-scoped demo tiles; with the cache
+    their tile features are computed once.  Entries are keyed by path, size and mtime,
+    so a test that writes its own raster never sees another's features.  Tests of the
+    cache itself pass ``cache_dir`` explicitly.
+    """
+    root = tmp_path_factory.mktemp("feature_cache")
+    before = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(root)
+    yield root
+    if before is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = before
+
+
+@pytest.fixture(scope="session")
+def demo_locate(demo_data: Path, tmp_path_factory: pytest.TempPathFactory
+                ) -> tuple[int, Path, str]:
+    """``workbench locate strike.mp4 --tiles tiles --out OUT --target 300,170`` on the demo,
+    run once per test run: ``(exit code, OUT, stdout)``.  OUT holds ``locate.json`` and
+    ``keyframes/`` (a ``workbench keyframes`` folder).  Treat OUT as read-only.
+    """
+    from workbench.cli import main
+
+    out = tmp_path_factory.mktemp("demo_locate") / "out"
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        rc = main(["locate", str(demo_data / "strike.mp4"), "--tiles", str(demo_data / "tiles"),
+                   "--out", str(out), "--target", "300,170"])
+    return rc, out, buf.getvalue()
 
 
 @pytest.fixture(scope="session")

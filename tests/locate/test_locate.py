@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,19 +13,10 @@ from workbench.geo import apply_homography, haversine_m
 from workbench.results import LocateResult
 
 
-@pytest.fixture(scope="module")
-def located(demo_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path, str]:
-    out = tmp_path_factory.mktemp("locate_out")
-    capture = tmp_path_factory.mktemp("stdout") / "stdout.txt"
-    import contextlib
-    import io
-
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        rc = main(["locate", str(demo_data / "strike.mp4"), "--tiles", str(demo_data / "tiles"),
-                   "--out", str(out), "--target", "300,170"])
-    capture.write_text(buf.getvalue())
-    return rc, out, buf.getvalue()
+@pytest.fixture
+def located(demo_locate: tuple[int, Path, str]) -> tuple[int, Path, str]:
+    """The session's one demo locate (``demo_locate`` in conftest)."""
+    return demo_locate
 
 
 def test_cli_contract_and_accuracy_on_the_demo_town(demo_data: Path, located) -> None:
@@ -147,13 +137,19 @@ def test_ungeoreferenced_image_is_skipped_with_a_warning(demo_data: Path, tmp_pa
 
     folder = tmp_path / "tiles"
     folder.mkdir()
-    shutil.copy(demo_data / "tiles" / "other_town.tif", folder / "other_town.tif")
+    # a link, so the session's feature cache (keyed by the resolved path) serves it
+    (folder / "other_town.tif").symlink_to(demo_data / "tiles" / "other_town.tif")
     import cv2
 
+    from workbench.match import MatchConfig
+
     cv2.imwrite(str(folder / "snapshot.png"), np.full((64, 64, 3), 90, np.uint8))
-    res = locate(demo_data / "strike.mp4", [folder], config=LocateConfig(max_keyframes=1),
+    # this test is about the catalogue's warning: SIFT alone (no learned fallback) suffices
+    res = locate(demo_data / "strike.mp4", [folder],
+                 config=LocateConfig(max_keyframes=1, match=MatchConfig(matcher="sift")),
                  keyframes=load_keyframes(located[1] / "keyframes"))
     assert any("snapshot.png" in w for w in res.warnings)
+    assert res.tiles and all(Path(t.path).name == "other_town.tif" for t in res.tiles)
 
 
 def test_footage_without_usable_keyframe_is_not_located(demo_data: Path, tmp_path: Path) -> None:
