@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from casekit import Scene, make_scene
 
 from workbench.case import Case
 from workbench.cli import main
+from workbench.hashing import sha256_file
 
 
 @pytest.fixture(scope="module")
@@ -77,11 +79,33 @@ def test_cli_errors_are_one_line(case_path: Path, tmp_path: Path,
         assert len(case.audit_log()) == 2
 
 
-def test_case_new_runs_locate_end_to_end(demo_data: Path, tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_case_new_runs_locate(cut_clip: Any, tmp_path: Path,
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    """``case new VIDEO --tiles ...`` runs the engine itself (a short clip, one tile)."""
+    path = tmp_path / "clip.wbcase"
+    code, out, err = run(capsys, "case", "new", str(path), str(cut_clip.video),
+                         "--tiles", str(cut_clip.raster), "--user", "tester")
+    assert code == 0, err
+    assert "created" in out
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no leftovers
+    with Case.open(path) as case:
+        res = case.result
+        assert res.verdict == "located" and res.candidates and case.keyframes
+        assert [r.sha256 for r in case.rasters] == [sha256_file(cut_clip.raster)[0]]
+        for k in case.keyframes:
+            assert case.keyframe_image(k.id).shape == (240, 320, 3)
+        assert [e.action for e in case.audit_log()] == ["create", "locate"]
+
+
+def test_case_end_to_end_from_the_demo_locate(demo_locate: tuple[int, Path, str],
+                                              demo_data: Path, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """The session's demo locate through the case: new, confirm, keyframe, verify, report."""
+    rc, located, _ = demo_locate
+    assert rc == 0
     path = tmp_path / "strike.wbcase"
     code, out, err = run(capsys, "case", "new", str(path), str(demo_data / "strike.mp4"),
-                         "--tiles", str(demo_data / "tiles"), "--user", "tester")
+                         "--locate-json", str(located / "locate.json"), "--user", "tester")
     assert code == 0, err
     assert "created" in out
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no leftovers
