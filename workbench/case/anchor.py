@@ -20,7 +20,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -98,7 +98,7 @@ def load_private_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
         key = serialization.load_pem_private_key(data, password=None)
     except TypeError as exc:
         raise UsageError("key file is encrypted (use an unencrypted Ed25519 key)", p) from exc
-    except (ValueError, serialization.UnsupportedAlgorithm) as exc:
+    except (ValueError, UnsupportedAlgorithm) as exc:
         raise UsageError("not a PEM private key (make one with workbench keygen)", p) from exc
     if not isinstance(key, Ed25519PrivateKey):
         raise UsageError(f"not an Ed25519 key ({type(key).__name__})", p)
@@ -112,7 +112,7 @@ def load_public_key(path: str | os.PathLike[str]) -> str:
     data = _read(p, "public key file")
     try:
         pub = serialization.load_pem_public_key(data)
-    except (ValueError, serialization.UnsupportedAlgorithm):
+    except (ValueError, UnsupportedAlgorithm):
         return public_hex(load_private_key(p))
     if not isinstance(pub, Ed25519PublicKey):
         raise UsageError(f"not an Ed25519 public key ({type(pub).__name__})", p)
