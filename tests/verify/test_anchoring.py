@@ -121,7 +121,7 @@ def test_rewritten_and_rechained_log_fails_only_when_signed(
     # the limit of an unkeyed chain: a careful rewrite passes, and verify says so
     rep = verify_case(unsigned)
     assert rep.ok and rep.anchored_seq == 0 and rep.anchoring.startswith("not anchored")
-    path, key = work
+    path, _ = work
     rewrite_note_and_rechain(path, "seen from the south")
     capsys.readouterr()
     assert main(["verify", str(path)]) == 1
@@ -248,3 +248,15 @@ def test_timestamp_request_and_token(base: tuple[Scene, Path, Path], tmp_path: P
     conn.close()
     rep = verify_case(path)
     assert "anchor_timestamp" in {f.kind for f in rep.findings} and rep.exit_code == 1
+
+
+def test_report_prints_the_anchoring(work: tuple[Path, Path], tmp_path: Path) -> None:
+    from workbench.report import write_reports
+
+    path, _ = work
+    with Case.open(path, readonly=True) as case:
+        [sig] = case.signatures()
+        [html] = write_reports(case, ["html"], tmp_path / "rep")
+    text = html.read_text(encoding="utf-8")
+    assert f"Anchoring: anchored up to audit #{sig.seq} of {sig.seq + 1}" in text
+    assert sig.fingerprint in text and "VERIFIED" in text

@@ -14,7 +14,6 @@ from workbench.case.anchor import ALGORITHM, anchor_message, fingerprint, public
 from workbench.case.audit import utc_now
 from workbench.case.ingest import check_not_readonly
 from workbench.case.model import SignatureRecord, TimestampRecord
-from workbench.case.store import anchors
 from workbench.case.tsp import TokenInfo, read_token, timestamp_request
 from workbench.case.view import CaseView
 from workbench.errors import CaseError, UsageError
@@ -34,7 +33,7 @@ class CaseSigning(CaseView):
         if not case_id:
             raise CaseError("case has no case id (open it writable once to migrate it)",
                             self.path)
-        with self._db.tx() as conn:
+        with self._db.tx():
             entries = self._db.audit_entries()
             if not entries:
                 raise CaseError("case has no audit log to sign", self.path)
@@ -44,7 +43,7 @@ class CaseSigning(CaseView):
                                   fingerprint(pub),
                                   sign(key, anchor_message(case_id, head.seq, head.hash)),
                                   self.analyst, utc_now())
-            sid = anchors.insert_signature(conn, rec)
+            sid = self._db.insert_signature(rec)
             self._db.append_audit("sign", {
                 "signature_id": sid, "seq": head.seq, "head_hash": head.hash,
                 "case_id": case_id, "algorithm": ALGORITHM, "fingerprint": rec.fingerprint},
@@ -85,9 +84,9 @@ class CaseSigning(CaseView):
                    None)
         if sig is None:
             raise UsageError(f"{what}: time-stamps none of this case's signatures")
-        with self._db.tx() as conn:
+        with self._db.tx():
             rec = TimestampRecord(0, sig.id, info.token, self.analyst, utc_now())
-            tid = anchors.insert_timestamp(conn, rec)
+            tid = self._db.insert_timestamp(rec)
             self._db.append_audit("timestamp", {
                 "timestamp_id": tid, "signature_id": sig.id, "seq": sig.seq,
                 "gen_time": info.gen_time, "tsa": info.tsa or info.signer,

@@ -29,7 +29,8 @@ from workbench.case.model import (
     TiePoint,
     TimestampRecord,
 )
-from workbench.case.store import CaseDB, anchors, evidence, schema
+from workbench.case.store import CaseDB
+from workbench.case.store.evidence import RowDigest
 from workbench.errors import CaseCorruptError, UsageError
 from workbench.results import Candidate, KeyframeRef, LocateResult, ResultFormatError, VideoRef
 
@@ -208,26 +209,26 @@ class CaseView:
         """The case's identity (a UUID, schema 4 on; bound into its signatures)."""
         return self._db.meta("case_id")
 
-    def row_digests(self) -> dict[str, evidence.RowDigest]:
+    def row_digests(self) -> dict[str, RowDigest]:
         """``"table/id" -> (row digest, field digests)`` of every evidence row now."""
-        return evidence.current_row_digests(self._db.conn)
+        return self._db.row_digests()
 
-    def recorded_row_digests(self) -> dict[int, dict[str, evidence.RowDigest]]:
+    def recorded_row_digests(self) -> dict[int, dict[str, RowDigest]]:
         """The row digests each audit entry recorded: ``seq -> {"table/id": ...}``."""
-        return evidence.recorded_row_digests(self._db.conn)
+        return self._db.recorded_row_digests()
 
     def row_times(self) -> dict[str, list[str]]:
         """``table -> [UTC time of each row]`` (``keyframes``: ids; ``locate_runs.id``)."""
-        return anchors.row_times(self._db.conn)
+        return self._db.row_times()
 
     def schema_problems(self) -> list[tuple[str, str]]:
         """Differences from the schema this software creates (dropped/planted triggers)."""
-        return schema.schema_problems(self._db.conn)
+        return self._db.schema_problems()
 
     def signatures(self) -> list[SignatureRecord]:
         """Signed audit heads, oldest first."""
-        return anchors.signatures(self._db.conn)
+        return self._db.signatures()
 
     def timestamps(self) -> list[TimestampRecord]:
         """Imported RFC 3161 time-stamp tokens, oldest first."""
-        return anchors.timestamps(self._db.conn)
+        return self._db.timestamps()

@@ -111,8 +111,7 @@ def check_anchoring(case: Case, rep: VerifyReport, entries: list[AuditEntry],
     if best.seq < last:
         line += (f"; entries #{best.seq + 1}-#{last} are not anchored"
                  if best.seq + 1 < last else f"; entry #{last} is not anchored")
-        tail = [e.action for e in entries if e.seq > best.seq]
-        if tail == ["sign"] or set(tail) <= {"sign", "timestamp", "migrate"}:
+        if [e.action for e in entries if e.seq > best.seq] == ["sign"]:
             line += " (the signature's own record)"
     rep.anchoring = line
     rep.checked.append(f"{len(valid)} signature(s) verify; {len(stamped)} time-stamped")

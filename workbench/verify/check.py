@@ -51,9 +51,9 @@ from workbench.errors import CaseCorruptError, CaseError, describe
 from workbench.geo import haversine_m
 from workbench.hashing import sha256_bytes, sha256_file
 from workbench.results import Candidate
-from workbench.verify.model import MAX_MEDIAN_RESIDUAL_PX, POSITION_TOL_M, VerifyReport
 from workbench.verify.anchoring import check_anchoring
 from workbench.verify.legacy import check_legacy
+from workbench.verify.model import MAX_MEDIAN_RESIDUAL_PX, POSITION_TOL_M, VerifyReport
 from workbench.verify.records import check_records
 from workbench.verify.rows import check_rows, check_schema
 

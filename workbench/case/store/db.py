@@ -30,6 +30,7 @@ from workbench.case.model import (
     ShadowRecord,
     TiePoint,
 )
+from workbench.case.store.anchors import EvidenceQueries
 from workbench.case.store.evidence import keys_of, record_rows
 from workbench.case.store.schema import connect, create_schema, open_connection
 from workbench.claim import ShadowMeasure
@@ -42,8 +43,9 @@ from workbench.errors import (
 from workbench.results import Candidate, KeyframeRef, VideoRef
 
 
-class CaseDB:
-    """One case database connection and the statements run on it."""
+class CaseDB(EvidenceQueries):
+    """One case database connection and the statements run on it (the evidence queries:
+    :class:`~workbench.case.store.anchors.EvidenceQueries`)."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self._conn: sqlite3.Connection | None = conn

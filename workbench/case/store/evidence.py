@@ -180,7 +180,7 @@ def schema_objects(conn: sqlite3.Connection) -> dict[str, str]:
     out: dict[str, str] = {}
     for typ, name, sql in conn.execute("SELECT type, name, sql FROM sqlite_master"):
         if typ == "table":
-            cols = conn.execute(f'PRAGMA table_info("{str(name)}")').fetchall()
+            cols = conn.execute(f'PRAGMA table_info("{name!s}")').fetchall()
             out[f"table {name}"] = "; ".join(f"{c[1]} {c[2]}{' NOT NULL' if c[3] else ''}"
                                              f"{' PK' if c[5] else ''}" for c in cols)
         else:
