@@ -51,6 +51,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> tuple[Scene, Path]:
         case.add_keyframe(50, 2.0, img, mask)
         tile_xy = apply_homography(scene.h_true, np.array([[100.0, 120.0]]))[0]
         case.add_tie_point(1, (100.0, 120.0), (float(tile_xy[0]), float(tile_xy[1])))
+        case.add_shadow(1, (150.0, 150.0), (170.0, 160.0))
     return scene, path
 
 
@@ -230,7 +231,8 @@ def test_planted_trigger_is_detected(case_path: Path, db: sqlite3.Connection,
 
 
 def test_each_issue_tamper_is_named(base: tuple[Scene, Path], tmp_path: Path) -> None:
-    """The count the issue's closing note quotes: every tamper of its first bullet."""
+    """The count the issue's closing note quotes: every tamper of its first bullet, and
+    edits and deletions of every other evidence table."""
     tampers = {
         "delete note": ("notes", "DELETE FROM notes"),
         "delete decision": ("decisions", "DELETE FROM decisions WHERE rank = 1"),
@@ -238,11 +240,25 @@ def test_each_issue_tamper_is_named(base: tuple[Scene, Path], tmp_path: Path) ->
         "delete context layer": ("context_layers", "DELETE FROM context_layers"),
         "delete point of interest": ("points_of_interest", "DELETE FROM points_of_interest"),
         "delete manual keyframe": ("keyframes", "DELETE FROM keyframes WHERE manual = 1"),
+        "delete locate run": ("locate_runs", "DELETE FROM locate_runs"),
         "edit keyframe time": ("keyframes", "UPDATE keyframes SET time_s = 9"),
         "edit keyframe frame index": ("keyframes", "UPDATE keyframes SET frame_index = 1"),
         "edit mask blob": ("keyframes", "UPDATE keyframes SET mask_png = NULL"),
         "edit note": ("notes", "UPDATE notes SET text = 'x'"),
         "edit decision": ("decisions", "UPDATE decisions SET status = 'confirmed'"),
+        "edit decision note": ("decisions", "UPDATE decisions SET note = 'x' WHERE rank = 1"),
+        "edit claim": ("claim", "UPDATE claim SET category = 'x'"),
+        "edit point of interest": ("points_of_interest", "UPDATE points_of_interest SET "
+                                   "lon = lon + 0.01"),
+        "edit manual keyframe image": ("keyframes", "UPDATE keyframes SET png = x'00' "
+                                       "WHERE manual = 1"),
+        "edit tie point": ("tie_points", "UPDATE tie_points SET tx = tx + 3"),
+        "delete tie point": ("tie_points", "DELETE FROM tie_points"),
+        "edit shadow": ("shadows", "UPDATE shadows SET keyframe_id = 'kf0002'"),
+        "delete shadow": ("shadows", "DELETE FROM shadows"),
+        "edit candidate": ("candidates", "UPDATE candidates SET doc = json_set(doc, "
+                           "'$.confidence', 0.99) WHERE rank = 2"),
+        "edit case metadata": ("meta", "UPDATE meta SET value = 'x' WHERE key = 'software'"),
     }
     for field, value in (("verdict", "ambiguous"), ("reason", "x"), ("warnings", ["x"]),
                          ("method", {})):
