@@ -136,7 +136,12 @@ def test_resigned_by_another_key_fails_against_the_analysts_key(
     rewrite_note_and_rechain(path, "forged")
     other = tmp_path / "mallory.key"
     assert main(["keygen", "--out", str(other)]) == 0
-    assert main(["case", "sign", str(path), "--key", str(other), "--user", "mallory"]) == 0
+    # the CLI refuses to sign a case that does not verify; a forger uses the library
+    assert main(["case", "sign", str(path), "--key", str(other)]) == 2
+    from workbench.case.anchor import load_private_key
+
+    with Case.open(path, analyst="mallory") as case:
+        case.sign(load_private_key(other))
     capsys.readouterr()
     assert main(["verify", str(path), "--key", str(key) + ".pub"]) == 1
     out = capsys.readouterr().out
@@ -260,3 +265,18 @@ def test_report_prints_the_anchoring(work: tuple[Path, Path], tmp_path: Path) ->
     text = html.read_text(encoding="utf-8")
     assert f"Anchoring: anchored up to audit #{sig.seq} of {sig.seq + 1}" in text
     assert sig.fingerprint in text and "VERIFIED" in text
+
+
+def test_a_tampered_case_is_not_signed(base: tuple[Scene, Path, Path], tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "x.wbcase"
+    shutil.copyfile(base[1], path)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("UPDATE keyframes SET time_s = 7 WHERE id = 'kf0001'")
+    conn.close()
+    before = path.read_bytes()
+    capsys.readouterr()
+    assert main(["case", "sign", str(path), "--key", str(base[2])]) == 2
+    err = capsys.readouterr().err
+    assert "not signed: the case does not verify" in err and err.count("\n") == 1
+    assert path.read_bytes() == before

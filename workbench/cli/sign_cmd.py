@@ -4,8 +4,10 @@
     workbench case sign CASE --key KEYFILE [--tsq OUT.tsq]
     workbench case timestamp CASE TOKEN.tsr      # import an RFC 3161 answer to OUT.tsq
 
-``case sign`` signs the audit head (entry number, chain hash, case id) and stores the
-signature in the case (its own audit entry follows it); ``--tsq`` also writes an
+``case sign`` first verifies the case file's own records (audit log, rows, schema,
+earlier signatures: a case that fails is not signed), then signs the audit head
+(entry number, chain hash, case id) and stores the signature in the case (its own
+audit entry follows it); ``--tsq`` also writes an
 RFC 3161 time-stamp request over the signature, to send to a time-stamping authority
 when one is reachable, e.g.
 ``curl --data-binary @OUT.tsq -H 'Content-Type: application/timestamp-query' URL > OUT.tsr``;
@@ -61,6 +63,7 @@ def _sign(args: argparse.Namespace) -> int:
     from workbench.case.anchor import load_private_key
 
     key = load_private_key(args.key)
+    _refuse_tampered(args.case)
     with Case.open(args.case, analyst=args.user) as case:
         rec = case.sign(key)
         tsq = case.timestamp_request(rec.id) if args.tsq else None
@@ -72,6 +75,23 @@ def _sign(args: argparse.Namespace) -> int:
         print(f"time-stamp request: {args.tsq} (send it to a TSA; import the answer with "
               "workbench case timestamp)")
     return 0
+
+
+# findings about the case file itself (not about moved footage or rasters): a case with
+# any of them is not signed, so a signature never vouches for an edited log or row
+_INTERNAL = ("audit_", "row_", "schema_changed", "record_unreadable", "anchor_")
+
+
+def _refuse_tampered(case: str) -> None:
+    from workbench.errors import UsageError  # CLI start-up time
+    from workbench.verify import verify_case
+
+    rep = verify_case(case)
+    bad = [f for f in rep.findings
+           if f.severity == "error" and f.kind.startswith(_INTERNAL)]
+    if bad:
+        raise UsageError(f"not signed: the case does not verify ({len(bad)} problems, first: "
+                         f"{bad[0]}); run workbench verify", rep.path)
 
 
 def _timestamp(args: argparse.Namespace) -> int:
