@@ -289,3 +289,14 @@ def test_each_issue_tamper_is_named(base: tuple[Scene, Path], tmp_path: Path) ->
             found.append(name)
     print(f"\ntampers detected: {len(found)} / {len(tampers)}")
     assert sorted(found) == sorted(tampers)
+
+
+def test_text_naming_a_blob_digest_does_not_pass_for_the_blob(
+        case_path: Path, db: sqlite3.Connection, capsys: pytest.CaptureFixture[str]) -> None:
+    import hashlib
+
+    (mask,) = db.execute("SELECT mask_png FROM keyframes WHERE id = 'kf0001'").fetchone()
+    fake = "sha256:" + hashlib.sha256(mask).hexdigest()  # what the digest form of the blob reads
+    db.execute("UPDATE keyframes SET mask_png = ?, mask_sha256 = NULL WHERE id = 'kf0001'",
+               (fake,))
+    detected(case_path, capsys, "row_changed [keyframe kf0001]", "mask_png")

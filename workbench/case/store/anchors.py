@@ -6,7 +6,12 @@ from __future__ import annotations
 import sqlite3
 
 from workbench.case.model import SignatureRecord, TimestampRecord
-from workbench.case.store.evidence import RowDigest, current_row_digests, recorded_row_digests
+from workbench.case.store.evidence import (
+    RowDigest,
+    current_row_digests,
+    keys_of,
+    recorded_row_digests,
+)
 from workbench.case.store.schema import schema_problems
 
 # tables whose rows carry the UTC time of the audit entry that wrote them
@@ -68,6 +73,15 @@ class EvidenceQueries:
         out["locate_runs.id"] = [str(r[0]) for r in self.conn.execute("SELECT id FROM "
                                                                       "locate_runs")]
         return out
+
+    def candidate_keys(self, run_id: int, rank: int | None = None) -> list[str]:
+        """Row keys of a run's candidates (one rank, or all)."""
+        if rank is None:
+            return keys_of(self.conn, "candidates", "run_id = ?", (run_id,))
+        return keys_of(self.conn, "candidates", "run_id = ? AND rank = ?", (run_id, rank))
+
+    def meta_keys(self) -> list[str]:
+        return keys_of(self.conn, "meta")
 
     def row_digests(self) -> dict[str, RowDigest]:
         """Digest of every evidence row now (:func:`~.evidence.current_row_digests`)."""

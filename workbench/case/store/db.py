@@ -224,15 +224,6 @@ class CaseDB(EvidenceQueries):
         self.conn.execute("UPDATE rasters SET path = ? WHERE path = ?", (new_path, old_path))
         return keys
 
-    def candidate_keys(self, run_id: int, rank: int | None = None) -> list[str]:
-        """Row keys of a run's candidates (one rank, or all)."""
-        if rank is None:
-            return keys_of(self.conn, "candidates", "run_id = ?", (run_id,))
-        return keys_of(self.conn, "candidates", "run_id = ? AND rank = ?", (run_id, rank))
-
-    def meta_keys(self) -> list[str]:
-        return keys_of(self.conn, "meta")
-
     # ---- keyframes -----------------------------------------------------------
 
     def keyframes(self) -> list[KeyframeRef]:

@@ -25,7 +25,7 @@ import json
 import sqlite3
 from typing import Any
 
-from workbench.hashing import sha256_bytes
+from workbench.hashing import sha256_bytes, sha256_reader
 
 # table -> the column naming a row in its key ("rowid" = SQLite's rowid)
 EVIDENCE_TABLES: dict[str, str] = {
@@ -86,21 +86,36 @@ def _tables(conn: sqlite3.Connection) -> set[str]:
 
 def _select(conn: sqlite3.Connection, table: str, key: str | None = None
             ) -> list[tuple[str, dict[str, Any]]]:
-    """``[(key, row dict), ...]`` of ``table`` (all rows, or the one with ``key``)."""
+    """``[(key, row dict), ...]`` of ``table`` (all rows, or the one with ``key``).  BLOB
+    values come back as ``"sha256:<hex>"``, hashed through SQLite's incremental blob
+    reads (a footage copy can be close to 1 GB: it is never loaded whole here)."""
     if table not in EVIDENCE_TABLES:
         raise KeyError(table)
     kcol = EVIDENCE_TABLES[table]
-    sql = f"SELECT rowid AS _rowid_, * FROM {table}"
+    info = conn.execute(f'PRAGMA table_info("{table}")').fetchall()
+    blobs = {str(c[1]) for c in info if str(c[2]).upper() == "BLOB"}
+    cols = [str(c[1]) for c in info]
+    select = ", ".join(f'typeof("{c}")' if c in blobs else f'"{c}"' for c in cols)
+    sql = f"SELECT rowid, {select} FROM {table}"
     args: tuple[Any, ...] = ()
     if key is not None:
         sql += f" WHERE {kcol} = ?"
         args = (key,)
     out = []
-    cur = conn.execute(sql, args)
-    names = [d[0] for d in cur.description]
-    for values in cur:
-        row = dict(zip(names, values, strict=True))
-        rowid = row.pop("_rowid_")
+    for values in conn.execute(sql, args).fetchall():
+        rowid = int(values[0])
+        row = dict(zip(cols, values[1:], strict=True))
+        for c in blobs:
+            if row[c] == "blob":
+                with conn.blobopen(table, c, rowid, readonly=True) as blob:
+                    row[c] = "sha256:" + sha256_reader(blob.read)
+            elif row[c] != "null":  # a value of another type stored in a BLOB column:
+                # tagged, so text reading "sha256:..." cannot pass for the blob it names
+                value = conn.execute(f'SELECT "{c}" FROM {table} WHERE rowid = ?',
+                                     (rowid,)).fetchone()[0]
+                row[c] = {"sqlite_type": row[c], "value": value}
+            else:
+                row[c] = None
         kval = rowid if kcol == "rowid" else row[kcol]
         out.append((f"{table}/{kval}", row))
     return out
