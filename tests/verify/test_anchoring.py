@@ -109,6 +109,10 @@ def test_signed_case_verifies_and_says_up_to_where(work: tuple[Path, Path],
     assert "a trusted key" in out and f"entry #{n} is not anchored" in out
     rep = verify_case(path)
     assert rep.ok and rep.anchored_seq == sig.seq and rep.fingerprints == [sig.fingerprint]
+    assert main(["verify", str(path), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["status"], doc["exit_code"], doc["anchored_seq"], doc["audit_entries"]) == (
+        "verified", 0, sig.seq, n) and doc["fingerprints"] == [sig.fingerprint]
     assert "not checked against a trusted one" in rep.anchoring
 
 

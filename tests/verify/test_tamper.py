@@ -300,3 +300,23 @@ def test_text_naming_a_blob_digest_does_not_pass_for_the_blob(
     db.execute("UPDATE keyframes SET mask_png = ?, mask_sha256 = NULL WHERE id = 'kf0001'",
                (fake,))
     detected(case_path, capsys, "row_changed [keyframe kf0001]", "mask_png")
+
+
+@pytest.mark.parametrize(("table", "column", "where", "field", "value", "action", "key"), [
+    ("locate_runs", "doc", "id = 1", "verdict", "ambiguous", "locate", "locate_runs/1"),
+    ("footage", "video_json", "id = 1", "fps", 60.0, "relink", "footage/1"),
+])
+def test_an_appended_entry_cannot_launder_an_edit(case_path: Path, db: sqlite3.Connection,
+                                                  table: str, column: str, where: str,
+                                                  field: str, value: object, action: str,
+                                                  key: str,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """A forger appends a well-chained entry that records the edited row's new digest."""
+    from workbench.case.store import CaseDB
+
+    edit_json(db, table, column, where, **{field: value})
+    db.row_factory = sqlite3.Row  # as the store opens it
+    store = CaseDB(db, case_path)
+    with store.tx():
+        store.append_audit(action, {"what": "footage"}, "mallory", rows=[key])
+    detected(case_path, capsys, "audit_rows", f"{action} entry changed {column}.{field}")
