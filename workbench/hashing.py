@@ -21,6 +21,15 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def sha256_reader(read: Callable[[int], bytes], *, chunk_size: int = 1 << 20) -> str:
+    """SHA-256 hex digest of everything ``read(n)`` returns until it returns ``b""`` (a
+    file object's or an SQLite blob's ``read``), in constant memory."""
+    h = hashlib.sha256()
+    while chunk := read(chunk_size):
+        h.update(chunk)
+    return h.hexdigest()
+
+
 def sha256_file(
     path: str | os.PathLike[str],
     *,

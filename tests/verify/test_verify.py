@@ -91,16 +91,21 @@ def test_tampered_keyframe(case_path: Path) -> None:
     png = cv2.imencode(".png", img)[1].tobytes()
     sql(case_path, "UPDATE keyframes SET png = ? WHERE id = 'kf0001'", args=(png,))
     rep = verify_case(case_path)
-    [f] = rep.findings
+    f = next(f for f in rep.findings if f.kind == "keyframe_hash")
     assert (f.kind, f.subject) == ("keyframe_hash", "kf0001") and "altered" in f.message
+    assert {(f.kind, f.subject) for f in rep.findings} == {("keyframe_hash", "kf0001"),
+                                                           ("row_changed", "keyframe kf0001")}
     # also rewriting the stored hash is caught by the audit log's record of it
     import hashlib
 
     sql(case_path, "UPDATE keyframes SET sha256 = ? WHERE id = 'kf0001'",
         args=(hashlib.sha256(png).hexdigest(),))
     rep = verify_case(case_path)
-    assert [(f.kind, f.subject) for f in rep.findings] == [("keyframe_hash", "kf0001")]
-    assert "audit log" in rep.findings[0].message
+    assert {(f.kind, f.subject) for f in rep.findings} == {("keyframe_hash", "kf0001"),
+                                                           ("row_changed", "keyframe kf0001")}
+    assert "audit log" in next(f for f in rep.findings if f.kind == "keyframe_hash").message
+    assert "png, sha256 differ" in next(f for f in rep.findings if f.kind == "row_changed"
+                                        ).message
     assert np.any(img)  # keep numpy import used in both branches
 
 
@@ -164,8 +169,10 @@ def test_manual_tie_points_checked_against_the_audit_log(case_path: Path) -> Non
     assert rep.findings[0].severity == "warning"
     sql(case_path, "DROP TRIGGER tie_points_no_update", "UPDATE tie_points SET tx = tx + 5")
     rep = verify_case(case_path)
-    assert {f.kind for f in rep.findings if f.severity == "error"} == {"audit_mismatch"}
+    assert {f.kind for f in rep.findings if f.severity == "error"} == {
+        "audit_mismatch", "row_changed", "schema_changed"}  # the dropped trigger too
     assert sum(f.kind == "audit_mismatch" for f in rep.findings) == 6
+    assert sum(f.kind == "row_changed" and "tx" in f.message for f in rep.findings) == 6
 
 
 def test_sidecar_files_are_part_of_the_evidence(case_path: Path, scene: Scene) -> None:

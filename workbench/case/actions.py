@@ -71,12 +71,13 @@ class CaseActions(CaseView):
         run = self._db.latest_run_id()
         previous = self.decisions().get(rank)
         with self._db.tx():
-            entry = self._db.append_audit("confirm" if status == "confirmed" else "reject", {
+            d = Decision(rank, status, note, self.analyst, utc_now(), run)
+            did = self._db.insert_decision(d)
+            self._db.append_audit("confirm" if status == "confirmed" else "reject", {
                 "rank": rank, "status": status, "note": note, "lat": c.lat, "lon": c.lon,
                 "keyframe_id": c.keyframe_id, "tile": c.tile, "run_id": run,
-                "previous": previous.status if previous else None}, self.analyst)
-            d = Decision(rank, status, note, entry.user, entry.time, run)
-            self._db.insert_decision(d)
+                "previous": previous.status if previous else None}, self.analyst,
+                time=d.time, rows=[f"decisions/{did}"])
         return d
 
     def confirm(self, rank: int, note: str) -> Decision:
@@ -95,9 +96,11 @@ class CaseActions(CaseView):
         if not text.strip():
             raise UsageError("empty note", self.path)
         with self._db.tx():
-            entry = self._db.append_audit("note", {"text": text}, self.analyst)
-            nid = self._db.insert_note(text, entry.user, entry.time)
-        return Note(nid, text, entry.user, entry.time)
+            when = utc_now()
+            nid = self._db.insert_note(text, self.analyst, when)
+            self._db.append_audit("note", {"text": text}, self.analyst, time=when,
+                                  rows=[f"notes/{nid}"])
+        return Note(nid, text, self.analyst, when)
 
     def add_keyframe(self, frame_index: int, time_s: float, image: np.ndarray,
                      mask: np.ndarray | None = None) -> KeyframeRef:
@@ -123,14 +126,16 @@ class CaseActions(CaseView):
         digest = sha256_bytes(png)
         with self._db.tx():
             kid = f"m{self._db.count_manual_keyframes() + 1:04d}"
-            entry = self._db.append_audit("keyframe", {
-                "id": kid, "frame_index": frame_index, "time_s": time_s, "sha256": digest,
-                "width": int(image.shape[1]), "height": int(image.shape[0]),
-                "mask": mask_png is not None}, self.analyst)
+            when = utc_now()
             ref = KeyframeRef(kid, frame_index, float(time_s), digest)
             self._db.insert_keyframes([KeyframeBlob(
                 ref, png, digest, int(image.shape[1]), int(image.shape[0]), mask_png,
-                sha256_bytes(mask_png) if mask_png else None)], entry.time, manual=True)
+                sha256_bytes(mask_png) if mask_png else None)], when, manual=True)
+            self._db.append_audit("keyframe", {
+                "id": kid, "frame_index": frame_index, "time_s": time_s, "sha256": digest,
+                "width": int(image.shape[1]), "height": int(image.shape[0]),
+                "mask": mask_png is not None}, self.analyst, time=when,
+                rows=[f"keyframes/{kid}"])
         return ref
 
     def _grid(self, tile: str) -> RasterRecord:
@@ -170,16 +175,18 @@ class CaseActions(CaseView):
         old = {"lat": c.lat, "lon": c.lon}
         doc = _refit(c, k_all, t_all, grid, info["width"], info["height"], len(manual))
         with self._db.tx():
-            entry = self._db.append_audit("tie_point", {
-                "rank": rank, "keyframe_id": c.keyframe_id, "keyframe_xy": kxy,
-                "tile_xy": txy, "tile": c.tile, "old": old,
-                "new": {"lat": doc["lat"], "lon": doc["lon"]} if doc else None,
-                "refitted": doc is not None}, self.analyst)
-            tp = TiePoint(0, rank, kxy, txy, entry.user, entry.time)
+            when = utc_now()
+            tp = TiePoint(0, rank, kxy, txy, self.analyst, when)
             tid = self._db.insert_tie_point(run, tp)
             if doc is not None:
                 self._db.update_candidate(run, rank, doc)
-        return TiePoint(tid, rank, kxy, txy, entry.user, entry.time)
+            self._db.append_audit("tie_point", {
+                "rank": rank, "keyframe_id": c.keyframe_id, "keyframe_xy": kxy,
+                "tile_xy": txy, "tile": c.tile, "old": old,
+                "new": {"lat": doc["lat"], "lon": doc["lon"]} if doc else None,
+                "refitted": doc is not None}, self.analyst, time=when,
+                rows=[f"tie_points/{tid}", *self._db.candidate_keys(run, rank)])
+        return TiePoint(tid, rank, kxy, txy, self.analyst, when)
 
     def set_point_of_interest(self, rank: int, x: float, y: float,
                               label: str) -> PointOfInterest:
@@ -208,15 +215,17 @@ class CaseActions(CaseView):
         unc = pos.uncertainty_m if math.isfinite(pos.uncertainty_m) else None
         run = self._db.latest_run_id()
         with self._db.tx():
-            entry = self._db.append_audit("point_of_interest", {
+            when = utc_now()
+            p = PointOfInterest(rank, c.keyframe_id, x, y, label, lon, lat, self.analyst,
+                                when)
+            pid = self._db.insert_point_of_interest(run, p)
+            self._db.append_audit("point_of_interest", {
                 "rank": rank, "keyframe_id": c.keyframe_id, "x": x, "y": y, "label": label,
                 "lon": lon, "lat": lat, "uncertainty_m": unc,
-                "outside_hull": pos.outside_hull}, self.analyst)
-            p = PointOfInterest(rank, c.keyframe_id, x, y, label, lon, lat, entry.user,
-                                entry.time)
-            pid = self._db.insert_point_of_interest(run, p)
-        return PointOfInterest(rank, c.keyframe_id, x, y, label, lon, lat, entry.user,
-                               entry.time, pid, unc, pos.outside_hull)
+                "outside_hull": pos.outside_hull}, self.analyst, time=when,
+                rows=[f"points_of_interest/{pid}"])
+        return PointOfInterest(rank, c.keyframe_id, x, y, label, lon, lat, self.analyst,
+                               when, pid, unc, pos.outside_hull)
 
     def set_claim(self, text: str, lonlat: tuple[float, float] | None = None,
                   area_geojson: dict[str, Any] | None = None, *,
@@ -246,11 +255,12 @@ class CaseActions(CaseView):
         cat = " ".join(category.split()) if category and category.strip() else None
         with self._db.tx():
             old = self._db.claim()
-            entry = self._db.append_audit("claim", {
-                "text": text, "lonlat": ll, "area": area, "claimed_time": when,
-                "category": cat, "replaces": old.text if old else None}, self.analyst)
-            claim = Claim(text, ll, area, entry.user, entry.time, when, cat)
+            claim = Claim(text, ll, area, self.analyst, utc_now(), when, cat)
             self._db.replace_claim(claim)
+            self._db.append_audit("claim", {
+                "text": text, "lonlat": ll, "area": area, "claimed_time": when,
+                "category": cat, "replaces": old.text if old else None}, self.analyst,
+                time=claim.time, rows=["claim/1"])
         return claim
 
     def add_context_layer(self, path: str | os.PathLike[str], *, name: str | None = None,
@@ -272,15 +282,16 @@ class CaseActions(CaseView):
         label = " ".join((name or src.stem).split()) or src.stem
         meta = layer_meta(fc)
         with self._db.tx():
-            entry = self._db.append_audit("context_layer", {
+            when = utc_now()
+            layer = ContextLayer(0, label, str(src.resolve()), digest, fc, self.analyst, when)
+            lid = self._db.insert_context_layer(layer)
+            self._db.append_audit("context_layer", {
                 "name": label, "source": str(src.resolve()), "sha256": digest,
                 "features": len(fc["features"]), "layer_source": meta.source,
                 "licence": meta.licence, "as_of": meta.as_of,
-                "class_attribute": meta.class_attribute}, self.analyst)
-            layer = ContextLayer(0, label, str(src.resolve()), digest, fc, entry.user,
-                                 entry.time)
-            lid = self._db.insert_context_layer(layer)
-        return ContextLayer(lid, label, str(src.resolve()), digest, fc, entry.user, entry.time)
+                "class_attribute": meta.class_attribute}, self.analyst, time=when,
+                rows=[f"context_layers/{lid}"])
+        return ContextLayer(lid, label, str(src.resolve()), digest, fc, self.analyst, when)
 
     def add_shadow(self, rank: int, foot_xy: tuple[float, float],
                    tip_xy: tuple[float, float], *, click_px: float = CLICK_PX) -> ShadowRecord:
@@ -306,11 +317,11 @@ class CaseActions(CaseView):
             raise ShadowError(exc.message, self.path) from exc
         run = self._db.latest_run_id()
         with self._db.tx():
-            entry = self._db.append_audit("shadow", {"rank": rank, **m.to_json()},
-                                          self.analyst)
-            rec = ShadowRecord(0, run, rank, m, entry.user, entry.time)
+            rec = ShadowRecord(0, run, rank, m, self.analyst, utc_now())
             sid = self._db.insert_shadow(rec)
-        return ShadowRecord(sid, run, rank, m, entry.user, entry.time)
+            self._db.append_audit("shadow", {"rank": rank, **m.to_json()}, self.analyst,
+                                  time=rec.time, rows=[f"shadows/{sid}"])
+        return ShadowRecord(sid, run, rank, m, rec.user, rec.time)
 
     def relink(self, new_path: str | os.PathLike[str]) -> str:
         """Point the case at a moved copy of its footage or of one of its rasters.
@@ -328,20 +339,20 @@ class CaseActions(CaseView):
         fr = self.footage
         if digest == fr.video.sha256:
             with self._db.tx():
+                self._db.relink_footage(new)
                 self._db.append_audit("relink", {"what": "footage", "sha256": digest,
                                                  "old_path": fr.video.path, "new_path": new},
-                                      self.analyst)
-                self._db.relink_footage(new)
+                                      self.analyst, rows=["footage/1"])
             return "footage"
         rec = next((r for r in self.rasters if r.sha256 == digest), None)
         if rec is None:
             raise CaseError("matches neither the footage nor any raster of the case "
                             f"(SHA-256 {digest[:16]}...)", p)
         with self._db.tx():
+            keys = self._db.relink_raster(rec.path, new)
             self._db.append_audit("relink", {"what": "raster", "sha256": digest,
                                              "old_path": rec.path, "new_path": new},
-                                  self.analyst)
-            self._db.relink_raster(rec.path, new)
+                                  self.analyst, rows=keys)
         return "raster"
 
     def add_locate_run(self, result: LocateResult,
@@ -360,21 +371,24 @@ class CaseActions(CaseView):
         now = utc_now()
         with self._db.tx():
             self._db.insert_keyframes(blobs, now)
-            record_run(self._db, result, shas, self.analyst, now)
+            record_run(self._db, result, shas, self.analyst, now,
+                       rows=[f"keyframes/{b.ref.id}" for b in blobs])
 
 
 def record_run(db: CaseDB, result: LocateResult, shas: dict[str, str], analyst: str,
-               now: str) -> int:
+               now: str, rows: list[str] | None = None) -> int:
     """Store a locate run and its ``locate`` audit entry (inside the caller's transaction);
-    ``shas``: keyframe id -> SHA-256 of the PNG stored.  Returns the run id."""
+    ``shas``: keyframe id -> SHA-256 of the PNG stored; ``rows``: keys of other rows
+    written with it (new keyframes) for the entry's row digests.  Returns the run id."""
     run = db.insert_run(result.to_json(), now)
+    keys = [*(rows or []), f"locate_runs/{run}", *db.candidate_keys(run)]
     best = result.best()
     db.append_audit("locate", {
         "run_id": run, "verdict": result.verdict, "reason": result.reason,
         "candidates": len(result.candidates),
         "best": {"lat": best.lat, "lon": best.lon, "confidence": best.confidence} if best else None,
         "keyframes": {k.id: shas.get(k.id, k.sha256) for k in result.keyframes},
-        "method": result.method}, analyst, time=now)
+        "method": result.method}, analyst, time=now, rows=keys)
     return run
 
 

@@ -57,6 +57,7 @@ from workbench.case.ingest import (
     raster_records,
     read_locate_json,
 )
+from workbench.case.signing import CaseSigning
 from workbench.case.store import SCHEMA_VERSION, SQLITE_MAGIC, CaseDB, recover
 from workbench.errors import CaseCorruptError, CaseError, CaseOpenError, OutputError, UsageError
 from workbench.locate.pipeline import locate
@@ -69,7 +70,7 @@ __all__ = ["CASE_SUFFIX", "Case", "new_case", "resolve_case_path"]
 SOFTWARE = f"osint-geolocation-workbench {__version__}"
 
 
-class Case(CaseActions):
+class Case(CaseActions, CaseSigning):
     """An open case file.  Use :meth:`create` / :meth:`open`, then :meth:`close` (or ``with``).
 
     Every mutating method is one SQLite transaction and appends one audit entry in the
@@ -145,14 +146,15 @@ class Case(CaseActions):
                     db.insert_footage(str(Path(video_path).resolve()), Path(video_path).name,
                                       digest, size, video_doc, copy)
                     db.insert_keyframes(blobs, now)
-                    for r in rasters:
-                        db.insert_raster(r)
+                    raster_keys = [db.insert_raster(r) for r in rasters]
                     db.append_audit("create", {
                         "footage": Path(video_path).name, "footage_sha256": digest,
                         "footage_copy": copy is not None, "software": SOFTWARE,
                         "schema_version": SCHEMA_VERSION,
                         "rasters": [{"path": r["path"], "sha256": r["sha256"]} for r in rasters],
-                    }, who, time=now)
+                        "case_id": db.meta("case_id"),
+                    }, who, time=now, rows=[*db.meta_keys(), "footage/1", *raster_keys,
+                                            *(f"keyframes/{b.ref.id}" for b in blobs)])
                     record_run(db, result, {b.ref.id: b.sha256 for b in blobs}, who, now)
             finally:
                 db.close()
@@ -209,7 +211,9 @@ class Case(CaseActions):
         def log_migration(db: CaseDB, from_version: int, steps: list[int]) -> None:
             db.append_audit("migrate", {"from_version": from_version,
                                         "to_version": SCHEMA_VERSION, "steps": steps,
-                                        "software": SOFTWARE}, who)
+                                        "software": SOFTWARE, "case_id": db.meta("case_id")},
+                            who, rows=[k for k in db.meta_keys()
+                                       if k in ("meta/schema_version", "meta/case_id")])
 
         db = CaseDB.open(p, readonly=readonly, on_migrate=log_migration)
         return cls(p, db, readonly, who)

@@ -164,7 +164,8 @@ class AuditEntry:
 
     ``time`` is UTC ISO 8601; ``action`` one of ``create``, ``locate``, ``confirm``,
     ``reject``, ``note``, ``keyframe``, ``tie_point``, ``point_of_interest``,
-    ``claim``, ``context_layer``, ``shadow``, ``relink``, ``migrate``; ``details`` says what changed
+    ``claim``, ``context_layer``, ``shadow``, ``relink``, ``migrate``, ``sign``,
+    ``timestamp``; ``details`` says what changed
     (JSON-ready dict).  ``hash`` = SHA-256 hex of ``prev_hash`` + the canonical JSON
     of this entry, so any edit or deletion breaks the chain (see ``verify_case``).
     """
@@ -176,6 +177,39 @@ class AuditEntry:
     details: dict[str, Any]
     prev_hash: str
     hash: str
+
+
+@dataclass(frozen=True)
+class SignatureRecord:
+    """An audit head signed by an analyst's key (see :mod:`workbench.case.anchor`).
+
+    ``seq``/``head_hash``: the audit entry signed and its chain hash; ``public_key``:
+    the raw Ed25519 public key, hex; ``fingerprint``: ``SHA256:`` + hex of its SHA-256;
+    ``signature``: hex of the Ed25519 signature over :func:`~workbench.case.anchor.
+    anchor_message`.
+    """
+
+    id: int
+    seq: int
+    head_hash: str
+    case_id: str
+    algorithm: str
+    public_key: str
+    fingerprint: str
+    signature: str
+    user: str
+    time: str
+
+
+@dataclass(frozen=True)
+class TimestampRecord:
+    """An RFC 3161 time-stamp token (DER) imported for signature ``signature_id``."""
+
+    id: int
+    signature_id: int
+    token: bytes
+    user: str
+    time: str
 
 
 @dataclass(frozen=True)

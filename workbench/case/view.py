@@ -25,9 +25,12 @@ from workbench.case.model import (
     PointOfInterest,
     RasterRecord,
     ShadowRecord,
+    SignatureRecord,
     TiePoint,
+    TimestampRecord,
 )
 from workbench.case.store import CaseDB
+from workbench.case.store.evidence import RowDigest
 from workbench.errors import CaseCorruptError, UsageError
 from workbench.results import Candidate, KeyframeRef, LocateResult, ResultFormatError, VideoRef
 
@@ -198,3 +201,34 @@ class CaseView:
     def audit_log(self) -> list[AuditEntry]:
         """The whole audit log, oldest first."""
         return self._db.audit_entries()
+
+    # ---- evidence (what verify compares; see workbench.case.store.evidence) ----
+
+    @property
+    def case_id(self) -> str:
+        """The case's identity (a UUID, schema 4 on; bound into its signatures)."""
+        return self._db.meta("case_id")
+
+    def row_digests(self) -> dict[str, RowDigest]:
+        """``"table/id" -> (row digest, field digests)`` of every evidence row now."""
+        return self._db.row_digests()
+
+    def recorded_row_digests(self) -> dict[int, dict[str, RowDigest]]:
+        """The row digests each audit entry recorded: ``seq -> {"table/id": ...}``."""
+        return self._db.recorded_row_digests()
+
+    def row_times(self) -> dict[str, list[str]]:
+        """``table -> [UTC time of each row]`` (``keyframes``: ids; ``locate_runs.id``)."""
+        return self._db.row_times()
+
+    def schema_problems(self) -> list[tuple[str, str]]:
+        """Differences from the schema this software creates (dropped/planted triggers)."""
+        return self._db.schema_problems()
+
+    def signatures(self) -> list[SignatureRecord]:
+        """Signed audit heads, oldest first."""
+        return self._db.signatures()
+
+    def timestamps(self) -> list[TimestampRecord]:
+        """Imported RFC 3161 time-stamp tokens, oldest first."""
+        return self._db.timestamps()

@@ -21,7 +21,7 @@ from workbench.errors import Cancelled, WorkbenchError, describe
 from workbench.version import __version__
 
 SUBCOMMANDS: tuple[str, ...] = (
-    "info", "keyframes", "tiles", "index", "locate", "case", "verify", "report", "gui",
+    "info", "keyframes", "tiles", "index", "locate", "case", "verify", "report", "gui", "sign",
 )
 EXIT_USAGE = 2
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a killed writer

@@ -15,6 +15,8 @@
     workbench case tiepoint CASE RANK KX KY TX TY
     workbench case keyframe CASE FRAME_INDEX
     workbench case relink CASE FILE           # a moved footage/raster file, same SHA-256
+    workbench case sign CASE --key KEYFILE [--tsq OUT.tsq]   # see workbench keygen
+    workbench case timestamp CASE TOKEN.tsr
 
 ``case new X`` creates ``X.wbcase``; every command taking CASE accepts ``X`` or
 ``X.wbcase`` (the file as given if it exists, else with ``.wbcase`` appended).
@@ -30,6 +32,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workbench.cli import sign_cmd
 from workbench.errors import UsageError, WorkbenchError
 
 if TYPE_CHECKING:  # annotations only, for start-up time (see _open); cli is above case
@@ -131,6 +134,8 @@ def register(sub: Any) -> None:
     sp = add("keyframe", "add frame FRAME_INDEX of the footage as a manual keyframe")
     sp.add_argument("frame", type=int, metavar="FRAME_INDEX")
     sp.set_defaults(func=_keyframe)
+
+    sign_cmd.register_case_actions(add)  # case sign, case timestamp
 
 
 def _open(args: argparse.Namespace) -> Case:

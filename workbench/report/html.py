@@ -257,11 +257,14 @@ def _integrity(d: ReportData) -> str:
     v = d.verification
     if v is None:
         return "<p>Verification was not run.</p>"
-    head = '<p class="ok"><b>VERIFIED</b>: ' if v.ok else '<p class="bad"><b>MISMATCH</b>: '
+    head = '<p class="ok"><b>VERIFIED</b>: ' if v.ok else '<p class="bad"><b>MISMATCH</b>: ' \
+        if v.tampered else '<p class="bad"><b>NOT FULLY CHECKED</b>: '
     out = head + e(f"{len(v.checked)} checks passed, "
                    f"{sum(f.severity == 'error' for f in v.findings)} problems.") + "</p>"
     out += "<ul>" + "".join(f"<li>{e(c)}</li>" for c in v.checked) + \
         "".join(f'<li class="bad">{e(f)}</li>' for f in v.findings) + "</ul>"
+    out += "".join(f"<p>Partly checkable: {e(p)}</p>" for p in v.partly + v.not_checked)
+    out += f"<p>Anchoring: {e(v.anchoring)}</p>"  # signed audit head (workbench case sign)
     out += f"<p>Audit-log head hash (record it to detect truncation): {_hash(v.audit_head)}</p>"
     return out
 

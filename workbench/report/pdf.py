@@ -296,7 +296,8 @@ class _Builder:
             self.story.append(self.p("Verification was not run."))
         else:
             word = '<font color="#0a6b1f"><b>VERIFIED</b></font>' if ver.ok else \
-                '<font color="#b00020"><b>MISMATCH</b></font>'
+                '<font color="#b00020"><b>MISMATCH</b></font>' if ver.tampered else \
+                '<font color="#b00020"><b>NOT FULLY CHECKED</b></font>'
             self.story.append(self.p(f"{word}: {len(ver.checked)} checks passed, "
                                      f"{sum(f.severity == 'error' for f in ver.findings)} "
                                      "problems."))
@@ -304,6 +305,9 @@ class _Builder:
                 self.story.append(self.p(f"- {t(line)}", self.small))
             for f in ver.findings:
                 self.story.append(self.p(f'<font color="#b00020">- {t(f)}</font>', self.small))
+            for line in ver.partly + ver.not_checked:
+                self.story.append(self.p(f"- Partly checkable: {t(line)}", self.small))
+            self.story.append(self.p(f"Anchoring: {t(ver.anchoring)}", self.small))
             self.story.append(self.p(f"Audit-log head hash: {t(ver.audit_head)}", self.mono))
         self.story.append(self.p("10. Audit log", h2))
         self.story.append(self.table(["#", "Time (UTC)", "User", "Action", "Details"], [

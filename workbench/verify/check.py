@@ -5,6 +5,11 @@ Checks, each reported precisely (what, expected value, found value):
 * the audit log's hash chain, and that every decision, note, point of interest,
   claim, context layer and tie point has its audit entry and equals it field by
   field (:mod:`workbench.verify.records`);
+* every stored row against the digest its audit entry recorded, both directions
+  (a deleted, edited or slipped-in row), and the schema's tables and triggers
+  (:mod:`workbench.verify.rows`; older cases: :mod:`workbench.verify.legacy`);
+* the signatures of the audit head and their time-stamp tokens
+  (:mod:`workbench.verify.anchoring`);
 * the footage: present at its recorded path, same size and SHA-256 (and the
   stored copy, if any);
 * every keyframe PNG (and mask) stored in the case: re-hashed, decodable, and equal
@@ -24,6 +29,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -41,12 +47,15 @@ from workbench.case.geometry import (
 )
 from workbench.case.ingest import decode_png, sidecar_hashes
 from workbench.case.model import AuditEntry, RasterRecord
-from workbench.errors import CaseError
+from workbench.errors import CaseCorruptError, CaseError, describe
 from workbench.geo import haversine_m
 from workbench.hashing import sha256_bytes, sha256_file
 from workbench.results import Candidate
+from workbench.verify.anchoring import check_anchoring
+from workbench.verify.legacy import check_legacy
 from workbench.verify.model import MAX_MEDIAN_RESIDUAL_PX, POSITION_TOL_M, VerifyReport
 from workbench.verify.records import check_records
+from workbench.verify.rows import check_rows, check_schema
 
 log = logging.getLogger(__name__)
 
@@ -316,21 +325,45 @@ def _check_one(rep: VerifyReport, subject: str, c: Candidate, grid: RasterRecord
                            f"{d_refit:.2f} m (median residual {med_s:.2f} px)")
 
 
-def verify_case(path: str | os.PathLike[str]) -> VerifyReport:
+def _section(rep: VerifyReport, name: str, check: Callable[[], object]) -> None:
+    """Run one group of checks; a record that cannot even be read is tampering (the
+    workbench never writes one), anything else that fails means "could not check"."""
+    try:
+        check()
+    except CaseCorruptError as exc:
+        rep.error("record_unreadable", name, f"{exc.message} (edited outside the workbench)")
+    except Exception as exc:  # any failure of a check must be reported, not crash verify
+        log.debug("verify: %s could not be checked", name, exc_info=True)
+        rep.not_checked.append(f"{name}: could not be checked ({describe(exc)})")
+
+
+def verify_case(path: str | os.PathLike[str], *,
+                trusted_keys: Sequence[str] = ()) -> VerifyReport:
     """Verify the case file at ``path`` (opened read-only, never modified).
 
+    ``trusted_keys``: raw Ed25519 public keys (hex) whose signature the case must carry
+    (:func:`workbench.case.anchor.load_public_key` reads them from files).
+
     Raises the ``Case.open`` errors (``CaseOpenError``, ``CaseCorruptError``,
-    ``CaseVersionError``) when the case itself cannot be read.
+    ``CaseVersionError``) when the case itself cannot be read.  A check that fails
+    for another reason is listed in ``not_checked`` (status "not checked").
     """
     rep = VerifyReport(str(path))
     with Case.open(path, readonly=True) as case:
         rep.path = str(case.path)  # resolved like every CASE argument (X or X.wbcase)
         entries = case.audit_log()
-        _check_audit(case, rep, entries)
-        _check_footage(case, rep, entries)
-        _check_keyframes(case, rep, entries)
-        _check_rasters(case, rep, entries)
-        _check_locations(case, rep, entries)
+        coverage: list[tuple[list[AuditEntry], list[str]]] = []
+        _section(rep, "audit log", lambda: _check_audit(case, rep, entries))
+        _section(rep, "schema", lambda: check_schema(case, rep))
+        _section(rep, "row digests", lambda: coverage.append(check_rows(case, rep, entries)))
+        if coverage:
+            _section(rep, "records from before schema 4",
+                     lambda: check_legacy(case, rep, entries, *coverage[0]))
+        _section(rep, "signatures", lambda: check_anchoring(case, rep, entries, trusted_keys))
+        _section(rep, "footage", lambda: _check_footage(case, rep, entries))
+        _section(rep, "keyframes", lambda: _check_keyframes(case, rep, entries))
+        _section(rep, "rasters", lambda: _check_rasters(case, rep, entries))
+        _section(rep, "locations", lambda: _check_locations(case, rep, entries))
     for f in rep.findings:
         log.info("%s", f)
     return rep

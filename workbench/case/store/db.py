@@ -30,6 +30,8 @@ from workbench.case.model import (
     ShadowRecord,
     TiePoint,
 )
+from workbench.case.store.anchors import EvidenceQueries
+from workbench.case.store.evidence import keys_of, record_rows
 from workbench.case.store.schema import connect, create_schema, open_connection
 from workbench.claim import ShadowMeasure
 from workbench.errors import (
@@ -41,8 +43,9 @@ from workbench.errors import (
 from workbench.results import Candidate, KeyframeRef, VideoRef
 
 
-class CaseDB:
-    """One case database connection and the statements run on it."""
+class CaseDB(EvidenceQueries):
+    """One case database connection and the statements run on it (the evidence queries:
+    :class:`~workbench.case.store.anchors.EvidenceQueries`)."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self._conn: sqlite3.Connection | None = conn
@@ -121,13 +124,20 @@ class CaseDB:
         return str(row["value"]) if row else ""
 
     def append_audit(self, action: str, details: dict[str, Any], user: str, *,
-                     time: str | None = None) -> AuditEntry:
-        """Append one chained entry inside the caller's transaction; returns it."""
+                     time: str | None = None, rows: list[str] | None = None) -> AuditEntry:
+        """Append one chained entry inside the caller's transaction; returns it.
+
+        ``rows``: keys (``table/id``, see :mod:`~workbench.case.store.evidence`) of the
+        rows this action created or changed, already written: their digests are recorded
+        and ``details`` gains ``rows_sha256`` and ``rows`` (their number)."""
         row = self.conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
                                 ).fetchone()
         seq = (row["seq"] + 1) if row else 1
         prev = row["hash"] if row else GENESIS_HASH
         when = time or utc_now()
+        if rows is not None:
+            agg, n = record_rows(self.conn, seq, rows)
+            details = {**details, "rows_sha256": agg, "rows": n}
         details = normalised(details)
         h = entry_hash(prev, seq, when, user, action, details)
         self.conn.execute(
@@ -199,15 +209,20 @@ class CaseDB:
                 sidecars={str(k): str(v) for k, v in (m.get("sidecars") or {}).items()}))
         return out
 
-    def insert_raster(self, rec: dict[str, Any]) -> None:
-        """``rec``: ``path``, ``sha256``, ``size_bytes``; the rest is stored as metadata."""
+    def insert_raster(self, rec: dict[str, Any]) -> str:
+        """``rec``: ``path``, ``sha256``, ``size_bytes``; the rest is stored as metadata.
+        Returns the row's key."""
         meta = {k: v for k, v in rec.items() if k not in ("path", "sha256", "size_bytes")}
-        self.conn.execute("INSERT INTO rasters (path, sha256, size_bytes, meta_json) "
+        cur = self.conn.execute("INSERT INTO rasters (path, sha256, size_bytes, meta_json) "
                           "VALUES (?, ?, ?, ?)",
                           (rec["path"], rec["sha256"], rec["size_bytes"], canonical_json(meta)))
+        return f"rasters/{cur.lastrowid}"
 
-    def relink_raster(self, old_path: str, new_path: str) -> None:
+    def relink_raster(self, old_path: str, new_path: str) -> list[str]:
+        """Returns the keys of the rows changed."""
+        keys = keys_of(self.conn, "rasters", "path = ?", (old_path,))
         self.conn.execute("UPDATE rasters SET path = ? WHERE path = ?", (new_path, old_path))
+        return keys
 
     # ---- keyframes -----------------------------------------------------------
 
@@ -305,10 +320,11 @@ class CaseDB:
                          int(r["run_id"]))
                 for r in self.conn.execute(q + " ORDER BY id", args)]
 
-    def insert_decision(self, d: Decision) -> None:
-        self.conn.execute("INSERT INTO decisions (run_id, rank, status, note, user, time) "
+    def insert_decision(self, d: Decision) -> int:
+        cur = self.conn.execute("INSERT INTO decisions (run_id, rank, status, note, user, time) "
                           "VALUES (?, ?, ?, ?, ?, ?)",
                           (d.run_id, d.rank, d.status, d.note, d.user, d.time))
+        return int(cur.lastrowid or 0)
 
     def notes(self) -> list[Note]:
         return [Note(int(r["id"]), r["text"], r["user"], r["time"])

@@ -7,8 +7,12 @@ Schema history:
 * **2**: adds the claim, context layers, points of interest, and the
   audit log's hash chain (``prev_hash``/``hash``); version-1 entries are chained
   on migration, which is itself logged.
-* **3** (current): the claim's time and category (``claimed_time``, ``category``) and
+* **3**: the claim's time and category (``claimed_time``, ``category``) and
   the analyst's shadow measurements (``shadows``, append-only).
+* **4** (current): ``row_digests`` (the digest of every row an audit entry wrote, see
+  :mod:`workbench.case.store.evidence`), ``signatures`` and ``timestamps`` (signed
+  audit heads and RFC 3161 tokens), a ``case_id`` in ``meta``, and append-only /
+  no-delete triggers on the remaining evidence tables.
 
 A case is recognised by its ``meta`` table with ``format = workbench.case``.
 Append-only tables are protected by triggers that ``RAISE`` on ``UPDATE`` /
@@ -23,14 +27,16 @@ import contextlib
 import json
 import os
 import sqlite3
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 from workbench.case.audit import GENESIS_HASH, entry_hash
+from workbench.case.store.evidence import schema_problems as _schema_problems
 from workbench.errors import CaseCorruptError, CaseError, CaseOpenError, CaseVersionError
 
 FORMAT = "workbench.case"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 _APPEND_ONLY = ("audit_log", "decisions", "notes", "tie_points", "locate_runs")
@@ -112,6 +118,30 @@ CREATE TABLE shadows (
 """
 
 
+DDL_V4_SIGNATURES = """
+CREATE TABLE signatures (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, seq INTEGER NOT NULL, head_hash TEXT NOT NULL,
+    case_id TEXT NOT NULL, algorithm TEXT NOT NULL, public_key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL, signature TEXT NOT NULL, user TEXT NOT NULL,
+    time TEXT NOT NULL
+);
+CREATE TABLE timestamps (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, signature_id INTEGER NOT NULL,
+    token BLOB NOT NULL, user TEXT NOT NULL, time TEXT NOT NULL
+)
+"""
+DDL_V4_DIGESTS = """
+CREATE TABLE row_digests (
+    seq INTEGER NOT NULL, key TEXT NOT NULL, digest TEXT NOT NULL, fields TEXT NOT NULL,
+    PRIMARY KEY (seq, key)
+)
+"""
+# schema 4: tables whose rows are never changed, and tables whose rows are never removed
+_V4_APPEND_ONLY = ("signatures", "timestamps", "row_digests", "points_of_interest",
+                   "context_layers")
+_V4_NO_DELETE = ("footage", "rasters", "keyframes", "candidates")
+
+
 def _run(conn: sqlite3.Connection, script: str) -> None:
     """Execute ``;``-separated plain statements one by one (no implicit COMMIT, unlike
     ``executescript``; the scripts here contain no ``;`` inside statements)."""
@@ -135,6 +165,19 @@ def _shadow_triggers(conn: sqlite3.Connection) -> None:
     for op in ("UPDATE", "DELETE"):
         conn.execute(f"CREATE TRIGGER IF NOT EXISTS shadows_no_{op.lower()} BEFORE {op} ON "
                      "shadows BEGIN SELECT RAISE(ABORT, 'shadows is append-only'); END")
+
+
+def _v4_triggers(conn: sqlite3.Connection) -> None:
+    for t in _V4_APPEND_ONLY + _V4_NO_DELETE:
+        for op in ("UPDATE", "DELETE") if t in _V4_APPEND_ONLY else ("DELETE",):
+            conn.execute(f"CREATE TRIGGER IF NOT EXISTS {t}_no_{op.lower()} BEFORE {op} ON {t} "
+                         f"BEGIN SELECT RAISE(ABORT, '{t} is append-only'); END")
+
+
+def _new_case_id(conn: sqlite3.Connection) -> None:
+    """Give the case its identity (bound into signatures); kept if it has one."""
+    conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('case_id', ?)",
+                 (str(uuid.uuid4()),))
 
 
 def connect(path: str | os.PathLike[str], *, readonly: bool = False) -> sqlite3.Connection:
@@ -186,9 +229,17 @@ def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
     _shadow_triggers(conn)
 
 
+def _migrate_3_to_4(conn: sqlite3.Connection) -> None:
+    _run(conn, DDL_V4_SIGNATURES)
+    _run(conn, DDL_V4_DIGESTS)
+    _v4_triggers(conn)
+    _new_case_id(conn)
+
+
 # version N -> function migrating N to N + 1 (inside one transaction)
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2,
-                                                               2: _migrate_2_to_3}
+                                                               2: _migrate_2_to_3,
+                                                               3: _migrate_3_to_4}
 
 
 def migrate(conn: sqlite3.Connection, from_version: int) -> list[int]:
@@ -241,11 +292,15 @@ def _open_error(exc: sqlite3.Error, path: Path) -> CaseError:
 def create_schema(conn: sqlite3.Connection, *, created: str, software: str) -> None:
     """Create the current schema in an empty database (inside the caller's transaction)."""
     _run(conn, DDL_V1 + DDL_V2_TABLES + DDL_V2_AUDIT + DDL_V3)
+    _run(conn, DDL_V4_SIGNATURES)
+    _run(conn, DDL_V4_DIGESTS)
     _set_triggers(conn, True)
     _shadow_triggers(conn)
+    _v4_triggers(conn)
     conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
         ("format", FORMAT), ("schema_version", str(SCHEMA_VERSION)), ("created", created),
         ("software", software)])
+    _new_case_id(conn)
 
 
 def open_connection(path: Path, *, readonly: bool,
@@ -294,3 +349,10 @@ def open_connection(path: Path, *, readonly: bool,
         conn.close()
         raise
     return conn
+
+
+def schema_problems(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """``[(object, problem), ...]``: how this database's tables, triggers, views and
+    indexes differ from a case freshly created by this software (dropped or planted
+    triggers, rebuilt tables).  Run after migration, so older cases compare too."""
+    return _schema_problems(conn, create_schema)
