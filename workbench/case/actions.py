@@ -40,8 +40,8 @@ from workbench.case.model import (
     ShadowRecord,
     TiePoint,
 )
+from workbench.case.provenance import ProvenanceActions
 from workbench.case.store import CaseDB
-from workbench.case.view import CaseView
 from workbench.claim import (
     ShadowError,
     layer_meta,
@@ -57,7 +57,7 @@ from workbench.position import candidate_pixel_position
 from workbench.results import Candidate, KeyframeRef, LocateResult, TileRef
 
 
-class CaseActions(CaseView):
+class CaseActions(ProvenanceActions):
     """The mutating half of :class:`workbench.case.Case`."""
 
     # ---- analyst actions (each one transaction + one audit entry) ----------
@@ -213,7 +213,7 @@ class CaseActions(CaseView):
                 "lon": lon, "lat": lat, "uncertainty_m": unc,
                 "outside_hull": pos.outside_hull}, self.analyst)
             p = PointOfInterest(rank, c.keyframe_id, x, y, label, lon, lat, entry.user,
-                                entry.time)
+                                entry.time, 0, unc, pos.outside_hull)
             pid = self._db.insert_point_of_interest(run, p)
         return PointOfInterest(rank, c.keyframe_id, x, y, label, lon, lat, entry.user,
                                entry.time, pid, unc, pos.outside_hull)

@@ -23,6 +23,8 @@ from workbench.case.model import (
     ContextLayer,
     Decision,
     FootageRecord,
+    FootageSource,
+    ImageryMeta,
     KeyframeBlob,
     Note,
     PointOfInterest,
@@ -337,14 +339,17 @@ class CaseDB:
 
     def points_of_interest(self) -> list[PointOfInterest]:
         return [PointOfInterest(int(r["rank"]), r["keyframe_id"], r["x"], r["y"], r["label"],
-                                r["lon"], r["lat"], r["user"], r["time"], int(r["id"]))
+                                r["lon"], r["lat"], r["user"], r["time"], int(r["id"]),
+                                r["uncertainty_m"], r["outside_hull"])
                 for r in self.conn.execute("SELECT * FROM points_of_interest ORDER BY id")]
 
     def insert_point_of_interest(self, run_id: int, p: PointOfInterest) -> int:
         cur = self.conn.execute(
             "INSERT INTO points_of_interest (run_id, rank, keyframe_id, x, y, label, lon, "
-            "lat, user, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (run_id, p.rank, p.keyframe_id, p.x, p.y, p.label, p.lon, p.lat, p.user, p.time))
+            "lat, user, time, uncertainty_m, outside_hull) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, p.rank, p.keyframe_id, p.x, p.y, p.label, p.lon, p.lat, p.user, p.time,
+             p.uncertainty_m, p.outside_hull))
         return int(cur.lastrowid or 0)
 
     def claim(self) -> Claim | None:
@@ -400,4 +405,36 @@ class CaseDB:
             "VALUES (?, ?, ?, ?, ?, ?)",
             (layer.name, layer.source_path, layer.sha256, canonical_json(layer.geojson),
              layer.user, layer.time))
+        return int(cur.lastrowid or 0)
+
+    # ---- footage source and imagery provenance (schema 4, DDL_V4_SOURCE) -------------
+
+    def footage_sources(self) -> list[FootageSource]:
+        """Every footage-source record, oldest first (the last one is current)."""
+        return [FootageSource(int(r["id"]), r["url"], r["channel"], r["obtained"],
+                              r["archive_path"], r["archive_name"], r["archive_sha256"],
+                              r["archive_size"], r["note"], r["user"], r["time"])
+                for r in self.conn.execute("SELECT * FROM footage_sources ORDER BY id")]
+
+    def insert_footage_source(self, s: FootageSource) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO footage_sources (url, channel, obtained, archive_path, archive_name, "
+            "archive_sha256, archive_size, note, user, time) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (s.url, s.channel, s.obtained, s.archive_path, s.archive_name, s.archive_sha256,
+             s.archive_size, s.note, s.user, s.time))
+        return int(cur.lastrowid or 0)
+
+    def imagery_meta(self) -> list[ImageryMeta]:
+        """Every analyst-entered imagery record, oldest first."""
+        return [ImageryMeta(int(r["id"]), r["raster_sha256"], r["raster_path"], r["acquired"],
+                            r["attribution"], r["gsd_m"], r["user"], r["time"])
+                for r in self.conn.execute("SELECT * FROM imagery_meta ORDER BY id")]
+
+    def insert_imagery_meta(self, m: ImageryMeta) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO imagery_meta (raster_sha256, raster_path, acquired, attribution, "
+            "gsd_m, user, time) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (m.raster_sha256, m.raster_path, m.acquired, m.attribution, m.gsd_m, m.user,
+             m.time))
         return int(cur.lastrowid or 0)

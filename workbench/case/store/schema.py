@@ -7,8 +7,13 @@ Schema history:
 * **2**: adds the claim, context layers, points of interest, and the
   audit log's hash chain (``prev_hash``/``hash``); version-1 entries are chained
   on migration, which is itself logged.
-* **3** (current): the claim's time and category (``claimed_time``, ``category``) and
+* **3**: the claim's time and category (``claimed_time``, ``category``) and
   the analyst's shadow measurements (``shadows``, append-only).
+* **4** (current): where the footage was obtained (``footage_sources``), the analyst's
+  imagery provenance (``imagery_meta``), both append-only (the latest row is current,
+  earlier ones stay as history), and the 1-sigma radius of each point of interest
+  (``points_of_interest.uncertainty_m``/``outside_hull``, filled from the audit log on
+  migration).
 
 A case is recognised by its ``meta`` table with ``format = workbench.case``.
 Append-only tables are protected by triggers that ``RAISE`` on ``UPDATE`` /
@@ -30,7 +35,7 @@ from workbench.case.audit import GENESIS_HASH, entry_hash
 from workbench.errors import CaseCorruptError, CaseError, CaseOpenError, CaseVersionError
 
 FORMAT = "workbench.case"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 _APPEND_ONLY = ("audit_log", "decisions", "notes", "tie_points", "locate_runs")
@@ -112,6 +117,25 @@ CREATE TABLE shadows (
 """
 
 
+# schema 4, footage source / imagery provenance / point radius (issue 13); the lead combines
+# the helpers' DDL_V4_* blocks in one 3 -> 4 migration
+DDL_V4_SOURCE = """
+CREATE TABLE footage_sources (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, url TEXT, channel TEXT, obtained TEXT,
+    archive_path TEXT, archive_name TEXT, archive_sha256 TEXT, archive_size INTEGER,
+    note TEXT, user TEXT NOT NULL, time TEXT NOT NULL
+);
+CREATE TABLE imagery_meta (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, raster_sha256 TEXT NOT NULL,
+    raster_path TEXT NOT NULL, acquired TEXT, attribution TEXT, gsd_m REAL,
+    user TEXT NOT NULL, time TEXT NOT NULL
+);
+ALTER TABLE points_of_interest ADD COLUMN uncertainty_m REAL;
+ALTER TABLE points_of_interest ADD COLUMN outside_hull REAL
+"""
+_APPEND_ONLY_V4_SOURCE = ("footage_sources", "imagery_meta")
+
+
 def _run(conn: sqlite3.Connection, script: str) -> None:
     """Execute ``;``-separated plain statements one by one (no implicit COMMIT, unlike
     ``executescript``; the scripts here contain no ``;`` inside statements)."""
@@ -135,6 +159,32 @@ def _shadow_triggers(conn: sqlite3.Connection) -> None:
     for op in ("UPDATE", "DELETE"):
         conn.execute(f"CREATE TRIGGER IF NOT EXISTS shadows_no_{op.lower()} BEFORE {op} ON "
                      "shadows BEGIN SELECT RAISE(ABORT, 'shadows is append-only'); END")
+
+
+def _v4_source_triggers(conn: sqlite3.Connection) -> None:
+    """``footage_sources`` and ``imagery_meta`` (schema 4) are append-only."""
+    for t in _APPEND_ONLY_V4_SOURCE:
+        for op in ("UPDATE", "DELETE"):
+            conn.execute(f"CREATE TRIGGER IF NOT EXISTS {t}_no_{op.lower()} BEFORE {op} ON "
+                         f"{t} BEGIN SELECT RAISE(ABORT, '{t} is append-only'); END")
+
+
+def _v4_point_radius(conn: sqlite3.Connection) -> None:
+    """Fill ``points_of_interest.uncertainty_m``/``outside_hull`` of points recorded before
+    schema 4 from their audit entries (same keyframe pixel, label, user and time)."""
+    for row in conn.execute("SELECT details, user, time FROM audit_log "
+                            "WHERE action = 'point_of_interest' ORDER BY seq").fetchall():
+        try:
+            d = json.loads(row["details"])
+            unc, hull = d.get("uncertainty_m"), d.get("outside_hull")
+            x, y, label = float(d["x"]), float(d["y"]), str(d["label"])
+        except (TypeError, ValueError, KeyError, AttributeError):
+            continue  # verify reports a malformed entry; the radius stays unknown
+        conn.execute("UPDATE points_of_interest SET uncertainty_m = ?, outside_hull = ? "
+                     "WHERE x = ? AND y = ? AND label = ? AND user = ? AND time = ?",
+                     (unc if isinstance(unc, int | float) else None,
+                      hull if isinstance(hull, int | float) else None,
+                      x, y, label, row["user"], row["time"]))
 
 
 def connect(path: str | os.PathLike[str], *, readonly: bool = False) -> sqlite3.Connection:
@@ -186,9 +236,16 @@ def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
     _shadow_triggers(conn)
 
 
+def _migrate_3_to_4(conn: sqlite3.Connection) -> None:
+    _run(conn, DDL_V4_SOURCE)
+    _v4_source_triggers(conn)
+    _v4_point_radius(conn)
+
+
 # version N -> function migrating N to N + 1 (inside one transaction)
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2,
-                                                               2: _migrate_2_to_3}
+                                                               2: _migrate_2_to_3,
+                                                               3: _migrate_3_to_4}
 
 
 def migrate(conn: sqlite3.Connection, from_version: int) -> list[int]:
@@ -240,9 +297,10 @@ def _open_error(exc: sqlite3.Error, path: Path) -> CaseError:
 
 def create_schema(conn: sqlite3.Connection, *, created: str, software: str) -> None:
     """Create the current schema in an empty database (inside the caller's transaction)."""
-    _run(conn, DDL_V1 + DDL_V2_TABLES + DDL_V2_AUDIT + DDL_V3)
+    _run(conn, DDL_V1 + DDL_V2_TABLES + DDL_V2_AUDIT + DDL_V3 + ";" + DDL_V4_SOURCE)
     _set_triggers(conn, True)
     _shadow_triggers(conn)
+    _v4_source_triggers(conn)
     conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
         ("format", FORMAT), ("schema_version", str(SCHEMA_VERSION)), ("created", created),
         ("software", software)])
