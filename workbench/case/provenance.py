@@ -69,7 +69,7 @@ def parse_imagery_date(text: str, path: Path | None = None) -> str:
         if day > datetime.now(UTC).date():
             raise UsageError(f"imagery date {raw} is in the future", path)
         return raw
-    if "T" not in raw and " " not in raw:
+    if not re.match(r"^\d{4}-\d{2}-\d{2}[T ]", raw):
         raise UsageError(f"imagery date {raw!r}: use YYYY, YYYY-MM, YYYY-MM-DD or an ISO 8601 "
                          "time with its zone", path)
     try:

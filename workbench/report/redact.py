@@ -121,8 +121,9 @@ def redact_report(d: Any, red: Redactor) -> Any:
                               for f in v.findings])
     video = replace(d.footage.video, path=red.name(d.footage.video.path))
     src = d.source
-    if src is not None and src.archive_path:
-        src = replace(src, archive_path=red.name(src.archive_path))
+    if src is not None:
+        src = replace(src, archive_path=red.name(src.archive_path or "") or None,
+                      channel=t(src.channel or "") or None, note=t(src.note or "") or None)
     return replace(
         d, case_path=red.name(d.case_path), reason=t(d.reason), primary=primary,
         sections=sections, candidates=[(cand(c), dec(x)) for c, x in d.candidates],
