@@ -41,11 +41,9 @@ def _million_vertices(path: Path) -> None:
 
 
 def _no_crs_gpkg(path: Path) -> None:
-    import shapely
-
-    from pyogrio.raw import write
-
     import numpy as np
+    import shapely
+    from pyogrio.raw import write
 
     geom = shapely.to_wkb(shapely.points([[450000.0, 3900000.0]]))
     write(path, geometry=geom, field_data=[np.array(["a"], dtype=object)], fields=["name"],

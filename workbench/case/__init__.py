@@ -28,7 +28,8 @@ from workbench.case.model import (
 
 __all__ = [
     "CASE_SUFFIX", "AuditEntry", "Case", "Claim", "ContextLayer", "Decision", "DecisionStatus",
-    "FootageRecord", "FootageSource", "ImageryMeta", "Note", "PointOfInterest", "RasterRecord", "ShadowRecord", "TiePoint",
+    "FootageRecord", "FootageSource", "ImageryMeta", "Note", "PointOfInterest", "RasterRecord",
+    "ShadowRecord", "TiePoint",
     "new_case",
     "resolve_case_path",
 ]

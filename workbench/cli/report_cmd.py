@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     if bad or not formats:
         raise UsageError(f"unknown report format {', '.join(bad) or '(none)'}; "
                          f"use {', '.join(FORMATS)}")
-    generated_at = None
+    generated_at: datetime | str | None = None
     if args.generated_at is not None and args.generated_at.strip().lower() == "case":
         generated_at = "case"
     elif args.generated_at is not None:

@@ -2,9 +2,9 @@
 
 Every piece of case text (notes, file names, claim, audit details) goes through
 :func:`html.escape`, after bidi controls and other invisible characters are made visible
-(:func:`workbench.report.redact.visible_controls`); a strict Content-Security-Policy forbids scripts, remote
-loads and forms even if something slipped through.  The only varying part between
-two runs on the same case is the generation timestamp.
+(:func:`workbench.report.redact.visible_controls`); a strict Content-Security-Policy
+forbids scripts, remote loads and forms even if something slipped through.  The only
+varying part between two runs on the same case is the generation timestamp.
 """
 
 from __future__ import annotations
@@ -227,7 +227,8 @@ def _evidence(d: ReportData) -> str:
     arch = src.archive_path if src and src.archive_path else None
     out = "<h3>Where the footage was obtained</h3>" + _kv(
         [(k, e(val)) for k, val in source_rows(src, v.sha256, arch)])
-    out += "<h3>The file analysed</h3>" + _kv([("File name", e(d.footage.name)), ("Original path", e(v.path)),
+    out += "<h3>The file analysed</h3>" + _kv([
+               ("File name", e(d.footage.name)), ("Original path", e(v.path)),
                ("SHA-256", _hash(v.sha256)), ("Size", f"{d.footage.size_bytes:,} bytes"),
                ("Duration", f"{v.duration_s:.3f} s"), ("Frame rate", f"{v.fps:.3f} fps"),
                ("Resolution", f"{v.width} x {v.height}"), ("Codec", e(v.codec or "n/a")),

@@ -341,7 +341,8 @@ def build_report_data(case: Case, *, generated_at: datetime | str | None = None,
     known.append((str(case.path), ""))
     if source is not None and source.archive_path:
         known.append((source.archive_path, source.archive_sha256 or ""))
-    return redact_report(data, Redactor(known, on=redact_paths))  # type: ignore[no-any-return]
+    red: ReportData = redact_report(data, Redactor(known, on=redact_paths))
+    return red
 
 
 def crs_label(crs: str) -> str:
@@ -363,5 +364,5 @@ def fmt_float(v: float, digits: int) -> str:
     return f"{v:.{digits}f}" if math.isfinite(v) else "n/a"
 
 
-__all__ = ["GENERATED_BASIS", "LocationSection", "Mark", "ReportData", "ResidualRow", "build_report_data",
-           "confidence_words", "crs_label", "fmt_float"]
+__all__ = ["GENERATED_BASIS", "LocationSection", "Mark", "ReportData", "ResidualRow",
+           "build_report_data", "confidence_words", "crs_label", "fmt_float"]

@@ -86,7 +86,8 @@ def audit_summary(a: AuditEntry, limit: int = 160) -> str:
     g = d.get
     act = a.action
     if act == "create":
-        text = f"case created from footage {g('footage')} (SHA-256 {str(g('footage_sha256'))[:16]}…)"
+        sha = str(g("footage_sha256"))[:16]
+        text = f"case created from footage {g('footage')} (SHA-256 {sha}…)"
     elif act == "locate":
         best = g("best") or {}
         text = (f"locate run {g('run_id')}: verdict {g('verdict')}, {g('candidates')} candidates"
