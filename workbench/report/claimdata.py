@@ -92,7 +92,7 @@ def build_claim_report(claim: Claim | None, layers: list[ContextLayer],
             except WorkbenchError as exc:
                 log.warning("time check failed: %s", exc)
         sec = time_section(m, out.time_check, claim.claimed_time if claim else None)
-        sec.rows.insert(0, ("Marked by", f"the analyst {shadow.user} at {shadow.time}"))
+        sec.rows.insert(0, ("Marked by (analyst)", f"{shadow.user} at {shadow.time}"))
         out.sections.append(sec)
     if not figures:
         return out

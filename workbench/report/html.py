@@ -45,7 +45,7 @@ th{background:#eee}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .kv th{width:210px}.hash{font-family:"DejaVu Sans Mono",monospace;font-size:11px;
  word-break:break-all}figure{margin:10px 0}figure img{max-width:100%;border:1px solid #999}
 figcaption{font-size:12px;color:#333}.small{font-size:11px}
-td,li,p{overflow-wrap:anywhere}pre.raw{white-space:pre-wrap;overflow-wrap:anywhere;
+.kv td,li,p{overflow-wrap:anywhere}td{overflow-wrap:break-word}pre.raw{white-space:pre-wrap;overflow-wrap:anywhere;
  font-size:10px;background:#f8f8f8;border:1px solid #ccc;padding:4px;margin:2px 0}
 .missing{border:2px solid #b00020;padding:8px;background:#fff0f0}
 @media print{body{max-width:none}h2{page-break-after:avoid}figure{page-break-inside:avoid}}
@@ -228,7 +228,7 @@ def _evidence(d: ReportData) -> str:
     out = "<h3>Where the footage was obtained</h3>" + _kv(
         [(k, e(val)) for k, val in source_rows(src, v.sha256, arch)])
     out += "<h3>The file analysed</h3>" + _kv([
-               ("File name", e(d.footage.name)), ("Original path", e(v.path)),
+               ("File name", e(d.footage.name)), ("Original path", e(v.path + (" (folder redacted)" if d.redacted else ""))),
                ("SHA-256", _hash(v.sha256)), ("Size", f"{d.footage.size_bytes:,} bytes"),
                ("Duration", f"{v.duration_s:.3f} s"), ("Frame rate", f"{v.fps:.3f} fps"),
                ("Resolution", f"{v.width} x {v.height}"), ("Codec", e(v.codec or "n/a")),

@@ -62,6 +62,9 @@ def _fonts() -> tuple[str, str, str]:
         for name, f in files.items():
             if name not in pdfmetrics.getRegisteredFontNames():
                 pdfmetrics.registerFont(TTFont(name, str(_FONT_DIR / f)))
+        # <b> in a paragraph needs the family: without it bold text came out regular
+        pdfmetrics.registerFontFamily("WB-Sans", normal="WB-Sans", bold="WB-Sans-Bold",
+                                      italic="WB-Sans", boldItalic="WB-Sans-Bold")
         return "WB-Sans", "WB-Sans-Bold", "WB-Mono"
     except Exception:  # reportlab raises TTFError/IOError variants for missing fonts
         return "Helvetica", "Helvetica-Bold", "Courier"
@@ -299,7 +302,7 @@ class _Builder:
             src, v.sha256, src.archive_path if src else None)]))
         self.story.append(self.p("The file analysed", self.h3))
         self.story.append(self.kv([
-            ("File name", tc(d.footage.name)), ("Original path", tc(v.path)),
+            ("File name", tc(d.footage.name)), ("Original path", tc(v.path + (" (folder redacted)" if d.redacted else ""))),
             ("SHA-256", f'<font name="{self.mono.fontName}" size="8">{t(v.sha256)}</font>'),
             ("Size", f"{d.footage.size_bytes:,} bytes"), ("Duration", f"{v.duration_s:.3f} s"),
             ("Frame rate / resolution", f"{v.fps:.3f} fps, {v.width} x {v.height}, "
@@ -353,7 +356,7 @@ class _Builder:
         self.story.append(self.p("10. Audit log", h2))
         self.story.append(self.table(["#", "Time (UTC)", "Analyst", "Action", "What was done"], [
             [str(a.seq), tc(a.time), tc(a.user), tc(a.action), tc(audit_summary(a))]
-            for a in d.audit], [0.6, 2.6, 1.2, 1.4, 8]))
+            for a in d.audit], [0.5, 3.3, 1.3, 2.3, 7.3]))
         self.story.append(self.p("Every entry in full, with its hash chain, is in Appendix A.",
                                  self.small))
         self.story.append(self.p("Appendix A. Audit log entries (raw JSON)", h2))
