@@ -15,6 +15,7 @@ from html import escape
 from typing import Any
 
 from workbench.geo import format_metres, format_uncertainty
+from workbench.report.claimtext import LOCATOR_CAPTION, SHADOW_CAPTION, SUN_CAPTION
 from workbench.report.model import (
     GENERATED_BASIS,
     UNCERTAINTY_NOTE,
@@ -25,7 +26,13 @@ from workbench.report.model import (
     crs_label,
     fmt_float,
 )
-from workbench.report.provtext import audit_summary, imagery_fields, source_rows
+from workbench.report.provtext import (
+    audit_summary,
+    audit_time,
+    imagery_caption,
+    imagery_fields,
+    source_rows,
+)
 from workbench.report.redact import visible_controls
 
 CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
@@ -45,7 +52,8 @@ th{background:#eee}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .kv th{width:210px}.hash{font-family:"DejaVu Sans Mono",monospace;font-size:11px;
  word-break:break-all}figure{margin:10px 0}figure img{max-width:100%;border:1px solid #999}
 figcaption{font-size:12px;color:#333}.small{font-size:11px}
-.kv td,li,p{overflow-wrap:anywhere}td{overflow-wrap:break-word}pre.raw{white-space:pre-wrap;overflow-wrap:anywhere;
+.kv td,li,p{overflow-wrap:anywhere}td{overflow-wrap:break-word}
+pre.raw{white-space:pre-wrap;overflow-wrap:anywhere;
  font-size:10px;background:#f8f8f8;border:1px solid #ccc;padding:4px;margin:2px 0}
 .missing{border:2px solid #b00020;padding:8px;background:#fff0f0}
 @media print{body{max-width:none}h2{page-break-after:avoid}figure{page-break-inside:avoid}}
@@ -144,13 +152,9 @@ def _claim(d: ReportData) -> str:
             out += f"<h3>{e(sec.title)}</h3>" + _kv([(k, e(v)) for k, v in sec.rows])
             out += "".join(f'<p class="warn">{e(w)}</p>' for w in sec.warnings)
         for png, alt, cap in (
-                (cr.locator_png, "Locator map", "Locator map: the located point (red cross, "
-                 "1-sigma circle), the claimed point or area (orange), imagery footprints "
-                 "(blue) and the context layers, each labelled with its as-of date. "
-                 "Azimuthal-equidistant frame centred on the located point; no basemap."),
-                (cr.shadow_png, "Shadow", "The shadow marked in the keyframe (foot to tip)."),
-                (cr.sun_png, "Sun azimuth over the day", "The sun's azimuth over the claimed "
-                 "day (local time), the band the shadow allows and the claimed time.")):
+                (cr.locator_png, "Locator map", LOCATOR_CAPTION),
+                (cr.shadow_png, "Shadow", SHADOW_CAPTION),
+                (cr.sun_png, "Sun azimuth over the day", SUN_CAPTION)):
             if png:
                 out += f"<figure>{_img(png, alt)}<figcaption>{e(cap)}</figcaption></figure>"
     if d.context_layers:
@@ -165,7 +169,7 @@ def _claim(d: ReportData) -> str:
     return out
 
 
-def _location(s: LocationSection, n: int) -> str:
+def _location(s: LocationSection, n: int, d: ReportData) -> str:
     c = s.candidate
     status = s.decision.status if s.decision else "NOT CONFIRMED"
     out = [f"<h3>Location {n}: candidate #{c.rank} ({e(status)})</h3>"]
@@ -177,8 +181,7 @@ def _location(s: LocationSection, n: int) -> str:
                                    f"at {s.decision.time}: {s.decision.note}")
                      if s.decision else "none yet")]))
     r = s.raster
-    img_txt = (f"{r.path.rsplit('/', 1)[-1]}, acquired {r.acquired or 'unknown date'}, "
-               f"{r.attribution or 'attribution unknown'}") if r else c.tile
+    img_txt = imagery_caption(r, d.imagery_meta.get(r.sha256)) if r else c.tile
     if s.side_by_side_png:
         out.append(f"<figure>{_img(s.side_by_side_png, 'keyframe and satellite crop')}"
                    f"<figcaption>Left: keyframe {e(c.keyframe_id)}"
@@ -228,7 +231,8 @@ def _evidence(d: ReportData) -> str:
     out = "<h3>Where the footage was obtained</h3>" + _kv(
         [(k, e(val)) for k, val in source_rows(src, v.sha256, arch)])
     out += "<h3>The file analysed</h3>" + _kv([
-               ("File name", e(d.footage.name)), ("Original path", e(v.path + (" (folder redacted)" if d.redacted else ""))),
+               ("File name", e(d.footage.name)),
+               ("Original path", e(v.path + (" (folder redacted)" if d.redacted else ""))),
                ("SHA-256", _hash(v.sha256)), ("Size", f"{d.footage.size_bytes:,} bytes"),
                ("Duration", f"{v.duration_s:.3f} s"), ("Frame rate", f"{v.fps:.3f} fps"),
                ("Resolution", f"{v.width} x {v.height}"), ("Codec", e(v.codec or "n/a")),
@@ -288,7 +292,7 @@ def _integrity(d: ReportData) -> str:
 
 def _audit(d: ReportData) -> str:
     return _table(["#", "Time (UTC)", "Analyst", "Action", "What was done"], [
-        [str(a.seq), e(a.time), e(a.user), e(a.action), e(audit_summary(a))]
+        [str(a.seq), e(audit_time(a.time)), e(a.user), e(a.action), e(audit_summary(a))]
         for a in d.audit], (0,)) + ("<p class=\"small\">Every entry in full, with its hash "
                                     "chain, is in Appendix A.</p>")
 
@@ -314,7 +318,7 @@ def render_html(d: ReportData) -> str:
          e(format_uncertainty(c.uncertainty_m)), e(c.keyframe_id),
          e(f"{dd.status} by {dd.user} at {dd.time}: {dd.note}") if dd else "undecided"]
         for c, dd in d.candidates], (0, 2))
-    locs = "".join(_location(s, i) for i, s in enumerate(d.sections, start=1)) or \
+    locs = "".join(_location(s, i, d) for i, s in enumerate(d.sections, start=1)) or \
         "<p>No location was confirmed or proposed.</p>"
     notes = "".join(f"<li>{e(n.text)} <span class='meta'>({e(n.user)}, {e(n.time)})</span></li>"
                     for n in d.notes)

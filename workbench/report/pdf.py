@@ -36,6 +36,7 @@ from reportlab.platypus import (
 )
 
 from workbench.geo import format_uncertainty
+from workbench.report.claimtext import LOCATOR_CAPTION, SHADOW_CAPTION, SUN_CAPTION
 from workbench.report.model import (
     GENERATED_BASIS,
     UNCERTAINTY_NOTE,
@@ -45,7 +46,13 @@ from workbench.report.model import (
     crs_label,
     fmt_float,
 )
-from workbench.report.provtext import audit_summary, imagery_fields, source_rows
+from workbench.report.provtext import (
+    audit_summary,
+    audit_time,
+    imagery_caption,
+    imagery_fields,
+    source_rows,
+)
 from workbench.report.redact import visible_controls
 
 _FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
@@ -216,9 +223,11 @@ class _Builder:
                 self.story.append(self.kv([(k, tc(v)) for k, v in sec.rows]))
                 for w in sec.warnings:
                     self.story.append(self.p(f'<font color="#9a5b00">{t(w)}</font>'))
-            for png in (cr.locator_png, cr.shadow_png, cr.sun_png):
+            for png, cap in ((cr.locator_png, LOCATOR_CAPTION), (cr.shadow_png, SHADOW_CAPTION),
+                             (cr.sun_png, SUN_CAPTION)):
                 if png:
-                    self.story.append(self.image(png, 95 * mm))
+                    self.story.append(KeepTogether([self.image(png, 95 * mm),
+                                                    self.p(t(cap), self.small)]))
         if d.context_layers:
             metas = {name: meta for name, meta, _ in cr.layers} if cr else {}
             self.story.append(self.table(["Layer", "As of", "Source / licence", "SHA-256",
@@ -243,8 +252,7 @@ class _Builder:
                                 f"{s.decision.time}: {s.decision.note}")
                  if s.decision else "none yet")]))
         r = s.raster
-        img_txt = (f"{Path(r.path).name}, acquired {r.acquired or 'unknown date'}, "
-                   f"{r.attribution or 'attribution unknown'}") if r else c.tile
+        img_txt = imagery_caption(r, self.d.imagery_meta.get(r.sha256)) if r else c.tile
         if s.side_by_side_png:
             self.story.append(KeepTogether([
                 self.image(s.side_by_side_png, 78 * mm),
@@ -302,7 +310,8 @@ class _Builder:
             src, v.sha256, src.archive_path if src else None)]))
         self.story.append(self.p("The file analysed", self.h3))
         self.story.append(self.kv([
-            ("File name", tc(d.footage.name)), ("Original path", tc(v.path + (" (folder redacted)" if d.redacted else ""))),
+            ("File name", tc(d.footage.name)),
+            ("Original path", tc(v.path + (" (folder redacted)" if d.redacted else ""))),
             ("SHA-256", f'<font name="{self.mono.fontName}" size="8">{t(v.sha256)}</font>'),
             ("Size", f"{d.footage.size_bytes:,} bytes"), ("Duration", f"{v.duration_s:.3f} s"),
             ("Frame rate / resolution", f"{v.fps:.3f} fps, {v.width} x {v.height}, "
@@ -355,7 +364,7 @@ class _Builder:
             self.story.append(self.p(f"Audit-log head hash: {t(ver.audit_head)}", self.mono))
         self.story.append(self.p("10. Audit log", h2))
         self.story.append(self.table(["#", "Time (UTC)", "Analyst", "Action", "What was done"], [
-            [str(a.seq), tc(a.time), tc(a.user), tc(a.action), tc(audit_summary(a))]
+            [str(a.seq), tc(audit_time(a.time)), tc(a.user), tc(a.action), tc(audit_summary(a))]
             for a in d.audit], [0.5, 3.3, 1.3, 2.3, 7.3]))
         self.story.append(self.p("Every entry in full, with its hash chain, is in Appendix A.",
                                  self.small))

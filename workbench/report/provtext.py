@@ -63,6 +63,12 @@ def imagery_fields(rec: RasterRecord, meta: ImageryMeta | None) -> tuple[str, st
     return acquired, attribution, gsd
 
 
+def imagery_caption(rec: RasterRecord, meta: ImageryMeta | None) -> str:
+    """``name, acquired ..., attribution ...`` for a figure caption."""
+    acq, att, _ = imagery_fields(rec, meta)
+    return f"{PurePath(rec.path).name}, acquired {acq}, attribution {att}"
+
+
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.6f}" if abs(v) < 1000 else f"{v:.1f}"
@@ -80,6 +86,12 @@ def _name(p: Any) -> str:
     return PurePath(str(p)).name if p else "?"
 
 
+def audit_time(time: str) -> str:
+    """An audit time for the readable table: ``2026-12-03 07:29:48.182139Z`` (wraps at the
+    space in a narrow column; the exact stored text is in the appendix)."""
+    return time.replace("T", " ", 1)
+
+
 def audit_summary(a: AuditEntry, limit: int = 160) -> str:
     """One human sentence of what an audit entry records (the raw JSON is in the appendix)."""
     d = a.details
@@ -90,7 +102,9 @@ def audit_summary(a: AuditEntry, limit: int = 160) -> str:
         text = f"case created from footage {g('footage')} (SHA-256 {sha}…)"
     elif act == "locate":
         best = g("best") or {}
-        text = (f"locate run {g('run_id')}: verdict {g('verdict')}, {g('candidates')} candidates"
+        n = g("candidates")
+        text = (f"locate run {g('run_id')}: verdict {g('verdict')}, {n} candidate"
+                + ("" if n == 1 else "s")
                 + (f", best at {_latlon(best)}" if best else ""))
     elif act in ("confirm", "reject"):
         text = (f"candidate #{g('rank')} {'confirmed' if act == 'confirm' else 'rejected'} "
@@ -135,4 +149,5 @@ def audit_summary(a: AuditEntry, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-__all__ = ["UNKNOWN", "audit_summary", "imagery_fields", "source_rows"]
+__all__ = ["UNKNOWN", "audit_summary", "audit_time", "imagery_caption", "imagery_fields",
+           "source_rows"]
