@@ -202,7 +202,7 @@ def full_case(scene: Scene, tmp_path_factory: pytest.TempPathFactory) -> Path:
                                 obtained="2015-09-30T14:05+03:00", archive=archive,
                                 note=f"note {EVIL} see {archive}")
         case.set_imagery_meta(scene.tile.name, attribution=f"attr {EVIL}")
-        case.set_point_of_interest(1, 200.0, 90.0, f"impact {EVIL}")
+        case.set_point_of_interest(1, 200.0, 90.0, f"impact {EVIL}\x07")
         case.add_note("long " + "x" * 100_000)  # 100 kB in one word
         case.add_note("spaced " + "lorem ipsum " * 9000)  # 100 kB of words
     return path
@@ -235,6 +235,14 @@ def test_report_has_source_block_analysts_and_readable_audit(full_case: Path,
     # one summary row per entry, and every entry's full hash in the appendix
     assert all(a.hash in html for a in audit)
     assert html.count('<pre class="raw">') == len(audit)
+
+
+def test_kml_stays_well_formed_with_control_characters(full_reports: dict[str, Path]) -> None:
+    import xml.etree.ElementTree as ET
+
+    raw = full_reports["kml"].read_text(encoding="utf-8")
+    ET.fromstring(raw)  # XML 1.0 forbids \x07: it must not reach the file raw
+    assert "\x07" not in raw and RLO not in raw and "[U+0007]" in raw
 
 
 def test_hostile_text_is_escaped_and_bidi_made_visible(full_reports: dict[str, Path]) -> None:

@@ -68,6 +68,7 @@ def test_two_clicks_on_the_keyframe_record_a_shadow(qtbot, tmp_path) -> None:  #
                              pos=view.map_px_to_viewport(x, y).toPoint())
         assert panel.foot is not None and panel.tip is not None
         assert abs(panel.foot[0] - 160) < 2 and abs(panel.tip[1] - 90) < 2
+        assert len(win.shadow._items) == 3  # foot, tip and the line drawn on the keyframe
         n_audit = len(s.audit_log())
         panel.record_btn.click()
         [rec] = s.case.shadows()

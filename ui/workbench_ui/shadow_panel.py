@@ -13,8 +13,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from PyQt6.QtCore import QObject, pyqtSignal
-from PyQt6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PyQt6.QtCore import QObject, Qt, pyqtSignal
+from PyQt6.QtGui import QColor, QPen
+from PyQt6.QtWidgets import (
+    QGraphicsEllipseItem,
+    QGraphicsItem,
+    QGraphicsLineItem,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from workbench.errors import WorkbenchError
 from workbench_ui.workers import Task, TaskPool
@@ -41,6 +52,12 @@ class ShadowPanel(QWidget):
         self.points = QLabel("foot: —   tip: —")
         self.result = QLabel("")
         self.result.setWordWrap(True)
+        self.result.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        scroll = QScrollArea()  # the sun check is several sentences: never clip them
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(self.result)
         self.mark_btn = QPushButton("Mark on keyframe")
         self.mark_btn.setCheckable(True)
         self.mark_btn.setToolTip("While on, clicks on the keyframe (Compare tab) mark the "
@@ -61,8 +78,7 @@ class ShadowPanel(QWidget):
         lay.addWidget(self.hint)
         lay.addWidget(self.points)
         lay.addLayout(buttons)
-        lay.addWidget(self.result)
-        lay.addStretch(1)
+        lay.addWidget(scroll, 1)
         self.clear()
 
     @property
@@ -121,9 +137,44 @@ class ShadowController(QObject):
                  pool: TaskPool, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.panel, self.session, self.review, self.pool = panel, session, review, pool
+        self.view = compare.left  # the keyframe view: foot, tip and the line between
+        self._items: list[QGraphicsItem] = []
         self._rank = 0
         compare.pointPicked.connect(self.on_click)
         panel.recordRequested.connect(self.record)
+        panel.clear_btn.clicked.connect(self._draw)
+        panel.mark_btn.toggled.connect(lambda _on: self._draw())
+
+    def _draw(self) -> None:
+        """Show the marked foot (ring), tip (ring) and the shadow line on the keyframe
+        (image pixels, centre convention; the scene uses the corner convention)."""
+        scene = self.view.scene()
+        for item in self._items:
+            try:
+                if scene is not None and item.scene() is scene:
+                    scene.removeItem(item)
+            except RuntimeError:  # the view replaced its scene content: already gone
+                pass
+        self._items = []
+        foot, tip = self.panel.foot, self.panel.tip
+        if foot is None or not self.panel.marking:
+            return
+        pen = QPen(QColor(0, 230, 255), 2)
+        pen.setCosmetic(True)
+        pts = [p for p in (foot, tip) if p is not None]
+        for x, y in pts:
+            ring = QGraphicsEllipseItem(-6, -6, 12, 12)
+            ring.setPen(pen)
+            ring.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
+            ring.setPos(x + 0.5, y + 0.5)
+            self._items.append(ring)
+        if tip is not None:
+            line = QGraphicsLineItem(foot[0] + 0.5, foot[1] + 0.5, tip[0] + 0.5, tip[1] + 0.5)
+            line.setPen(pen)
+            self._items.append(line)
+        for item in self._items:
+            item.setZValue(22)
+            self.view.add_item(item)
 
     def on_click(self, x: float, y: float) -> None:
         if not self.panel.marking:
@@ -131,6 +182,7 @@ class ShadowController(QObject):
         if self.panel.foot is None or self.panel.tip is not None:
             self._rank = int(self.review.current_rank)
         self.panel.add_click(x, y)
+        self._draw()
 
     def record(self, fx: float, fy: float, tx: float, ty: float) -> None:
         case = self.session.case
