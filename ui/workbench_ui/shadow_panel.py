@@ -149,13 +149,14 @@ class ShadowController(QObject):
         """Show the marked foot (ring), tip (ring) and the shadow line on the keyframe
         (image pixels, centre convention; the scene uses the corner convention)."""
         scene = self.view.scene()
-        for item in self._items:
-            try:
-                if scene is not None and item.scene() is scene:
-                    scene.removeItem(item)
-            except RuntimeError:  # the view replaced its scene content: already gone
-                pass
-        self._items = []
+        old, self._items = self._items, []
+        if scene is not None:
+            for item in old:
+                try:
+                    if item.scene() is not None:
+                        scene.removeItem(item)
+                except RuntimeError:  # the view replaced its scene content: already gone
+                    pass
         foot, tip = self.panel.foot, self.panel.tip
         if foot is None or not self.panel.marking:
             return
