@@ -33,6 +33,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workbench.cli._case_provenance import register_provenance
 from workbench.errors import UsageError, WorkbenchError
 
 if TYPE_CHECKING:  # annotations only, for start-up time (see _open); cli is above case
@@ -121,7 +122,7 @@ def register(sub: Any) -> None:
     sp.add_argument("--label", default="point of interest")
     sp.set_defaults(func=_point)
 
-    _register_provenance(add)
+    register_provenance(add, _open)  # case source, case imagery-meta
 
     sp = add("tiepoint", "add a manual tie point to candidate RANK and refit it")
     sp.add_argument("rank", type=int, metavar="RANK")
@@ -136,30 +137,6 @@ def register(sub: Any) -> None:
     sp = add("keyframe", "add frame FRAME_INDEX of the footage as a manual keyframe")
     sp.add_argument("frame", type=int, metavar="FRAME_INDEX")
     sp.set_defaults(func=_keyframe)
-
-
-def _register_provenance(add: Any) -> None:
-    """``case source`` and ``case imagery-meta`` (issue 13, analyst-entered provenance)."""
-    sp = add("source", "record where the footage was obtained (URL or channel, capture time, "
-                       "archived copy)")
-    sp.add_argument("--url", help="where it was published (https://...)")
-    sp.add_argument("--channel", help="the channel or account that published it")
-    sp.add_argument("--obtained", metavar="ISO8601",
-                    help="when it was captured/downloaded, with its zone "
-                         "(e.g. 2015-09-30T14:05+00:00)")
-    sp.add_argument("--archive", metavar="FILE",
-                    help="the archived copy (hashed; its SHA-256 goes into the report)")
-    sp.add_argument("--note", help="how it was captured (tool, account used...)")
-    sp.set_defaults(func=_source)
-
-    sp = add("imagery-meta", "record a raster's acquisition date, attribution and GSD as "
-                             "established by the analyst")
-    sp.add_argument("raster", metavar="RASTER", help="the raster's path or file name")
-    sp.add_argument("--date", metavar="DATE",
-                    help="acquisition date: YYYY, YYYY-MM, YYYY-MM-DD or ISO 8601 with zone")
-    sp.add_argument("--attribution", help="provider / licence line (e.g. 'Maxar via ...')")
-    sp.add_argument("--gsd", type=float, metavar="M", help="ground sample distance, metres")
-    sp.set_defaults(func=_imagery_meta)
 
 
 def _open(args: argparse.Namespace) -> Case:
@@ -349,28 +326,6 @@ def _point(args: argparse.Namespace) -> int:
         flag = " (outside the matched area: extrapolated)" if p.outside_hull else ""
         print(f"{case.path}: {p.label!r} at {p.lat:.7f}, {p.lon:.7f}, uncertainty "
               f"{format_uncertainty(p.uncertainty_m)}{flag}")
-    return 0
-
-
-def _source(args: argparse.Namespace) -> int:
-    with _open(args) as case:
-        s = case.set_footage_source(url=args.url, channel=args.channel, obtained=args.obtained,
-                                    archive=args.archive, note=args.note)
-        same = ""
-        if s.archive_sha256:
-            same = (" (the same file as the footage)" if s.archive_sha256 == case.video.sha256
-                    else " (NOT the footage file: a different SHA-256)")
-        print(f"{case.path}: footage source recorded by {s.user} at {s.time}"
-              + (f"; archive SHA-256 {s.archive_sha256}{same}" if s.archive_sha256 else ""))
-    return 0
-
-
-def _imagery_meta(args: argparse.Namespace) -> int:
-    with _open(args) as case:
-        m = case.set_imagery_meta(args.raster, acquired=args.date,
-                                  attribution=args.attribution, gsd_m=args.gsd)
-        print(f"{case.path}: imagery metadata of {Path(m.raster_path).name} recorded by "
-              f"{m.user} at {m.time}")
     return 0
 
 

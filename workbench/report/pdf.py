@@ -15,16 +15,12 @@ from __future__ import annotations
 
 import io
 import json
-from html import escape
-from pathlib import Path
 from typing import Any
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import (
     Image,
     KeepTogether,
@@ -46,6 +42,7 @@ from workbench.report.model import (
     crs_label,
     fmt_float,
 )
+from workbench.report.pdftext import fonts, jpeg, pdf_date, t, tc
 from workbench.report.provtext import (
     audit_summary,
     audit_time,
@@ -53,70 +50,14 @@ from workbench.report.provtext import (
     imagery_fields,
     source_rows,
 )
-from workbench.report.redact import visible_controls
 
-_FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 MAX_EXTRA_ROWS = 20  # residual rows beyond the numbered landmarks
-MAX_CELL = 1500  # characters of case text in one table cell
-MAX_PARAGRAPH = 20_000  # characters of one paragraph (a note, a raw audit entry)
-
-
-def _fonts() -> tuple[str, str, str]:
-    """(regular, bold, mono) font names, registering DejaVu if available."""
-    files = {"WB-Sans": "DejaVuSans.ttf", "WB-Sans-Bold": "DejaVuSans-Bold.ttf",
-             "WB-Mono": "DejaVuSansMono.ttf"}
-    try:
-        for name, f in files.items():
-            if name not in pdfmetrics.getRegisteredFontNames():
-                pdfmetrics.registerFont(TTFont(name, str(_FONT_DIR / f)))
-        # <b> in a paragraph needs the family: without it bold text came out regular
-        pdfmetrics.registerFontFamily("WB-Sans", normal="WB-Sans", bold="WB-Sans-Bold",
-                                      italic="WB-Sans", boldItalic="WB-Sans-Bold")
-        return "WB-Sans", "WB-Sans-Bold", "WB-Mono"
-    except Exception:  # reportlab raises TTFError/IOError variants for missing fonts
-        return "Helvetica", "Helvetica-Bold", "Courier"
-
-
-def _jpeg(png: bytes, quality: int = 92) -> bytes:
-    """Re-encode a figure PNG as JPEG for the PDF (the HTML keeps the lossless PNG)."""
-    import cv2
-    import numpy as np
-
-    img = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
-    if img is None:
-        return png
-    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return bytes(buf) if ok else png
-
-
-def t(value: object, limit: int = MAX_PARAGRAPH) -> str:
-    """Escape text for a reportlab Paragraph (bidi/control characters made visible), cut
-    after ``limit`` characters with a note saying so."""
-    text = visible_controls(str(value))
-    if len(text) > limit:
-        text = (f"{text[:limit]} … [{len(text) - limit:,} more characters: see the HTML "
-                "report]")
-    return escape(text, quote=False)
-
-
-def tc(value: object) -> str:
-    """:func:`t` for a table cell (cut at :data:`MAX_CELL` characters)."""
-    return t(value, MAX_CELL)
-
-
-def _pdf_date(d: ReportData) -> Any:
-    """A reportlab date formatter writing ``d.created_utc`` (None: leave reportlab's)."""
-    when = d.created_utc
-    if when is None:
-        return None
-    stamp = when.strftime("D:%Y%m%d%H%M%S+00'00'")
-    return lambda *_args: stamp
 
 
 class _Builder:
     def __init__(self, d: ReportData) -> None:
         self.d = d
-        reg, bold, mono = _fonts()
+        reg, bold, mono = fonts()
         ss = getSampleStyleSheet()
         self.body = ParagraphStyle("wb-body", parent=ss["BodyText"], fontName=reg, fontSize=9,
                                    leading=11.5)
@@ -162,7 +103,7 @@ class _Builder:
         return tab
 
     def image(self, png: bytes, max_h: float = 110 * mm) -> Image:
-        img = Image(io.BytesIO(_jpeg(png)))  # JPEG is embedded as is (DCT): small and fast
+        img = Image(io.BytesIO(jpeg(png)))  # JPEG is embedded as is (DCT): small and fast
         s = min(self.width / img.imageWidth, max_h / img.imageHeight)
         img.drawWidth, img.drawHeight = img.imageWidth * s, img.imageHeight * s
         return img
@@ -402,7 +343,7 @@ class _Builder:
         buf = io.BytesIO()
         footer = f"{d.case_name} | generated {d.generated_at}"
 
-        date_formatter = _pdf_date(d)
+        date_formatter = pdf_date(d)
 
         def on_page(canvas: Any, doc: Any) -> None:
             if date_formatter is not None:
