@@ -322,3 +322,20 @@ def test_audit_summaries_are_short_sentences() -> None:
     assert text.startswith("candidate #1 confirmed at 35.100000, 36.200000") and len(text) == 160
     unknown = AuditEntry(4, "T", "bob", "future_action", {"x": 1, "y": "z"}, "", "")
     assert audit_summary(unknown) == "x 1, y z"
+
+
+def test_long_names_in_narrow_pdf_columns_still_lay_out(scene: Scene, tmp_path: Path) -> None:
+    """Every table cell and label is cut to fit a page (reportlab cannot split a cell)."""
+    path = _new_case(scene, tmp_path / "c.wbcase")
+    layer = tmp_path / "l.geojson"
+    with Case.open(path) as case:
+        c = case.candidate(1)
+        layer.write_text(json.dumps({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {"name": "n" * 5000, "controller": "c" * 5000},
+             "geometry": {"type": "Point", "coordinates": [c.lon + 0.01, c.lat]}}]}))
+        case.add_context_layer(layer, name="L" * 1900, source="s" * 1900)
+        case.set_claim("t" * 5000, lonlat=(c.lon + 0.1, c.lat), category="k" * 1900,
+                       claimed_time="2024-05-14T09:30Z")
+        case.set_point_of_interest(1, 200.0, 90.0, "p" * 1900)
+        [pdf, gj] = write_reports(case, ["pdf", "geojson"], tmp_path / "out")
+    assert pdf.read_bytes().startswith(b"%PDF") and json.loads(gj.read_text())["features"]

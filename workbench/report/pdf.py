@@ -24,6 +24,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import (
     Image,
     KeepTogether,
+    LayoutError,
     Paragraph,
     SimpleDocTemplate,
     Spacer,
@@ -31,6 +32,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from workbench.errors import ReportError, one_line
 from workbench.geo import format_uncertainty
 from workbench.report.claimtext import LOCATOR_CAPTION, SHADOW_CAPTION, SUN_CAPTION
 from workbench.report.model import (
@@ -42,7 +44,7 @@ from workbench.report.model import (
     crs_label,
     fmt_float,
 )
-from workbench.report.pdftext import fonts, jpeg, pdf_date, t, tc
+from workbench.report.pdftext import MAX_LABEL, fonts, jpeg, pdf_date, t, tc
 from workbench.report.provtext import (
     audit_summary,
     audit_time,
@@ -81,7 +83,7 @@ class _Builder:
         return Paragraph(text, style or self.body)
 
     def kv(self, rows: list[tuple[str, str]]) -> Table:
-        data = [[self.p(f"<b>{t(k)}</b>"), self.p(v)] for k, v in rows]
+        data = [[self.p(f"<b>{t(k, MAX_LABEL)}</b>"), self.p(v)] for k, v in rows]
         tab = Table(data, colWidths=[48 * mm, self.width - 48 * mm])
         tab.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
                                  ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#eeeeee")),
@@ -358,7 +360,11 @@ class _Builder:
                                 topMargin=14 * mm, bottomMargin=15 * mm,
                                 title=f"Geolocation report: {d.case_name}",
                                 author="osint-geolocation-workbench", invariant=1)
-        doc.build(self.story, onFirstPage=on_page, onLaterPages=on_page)
+        try:
+            doc.build(self.story, onFirstPage=on_page, onLaterPages=on_page)
+        except LayoutError as exc:  # a cell taller than a page despite the cuts in pdftext
+            raise ReportError(f"PDF layout failed ({one_line(exc, 120)}); the HTML report "
+                              "holds the same content") from exc
         return buf.getvalue()
 
 

@@ -18,7 +18,8 @@ from workbench.report.model import ReportData
 from workbench.report.redact import visible_controls
 
 _FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
-MAX_CELL = 1500  # characters of case text in one table cell
+MAX_CELL = 800  # characters of case text in one table cell (fits a narrow column's page)
+MAX_LABEL = 300  # characters of a key-value table's label
 MAX_PARAGRAPH = 20_000  # characters of one paragraph (a note, a raw audit entry)
 
 
@@ -74,4 +75,4 @@ def pdf_date(d: ReportData) -> Any:
     return lambda *_args: stamp
 
 
-__all__ = ["MAX_CELL", "MAX_PARAGRAPH", "fonts", "jpeg", "pdf_date", "t", "tc"]
+__all__ = ["MAX_CELL", "MAX_LABEL", "MAX_PARAGRAPH", "fonts", "jpeg", "pdf_date", "t", "tc"]
