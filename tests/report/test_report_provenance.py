@@ -124,6 +124,10 @@ def test_source_through_the_cli(scene: Scene, tmp_path: Path,
     code, _, err = run(capsys, "case", "source", path, "--obtained", "yesterday",
                        "--channel", "x")
     assert code == 2 and "not ISO 8601" in err and err.count("\n") == 1
+    code, out, _ = run(capsys, "case", "info", path)
+    assert "source:    https://example.org/v/1, obtained 2015-09-30T11:05:00+00:00" in out
+    code, out, _ = run(capsys, "case", "info", path, "--json")
+    assert json.loads(out)["source"]["archive_sha256"] == sha256_file(other)[0]
 
 
 def test_imagery_fields_say_unknown_only_when_unknown() -> None:

@@ -205,6 +205,13 @@ def _info(args: argparse.Namespace) -> int:
                 "context_layers": [la.name for la in case.context_layers()],
                 "shadows": [{"rank": sh.rank, **sh.measure.to_json()}
                             for sh in case.shadows()],
+                "source": None if (src := case.footage_source()) is None else {
+                    "url": src.url, "channel": src.channel, "obtained": src.obtained,
+                    "archive_sha256": src.archive_sha256, "user": src.user, "time": src.time},
+                "imagery_meta": {m.raster_sha256: {"acquired": m.acquired,
+                                                   "attribution": m.attribution,
+                                                   "gsd_m": m.gsd_m, "user": m.user}
+                                 for m in case.imagery_meta().values()},
             }
             print(json.dumps(doc, indent=2, sort_keys=True))
             return 0
@@ -236,6 +243,10 @@ def _info(args: argparse.Namespace) -> int:
                 when = layer_meta(la.geojson).as_of_date()
                 flag = when.flag(event)
                 out.append(f"  {la.name}: as of {when.label()}" + (f" ({flag})" if flag else ""))
+        src = case.footage_source()
+        out.append("source:    " + ("not recorded (workbench case source)" if src is None else
+                                    f"{src.url or src.channel or src.archive_name}, obtained "
+                                    f"{src.obtained or 'time not given'} (by {src.user})"))
         out.append(f"notes:     {len(case.notes())}; audit entries: {len(case.audit_log())}")
         print("\n".join(out))
     return 0
