@@ -52,6 +52,7 @@ from workbench.report.provtext import (
     imagery_fields,
     source_rows,
 )
+from workbench.report.redact import visible_controls
 
 MAX_EXTRA_ROWS = 20  # residual rows beyond the numbered landmarks
 
@@ -343,7 +344,7 @@ class _Builder:
             self.story.append(self.p("No location was confirmed or proposed."))
         self.rest()
         buf = io.BytesIO()
-        footer = f"{d.case_name} | generated {d.generated_at}"
+        footer = visible_controls(f"{d.case_name} | generated {d.generated_at}")
 
         date_formatter = pdf_date(d)
 
