@@ -309,7 +309,7 @@ class _Builder:
         self.story.append(self.p("10. Audit log", h2))
         self.story.append(self.table(["#", "Time (UTC)", "Analyst", "Action", "What was done"], [
             [str(a.seq), tc(audit_time(a.time)), tc(a.user), tc(a.action), tc(audit_summary(a))]
-            for a in d.audit], [0.5, 3.3, 1.3, 2.3, 7.3]))
+            for a in d.audit], [0.7, 3.3, 1.3, 2.3, 7.1]))
         self.story.append(self.p("Every entry in full, with its hash chain, is in Appendix A.",
                                  self.small))
         self.story.append(self.p("Appendix A. Audit log entries (raw JSON)", h2))
