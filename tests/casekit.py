@@ -7,6 +7,8 @@ known homography (so the tie points are exact), a fake footage file, and a
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import numpy as np
 import rasterio
 from workbench_fixtures.town import make_town_geotiff
 
+from workbench.case.audit import GENESIS_HASH, entry_hash
 from workbench.case.geometry import frame_footprint, keyframe_centre, keyframe_to_lonlat
 from workbench.geo import apply_homography
 from workbench.hashing import sha256_bytes, sha256_file
@@ -96,3 +99,39 @@ def make_scene(root: Path, *, seed: int = 3) -> Scene:
         reason="rank 1 has 24 consistent inliers", method={
             "software": "workbench 0.1.0", "matcher": "SIFT+RANSAC", "ratio": 0.8})
     return Scene(root, tile, video, out_dir, result, _h(TRUE_QUAD))
+
+
+# the tables schema 4 added (``to_schema_3`` removes them)
+V4_TABLES = ("row_digests", "signatures", "timestamps", "footage_sources", "imagery_meta")
+
+
+def to_schema_3(path: Path) -> None:
+    """Strip a case to what schema 3 stored: no v4 tables, triggers or case id, and audit
+    details without row digests (re-chained, as the old software wrote them)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"
+                                ).fetchall():
+        conn.execute(f"DROP TRIGGER {name}")
+    for t in V4_TABLES:
+        conn.execute(f"DROP TABLE {t}")
+    for col in ("uncertainty_m", "outside_hull"):
+        conn.execute(f"ALTER TABLE points_of_interest DROP COLUMN {col}")
+    conn.execute("DELETE FROM meta WHERE key = 'case_id'")
+    conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    prev = GENESIS_HASH
+    for seq, time, user, action, details in conn.execute(
+            "SELECT seq, time, user, action, details FROM audit_log ORDER BY seq").fetchall():
+        det = {k: v for k, v in json.loads(details).items()
+               if k not in ("rows_sha256", "rows", "case_id")}
+        if action == "create":
+            det["schema_version"] = 3
+        h = entry_hash(prev, seq, time, user, action, det)
+        conn.execute("UPDATE audit_log SET details = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+                     (json.dumps(det, sort_keys=True, separators=(",", ":"),
+                                 ensure_ascii=False), prev, h, seq))
+        prev = h
+    for t in ("audit_log", "decisions", "notes", "tie_points", "locate_runs", "shadows"):
+        for op in ("UPDATE", "DELETE"):
+            conn.execute(f"CREATE TRIGGER {t}_no_{op.lower()} BEFORE {op} ON {t} BEGIN "
+                         f"SELECT RAISE(ABORT, '{t} is append-only'); END")
+    conn.close()

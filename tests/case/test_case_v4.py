@@ -3,21 +3,17 @@ here by stripping a case back to schema 3) that verify honestly as partly checka
 
 from __future__ import annotations
 
-import json
 import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
-from casekit import Scene, make_scene
+from casekit import Scene, make_scene, to_schema_3
 
 from workbench.case import Case
-from workbench.case.audit import GENESIS_HASH, entry_hash
 from workbench.case.store import SCHEMA_VERSION
 from workbench.cli import main
 from workbench.verify import verify_case
-
-V4_TABLES = ("row_digests", "signatures", "timestamps")
 
 
 @pytest.fixture(scope="module")
@@ -30,36 +26,6 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Scene, Path]:
         case.confirm(1, "matches")
         case.add_note("first note")
     return scene, path
-
-
-def to_schema_3(path: Path) -> None:
-    """Strip a case to what schema 3 stored: no v4 tables, triggers or case id, and audit
-    details without row digests (re-chained, as the old software wrote them)."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"
-                                ).fetchall():
-        conn.execute(f"DROP TRIGGER {name}")
-    for t in V4_TABLES:
-        conn.execute(f"DROP TABLE {t}")
-    conn.execute("DELETE FROM meta WHERE key = 'case_id'")
-    conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
-    prev = GENESIS_HASH
-    for seq, time, user, action, details in conn.execute(
-            "SELECT seq, time, user, action, details FROM audit_log ORDER BY seq").fetchall():
-        det = {k: v for k, v in json.loads(details).items()
-               if k not in ("rows_sha256", "rows", "case_id")}
-        if action == "create":
-            det["schema_version"] = 3
-        h = entry_hash(prev, seq, time, user, action, det)
-        conn.execute("UPDATE audit_log SET details = ?, prev_hash = ?, hash = ? WHERE seq = ?",
-                     (json.dumps(det, sort_keys=True, separators=(",", ":"),
-                                 ensure_ascii=False), prev, h, seq))
-        prev = h
-    for t in ("audit_log", "decisions", "notes", "tie_points", "locate_runs", "shadows"):
-        for op in ("UPDATE", "DELETE"):
-            conn.execute(f"CREATE TRIGGER {t}_no_{op.lower()} BEFORE {op} ON {t} BEGIN "
-                         f"SELECT RAISE(ABORT, '{t} is append-only'); END")
-    conn.close()
 
 
 @pytest.fixture

@@ -61,6 +61,8 @@ def test_worked_example(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
         ["case", "context", case, str(SYRIA / "control_points_hama_zhwiki_c2017.geojson"),
          "--name", "control points", "--as-of", "c. 2017",
          "--licence", "CC BY-SA (Wikipedia contributors)"],
+        ["case", "source", case, "--channel", "generated for this worked example",
+         "--obtained", "2026-01-02T03:04:05Z", "--archive", str(story.video)],
     ]
     for argv in steps:
         assert main([*argv, "--user", "analyst"]) == 0, argv
@@ -71,14 +73,23 @@ def test_worked_example(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
                  f"{tip[0]:.1f},{tip[1]:.1f}", "--user", "analyst"]) == 0
     said = capsys.readouterr().out
     assert "consistent with the shadow" in said and "NOT consistent" not in said
+    assert main(["case", "point", case, "1", f"{foot[0]:.1f}", f"{foot[1]:.1f}", "--label",
+                 "water tower (foot)", "--user", "analyst"]) == 0
     with Case.open(case + ".wbcase") as c:
         [sh] = c.shadows()
         # the drawn sun (grid azimuth) plus the UTM 37N grid convergence here (~ -1.38 deg)
         assert sh.measure.sun_azimuth_deg == pytest.approx(story.sun_grid_azimuth_deg - 1.38,
                                                            abs=2 * sh.measure.sigma_deg)
     rep = tmp_path / "report"
-    assert main(["report", case, "--out", str(rep), "--format", "html,pdf"]) == 0
+    assert main(["report", case, "--out", str(rep), "--format", "html,pdf",
+                 "--generated-at", "case"]) == 0
     html = next(rep.glob("*.html")).read_text(encoding="utf-8")
+    for needle in ("Where the footage was obtained", "the same file as the footage analysed",
+                   "water tower (foot)", "Appendix A. Audit log entries",
+                   "confirmed by analyst at", "local paths redacted"):
+        assert needle in html, needle
+    assert str(tmp_path) not in html  # redacted by default
+    assert b"/CreationDate (D:2000" not in next(rep.glob("*.pdf")).read_bytes()
     assert re.search(r"22[67]\.\d km from the claimed location", html)
     for needle in ("Hama", "Rasm al Ahmar, 76 km east-southeast",
                    "as of about 2017", "not supported", "consistent with the shadow",

@@ -34,6 +34,7 @@ from workbench_ui.locate_panel import LocatePanel, MessageBar
 from workbench_ui.point_panel import PointPanel
 from workbench_ui.scrubber import FrameViewer
 from workbench_ui.session import Session
+from workbench_ui.shadow_panel import ShadowController, ShadowPanel
 from workbench_ui.views import Views
 
 DEFAULT_SIZE = (1280, 700)  # fits 1366x768 with a taskbar and the title bar
@@ -110,6 +111,11 @@ class MainWindow(QMainWindow):
         self.dock_cands = self._dock("Candidates", cand_box, "dock_cands",
                                      Qt.DockWidgetArea.BottomDockWidgetArea)
         self.splitDockWidget(self.dock_strip, self.dock_cands, Qt.Orientation.Horizontal)
+        # --- time check: a shadow marked by two clicks on the keyframe (issue 13) ---------
+        self.shadow_panel = ShadowPanel()
+        self.dock_shadow = self._dock("Shadow (time check)", self.shadow_panel, "dock_shadow",
+                                      Qt.DockWidgetArea.RightDockWidgetArea)
+        # --- end time check ----------------------------------------------------------------
         self.resizeDocks([self.dock_inputs], [330], Qt.Orientation.Horizontal)
         self.resizeDocks([self.dock_strip, self.dock_cands], [470, 800],
                          Qt.Orientation.Horizontal)
@@ -127,6 +133,8 @@ class MainWindow(QMainWindow):
         self.controller = Controller(self.views, self.session, self)
         self.controller.availabilityChanged.connect(self._apply_availability)
         self.controller.review.pointLocated.connect(self.dock_point.raise_)
+        self.shadow = ShadowController(self.shadow_panel, self.compare, self.session,  # issue 13
+                                       self.controller.review, self.controller.pool, self)
         self._build_actions()
         self.views.status("Ready: open footage (Ctrl+O) and imagery (Ctrl+I), "
                           "or try Help ▸ Open demo")

@@ -17,6 +17,8 @@ from workbench.case.model import (
     Decision,
     DecisionStatus,
     FootageRecord,
+    FootageSource,
+    ImageryMeta,
     Note,
     PointOfInterest,
     RasterRecord,
@@ -26,7 +28,8 @@ from workbench.case.model import (
 
 __all__ = [
     "CASE_SUFFIX", "AuditEntry", "Case", "Claim", "ContextLayer", "Decision", "DecisionStatus",
-    "FootageRecord", "Note", "PointOfInterest", "RasterRecord", "ShadowRecord", "TiePoint",
+    "FootageRecord", "FootageSource", "ImageryMeta", "Note", "PointOfInterest", "RasterRecord",
+    "ShadowRecord", "TiePoint",
     "new_case",
     "resolve_case_path",
 ]

@@ -40,8 +40,8 @@ from workbench.case.model import (
     ShadowRecord,
     TiePoint,
 )
+from workbench.case.provenance import ProvenanceActions
 from workbench.case.store import CaseDB
-from workbench.case.view import CaseView
 from workbench.claim import (
     ShadowError,
     layer_meta,
@@ -57,7 +57,7 @@ from workbench.position import candidate_pixel_position
 from workbench.results import Candidate, KeyframeRef, LocateResult, TileRef
 
 
-class CaseActions(CaseView):
+class CaseActions(ProvenanceActions):
     """The mutating half of :class:`workbench.case.Case`."""
 
     # ---- analyst actions (each one transaction + one audit entry) ----------
@@ -217,7 +217,7 @@ class CaseActions(CaseView):
         with self._db.tx():
             when = utc_now()
             p = PointOfInterest(rank, c.keyframe_id, x, y, label, lon, lat, self.analyst,
-                                when)
+                                when, 0, unc, pos.outside_hull)
             pid = self._db.insert_point_of_interest(run, p)
             self._db.append_audit("point_of_interest", {
                 "rank": rank, "keyframe_id": c.keyframe_id, "x": x, "y": y, "label": label,

@@ -159,13 +159,52 @@ class ShadowRecord:
 
 
 @dataclass(frozen=True)
+class FootageSource:
+    """Where the footage was obtained, as entered by the analyst (Berkeley Protocol).
+
+    ``url`` and/or ``channel`` (e.g. a Telegram channel); ``obtained``: when it was
+    captured or downloaded, ISO 8601 with its zone; ``archive_*``: the archived copy
+    (local path, file name, SHA-256, size in bytes) if one was named; ``user``/``time``:
+    who entered it, and when (UTC).  The last record of a case is the current one.
+    """
+
+    id: int
+    url: str | None
+    channel: str | None
+    obtained: str | None
+    archive_path: str | None
+    archive_name: str | None
+    archive_sha256: str | None
+    archive_size: int | None
+    note: str | None
+    user: str
+    time: str
+
+
+@dataclass(frozen=True)
+class ImageryMeta:
+    """Imagery provenance entered by the analyst for one raster (keyed by its SHA-256):
+    acquisition date (``YYYY[-MM[-DD]]`` or ISO 8601 date-time), attribution, ground
+    sample distance in metres; ``None`` = not entered.  The last record per raster wins."""
+
+    id: int
+    raster_sha256: str
+    raster_path: str
+    acquired: str | None
+    attribution: str | None
+    gsd_m: float | None
+    user: str
+    time: str
+
+
+@dataclass(frozen=True)
 class AuditEntry:
     """One append-only audit-log entry.
 
     ``time`` is UTC ISO 8601; ``action`` one of ``create``, ``locate``, ``confirm``,
     ``reject``, ``note``, ``keyframe``, ``tie_point``, ``point_of_interest``,
-    ``claim``, ``context_layer``, ``shadow``, ``relink``, ``migrate``, ``sign``,
-    ``timestamp``; ``details`` says what changed
+    ``claim``, ``context_layer``, ``shadow``, ``source``, ``imagery_meta``, ``relink``,
+    ``migrate``, ``sign``, ``timestamp``; ``details`` says what changed
     (JSON-ready dict).  ``hash`` = SHA-256 hex of ``prev_hash`` + the canonical JSON
     of this entry, so any edit or deletion breaks the chain (see ``verify_case``).
     """

@@ -21,6 +21,8 @@ from workbench.case.model import (
     ContextLayer,
     Decision,
     FootageRecord,
+    FootageSource,
+    ImageryMeta,
     Note,
     PointOfInterest,
     RasterRecord,
@@ -197,6 +199,19 @@ class CaseView:
     def context_layers(self) -> list[ContextLayer]:
         """Context layers in import order."""
         return self._db.context_layers()
+
+    def footage_sources(self) -> list[FootageSource]:
+        """Where the footage was obtained, every record oldest first (last = current)."""
+        return self._db.footage_sources()
+
+    def footage_source(self) -> FootageSource | None:
+        """The current footage-source record, or ``None`` if none was entered."""
+        rows = self._db.footage_sources()
+        return rows[-1] if rows else None
+
+    def imagery_meta(self) -> dict[str, ImageryMeta]:
+        """Analyst-entered imagery provenance: raster SHA-256 -> its latest record."""
+        return {m.raster_sha256: m for m in self._db.imagery_meta()}
 
     def audit_log(self) -> list[AuditEntry]:
         """The whole audit log, oldest first."""

@@ -12,6 +12,9 @@
                                      [--as-of YYYY[-MM[-DD]]] [--class-attribute NAME]
     workbench case shadow CASE RANK FOOT_X,FOOT_Y TIP_X,TIP_Y [--click-px N]
     workbench case point CASE RANK X Y --label TEXT
+    workbench case source CASE [--url URL] [--channel TEXT] [--obtained ISO8601]
+                               [--archive FILE] [--note TEXT]
+    workbench case imagery-meta CASE RASTER [--date DATE] [--attribution TEXT] [--gsd M]
     workbench case tiepoint CASE RANK KX KY TX TY
     workbench case keyframe CASE FRAME_INDEX
     workbench case relink CASE FILE           # a moved footage/raster file, same SHA-256
@@ -33,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.cli import sign_cmd
+from workbench.cli._case_provenance import register_provenance
 from workbench.errors import UsageError, WorkbenchError
 
 if TYPE_CHECKING:  # annotations only, for start-up time (see _open); cli is above case
@@ -121,6 +125,8 @@ def register(sub: Any) -> None:
     sp.add_argument("--label", default="point of interest")
     sp.set_defaults(func=_point)
 
+    register_provenance(add, _open)  # case source, case imagery-meta
+
     sp = add("tiepoint", "add a manual tie point to candidate RANK and refit it")
     sp.add_argument("rank", type=int, metavar="RANK")
     for n in ("kx", "ky", "tx", "ty"):
@@ -204,6 +210,13 @@ def _info(args: argparse.Namespace) -> int:
                 "context_layers": [la.name for la in case.context_layers()],
                 "shadows": [{"rank": sh.rank, **sh.measure.to_json()}
                             for sh in case.shadows()],
+                "source": None if (src := case.footage_source()) is None else {
+                    "url": src.url, "channel": src.channel, "obtained": src.obtained,
+                    "archive_sha256": src.archive_sha256, "user": src.user, "time": src.time},
+                "imagery_meta": {m.raster_sha256: {"acquired": m.acquired,
+                                                   "attribution": m.attribution,
+                                                   "gsd_m": m.gsd_m, "user": m.user}
+                                 for m in case.imagery_meta().values()},
             }
             print(json.dumps(doc, indent=2, sort_keys=True))
             return 0
@@ -235,6 +248,10 @@ def _info(args: argparse.Namespace) -> int:
                 when = layer_meta(la.geojson).as_of_date()
                 flag = when.flag(event)
                 out.append(f"  {la.name}: as of {when.label()}" + (f" ({flag})" if flag else ""))
+        src = case.footage_source()
+        out.append("source:    " + ("not recorded (workbench case source)" if src is None else
+                                    f"{src.url or src.channel or src.archive_name}, obtained "
+                                    f"{src.obtained or 'time not given'} (by {src.user})"))
         out.append(f"notes:     {len(case.notes())}; audit entries: {len(case.audit_log())}")
         print("\n".join(out))
     return 0

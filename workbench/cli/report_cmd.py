@@ -18,8 +18,12 @@ def register(sub: Any) -> None:
                    help="comma-separated: html, pdf, geojson, kml (default: all)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--generated-at", metavar="ISO_TIME",
-                   help="timestamp printed in the report, ISO 8601 (e.g. 2026-01-02T03:04:05Z; "
-                        "no zone = UTC; default: now, UTC)")
+                   help="timestamp printed in the report and the PDF's creation date, ISO "
+                        "8601 (e.g. 2026-01-02T03:04:05Z; no zone = UTC), or 'case' for the "
+                        "case's last audit entry (reproducible); default: now, UTC")
+    p.add_argument("--redact-paths", action=argparse.BooleanOptionalAction, default=True,
+                   help="replace local paths by file name + SHA-256 (default: on, for shared "
+                        "reports; --no-redact-paths for an internal copy)")
     p.set_defaults(func=run)
 
 
@@ -33,8 +37,10 @@ def run(args: argparse.Namespace) -> int:
     if bad or not formats:
         raise UsageError(f"unknown report format {', '.join(bad) or '(none)'}; "
                          f"use {', '.join(FORMATS)}")
-    generated_at = None
-    if args.generated_at is not None:
+    generated_at: datetime | str | None = None
+    if args.generated_at is not None and args.generated_at.strip().lower() == "case":
+        generated_at = "case"
+    elif args.generated_at is not None:
         # an evidential report's timestamp: a real instant, printed in UTC, never free text
         try:
             generated_at = datetime.fromisoformat(args.generated_at.strip())
@@ -42,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--generated-at wants an ISO 8601 time such as "
                              f"2026-01-02T03:04:05Z, not {args.generated_at!r}") from None
     with Case.open(args.case) as case:
-        for path in write_reports(case, formats, args.out, generated_at=generated_at):
+        for path in write_reports(case, formats, args.out, generated_at=generated_at,
+                                  redact_paths=args.redact_paths):
             print(path)
     return 0

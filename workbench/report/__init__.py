@@ -33,6 +33,7 @@ def write_reports(
     out_dir: str | os.PathLike[str],
     *,
     generated_at: datetime | str | None = None,
+    redact_paths: bool = True,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> list[Path]:
@@ -43,7 +44,10 @@ def write_reports(
         formats: any of ``FORMATS`` (``UsageError`` on an unknown one).
         out_dir: created if needed; ``OutputError`` if not writable.  Each file is
             written atomically.
-        generated_at: the timestamp printed in HTML/PDF (default: now, UTC).
+        generated_at: the timestamp printed in HTML/PDF and the PDF's creation date
+            (default: now, UTC; ``"case"``: the case's last audit entry).
+        redact_paths: replace local paths by file name + SHA-256 (on by default: reports
+            are shared).
         progress, cancel: see :mod:`workbench.progress` (checked between formats).
 
     A raster missing at report time does not stop the report: the report names it
@@ -60,7 +64,7 @@ def write_reports(
     report(progress, "gathering report content", 0.0)
     documents = any(f in ("html", "pdf") for f in wanted)
     data = build_report_data(case, generated_at=generated_at, run_verify=documents,
-                             figures=documents)
+                             figures=documents, redact_paths=redact_paths)
     stem = case.path.stem or "report"
     written: list[Path] = []
     unique = list(dict.fromkeys(wanted))  # in the given order

@@ -91,8 +91,9 @@ def build_claim_report(claim: Claim | None, layers: list[ContextLayer],
                                             claimed_time=parse_time(claim.claimed_time))
             except WorkbenchError as exc:
                 log.warning("time check failed: %s", exc)
-        out.sections.append(time_section(m, out.time_check,
-                                         claim.claimed_time if claim else None))
+        sec = time_section(m, out.time_check, claim.claimed_time if claim else None)
+        sec.rows.insert(0, ("Marked by (analyst)", f"{shadow.user} at {shadow.time}"))
+        out.sections.append(sec)
     if not figures:
         return out
     if primary is not None and check is not None:

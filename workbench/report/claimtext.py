@@ -17,6 +17,14 @@ from workbench.claim import (
     format_distance,
 )
 
+LOCATOR_CAPTION = (
+    "Locator map: the located point (red cross, 1-sigma circle), the claimed point or area "
+    "(orange), imagery footprints (blue) and the context layers, each labelled with its "
+    "as-of date. Azimuthal-equidistant frame centred on the located point; no basemap.")
+SHADOW_CAPTION = "The shadow marked in the keyframe (foot to tip)."
+SUN_CAPTION = ("The sun's azimuth over the claimed day (local time), the band the shadow "
+               "allows and the claimed time.")
+
 SHADOW_ASSUMPTIONS = (
     "Assumes a vertical object on flat ground, with the object's foot and the shadow's tip "
     "both on the ground plane that the confirmed homography maps."

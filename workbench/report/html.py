@@ -1,9 +1,10 @@
 """The HTML report: one self-contained file (figures as PNG data URIs, inline CSS, no JS).
 
 Every piece of case text (notes, file names, claim, audit details) goes through
-:func:`html.escape`; a strict Content-Security-Policy forbids scripts, remote
-loads and forms even if something slipped through.  The only varying part between
-two runs on the same case is the generation timestamp.
+:func:`html.escape`, after bidi controls and other invisible characters are made visible
+(:func:`workbench.report.redact.visible_controls`); a strict Content-Security-Policy
+forbids scripts, remote loads and forms even if something slipped through.  The only
+varying part between two runs on the same case is the generation timestamp.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from html import escape
 from typing import Any
 
 from workbench.geo import format_metres, format_uncertainty
+from workbench.report.claimtext import LOCATOR_CAPTION, SHADOW_CAPTION, SUN_CAPTION
 from workbench.report.model import (
+    GENERATED_BASIS,
     UNCERTAINTY_NOTE,
     LocationSection,
     ReportData,
@@ -23,6 +26,14 @@ from workbench.report.model import (
     crs_label,
     fmt_float,
 )
+from workbench.report.provtext import (
+    audit_summary,
+    audit_time,
+    imagery_caption,
+    imagery_fields,
+    source_rows,
+)
+from workbench.report.redact import visible_controls
 
 CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
        "form-action 'none'; frame-ancestors 'none'")
@@ -41,14 +52,17 @@ th{background:#eee}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .kv th{width:210px}.hash{font-family:"DejaVu Sans Mono",monospace;font-size:11px;
  word-break:break-all}figure{margin:10px 0}figure img{max-width:100%;border:1px solid #999}
 figcaption{font-size:12px;color:#333}.small{font-size:11px}
+.kv td,li,p{overflow-wrap:anywhere}td{overflow-wrap:break-word}
+pre.raw{white-space:pre-wrap;overflow-wrap:anywhere;
+ font-size:10px;background:#f8f8f8;border:1px solid #ccc;padding:4px;margin:2px 0}
 .missing{border:2px solid #b00020;padding:8px;background:#fff0f0}
 @media print{body{max-width:none}h2{page-break-after:avoid}figure{page-break-inside:avoid}}
 """
 
 
 def e(value: object) -> str:
-    """HTML-escape any value's text (quotes too)."""
-    return escape(str(value), quote=True)
+    """HTML-escape any value's text (quotes too), bidi/control characters made visible."""
+    return escape(visible_controls(str(value)), quote=True)
 
 
 def _img(png: bytes, alt: str) -> str:
@@ -138,13 +152,9 @@ def _claim(d: ReportData) -> str:
             out += f"<h3>{e(sec.title)}</h3>" + _kv([(k, e(v)) for k, v in sec.rows])
             out += "".join(f'<p class="warn">{e(w)}</p>' for w in sec.warnings)
         for png, alt, cap in (
-                (cr.locator_png, "Locator map", "Locator map: the located point (red cross, "
-                 "1-sigma circle), the claimed point or area (orange), imagery footprints "
-                 "(blue) and the context layers, each labelled with its as-of date. "
-                 "Azimuthal-equidistant frame centred on the located point; no basemap."),
-                (cr.shadow_png, "Shadow", "The shadow marked in the keyframe (foot to tip)."),
-                (cr.sun_png, "Sun azimuth over the day", "The sun's azimuth over the claimed "
-                 "day (local time), the band the shadow allows and the claimed time.")):
+                (cr.locator_png, "Locator map", LOCATOR_CAPTION),
+                (cr.shadow_png, "Shadow", SHADOW_CAPTION),
+                (cr.sun_png, "Sun azimuth over the day", SUN_CAPTION)):
             if png:
                 out += f"<figure>{_img(png, alt)}<figcaption>{e(cap)}</figcaption></figure>"
     if d.context_layers:
@@ -159,7 +169,7 @@ def _claim(d: ReportData) -> str:
     return out
 
 
-def _location(s: LocationSection, n: int) -> str:
+def _location(s: LocationSection, n: int, d: ReportData) -> str:
     c = s.candidate
     status = s.decision.status if s.decision else "NOT CONFIRMED"
     out = [f"<h3>Location {n}: candidate #{c.rank} ({e(status)})</h3>"]
@@ -167,10 +177,11 @@ def _location(s: LocationSection, n: int) -> str:
                     ("Uncertainty / confidence", e(f"{format_uncertainty(c.uncertainty_m)}, "
                                                    f"{c.confidence:.2f} "
                                                    f"({confidence_words(c.confidence)})")),
-                    ("Decision note", e(s.decision.note) if s.decision else "-")]))
+                    ("Decision", e(f"{s.decision.status} by the analyst {s.decision.user} "
+                                   f"at {s.decision.time}: {s.decision.note}")
+                     if s.decision else "none yet")]))
     r = s.raster
-    img_txt = (f"{r.path.rsplit('/', 1)[-1]}, acquired {r.acquired or 'unknown date'}, "
-               f"{r.attribution or 'attribution unknown'}") if r else c.tile
+    img_txt = imagery_caption(r, d.imagery_meta.get(r.sha256)) if r else c.tile
     if s.side_by_side_png:
         out.append(f"<figure>{_img(s.side_by_side_png, 'keyframe and satellite crop')}"
                    f"<figcaption>Left: keyframe {e(c.keyframe_id)}"
@@ -188,9 +199,11 @@ def _location(s: LocationSection, n: int) -> str:
     if s.raster_missing:
         out.append(f'<p class="missing">Figures omitted: {e(s.raster_missing)}</p>')
     if s.marks:
-        out.append(_table(["", "Label", "Keyframe px", "lat, lon", "Recorded"], [
+        out.append(_table(["", "Label", "Keyframe px", "lat, lon", "± m (1 sigma)",
+                           "Recorded by"], [
             [f"P{i}", e(m.label), f"{m.x:.1f}, {m.y:.1f}", f"{m.lat:.6f}, {m.lon:.6f}",
-             e(m.recorded)] for i, m in enumerate(s.marks, start=1)]))
+             e(format_uncertainty(m.uncertainty_m)), e(m.recorded)]
+            for i, m in enumerate(s.marks, start=1)], (4,)))
     out.append(f"<p>Tie points: {len(s.residuals)}; RMS reprojection error "
                f"{fmt_float(s.rms_px, 2)} px = {fmt_float(s.rms_m, 2)} m on the ground.</p>")
     head = ["#", "Keyframe x, y", "Imagery x, y", "lat, lon", "Residual px", "Residual m",
@@ -213,7 +226,13 @@ def _location(s: LocationSection, n: int) -> str:
 
 def _evidence(d: ReportData) -> str:
     v = d.footage.video
-    out = _kv([("File name", e(d.footage.name)), ("Original path", e(v.path)),
+    src = d.source
+    arch = src.archive_path if src and src.archive_path else None
+    out = "<h3>Where the footage was obtained</h3>" + _kv(
+        [(k, e(val)) for k, val in source_rows(src, v.sha256, arch)])
+    out += "<h3>The file analysed</h3>" + _kv([
+               ("File name", e(d.footage.name)),
+               ("Original path", e(v.path + (" (folder redacted)" if d.redacted else ""))),
                ("SHA-256", _hash(v.sha256)), ("Size", f"{d.footage.size_bytes:,} bytes"),
                ("Duration", f"{v.duration_s:.3f} s"), ("Frame rate", f"{v.fps:.3f} fps"),
                ("Resolution", f"{v.width} x {v.height}"), ("Codec", e(v.codec or "n/a")),
@@ -227,10 +246,15 @@ def _evidence(d: ReportData) -> str:
 
 
 def _imagery(d: ReportData) -> str:
-    return _table(["File", "SHA-256", "CRS", "GSD", "Acquired", "Attribution", "Status"], [
-        [e(r.path), _hash(r.sha256), e(crs_label(r.crs)), f"{r.gsd_m:.2f} m",
-         e(r.acquired or "unknown"), e(r.attribution or "unknown"),
-         e(st) if st == "present" else f'<b class="bad">{e(st)}</b>'] for r, st in d.rasters])
+    rows = []
+    for r, st in d.rasters:
+        acq, att, gsd = imagery_fields(r, d.imagery_meta.get(r.sha256))
+        rows.append([e(r.path), _hash(r.sha256), e(crs_label(r.crs)), e(gsd), e(acq), e(att),
+                     e(st) if st == "present" else f'<b class="bad">{e(st)}</b>'])
+    return _table(["File", "SHA-256", "CRS", "GSD", "Acquired", "Attribution", "Status"],
+                  rows) + ("<p class=\"small\">Values marked \u201centered by the analyst\u201d "
+                           "were established by the analyst (e.g. from the provider's "
+                           "catalogue), not read from the file.</p>")
 
 
 def _method(d: ReportData) -> str:
@@ -270,10 +294,24 @@ def _integrity(d: ReportData) -> str:
 
 
 def _audit(d: ReportData) -> str:
-    return _table(["#", "Time (UTC)", "User", "Action", "Details", "Hash"], [
-        [str(a.seq), e(a.time), e(a.user), e(a.action),
-         f'<span class="small">{e(json.dumps(a.details, sort_keys=True, ensure_ascii=False))}'
-         "</span>", _hash(a.hash[:16])] for a in d.audit], (0,))
+    return _table(["#", "Time (UTC)", "Analyst", "Action", "What was done"], [
+        [str(a.seq), e(audit_time(a.time)), e(a.user), e(a.action), e(audit_summary(a))]
+        for a in d.audit], (0,)) + ("<p class=\"small\">Every entry in full, with its hash "
+                                    "chain, is in Appendix A.</p>")
+
+
+def _audit_raw(d: ReportData) -> str:
+    note = ("Local paths in the entries are redacted here, so their hashes cannot be "
+            "recomputed from this page; <code>workbench verify</code> checks the chain in the "
+            "case file itself. " if d.redacted else "")
+    out = [f"<p>{note}Each entry: sequence number, then its canonical JSON fields, the "
+           "previous entry's hash and its own (SHA-256).</p>"]
+    for a in d.audit:
+        doc = {"seq": a.seq, "time": a.time, "user": a.user, "action": a.action,
+               "details": a.details}
+        out.append(f'<pre class="raw">{e(json.dumps(doc, sort_keys=True, ensure_ascii=False))}'
+                   f"\nprev {e(a.prev_hash)}\nhash {e(a.hash)}</pre>")
+    return "".join(out)
 
 
 def render_html(d: ReportData) -> str:
@@ -281,9 +319,9 @@ def render_html(d: ReportData) -> str:
     cands = _table(["Rank", "lat, lon", "Confidence", "Uncertainty", "Keyframe", "Decision"], [
         [str(c.rank), f"{c.lat:.6f}, {c.lon:.6f}", f"{c.confidence:.2f}",
          e(format_uncertainty(c.uncertainty_m)), e(c.keyframe_id),
-         e(f"{dd.status}: {dd.note} ({dd.user})") if dd else "undecided"]
+         e(f"{dd.status} by {dd.user} at {dd.time}: {dd.note}") if dd else "undecided"]
         for c, dd in d.candidates], (0, 2))
-    locs = "".join(_location(s, i) for i, s in enumerate(d.sections, start=1)) or \
+    locs = "".join(_location(s, i, d) for i, s in enumerate(d.sections, start=1)) or \
         "<p>No location was confirmed or proposed.</p>"
     notes = "".join(f"<li>{e(n.text)} <span class='meta'>({e(n.user)}, {e(n.time)})</span></li>"
                     for n in d.notes)
@@ -293,8 +331,11 @@ def render_html(d: ReportData) -> str:
         '<meta name="referrer" content="no-referrer">',
         f"<title>Geolocation report: {e(d.case_name)}</title><style>{CSS}</style></head><body>",
         f"<h1>Geolocation report: {e(d.case_name)}</h1>",
-        f'<div class="meta">Generated {e(d.generated_at)} by {e(d.software)}; footage '
-        f"{e(d.footage.name)} (SHA-256 {e(d.footage.video.sha256[:16])}...)</div>",
+        f'<div class="meta">Generated {e(d.generated_at)} '
+        f"({e(GENERATED_BASIS.get(d.generated_basis, d.generated_basis))}) by {e(d.software)}; "
+        f"footage {e(d.footage.name)} (SHA-256 {e(d.footage.video.sha256[:16])}...)"
+        + ("; local paths redacted (file name and SHA-256 shown)" if d.redacted else
+           "; local paths shown") + "</div>",
         "<h2>1. Summary</h2>", _summary(d),
         "<h2>2. Claim check</h2>", _claim(d),
         "<h2>3. Confirmed locations</h2>", locs,
@@ -305,6 +346,7 @@ def render_html(d: ReportData) -> str:
         "<h2>8. Analyst notes</h2>", f"<ul>{notes}</ul>" if notes else "<p>None.</p>",
         "<h2>9. Integrity check</h2>", _integrity(d),
         "<h2>10. Audit log</h2>", _audit(d),
+        "<h2>Appendix A. Audit log entries (raw JSON)</h2>", _audit_raw(d),
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"

@@ -17,17 +17,19 @@ import simplekml
 
 from workbench.geo import format_metres, format_uncertainty
 from workbench.report.model import ReportData, confidence_words
+from workbench.report.redact import visible_controls
 
 _STATUS_COLOUR = {"confirmed": "ff00c000", "rejected": "ff0000ff", "undecided": "ff00ffff"}
 
 
 def _t(text: object) -> str:
-    """Escape for an XML text node."""
-    return escape(str(text), quote=False)
+    """Escape for an XML text node (control characters, which XML 1.0 forbids, and bidi
+    overrides shown as ``[U+XXXX]``)."""
+    return escape(visible_controls(str(text)), quote=False)
 
 
 def _desc(rows: list[tuple[str, object]]) -> str:
-    body = "".join(f"<tr><th align='left'>{escape(k)}</th><td>{escape(str(v))}</td></tr>"
+    body = "".join(f"<tr><th align='left'>{_t(k)}</th><td>{_t(v)}</td></tr>"
                    for k, v in rows)
     html = f"<table>{body}</table>".replace("]]>", "]]&gt;")  # cannot occur: '>' escaped
     return f"<![CDATA[{html}]]>"

@@ -24,6 +24,8 @@ from workbench.case.model import (
     ContextLayer,
     Decision,
     FootageRecord,
+    FootageSource,
+    ImageryMeta,
     Note,
     PointOfInterest,
     RasterRecord,
@@ -33,6 +35,7 @@ from workbench.errors import RasterOpenError, UsageError, WorkbenchError
 from workbench.geo import format_dms, format_mgrs, format_uncertainty, tile_px_to_lonlat
 from workbench.report import figures
 from workbench.report.claimdata import ClaimReport, build_claim_report, claim_check_for
+from workbench.report.redact import Redactor, redact_report
 from workbench.results import Candidate, KeyframeRef, TileRef
 from workbench.verify.check import verify_case
 from workbench.verify.model import VerifyReport
@@ -78,6 +81,7 @@ class Mark:
     lat: float
     lon: float
     recorded: str  # who/when, or "locate --target"
+    uncertainty_m: float | None = None  # 1-sigma radius (workbench.position); None: unknown
 
 
 @dataclass
@@ -132,15 +136,39 @@ class ReportData:
     verification: VerifyReport | None
     missing_rasters: list[str] = field(default_factory=list)
     claim_report: ClaimReport | None = None  # claim, context layers, time check
+    source: FootageSource | None = None  # where the footage was obtained (analyst-entered)
+    imagery_meta: dict[str, ImageryMeta] = field(default_factory=dict)  # raster sha -> meta
+    redacted: bool = False  # local paths replaced by file name + SHA-256
+    generated_basis: str = "now"  # what generated_at is: "now", "case" or "given"
+    created_utc: datetime | None = None  # generated_at as an instant (PDF CreationDate)
 
 
-def _timestamp(generated_at: datetime | str | None) -> str:
+GENERATED_BASIS = {
+    "now": "the time of generation",
+    "case": "the time of the case's last audit-log entry (reproducible)",
+    "given": "a time given when the report was generated",
+}
+
+
+def _timestamp(generated_at: datetime | str | None, last_audit: str
+               ) -> tuple[str, str, datetime | None]:
+    """``(printed text, basis, instant)``: ``None`` = now; ``"case"`` = the case's last
+    audit entry; a datetime or ISO text (no zone = UTC) as given."""
+    basis = "given"
     if generated_at is None:
-        return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if isinstance(generated_at, datetime):
-        dt = generated_at if generated_at.tzinfo else generated_at.replace(tzinfo=UTC)
-        return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return " ".join(str(generated_at).split())
+        generated_at, basis = datetime.now(UTC), "now"
+    elif isinstance(generated_at, str) and generated_at.strip().lower() == "case":
+        generated_at, basis = last_audit, "case"
+    if isinstance(generated_at, str):
+        raw = " ".join(generated_at.split())
+        try:
+            generated_at = datetime.fromisoformat(raw[:-1] + "+00:00" if raw.endswith("Z")
+                                                  else raw)
+        except ValueError:
+            return raw, basis, None
+    dt = generated_at if generated_at.tzinfo else generated_at.replace(tzinfo=UTC)
+    dt = dt.astimezone(UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ"), basis, dt
 
 
 def _tile_ref(rec: RasterRecord) -> TileRef:
@@ -171,11 +199,13 @@ def _section(case: Case, c: Candidate, decision: Decision | None,
     kxy = np.vstack([as_points(c.keyframe_xy), as_points([t.keyframe_xy for t in ties])])
     txy = np.vstack([as_points(c.tile_xy), as_points([t.tile_xy for t in ties])])
     manual = [False] * len(as_points(c.keyframe_xy)) + [True] * len(ties)
-    marks = [Mark(p.label, p.x, p.y, p.lat, p.lon, f"{p.user}, {p.time}")
+    marks = [Mark(p.label, p.x, p.y, p.lat, p.lon, f"{p.user}, {p.time}", p.uncertainty_m)
              for p in case.points_of_interest() if p.rank == c.rank]
     if c.target and {"x", "y", "lat", "lon"} <= set(c.target):
+        unc = c.target.get("uncertainty_m")
         marks.insert(0, Mark("target", c.target["x"], c.target["y"], c.target["lat"],
-                             c.target["lon"], "locate --target"))
+                             c.target["lon"], "locate --target",
+                             float(unc) if isinstance(unc, int | float) else None))
     missing: str | None = None
     sbs = ovl = None
     landmarks: list[int] = figures.pick_landmarks(kxy)
@@ -243,11 +273,14 @@ def _headline(verdict: str, primary: LocationSection | None) -> str:
 
 
 def build_report_data(case: Case, *, generated_at: datetime | str | None = None,
-                      run_verify: bool = True, figures: bool = True) -> ReportData:
+                      run_verify: bool = True, figures: bool = True,
+                      redact_paths: bool = True) -> ReportData:
     """Gather the report content from an open case (reads rasters for the figures).
 
-    ``run_verify``: include a full ``verify_case`` run; ``figures``: draw the
-    side-by-side and overlay figures (only HTML/PDF need either).
+    ``generated_at``: ``None`` (now), ``"case"`` (the case's last audit entry: the same
+    case gives the same report) or a time; ``run_verify``: include a full
+    ``verify_case`` run; ``figures``: draw the side-by-side and overlay figures (only
+    HTML/PDF need either); ``redact_paths``: replace local paths by file name + SHA-256.
     """
     res = case.result
     decisions = case.decisions()
@@ -282,9 +315,13 @@ def build_report_data(case: Case, *, generated_at: datetime | str | None = None,
         claim, layers, primary.candidate if primary else None,
         primary.claim_check if primary else None, shadows, keyframe_bgr=kimg,
         footprints=[r.footprint for r in rasters if r.footprint], figures=figures)
-    return ReportData(
+    audit = case.audit_log()
+    stamp, basis, instant = _timestamp(generated_at, audit[-1].time if audit else case.created)
+    source = case.footage_source()
+    imagery = case.imagery_meta()
+    data = ReportData(
         case_name=case.path.name, case_path=str(case.path),
-        generated_at=_timestamp(generated_at),
+        generated_at=stamp,
         software=f"osint-geolocation-workbench {__version__}", case_software=case.software,
         schema_version=case.schema_version, created=case.created, verdict=res.verdict,
         headline=_headline(res.verdict, primary), reason=res.reason, primary=primary,
@@ -293,9 +330,19 @@ def build_report_data(case: Case, *, generated_at: datetime | str | None = None,
         keyframes=[(k, case.keyframe_info(k.id)) for k in case.keyframes],
         rasters=[(r, status[r.path]) for r in rasters], method=method,
         timing_s=dict(res.timing_s), warnings=list(res.warnings), notes=case.notes(),
-        points=case.points_of_interest(), audit=case.audit_log(), verification=verification,
+        points=case.points_of_interest(), audit=audit, verification=verification,
         missing_rasters=[r.path for r in rasters if status[r.path] != "present"],
-        claim_report=claim_report)
+        claim_report=claim_report, source=source, imagery_meta=imagery,
+        generated_basis=basis, created_utc=instant)
+    known = [(case.footage.video.path, case.footage.video.sha256)]
+    known += [(p, r.sha256) for r in rasters for p in (r.path, r.ref_path)]
+    known += [(p, s) for r in rasters for p, s in r.sidecars.items()]
+    known += [(la.source_path, la.sha256) for la in layers]
+    known.append((str(case.path), ""))
+    if source is not None and source.archive_path:
+        known.append((source.archive_path, source.archive_sha256 or ""))
+    red: ReportData = redact_report(data, Redactor(known, on=redact_paths))
+    return red
 
 
 def crs_label(crs: str) -> str:
@@ -317,5 +364,5 @@ def fmt_float(v: float, digits: int) -> str:
     return f"{v:.{digits}f}" if math.isfinite(v) else "n/a"
 
 
-__all__ = ["LocationSection", "Mark", "ReportData", "ResidualRow", "build_report_data",
-           "confidence_words", "crs_label", "fmt_float"]
+__all__ = ["GENERATED_BASIS", "LocationSection", "Mark", "ReportData", "ResidualRow",
+           "build_report_data", "confidence_words", "crs_label", "fmt_float"]

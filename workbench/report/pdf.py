@@ -2,28 +2,29 @@
 
 Text is XML-escaped before it reaches reportlab's mini-markup, so notes containing
 ``<script>`` or ``<font>`` are printed literally.  DejaVu fonts are embedded when
-installed (Unicode notes and file names), else the PDF base fonts are used.  The
-document is written with ``invariant=1`` so only the printed generation timestamp
-differs between runs on the same case.
+installed (Unicode notes and file names), else the PDF base fonts are used.  Bidi
+controls and other invisible characters are shown as ``[U+202E]`` markers.  The
+document is written with ``invariant=1`` (no random document id) but its creation date
+is the report's real generation time (``ReportData.created_utc``: now, or the case's
+last audit entry when asked for a reproducible report); reportlab's invariant mode would
+otherwise stamp 2000-01-01.  Table cells longer than :data:`MAX_CELL` characters are
+cut (a page-high cell cannot be laid out); the HTML report keeps the full text.
 """
 
 from __future__ import annotations
 
 import io
 import json
-from html import escape
-from pathlib import Path
 from typing import Any
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import (
     Image,
     KeepTogether,
+    LayoutError,
     Paragraph,
     SimpleDocTemplate,
     Spacer,
@@ -31,8 +32,11 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from workbench.errors import ReportError, one_line
 from workbench.geo import format_uncertainty
+from workbench.report.claimtext import LOCATOR_CAPTION, SHADOW_CAPTION, SUN_CAPTION
 from workbench.report.model import (
+    GENERATED_BASIS,
     UNCERTAINTY_NOTE,
     LocationSection,
     ReportData,
@@ -40,50 +44,30 @@ from workbench.report.model import (
     crs_label,
     fmt_float,
 )
+from workbench.report.pdftext import MAX_LABEL, fonts, jpeg, pdf_date, t, tc
+from workbench.report.provtext import (
+    audit_summary,
+    audit_time,
+    imagery_caption,
+    imagery_fields,
+    source_rows,
+)
+from workbench.report.redact import visible_controls
 
-_FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 MAX_EXTRA_ROWS = 20  # residual rows beyond the numbered landmarks
-
-
-def _fonts() -> tuple[str, str, str]:
-    """(regular, bold, mono) font names, registering DejaVu if available."""
-    files = {"WB-Sans": "DejaVuSans.ttf", "WB-Sans-Bold": "DejaVuSans-Bold.ttf",
-             "WB-Mono": "DejaVuSansMono.ttf"}
-    try:
-        for name, f in files.items():
-            if name not in pdfmetrics.getRegisteredFontNames():
-                pdfmetrics.registerFont(TTFont(name, str(_FONT_DIR / f)))
-        return "WB-Sans", "WB-Sans-Bold", "WB-Mono"
-    except Exception:  # reportlab raises TTFError/IOError variants for missing fonts
-        return "Helvetica", "Helvetica-Bold", "Courier"
-
-
-def _jpeg(png: bytes, quality: int = 92) -> bytes:
-    """Re-encode a figure PNG as JPEG for the PDF (the HTML keeps the lossless PNG)."""
-    import cv2
-    import numpy as np
-
-    img = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
-    if img is None:
-        return png
-    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return bytes(buf) if ok else png
-
-
-def t(value: object) -> str:
-    """Escape text for a reportlab Paragraph."""
-    return escape(str(value), quote=False)
 
 
 class _Builder:
     def __init__(self, d: ReportData) -> None:
         self.d = d
-        reg, bold, mono = _fonts()
+        reg, bold, mono = fonts()
         ss = getSampleStyleSheet()
         self.body = ParagraphStyle("wb-body", parent=ss["BodyText"], fontName=reg, fontSize=9,
                                    leading=11.5)
         self.small = ParagraphStyle("wb-small", parent=self.body, fontSize=7, leading=8.5)
         self.mono = ParagraphStyle("wb-mono", parent=self.small, fontName=mono)
+        self.raw = ParagraphStyle("wb-raw", parent=self.mono, fontSize=6, leading=7.2,
+                                  spaceAfter=3, splitLongWords=1)
         self.h1 = ParagraphStyle("wb-h1", parent=ss["Title"], fontName=bold, fontSize=17,
                                  alignment=0, spaceAfter=2)
         self.h2 = ParagraphStyle("wb-h2", parent=ss["Heading2"], fontName=bold, fontSize=12.5,
@@ -100,7 +84,7 @@ class _Builder:
         return Paragraph(text, style or self.body)
 
     def kv(self, rows: list[tuple[str, str]]) -> Table:
-        data = [[self.p(f"<b>{t(k)}</b>"), self.p(v)] for k, v in rows]
+        data = [[self.p(f"<b>{t(k, MAX_LABEL)}</b>"), self.p(v)] for k, v in rows]
         tab = Table(data, colWidths=[48 * mm, self.width - 48 * mm])
         tab.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
                                  ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#eeeeee")),
@@ -122,7 +106,7 @@ class _Builder:
         return tab
 
     def image(self, png: bytes, max_h: float = 110 * mm) -> Image:
-        img = Image(io.BytesIO(_jpeg(png)))  # JPEG is embedded as is (DCT): small and fast
+        img = Image(io.BytesIO(jpeg(png)))  # JPEG is embedded as is (DCT): small and fast
         s = min(self.width / img.imageWidth, max_h / img.imageHeight)
         img.drawWidth, img.drawHeight = img.imageWidth * s, img.imageHeight * s
         return img
@@ -145,7 +129,7 @@ class _Builder:
             if c.target and {"lat", "lon"} <= set(c.target):
                 rows.append(("Target pixel position",
                              f"{c.target['lat']:.6f}, {c.target['lon']:.6f}"))
-            rows.append(("Analyst decision", t(
+            rows.append(("Analyst decision", tc(
                 f"{p.decision.status} by {p.decision.user} at {p.decision.time}: "
                 f"{p.decision.note}") if p.decision else
                 '<font color="#9a5b00">none yet: not reviewed</font>'))
@@ -163,12 +147,13 @@ class _Builder:
             return
         rows: list[tuple[str, str]] = []
         if d.claim:
-            rows += [("Claim tested", t(d.claim.text)),
+            rows += [("Claim tested", tc(d.claim.text)),
                      ("Claimed location", f"{d.claim.lonlat[1]:.6f}, {d.claim.lonlat[0]:.6f}"
                       if d.claim.lonlat else "not given"),
                      ("Claimed area", "given" if d.claim.area_geojson else "not given"),
-                     ("Claimed time", t(d.claim.claimed_time or "not given")),
-                     ("Claimed target category", t(d.claim.category or "not given"))]
+                     ("Claimed time", tc(d.claim.claimed_time or "not given")),
+                     ("Claimed target category", tc(d.claim.category or "not given")),
+                     ("Recorded", tc(f"by the analyst {d.claim.user} at {d.claim.time}"))]
         chk = d.primary.claim_check if d.primary else None
         if chk is not None:
             rows += [("Finding", f"<b>{t(chk.summary())}</b>")]
@@ -179,20 +164,22 @@ class _Builder:
         if cr is not None:
             for sec in cr.sections:
                 self.story.append(self.p(t(sec.title), self.h3))
-                self.story.append(self.kv([(k, t(v)) for k, v in sec.rows]))
+                self.story.append(self.kv([(k, tc(v)) for k, v in sec.rows]))
                 for w in sec.warnings:
                     self.story.append(self.p(f'<font color="#9a5b00">{t(w)}</font>'))
-            for png in (cr.locator_png, cr.shadow_png, cr.sun_png):
+            for png, cap in ((cr.locator_png, LOCATOR_CAPTION), (cr.shadow_png, SHADOW_CAPTION),
+                             (cr.sun_png, SUN_CAPTION)):
                 if png:
-                    self.story.append(self.image(png, 95 * mm))
+                    self.story.append(KeepTogether([self.image(png, 95 * mm),
+                                                    self.p(t(cap), self.small)]))
         if d.context_layers:
             metas = {name: meta for name, meta, _ in cr.layers} if cr else {}
             self.story.append(self.table(["Layer", "As of", "Source / licence", "SHA-256",
                                           "Features"], [
-                [t(c.name), t(metas[c.name].as_of_date().label()) if c.name in metas
+                [tc(c.name), t(metas[c.name].as_of_date().label()) if c.name in metas
                  else "unknown",
-                 t(f"{metas[c.name].source} ({metas[c.name].licence})") if c.name in metas
-                 else t(c.source_path), t(c.sha256), str(len(c.geojson["features"]))]
+                 tc(f"{metas[c.name].source} ({metas[c.name].licence})") if c.name in metas
+                 else tc(c.source_path), t(c.sha256), str(len(c.geojson["features"]))]
                 for c in d.context_layers], [2, 1.5, 4, 4, 1]))
 
     def location(self, s: LocationSection, n: int) -> None:
@@ -205,10 +192,11 @@ class _Builder:
                 ("Uncertainty / confidence", t(f"{format_uncertainty(c.uncertainty_m)}, "
                                                f"{c.confidence:.2f} "
                                                f"({confidence_words(c.confidence)})")),
-                ("Decision note", t(s.decision.note) if s.decision else "-")]))
+                ("Decision", tc(f"{s.decision.status} by the analyst {s.decision.user} at "
+                                f"{s.decision.time}: {s.decision.note}")
+                 if s.decision else "none yet")]))
         r = s.raster
-        img_txt = (f"{Path(r.path).name}, acquired {r.acquired or 'unknown date'}, "
-                   f"{r.attribution or 'attribution unknown'}") if r else c.tile
+        img_txt = imagery_caption(r, self.d.imagery_meta.get(r.sha256)) if r else c.tile
         if s.side_by_side_png:
             self.story.append(KeepTogether([
                 self.image(s.side_by_side_png, 78 * mm),
@@ -226,9 +214,11 @@ class _Builder:
             self.story.append(self.p(f'<font color="#b00020">Figures omitted: '
                                      f"{t(s.raster_missing)}</font>"))
         if s.marks:
-            self.story.append(self.table(["", "Label", "Keyframe px", "lat, lon", "Recorded"], [
-                [f"P{i}", t(m.label), f"{m.x:.1f}, {m.y:.1f}", f"{m.lat:.6f}, {m.lon:.6f}",
-                 t(m.recorded)] for i, m in enumerate(s.marks, start=1)], [1, 4, 3, 4, 4]))
+            self.story.append(self.table(["", "Label", "Keyframe px", "lat, lon", "± m",
+                                          "Recorded by"], [
+                [f"P{i}", tc(m.label), f"{m.x:.1f}, {m.y:.1f}", f"{m.lat:.6f}, {m.lon:.6f}",
+                 tc(format_uncertainty(m.uncertainty_m)), tc(m.recorded)]
+                for i, m in enumerate(s.marks, start=1)], [1, 4, 3, 4, 2, 4]))
         self.story.append(self.p(f"Tie points: {len(s.residuals)}; RMS reprojection error "
                                  f"{fmt_float(s.rms_px, 2)} px = {fmt_float(s.rms_m, 2)} m."))
         numbered = sorted((r for r in s.residuals if r.number), key=lambda r: r.number or 0)
@@ -254,12 +244,18 @@ class _Builder:
                                       "Decision"], [
             [str(c.rank), f"{c.lat:.6f}, {c.lon:.6f}", f"{c.confidence:.2f}",
              t(format_uncertainty(c.uncertainty_m)), t(c.keyframe_id),
-             t(f"{dd.status}: {dd.note} ({dd.user})") if dd else "undecided"]
+             tc(f"{dd.status} by {dd.user} at {dd.time}: {dd.note}") if dd else "undecided"]
             for c, dd in d.candidates], [1, 4, 1.5, 1.5, 2, 6]))
         v = d.footage.video
         self.story.append(self.p("5. Footage evidence", h2))
+        src = d.source
+        self.story.append(self.p("Where the footage was obtained", self.h3))
+        self.story.append(self.kv([(k, tc(val)) for k, val in source_rows(
+            src, v.sha256, src.archive_path if src else None)]))
+        self.story.append(self.p("The file analysed", self.h3))
         self.story.append(self.kv([
-            ("File name", t(d.footage.name)), ("Original path", t(v.path)),
+            ("File name", tc(d.footage.name)),
+            ("Original path", tc(v.path + (" (folder redacted)" if d.redacted else ""))),
             ("SHA-256", f'<font name="{self.mono.fontName}" size="8">{t(v.sha256)}</font>'),
             ("Size", f"{d.footage.size_bytes:,} bytes"), ("Duration", f"{v.duration_s:.3f} s"),
             ("Frame rate / resolution", f"{v.fps:.3f} fps, {v.width} x {v.height}, "
@@ -269,12 +265,17 @@ class _Builder:
              "analyst" if i["manual"] else "auto", t(k.sha256)] for k, i in d.keyframes],
             [1.3, 1.2, 1.3, 1.3, 7.5], self.mono))
         self.story.append(self.p("6. Imagery used", h2))
+        rows_i = []
+        for r, st in d.rasters:
+            acq, att, gsd = imagery_fields(r, d.imagery_meta.get(r.sha256))
+            rows_i.append([tc(r.path), tc(r.sha256), tc(f"{crs_label(r.crs)}; GSD {gsd}"),
+                           tc(acq), tc(att), tc(st) if st == "present" else
+                           f'<font color="#b00020"><b>{tc(st)}</b></font>'])
         self.story.append(self.table(["File", "SHA-256", "CRS / GSD", "Acquired", "Attribution",
-                                      "Status"], [
-            [t(r.path), t(r.sha256), t(f"{crs_label(r.crs)}, {r.gsd_m:.2f} m"),
-             t(r.acquired or "unknown"), t(r.attribution or "unknown"),
-             t(st) if st == "present" else f'<font color="#b00020"><b>{t(st)}</b></font>']
-            for r, st in d.rasters], [3, 4, 3, 1.6, 2.4, 1.6]))
+                                      "Status"], rows_i, [3, 4, 3, 2.4, 2.4, 1.4]))
+        self.story.append(self.p("Values marked \u201centered by the analyst\u201d were "
+                                 "established by the analyst, not read from the file.",
+                                 self.small))
         self.story.append(self.p("7. Method", h2))
         rows = [("Report generated by", t(d.software)), ("Case created by", t(d.case_software)),
                 ("Case schema / created", t(f"{d.schema_version} / {d.created}"))]
@@ -310,15 +311,32 @@ class _Builder:
             self.story.append(self.p(f"Anchoring: {t(ver.anchoring)}", self.small))
             self.story.append(self.p(f"Audit-log head hash: {t(ver.audit_head)}", self.mono))
         self.story.append(self.p("10. Audit log", h2))
-        self.story.append(self.table(["#", "Time (UTC)", "User", "Action", "Details"], [
-            [str(a.seq), t(a.time), t(a.user), t(a.action),
-             t(json.dumps(a.details, sort_keys=True, ensure_ascii=False))] for a in d.audit],
-            [0.6, 2.6, 1.2, 1.4, 8]))
+        self.story.append(self.table(["#", "Time (UTC)", "Analyst", "Action", "What was done"], [
+            [str(a.seq), tc(audit_time(a.time)), tc(a.user), tc(a.action), tc(audit_summary(a))]
+            for a in d.audit], [0.7, 3.3, 1.3, 2.3, 7.1]))
+        self.story.append(self.p("Every entry in full, with its hash chain, is in Appendix A.",
+                                 self.small))
+        self.story.append(self.p("Appendix A. Audit log entries (raw JSON)", h2))
+        if d.redacted:
+            self.story.append(self.p(
+                "Local paths in the entries are redacted here, so their hashes cannot be "
+                "recomputed from this page; workbench verify checks the chain in the case "
+                "file itself.", self.small))
+        for a in d.audit:
+            doc = {"seq": a.seq, "time": a.time, "user": a.user, "action": a.action,
+                   "details": a.details}
+            self.story.append(self.p(
+                t(json.dumps(doc, sort_keys=True, ensure_ascii=False)) +
+                f"<br/>prev {t(a.prev_hash)}<br/>hash {t(a.hash)}", self.raw))
 
     def build(self) -> bytes:
         d = self.d
         self.story += [self.p(f"Geolocation report: {t(d.case_name)}", self.h1),
-                       self.p(f"Generated {t(d.generated_at)} by {t(d.software)}", self.small),
+                       self.p(f"Generated {t(d.generated_at)} ("
+                              f"{t(GENERATED_BASIS.get(d.generated_basis, d.generated_basis))}) "
+                              f"by {t(d.software)}; " + (
+                                  "local paths redacted (file name and SHA-256 shown)"
+                                  if d.redacted else "local paths shown"), self.small),
                        self.p("1. Summary", self.h2)]
         self.summary()
         self.story.append(self.p("2. Claim check", self.h2))
@@ -330,9 +348,13 @@ class _Builder:
             self.story.append(self.p("No location was confirmed or proposed."))
         self.rest()
         buf = io.BytesIO()
-        footer = f"{d.case_name} | generated {d.generated_at}"
+        footer = visible_controls(f"{d.case_name} | generated {d.generated_at}")
+
+        date_formatter = pdf_date(d)
 
         def on_page(canvas: Any, doc: Any) -> None:
+            if date_formatter is not None:
+                canvas.setDateFormatter(date_formatter)
             canvas.saveState()
             canvas.setFont(self.body.fontName, 7)
             canvas.drawString(15 * mm, 8 * mm, footer[:150])
@@ -343,7 +365,11 @@ class _Builder:
                                 topMargin=14 * mm, bottomMargin=15 * mm,
                                 title=f"Geolocation report: {d.case_name}",
                                 author="osint-geolocation-workbench", invariant=1)
-        doc.build(self.story, onFirstPage=on_page, onLaterPages=on_page)
+        try:
+            doc.build(self.story, onFirstPage=on_page, onLaterPages=on_page)
+        except LayoutError as exc:  # a cell taller than a page despite the cuts in pdftext
+            raise ReportError(f"PDF layout failed ({one_line(exc, 120)}); the HTML report "
+                              "holds the same content") from exc
         return buf.getvalue()
 
 

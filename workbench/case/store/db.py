@@ -32,6 +32,7 @@ from workbench.case.model import (
 )
 from workbench.case.store.anchors import EvidenceQueries
 from workbench.case.store.evidence import keys_of, record_rows
+from workbench.case.store.provenance import ProvenanceQueries
 from workbench.case.store.schema import connect, create_schema, open_connection
 from workbench.claim import ShadowMeasure
 from workbench.errors import (
@@ -43,9 +44,10 @@ from workbench.errors import (
 from workbench.results import Candidate, KeyframeRef, VideoRef
 
 
-class CaseDB(EvidenceQueries):
+class CaseDB(EvidenceQueries, ProvenanceQueries):
     """One case database connection and the statements run on it (the evidence queries:
-    :class:`~workbench.case.store.anchors.EvidenceQueries`)."""
+    :class:`~workbench.case.store.anchors.EvidenceQueries`; footage source and imagery
+    provenance: :class:`~workbench.case.store.provenance.ProvenanceQueries`)."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self._conn: sqlite3.Connection | None = conn
@@ -353,14 +355,17 @@ class CaseDB(EvidenceQueries):
 
     def points_of_interest(self) -> list[PointOfInterest]:
         return [PointOfInterest(int(r["rank"]), r["keyframe_id"], r["x"], r["y"], r["label"],
-                                r["lon"], r["lat"], r["user"], r["time"], int(r["id"]))
+                                r["lon"], r["lat"], r["user"], r["time"], int(r["id"]),
+                                r["uncertainty_m"], r["outside_hull"])
                 for r in self.conn.execute("SELECT * FROM points_of_interest ORDER BY id")]
 
     def insert_point_of_interest(self, run_id: int, p: PointOfInterest) -> int:
         cur = self.conn.execute(
             "INSERT INTO points_of_interest (run_id, rank, keyframe_id, x, y, label, lon, "
-            "lat, user, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (run_id, p.rank, p.keyframe_id, p.x, p.y, p.label, p.lon, p.lat, p.user, p.time))
+            "lat, user, time, uncertainty_m, outside_hull) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, p.rank, p.keyframe_id, p.x, p.y, p.label, p.lon, p.lat, p.user, p.time,
+             p.uncertainty_m, p.outside_hull))
         return int(cur.lastrowid or 0)
 
     def claim(self) -> Claim | None:

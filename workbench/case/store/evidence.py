@@ -33,7 +33,7 @@ EVIDENCE_TABLES: dict[str, str] = {
     "locate_runs": "rowid", "candidates": "rowid", "decisions": "rowid", "notes": "rowid",
     "tie_points": "rowid", "claim": "rowid", "context_layers": "rowid",
     "points_of_interest": "rowid", "shadows": "rowid", "signatures": "rowid",
-    "timestamps": "rowid",
+    "timestamps": "rowid", "footage_sources": "rowid", "imagery_meta": "rowid",
 }
 JSON_COLUMNS = frozenset({"doc", "video_json", "meta_json", "geojson", "measure_json",
                           "area_json", "lonlat_json"})

@@ -11,8 +11,12 @@ Schema history:
   the analyst's shadow measurements (``shadows``, append-only).
 * **4** (current): ``row_digests`` (the digest of every row an audit entry wrote, see
   :mod:`workbench.case.store.evidence`), ``signatures`` and ``timestamps`` (signed
-  audit heads and RFC 3161 tokens), a ``case_id`` in ``meta``, and append-only /
-  no-delete triggers on the remaining evidence tables.
+  audit heads and RFC 3161 tokens), a ``case_id`` in ``meta``, append-only /
+  no-delete triggers on the remaining evidence tables; where the footage was
+  obtained (``footage_sources``) and the analyst's imagery provenance
+  (``imagery_meta``), both append-only (the latest row is current), and the
+  1-sigma radius of each point of interest (``points_of_interest.uncertainty_m``/
+  ``outside_hull``, filled from the audit log on migration).
 
 A case is recognised by its ``meta`` table with ``format = workbench.case``.
 Append-only tables are protected by triggers that ``RAISE`` on ``UPDATE`` /
@@ -141,6 +145,23 @@ _V4_APPEND_ONLY = ("signatures", "timestamps", "row_digests", "points_of_interes
                    "context_layers")
 _V4_NO_DELETE = ("footage", "rasters", "keyframes", "candidates")
 
+# schema 4: footage source, imagery provenance, point radius
+DDL_V4_SOURCE = """
+CREATE TABLE footage_sources (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, url TEXT, channel TEXT, obtained TEXT,
+    archive_path TEXT, archive_name TEXT, archive_sha256 TEXT, archive_size INTEGER,
+    note TEXT, user TEXT NOT NULL, time TEXT NOT NULL
+);
+CREATE TABLE imagery_meta (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, raster_sha256 TEXT NOT NULL,
+    raster_path TEXT NOT NULL, acquired TEXT, attribution TEXT, gsd_m REAL,
+    user TEXT NOT NULL, time TEXT NOT NULL
+);
+ALTER TABLE points_of_interest ADD COLUMN uncertainty_m REAL;
+ALTER TABLE points_of_interest ADD COLUMN outside_hull REAL
+"""
+_APPEND_ONLY_V4_SOURCE = ("footage_sources", "imagery_meta")
+
 
 def _run(conn: sqlite3.Connection, script: str) -> None:
     """Execute ``;``-separated plain statements one by one (no implicit COMMIT, unlike
@@ -178,6 +199,32 @@ def _new_case_id(conn: sqlite3.Connection) -> None:
     """Give the case its identity (bound into signatures); kept if it has one."""
     conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('case_id', ?)",
                  (str(uuid.uuid4()),))
+
+
+def _v4_source_triggers(conn: sqlite3.Connection) -> None:
+    """``footage_sources`` and ``imagery_meta`` (schema 4) are append-only."""
+    for t in _APPEND_ONLY_V4_SOURCE:
+        for op in ("UPDATE", "DELETE"):
+            conn.execute(f"CREATE TRIGGER IF NOT EXISTS {t}_no_{op.lower()} BEFORE {op} ON "
+                         f"{t} BEGIN SELECT RAISE(ABORT, '{t} is append-only'); END")
+
+
+def _v4_point_radius(conn: sqlite3.Connection) -> None:
+    """Fill ``points_of_interest.uncertainty_m``/``outside_hull`` of points recorded before
+    schema 4 from their audit entries (same keyframe pixel, label, user and time)."""
+    for row in conn.execute("SELECT details, user, time FROM audit_log "
+                            "WHERE action = 'point_of_interest' ORDER BY seq").fetchall():
+        try:
+            d = json.loads(row["details"])
+            unc, hull = d.get("uncertainty_m"), d.get("outside_hull")
+            x, y, label = float(d["x"]), float(d["y"]), str(d["label"])
+        except (TypeError, ValueError, KeyError, AttributeError):
+            continue  # verify reports a malformed entry; the radius stays unknown
+        conn.execute("UPDATE points_of_interest SET uncertainty_m = ?, outside_hull = ? "
+                     "WHERE x = ? AND y = ? AND label = ? AND user = ? AND time = ?",
+                     (unc if isinstance(unc, int | float) else None,
+                      hull if isinstance(hull, int | float) else None,
+                      x, y, label, row["user"], row["time"]))
 
 
 def connect(path: str | os.PathLike[str], *, readonly: bool = False) -> sqlite3.Connection:
@@ -230,6 +277,9 @@ def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
 
 
 def _migrate_3_to_4(conn: sqlite3.Connection) -> None:
+    _run(conn, DDL_V4_SOURCE)
+    _v4_point_radius(conn)  # before the triggers make the points append-only
+    _v4_source_triggers(conn)
     _run(conn, DDL_V4_SIGNATURES)
     _run(conn, DDL_V4_DIGESTS)
     _v4_triggers(conn)
@@ -291,11 +341,12 @@ def _open_error(exc: sqlite3.Error, path: Path) -> CaseError:
 
 def create_schema(conn: sqlite3.Connection, *, created: str, software: str) -> None:
     """Create the current schema in an empty database (inside the caller's transaction)."""
-    _run(conn, DDL_V1 + DDL_V2_TABLES + DDL_V2_AUDIT + DDL_V3)
+    _run(conn, DDL_V1 + DDL_V2_TABLES + DDL_V2_AUDIT + DDL_V3 + ";" + DDL_V4_SOURCE)
     _run(conn, DDL_V4_SIGNATURES)
     _run(conn, DDL_V4_DIGESTS)
     _set_triggers(conn, True)
     _shadow_triggers(conn)
+    _v4_source_triggers(conn)
     _v4_triggers(conn)
     conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
         ("format", FORMAT), ("schema_version", str(SCHEMA_VERSION)), ("created", created),
