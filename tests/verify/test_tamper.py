@@ -52,6 +52,8 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> tuple[Scene, Path]:
         tile_xy = apply_homography(scene.h_true, np.array([[100.0, 120.0]]))[0]
         case.add_tie_point(1, (100.0, 120.0), (float(tile_xy[0]), float(tile_xy[1])))
         case.add_shadow(1, (150.0, 150.0), (170.0, 160.0))
+        case.set_footage_source(url="https://example.org/v/1", channel="@ministry")
+        case.set_imagery_meta(scene.tile, acquired="2024-05-01", attribution="Provider X")
     return scene, path
 
 
@@ -130,6 +132,20 @@ def test_deleted_row_is_detected(case_path: Path, db: sqlite3.Connection, table:
     behind_triggers(db, table, f"DELETE FROM {table} WHERE {where}")
     out = detected(case_path, capsys, f"row_deleted [{subject}]", "deleted outside")
     assert "schema_changed" not in out  # the triggers were put back: the rows tell
+
+
+@pytest.mark.parametrize(("table", "stmt"), [
+    ("footage_sources", "DELETE FROM footage_sources"),
+    ("footage_sources", "UPDATE footage_sources SET channel = '@someone_else'"),
+    ("imagery_meta", "DELETE FROM imagery_meta"),
+    ("imagery_meta", "UPDATE imagery_meta SET acquired = '2015-09-30'"),
+])
+def test_source_and_imagery_provenance_are_evidence(case_path: Path, db: sqlite3.Connection,
+                                                    table: str, stmt: str,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    behind_triggers(db, table, stmt)
+    out = detected(case_path, capsys)
+    assert table in out or "row_" in out, out
 
 
 # ---- fields edited ------------------------------------------------------------------------
