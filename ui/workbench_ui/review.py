@@ -49,6 +49,16 @@ class Review(QObject):
         w.strip.keyframeSelected.connect(self._on_keyframe_clicked)
         w.frames.addKeyframeRequested.connect(self.add_keyframe)
 
+    def reset(self) -> None:
+        """A case was opened or closed: forget the selection, drop comparisons still
+        being prepared for the old case and close its decision dialog."""
+        self.current_rank = 0
+        self._compare_req += 1  # results of tasks started before arrive stale
+        dlg = self.decision_dialog
+        if dlg is not None and dlg.isVisible():
+            dlg.reject()
+        self.decision_dialog = None
+
     # --- selection, comparison, point ---------------------------------------------------------
     def select_candidate(self, rank: int) -> None:
         s, w = self.s, self.v

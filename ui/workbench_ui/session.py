@@ -105,6 +105,13 @@ class Session(QObject):
         self.imagery_warnings = list(catalog.warnings)
         self.imageryChanged.emit()
 
+    def remove_imagery(self, paths: list[Path]) -> None:
+        """Stop using the rasters at ``paths`` (the files and the case are untouched)."""
+        drop = {Path(p).resolve() for p in paths}
+        self.tiles = [t for t in self.tiles if Path(t.path).resolve() not in drop]
+        self.tile_paths = [Path(t.path) for t in self.tiles]
+        self.imageryChanged.emit()
+
     def can_locate(self) -> bool:
         return self.video_path is not None and bool(self.tile_paths)
 
