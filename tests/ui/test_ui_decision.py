@@ -75,10 +75,8 @@ def test_r_then_typing_a_note_records_a_rejection(window: Any, qtbot: Any,
 
 def test_clicking_the_other_choice_changes_the_button(window: Any, qtbot: Any,
                                                       case_file: dict[str, Any]) -> None:
-    from PyQt6.QtCore import Qt
+    from PyQt6.QtCore import QPoint, Qt
     from PyQt6.QtWidgets import QApplication
-
-    from PyQt6.QtCore import QPoint
 
     _open_on_candidate(window, qtbot, case_file["case"], 1)
     qtbot.keyClick(window.candidates.table, Qt.Key.Key_C)

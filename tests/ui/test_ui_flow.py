@@ -36,7 +36,7 @@ def _open_demo(win: Any, qtbot: Any, demo_data: Path) -> None:
 
 
 def test_main_flow(window: Any, qtbot: Any, demo_data: Path, tmp_path: Path) -> None:
-    from PyQt6.QtCore import Qt, QTimer
+    from PyQt6.QtCore import Qt
 
     win, s, c = window, window.session, window.controller
     _open_demo(win, qtbot, demo_data)

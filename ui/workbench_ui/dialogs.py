@@ -116,7 +116,7 @@ class DecisionDialog(QDialog):
     def note(self) -> str:
         return self.note_edit.toPlainText().strip()
 
-    def showEvent(self, event: QShowEvent | None) -> None:  # noqa: N802 - Qt API
+    def showEvent(self, event: QShowEvent | None) -> None:
         super().showEvent(event)
         self.activateWindow()
         self.note_edit.setFocus(Qt.FocusReason.ActiveWindowFocusReason)

@@ -17,8 +17,8 @@ from PyQt6.QtWidgets import (
     QLabel,
     QListWidget,
     QProgressBar,
-    QSizePolicy,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )

@@ -2,8 +2,8 @@
 
 The slider (and ``,``/``.`` or Left/Right for one frame, PgUp/PgDn for one second)
 picks a frame index; Play (Space) steps through the footage at its frame rate, as fast
-as frames decode, and stops on the last frame; frames are decoded with :func:`workbench.video.reader.read_frame`
-in a background :class:`~workbench_ui.workers.Task` (only the latest request is kept, so
+as frames decode, and stops on the last frame.  Frames are decoded with
+:func:`workbench.video.reader.read_frame` in a background :class:`~workbench_ui.workers.Task` (only the latest request is kept, so
 dragging the slider never queues a backlog and the window stays responsive).
 """
 
@@ -30,7 +30,6 @@ from workbench.video.reader import read_frame
 from workbench_ui.image_view import ImageView
 from workbench_ui.models import KeyframeEntry, format_time
 from workbench_ui.workers import Task
-
 
 PLAY_TEXT, PAUSE_TEXT = "▶ Play", "⏸ Pause"
 
