@@ -3,7 +3,8 @@
 The slider (and ``,``/``.`` or Left/Right for one frame, PgUp/PgDn for one second)
 picks a frame index; Play (Space) steps through the footage at its frame rate, as fast
 as frames decode, and stops on the last frame.  Frames are decoded with
-:func:`workbench.video.reader.read_frame` in a background :class:`~workbench_ui.workers.Task` (only the latest request is kept, so
+:func:`workbench.video.reader.read_frame` in a background
+:class:`~workbench_ui.workers.Task` (only the latest request is kept, so
 dragging the slider never queues a backlog and the window stays responsive).
 """
 
