@@ -92,6 +92,12 @@ class CompareWidget(QWidget):
             lay.setSpacing(2)
             lay.addWidget(cap)
             lay.addWidget(view, 1)
+        # under the imagery: room for its provenance (workbench_ui.case_tools fills it)
+        self.right_footer = QVBoxLayout()
+        self.right_footer.setContentsMargins(0, 0, 0, 0)
+        rbox_layout = rbox.layout()
+        if isinstance(rbox_layout, QVBoxLayout):
+            rbox_layout.addLayout(self.right_footer)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(lbox)
         self.splitter.addWidget(rbox)

@@ -257,6 +257,12 @@ class Session(QObject):
             case.reject(rank, note)
         self.decisionsChanged.emit()
 
+    def reload_result(self) -> None:
+        """Read the current result again (after a refit by a tie point); tells the audit
+        panel through ``decisionsChanged``."""
+        self.result = self._need_case().result
+        self.decisionsChanged.emit()
+
     def add_note(self, text: str) -> None:
         self._need_case().add_note(text)
         self.decisionsChanged.emit()

@@ -7,8 +7,10 @@ Schema history:
 * **2**: adds the claim, context layers, points of interest, and the
   audit log's hash chain (``prev_hash``/``hash``); version-1 entries are chained
   on migration, which is itself logged.
-* **3** (current): the claim's time and category (``claimed_time``, ``category``) and
+* **3**: the claim's time and category (``claimed_time``, ``category``) and
   the analyst's shadow measurements (``shadows``, append-only).
+* **4** (current): retractions of analyst tie points (``tie_point_retractions``,
+  append-only: a tie point is withdrawn by a record saying why, never deleted).
 
 A case is recognised by its ``meta`` table with ``format = workbench.case``.
 Append-only tables are protected by triggers that ``RAISE`` on ``UPDATE`` /
@@ -30,7 +32,7 @@ from workbench.case.audit import GENESIS_HASH, entry_hash
 from workbench.errors import CaseCorruptError, CaseError, CaseOpenError, CaseVersionError
 
 FORMAT = "workbench.case"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 _APPEND_ONLY = ("audit_log", "decisions", "notes", "tie_points", "locate_runs")
@@ -111,6 +113,16 @@ CREATE TABLE shadows (
 )
 """
 
+# schema 4, tie point retractions (issue 12); the lead combines the helpers' DDL_V4_*
+# blocks in one 3 -> 4 migration
+DDL_V4_TIEPOINTS = """
+CREATE TABLE tie_point_retractions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    tie_point_id INTEGER NOT NULL UNIQUE REFERENCES tie_points(id),
+    reason TEXT NOT NULL, user TEXT NOT NULL, time TEXT NOT NULL
+)
+"""
+
 
 def _run(conn: sqlite3.Connection, script: str) -> None:
     """Execute ``;``-separated plain statements one by one (no implicit COMMIT, unlike
@@ -135,6 +147,14 @@ def _shadow_triggers(conn: sqlite3.Connection) -> None:
     for op in ("UPDATE", "DELETE"):
         conn.execute(f"CREATE TRIGGER IF NOT EXISTS shadows_no_{op.lower()} BEFORE {op} ON "
                      "shadows BEGIN SELECT RAISE(ABORT, 'shadows is append-only'); END")
+
+
+def _v4_tiepoint_triggers(conn: sqlite3.Connection) -> None:
+    """``tie_point_retractions`` (schema 4) is append-only."""
+    for op in ("UPDATE", "DELETE"):
+        conn.execute(f"CREATE TRIGGER IF NOT EXISTS tie_point_retractions_no_{op.lower()} "
+                     f"BEFORE {op} ON tie_point_retractions BEGIN SELECT RAISE(ABORT, "
+                     "'tie_point_retractions is append-only'); END")
 
 
 def connect(path: str | os.PathLike[str], *, readonly: bool = False) -> sqlite3.Connection:
@@ -186,9 +206,15 @@ def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
     _shadow_triggers(conn)
 
 
+def _migrate_3_to_4(conn: sqlite3.Connection) -> None:
+    _run(conn, DDL_V4_TIEPOINTS)
+    _v4_tiepoint_triggers(conn)
+
+
 # version N -> function migrating N to N + 1 (inside one transaction)
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2,
-                                                               2: _migrate_2_to_3}
+                                                               2: _migrate_2_to_3,
+                                                               3: _migrate_3_to_4}
 
 
 def migrate(conn: sqlite3.Connection, from_version: int) -> list[int]:
@@ -240,9 +266,10 @@ def _open_error(exc: sqlite3.Error, path: Path) -> CaseError:
 
 def create_schema(conn: sqlite3.Connection, *, created: str, software: str) -> None:
     """Create the current schema in an empty database (inside the caller's transaction)."""
-    _run(conn, DDL_V1 + DDL_V2_TABLES + DDL_V2_AUDIT + DDL_V3)
+    _run(conn, DDL_V1 + DDL_V2_TABLES + DDL_V2_AUDIT + DDL_V3 + ";" + DDL_V4_TIEPOINTS)
     _set_triggers(conn, True)
     _shadow_triggers(conn)
+    _v4_tiepoint_triggers(conn)
     conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
         ("format", FORMAT), ("schema_version", str(SCHEMA_VERSION)), ("created", created),
         ("software", software)])
