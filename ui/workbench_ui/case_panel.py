@@ -25,9 +25,10 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-TIE_HINT = ("Add a tie point: press “Pick pair”, click a landmark in the keyframe (left), "
-            "then the same landmark in the imagery (right). The candidate is refitted at "
-            "once; the table shows how far each tie point lies from the fit.")
+TIE_HINT = "Pick pair: click a landmark in the keyframe, then the same spot in the imagery."
+TIE_TIP = ("Add a tie point: press “Pick pair”, click a landmark in the keyframe (left), "
+           "then the same landmark in the imagery (right). The candidate is refitted at "
+           "once; the table shows how far each tie point lies from the fit.")
 
 
 def _label(text: str = "", rich: bool = True) -> QLabel:
@@ -71,9 +72,11 @@ class CasePanel(QWidget):
         self.tabs.addTab(self._page(self.layers, [self.layer_btn]), "Layers")
         # tie points
         self.tie_hint = _label(html.escape(TIE_HINT))
+        self.tie_hint.setToolTip(TIE_TIP)
         self.tie_state = _label("", rich=False)
         self.ties = QTableWidget(0, 4)
         self.ties.setHorizontalHeaderLabels(["#", "Keyframe px", "Imagery px", "Residual"])
+        self.ties.setMinimumHeight(90)
         self.ties.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.ties.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.ties.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)

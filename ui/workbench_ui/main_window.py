@@ -250,6 +250,8 @@ class MainWindow(QMainWindow):
                                     Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.dock_point, self.dock_case)
         self.dock_point.raise_()
+        self.resizeDocks([self.dock_inputs, self.dock_point], [250, 420],
+                         Qt.Orientation.Vertical)
         self.case_tools = CaseTools(self.views, self.case_panel, self.provenance_strip,
                                     self.session, self.controller.review, self.controller.pool,
                                     self)

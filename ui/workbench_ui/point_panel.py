@@ -106,6 +106,7 @@ class PointPanel(QWidget):
     @staticmethod
     def _field(tip: str) -> QLabel:
         lab = QLabel("—")
+        lab.setWordWrap(True)  # a narrow dock wraps the DMS line instead of cutting it
         lab.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         lab.setToolTip(tip)
         return lab
