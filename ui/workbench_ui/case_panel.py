@@ -76,7 +76,6 @@ class CasePanel(QWidget):
         self.tie_state = _label("", rich=False)
         self.ties = QTableWidget(0, 4)
         self.ties.setHorizontalHeaderLabels(["#", "Keyframe px", "Imagery px", "Residual"])
-        self.ties.setMinimumHeight(90)
         self.ties.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.ties.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.ties.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)

@@ -149,6 +149,8 @@ SHORTCUTS_HTML = """
 <tr><td><b>O</b></td><td>Toggle side by side / overlay</td></tr>
 <tr><td><b>M</b></td><td>Toggle the HUD mask</td></tr>
 <tr><td><b>, .</b> (or Left/Right)</td><td>Previous / next frame in the frame viewer</td></tr>
+<tr><td><b>Space</b></td><td>Play / pause the footage in the frame viewer</td></tr>
+<tr><td><b>Ctrl+Enter</b></td><td>Record the decision (in the decision dialog)</td></tr>
 <tr><td><b>K</b></td><td>Add the shown frame as a keyframe</td></tr>
 <tr><td><b>Ctrl+Shift+C</b></td><td>Copy the picked point's position</td></tr>
 <tr><td><b>Ctrl+E</b></td><td>Export the report</td></tr>
