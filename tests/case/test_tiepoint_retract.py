@@ -95,3 +95,24 @@ def test_v3_case_migrates_to_v4(scene: Scene, tmp_path: Path) -> None:
     with Case.open(path) as case:
         assert case.schema_version == 4
         assert case.tie_point_retractions() == []
+
+
+def test_cli_retract(scene: Scene, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from workbench.cli import main
+
+    path = tmp_path / "c.wbcase"
+    _case(scene, path).close()
+    exact = apply_homography(scene.h_true, np.array([[50.0, 60.0]]))[0]
+    assert main(["case", "tiepoint", str(path), "1", "50", "60", str(exact[0] + 80),
+                 str(exact[1])]) == 0
+    assert "tie point 1 added" in capsys.readouterr().out
+    # no reason: refused in one line, nothing recorded
+    assert main(["case", "tiepoint-retract", str(path), "1", "--reason", " "]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "say why" in err[0] and "Traceback" not in err[0]
+    assert main(["case", "tiepoint-retract", str(path), "1", "--reason", "wrong roof"]) == 0
+    assert "tie point 1 retracted" in capsys.readouterr().out
+    with Case.open(path) as case:
+        assert case.tie_points() == [] and case.audit_log()[-1].details["reason"] == "wrong roof"
+        assert case.candidate(1) == case.locate_run().candidates[0]
+    assert main(["case", "tiepoint-retract", str(path), "7", "--reason", "x"]) == 2
