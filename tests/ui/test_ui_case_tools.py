@@ -160,12 +160,19 @@ def test_tie_point_pairs_refit_and_retract(window: Any, qtbot: Any,
     assert "px" in panel.ties.item(0, 3).text()
     assert "refitted" in panel.tie_state.text()
     assert s.result.candidates[0].scores.get("manual_tie_points") == 1.0
+    # drawn as a square on both sides once the refitted comparison is shown
+    marks = window.case_tools.marks
+    qtbot.waitUntil(lambda: marks[0].count() == 1 and marks[1].count() == 1, timeout=20_000)
+    sq = marks[1].items[0].pos()
+    tx_crop = cmp.crop.to_crop(np.array([ties[0].tile_xy]))[0]
+    assert abs(sq.x() - 0.5 - tx_crop[0]) < 1e-6 and abs(sq.y() - 0.5 - tx_crop[1]) < 1e-6
     # withdraw it: an appended retraction, the candidate back as the engine had it
     window.case_tools.ask_reason = lambda tid: "clicked the wrong corner"
     panel.ties.selectRow(0)
     panel.retract_btn.click()
     assert s.case.tie_points(1) == [] and len(s.case.tie_points(1, include_retracted=True)) == 1
     assert panel.ties.rowCount() == 0
+    qtbot.waitUntil(lambda: marks[0].count() == 0 and marks[1].count() == 0, timeout=20_000)
     assert s.case.candidate(1).lat == pytest.approx(c0.lat, abs=1e-9)
     assert s.case.audit_log()[-1].action == "tie_point_retract"
 

@@ -32,6 +32,7 @@ from workbench_ui.case_panel import CasePanel, ProvenanceStrip
 from workbench_ui.review import Review
 from workbench_ui.runner import describe_error
 from workbench_ui.session import Session
+from workbench_ui.tie_marks import TieMarks
 from workbench_ui.views import Views
 from workbench_ui.workers import Task, TaskPool
 
@@ -79,6 +80,8 @@ class CaseTools(QObject):
         strip.editRequested.connect(self.edit_provenance)
         views.compare.left.pixelClicked.connect(self._keyframe_clicked)
         views.compare.right.pixelClicked.connect(self._imagery_clicked)
+        self.marks = (TieMarks(views.compare.left), TieMarks(views.compare.right))
+        views.compare.applied.connect(self._draw_ties)
         self.refresh()
 
     # --- questions (tests replace these) -------------------------------------------------
@@ -301,10 +304,30 @@ class CaseTools(QObject):
             except (WorkbenchError, OSError) as exc:
                 self.panel.tie_state.setText(describe_error(exc))
         self.panel.set_ties(rows)
+        self._draw_ties()
         ok = case is not None and rank > 0
         self.panel.pick_btn.setEnabled(ok)
         if not ok and self.panel.pick_btn.isChecked():
             self.panel.pick_btn.setChecked(False)
+
+    def _draw_ties(self) -> None:
+        """The active tie points of the candidate shown, as squares on both sides."""
+        cmp, case = self.v.compare, self.s.case
+        left: list[tuple[str, float, float]] = []
+        right: list[tuple[str, float, float]] = []
+        cand, crop = cmp.candidate, cmp.crop
+        if case is not None and cand is not None and crop is not None:
+            try:
+                ties = case.tie_points(cand.rank)
+            except (WorkbenchError, OSError):
+                ties = []
+            if ties:
+                cxy = crop.to_crop(np.array([t.tile_xy for t in ties], float))
+                for t, (x, y) in zip(ties, cxy, strict=True):
+                    left.append((f"T{t.id}", t.keyframe_xy[0], t.keyframe_xy[1]))
+                    right.append((f"T{t.id}", float(x), float(y)))
+        self.marks[0].set_points(left)
+        self.marks[1].set_points(right)
 
     # --- verify --------------------------------------------------------------------------
     def run_verify(self) -> None:

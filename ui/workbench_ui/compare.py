@@ -63,6 +63,7 @@ class CompareWidget(QWidget):
     """
 
     pointPicked = pyqtSignal(float, float)
+    applied = pyqtSignal()  # new content shown (others redraw their marks on it)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -244,6 +245,7 @@ class CompareWidget(QWidget):
             self.overlay_view.fit_px_rect(x0 - 3 * mx, y0 - 3 * my, x1 + 3 * mx, y1 + 3 * my)
         self._syncing = False
         self.lines_layer.update()
+        self.applied.emit()
 
     @staticmethod
     def _footprint_box(data: CompareData) -> tuple[float, float, float, float] | None:
