@@ -156,11 +156,15 @@ class CaseTools(QObject):
             rings += [list(r.footprint) for r in self.s.case.rasters if r.footprint]
         return rings
 
-    def edit_claim(self) -> None:
+    def edit_claim(self, at: tuple[float, float] | None = None) -> None:
+        """Open the claim dialog; ``at`` = ``(lat, lon)`` pre-fills the claimed point
+        (e.g. picked on a map), still subject to the order check when recorded."""
         case = self.s.case
         if case is None:
             return
         dlg = ClaimDialog(case.claim(), self.v.window)
+        if at is not None:
+            dlg.set_latlon(*at)
         dlg.submit = lambda: self._record_claim(dlg)
         self._run(dlg)
 

@@ -260,7 +260,7 @@ class MainWindow(QMainWindow):
         m_case = bar.addMenu("Ca&se") if bar is not None else None
         if m_case is not None:
             t = self.case_tools
-            self._action(m_case, "Enter / edit &claim…", t.edit_claim,
+            self._action(m_case, "Enter / edit &claim…", lambda: t.edit_claim(),
                          tip="The claim being tested: place, time, target category")
             self._action(m_case, "Add context &layer…", t.add_layer,
                          tip="A GeoJSON/KML/GeoPackage/Shapefile layer with its source")
