@@ -217,7 +217,7 @@ def test_imagery_provenance_strip(window: Any, qtbot: Any) -> None:
         dlg.gsd_edit.setText("0.5")
         _ok(dlg).click()
 
-    _fill_later(qtbot, tools, fill)
+    _fill_later(qtbot, tools.provenance, fill)
     strip.edit_btn.click()
     text = strip.label.text()
     assert "2023-05" in text and "Example Imaging" in text and "entered by the analyst" in text
@@ -225,7 +225,7 @@ def test_imagery_provenance_strip(window: Any, qtbot: Any) -> None:
 
 
 def test_imagery_after_event() -> None:
-    from workbench_ui.case_tools import imagery_after_event
+    from workbench_ui.provenance_tools import imagery_after_event
 
     assert imagery_after_event("2023-05", "2022-03-01T17:00+02:00")
     assert imagery_after_event("2022-03-02", "2022-03-01T17:00+02:00")

@@ -3,7 +3,8 @@ context layers, analyst tie points (picked as pairs, refitted, withdrawn by retr
 Verify, and the imagery provenance under the imagery pane.
 
 Every change goes through the core's case API (``Case.set_claim``,
-``add_context_layer``, ``add_tie_point``, ``retract_tie_point``, ``set_imagery_meta``),
+``add_context_layer``, ``add_tie_point``, ``retract_tie_point``; the imagery provenance
+in :mod:`workbench_ui.provenance_tools`),
 one audit-logged transaction each; Verify (:func:`workbench.verify.verify_case`) runs in
 a background task.  Tests replace :meth:`CaseTools.ask_swap` and
 :meth:`CaseTools.ask_reason` (the two questions asked with message boxes).
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,31 +21,20 @@ import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal
 from PyQt6.QtWidgets import QInputDialog, QMessageBox
 
-from workbench.case.model import RasterRecord
 from workbench.claim.geodesy import inverse
 from workbench.claim.order import check_order
 from workbench.errors import WorkbenchError
 from workbench.geo import format_metres
 from workbench.verify import VerifyReport, verify_case
-from workbench_ui.case_dialogs import ClaimDialog, ImageryMetaDialog, LayerDialog
+from workbench_ui.case_dialogs import ClaimDialog, LayerDialog
 from workbench_ui.case_panel import CasePanel, ProvenanceStrip
+from workbench_ui.provenance_tools import ProvenanceTools
 from workbench_ui.review import Review
 from workbench_ui.runner import describe_error
 from workbench_ui.session import Session
 from workbench_ui.tie_marks import TieMarks
 from workbench_ui.views import Views
 from workbench_ui.workers import Task, TaskPool
-
-
-def imagery_after_event(acquired: str | None, event: str | None) -> bool:
-    """True when an imagery date (``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD`` or ISO time) is
-    certainly later than the event's date (ISO 8601): its earliest possible day is after
-    the event's day.  Unknown dates are never "later"."""
-    if not acquired or not event:
-        return False
-    day = acquired[:10]
-    earliest = day + "-01-01"[len(day) - 4:] if len(day) < 10 else day
-    return earliest > event[:10]
 
 
 class CaseTools(QObject):
@@ -70,14 +59,15 @@ class CaseTools(QObject):
         s, p = session, panel
         s.caseChanged.connect(self.refresh)
         s.decisionsChanged.connect(self.refresh)
-        s.imageryChanged.connect(self.refresh_provenance)
+        self.provenance = ProvenanceTools(views, strip, session,
+                                          lambda: self.review.current_rank, self)
+        self.provenance.edited.connect(lambda m: self._edited(m))
         review.changed.connect(self.refresh_candidate)
         p.editClaimRequested.connect(self.edit_claim)
         p.addLayerRequested.connect(self.add_layer)
         p.pickPairToggled.connect(self._pick_mode)
         p.retractRequested.connect(self.retract)
         p.verifyRequested.connect(self.run_verify)
-        strip.editRequested.connect(self.edit_provenance)
         views.compare.left.pixelClicked.connect(self._keyframe_clicked)
         views.compare.right.pixelClicked.connect(self._imagery_clicked)
         self.marks = (TieMarks(views.compare.left), TieMarks(views.compare.right))
@@ -126,7 +116,7 @@ class CaseTools(QObject):
 
     def refresh_candidate(self) -> None:
         self._show_ties()
-        self.refresh_provenance()
+        self.provenance.refresh()
 
     def _show_claim(self) -> None:
         case = self.s.case
@@ -289,8 +279,10 @@ class CaseTools(QObject):
         self.panel.tie_state.setText(f"{what}{moved} (audit-logged).")
         self.v.candidates.set_result(s.result)
         self.v.candidates.set_decisions(s.decisions())
-        self.v.candidates.select_rank(rank)  # redraws the comparison with the new fit
-        self.review.select_candidate(rank)
+        self.review.current_rank = 0  # so that selecting it again redraws the comparison
+        self.v.candidates.select_rank(rank)
+        if self.review.current_rank != rank:  # the row was already selected: no signal
+            self.review.select_candidate(rank)
         self._show_ties()
         self.changed.emit()
 
@@ -368,104 +360,6 @@ class CaseTools(QObject):
             head + (f"<ul>{items}</ul>" if items else "")
             + f"<p><b>Checked</b></p><ul>{checked}</ul>"
             + f"<p style='color:#666'>Audit head {html.escape(rep.audit_head[:16])}…</p>")
-
-    # --- imagery provenance ----------------------------------------------------------------
-    def current_raster(self) -> RasterRecord | None:
-        case = self.s.case
-        if case is None:
-            return None
-        cand = self.s.candidate(self.review.current_rank)
-        try:
-            if cand is not None:
-                return case.raster_for(cand.tile)
-            rasters = case.rasters
-        except (WorkbenchError, OSError):
-            return None
-        return rasters[0] if rasters else None
-
-    def analyst_meta(self, rec: RasterRecord) -> Any:
-        """The analyst's latest provenance record of ``rec`` (``Case.imagery_meta()``,
-        keyed by raster SHA-256), or ``None`` (also when the case API lacks it)."""
-        getter: Callable[[], dict[str, Any]] | None = getattr(self.s.case, "imagery_meta", None)
-        if getter is None:
-            return None
-        try:
-            return getter().get(rec.sha256)
-        except (WorkbenchError, OSError):
-            return None
-
-    def refresh_provenance(self) -> None:
-        rec = self.current_raster()
-        if rec is None:
-            self.strip.show_text("", "")
-            return
-        meta = self.analyst_meta(rec)
-        by = (f"entered by the analyst {meta.user}, {meta.time[:10]}"
-              if meta is not None else "")
-
-        def fact(label: str, analyst: object, own: object, fmt: Callable[[Any], str]) -> str:
-            if analyst is not None:
-                return (f"{label} <b>{html.escape(fmt(analyst))}</b> "
-                        f"<span style='color:#1b4f8a'>({html.escape(by)})</span>")
-            if own:
-                return f"{label} <b>{html.escape(fmt(own))}</b> (file metadata)"
-            return f"{label} <b style='color:#a31d1d'>unknown</b>"
-
-        acquired = getattr(meta, "acquired", None) or rec.acquired
-        parts = [
-            f"<b>{html.escape(Path(rec.path).name)}</b>",
-            fact("Acquired", getattr(meta, "acquired", None), rec.acquired, str),
-            fact("Source", getattr(meta, "attribution", None), rec.attribution, str),
-            fact("Resolution", getattr(meta, "gsd_m", None), rec.gsd_m,
-                 lambda g: f"{float(g):.2f} m/px"),
-        ]
-        claim = self.s.case.claim() if self.s.case is not None else None
-        event = claim.claimed_time if claim is not None else None
-        warning = ""
-        if not acquired:
-            warning = ("⚠ Imagery date unknown: it may show the place before or after the "
-                       "event. Enter it if you can establish it (Edit…).")
-        elif imagery_after_event(acquired, event):
-            warning = (f"⚠ Imagery acquired {acquired}, after the claimed event "
-                       f"({(event or '')[:10]}): what it shows may not have existed then.")
-        self.strip.show_text(" · ".join(parts), warning)
-
-    def edit_provenance(self) -> None:
-        rec = self.current_raster()
-        setter = getattr(self.s.case, "set_imagery_meta", None)
-        if rec is None:
-            return
-        if setter is None:
-            self.v.error("This version of the case file cannot record imagery provenance "
-                         "(Case.set_imagery_meta is missing).")
-            return
-        meta = self.analyst_meta(rec)
-        cur = {"date": getattr(meta, "acquired", None) or "",
-               "attribution": getattr(meta, "attribution", None) or "",
-               "gsd": str(getattr(meta, "gsd_m", None) or "")}
-        file_says = (f"acquired {rec.acquired or 'unknown'}, source "
-                     f"{rec.attribution or 'unknown'}, {rec.gsd_m:.2f} m/px")
-        dlg = ImageryMetaDialog(Path(rec.path).name, file_says, cur, self.v.window)
-        dlg.submit = lambda: self._record_provenance(dlg, rec)
-        self._run(dlg)
-
-    def _record_provenance(self, dlg: ImageryMetaDialog, rec: RasterRecord) -> str:
-        vals = dlg.values()
-        gsd = None
-        if vals["gsd"]:
-            try:
-                gsd = float(vals["gsd"].replace(",", "."))
-            except ValueError:
-                return "Resolution must be a number of metres per pixel (e.g. 0.5)."
-        setter = getattr(self.s.case, "set_imagery_meta", None)
-        if setter is None:
-            return "the case was closed"
-        try:
-            setter(rec.path, acquired=vals["date"], attribution=vals["attribution"], gsd_m=gsd)
-        except (WorkbenchError, OSError) as exc:
-            return describe_error(exc)
-        self._edited("Imagery provenance recorded as entered by the analyst (audit-logged).")
-        return ""
 
     # --- shared ----------------------------------------------------------------------------
     def _run(self, dlg: Any) -> None:

@@ -264,7 +264,7 @@ class MainWindow(QMainWindow):
                          tip="The claim being tested: place, time, target category")
             self._action(m_case, "Add context &layer…", t.add_layer,
                          tip="A GeoJSON/KML/GeoPackage/Shapefile layer with its source")
-            self._action(m_case, "Imagery &provenance…", t.edit_provenance,
+            self._action(m_case, "Imagery &provenance…", t.provenance.edit,
                          tip="Enter the imagery's date, provider and resolution")
             self._action(m_case, "&Verify case", t.run_verify,
                          tip="Re-check hashes, audit chain and records (read-only)")
