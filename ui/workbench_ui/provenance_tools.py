@@ -37,6 +37,11 @@ def imagery_after_event(acquired: str | None, event: str | None) -> bool:
     return earliest > event[:10]
 
 
+def _nb(text: str) -> str:
+    """``text`` escaped, its spaces non-breaking (a short value is never split)."""
+    return html.escape(text).replace(" ", "&nbsp;")
+
+
 class ProvenanceTools(QObject):
     """Fills the provenance strip for the raster of the selected candidate (``current_rank``
     returns its rank) and records the analyst's values.
@@ -90,11 +95,11 @@ class ProvenanceTools(QObject):
 
         def fact(label: str, analyst: object, own: object, fmt: Callable[[Any], str]) -> str:
             if analyst is not None:
-                return (f"{label} <b>{html.escape(fmt(analyst))}</b> "
+                return (f"{label}&nbsp;<b>{_nb(fmt(analyst))}</b> "
                         f"<span style='color:#1b4f8a'>({html.escape(by)})</span>")
             if own:
-                return f"{label} <b>{html.escape(fmt(own))}</b> (file metadata)"
-            return f"{label} <b style='color:#a31d1d'>unknown</b>"
+                return f"{label}&nbsp;<b>{_nb(fmt(own))}</b> (file metadata)"
+            return f"{label}&nbsp;<b style='color:#a31d1d'>unknown</b>"
 
         acquired = getattr(meta, "acquired", None) or rec.acquired
         parts = [
