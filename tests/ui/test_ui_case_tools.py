@@ -219,7 +219,7 @@ def test_imagery_provenance_strip(window: Any, qtbot: Any) -> None:
 
     _fill_later(qtbot, tools.provenance, fill)
     strip.edit_btn.click()
-    text = strip.label.text()
+    text = strip.label.text().replace("&nbsp;", " ")
     assert "2023-05" in text and "Example Imaging" in text and "entered by the analyst" in text
     assert "after the claimed event" in strip.warning.text()
 
