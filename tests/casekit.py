@@ -102,7 +102,8 @@ def make_scene(root: Path, *, seed: int = 3) -> Scene:
 
 
 # the tables schema 4 added (``to_schema_3`` removes them)
-V4_TABLES = ("row_digests", "signatures", "timestamps", "footage_sources", "imagery_meta")
+V4_TABLES = ("row_digests", "signatures", "timestamps", "footage_sources", "imagery_meta",
+             "tie_point_retractions")
 
 
 def to_schema_3(path: Path) -> None:

@@ -36,7 +36,7 @@ def _open_demo(win: Any, qtbot: Any, demo_data: Path) -> None:
 
 
 def test_main_flow(window: Any, qtbot: Any, demo_data: Path, tmp_path: Path) -> None:
-    from PyQt6.QtCore import Qt, QTimer
+    from PyQt6.QtCore import Qt
 
     win, s, c = window, window.session, window.controller
     _open_demo(win, qtbot, demo_data)
@@ -85,14 +85,12 @@ def test_main_flow(window: Any, qtbot: Any, demo_data: Path, tmp_path: Path) -> 
     # --- confirm with a note (through the real dialog) --------------------------------
     note = "water tower and road fork match; shadows agree"
 
-    def fill() -> None:
-        dlg = c.review.decision_dialog
-        assert not dlg.buttons.button(dlg.buttons.StandardButton.Ok).isEnabled()
-        dlg.note_edit.setPlainText(note)
-        dlg.accept()
-
-    QTimer.singleShot(0, fill)
     c.review.ask_decide(True)
+    dlg = c.review.decision_dialog
+    assert dlg is not None and dlg.isVisible()
+    assert not dlg.record_btn.isEnabled()
+    dlg.note_edit.setPlainText(note)
+    qtbot.mouseClick(dlg.record_btn, Qt.MouseButton.LeftButton)
     assert s.decisions() == {1: "confirmed"}
     from workbench_ui.candidates import COLUMNS
 

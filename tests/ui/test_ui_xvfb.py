@@ -75,3 +75,26 @@ def test_app_starts_under_xcb(xserver: str, tmp_path: Path) -> None:
     assert "started on platform xcb" in proc.stderr, proc.stderr[-2000:]
     assert "clip.mp4" in proc.stderr  # the footage given on the command line was opened
     assert "Could not load the Qt platform plugin" not in proc.stderr
+
+
+def test_case_given_on_the_command_line_is_loaded(xserver: str, tmp_path: Path) -> None:
+    """`workbench-gui CASE`: the case's imagery, footage and candidates are loaded and
+    Locate (again) is possible (it once showed "No imagery" with Locate disabled)."""
+    from test_ui_support import make_case_data
+
+    data = make_case_data(tmp_path / "data")
+    env = dict(os.environ)
+    env.update({"DISPLAY": xserver, "QT_QPA_PLATFORM": "xcb",
+                "XDG_CONFIG_HOME": str(tmp_path / "config"),
+                "XDG_DATA_HOME": str(tmp_path / "xdg-data")})
+    env.pop("WAYLAND_DISPLAY", None)
+    proc = subprocess.run(
+        [sys.executable, "-X", "faulthandler", "-m", "workbench_ui.app", "--quit-after", "2",
+         str(data["case"])],
+        env=env, capture_output=True, text=True, timeout=180,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    line = next(ln for ln in proc.stderr.splitlines() if "started on platform" in ln)
+    assert "footage tiny.mp4" in line and "imagery 1," in line, line
+    assert "candidates 2" in line and "locate enabled" in line, line

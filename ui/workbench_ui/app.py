@@ -72,14 +72,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         win.controller.opener.open_paths([p.resolve() for p in args.paths])
     if args.quit_after is not None:
         def _quit() -> None:
-            footage = win.session.video_path.name if win.session.video_path else "none"
+            if win.controller.pool.tasks:  # opening what was given: report when it is in
+                QTimer.singleShot(200, _quit)
+                return
+            s = win.session
+            footage = s.video_path.name if s.video_path else "none"
+            n = len(s.result.candidates) if s.result is not None else 0
             print(f"workbench-gui: started on platform {QApplication.platformName()}, "
-                  f"window {win.width()}x{win.height()}, footage {footage}", file=sys.stderr)
+                  f"window {win.width()}x{win.height()}, footage {footage}, "
+                  f"imagery {len(s.tile_paths)}, candidates {n}, "
+                  f"locate {'enabled' if win.act_locate.isEnabled() else 'disabled'}",
+                  file=sys.stderr)
             win.close()
             QApplication.quit()
 
         QTimer.singleShot(int(args.quit_after * 1000), _quit)
     code = app.exec()  # type: ignore[attr-defined]
+    # destroy the window while the QApplication still exists: left to the end of this
+    # function, the order is arbitrary and could crash on exit (seen under Xvfb after
+    # opening a case)
+    from PyQt6 import sip
+
+    sip.delete(win)
     return int(code)
 
 

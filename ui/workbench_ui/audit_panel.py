@@ -13,7 +13,7 @@ from workbench.case.audit import AuditEntry
 def _summary(details: Any) -> str:
     if not isinstance(details, dict):
         return str(details)
-    for key in ("note", "text", "label"):
+    for key in ("note", "text", "label", "reason"):
         if details.get(key):
             rank = details.get("rank")
             return (f"#{rank}: " if rank is not None else "") + str(details[key])

@@ -29,10 +29,12 @@ from PyQt6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, 
 
 from workbench.geo import format_metres
 from workbench.results import Candidate, LocateResult
+from workbench_ui.models import format_time
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 COLUMNS: tuple[str, ...] = (
-    "Rank", "Lat", "Lon", "Confidence", "± m", "Keyframe", "Tile", "Inliers", "Decision",
+    "Rank", "Lat", "Lon", "Confidence", "± m", "Keyframe", "Time", "Tile", "Inliers",
+    "Decision",
 )
 TOOLTIPS: tuple[str, ...] = (
     "Rank by the engine's evidence (1 = best)",
@@ -41,6 +43,7 @@ TOOLTIPS: tuple[str, ...] = (
     "Calibrated confidence that this is the right place",
     "Uncertainty radius in metres",
     "Keyframe that matched (others that agree are listed in the tooltip)",
+    "Time in the footage of that keyframe (the shot to look at in the Frames tab)",
     "Reference raster it matched on",
     "Number of landmarks consistent with the geometry",
     "Your decision, recorded in the case's audit log",
@@ -61,10 +64,12 @@ class CandidatesModel(QAbstractTableModel):
         super().__init__(parent)
         self._rows: list[Candidate] = []
         self._decisions: dict[int, str] = {}
+        self._times: dict[str, float] = {}
 
     def set_result(self, result: LocateResult | None) -> None:
         self.beginResetModel()
         self._rows = list(result.candidates) if result is not None else []
+        self._times = {k.id: k.time_s for k in result.keyframes} if result is not None else {}
         self.endResetModel()
 
     def set_decisions(self, decisions: dict[int, str]) -> None:
@@ -102,6 +107,7 @@ class CandidatesModel(QAbstractTableModel):
         c = self._rows[index.row()]
         col = COLUMNS[index.column()]
         decision = self._decisions.get(c.rank, "")
+        t = self._times.get(c.keyframe_id)
         values: dict[str, tuple[Any, Any]] = {
             "Rank": (str(c.rank), c.rank),
             "Lat": (f"{c.lat:.6f}", c.lat),
@@ -111,6 +117,7 @@ class CandidatesModel(QAbstractTableModel):
             "± m": (format_metres(c.uncertainty_m).removesuffix(" m"),
                     c.uncertainty_m if c.uncertainty_m is not None else math.inf),
             "Keyframe": (c.keyframe_id, c.keyframe_id),
+            "Time": (format_time(t) if t is not None else "", t if t is not None else math.inf),
             "Tile": (PurePath(c.tile).name, c.tile),
             "Inliers": (str(c.inliers), c.inliers),
             "Decision": ({"confirmed": "✔ confirmed", "rejected": "✘ rejected"}.get(decision, ""),

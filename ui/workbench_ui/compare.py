@@ -63,6 +63,7 @@ class CompareWidget(QWidget):
     """
 
     pointPicked = pyqtSignal(float, float)
+    applied = pyqtSignal()  # new content shown (others redraw their marks on it)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -92,6 +93,12 @@ class CompareWidget(QWidget):
             lay.setSpacing(2)
             lay.addWidget(cap)
             lay.addWidget(view, 1)
+        # under the imagery: room for its provenance (workbench_ui.case_tools fills it)
+        self.right_footer = QVBoxLayout()
+        self.right_footer.setContentsMargins(0, 0, 0, 0)
+        rbox_layout = rbox.layout()
+        if isinstance(rbox_layout, QVBoxLayout):
+            rbox_layout.addLayout(self.right_footer)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(lbox)
         self.splitter.addWidget(rbox)
@@ -238,6 +245,7 @@ class CompareWidget(QWidget):
             self.overlay_view.fit_px_rect(x0 - 3 * mx, y0 - 3 * my, x1 + 3 * mx, y1 + 3 * my)
         self._syncing = False
         self.lines_layer.update()
+        self.applied.emit()
 
     @staticmethod
     def _footprint_box(data: CompareData) -> tuple[float, float, float, float] | None:

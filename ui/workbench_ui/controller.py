@@ -250,10 +250,13 @@ class Controller(QObject):
 
     def _on_case(self) -> None:
         s, w = self.s, self.v
+        self.review.reset()
         w.candidates.set_result(s.result)
-        self.review.current_rank = 0
+        self.review.reset()  # (clearing the table may have selected "no candidate")
         w.compare.clear()
         w.point_panel.set_fix(None)
+        if s.case is not None:
+            self.opener.load_case_imagery()
         if s.case is not None and s.video_info is None:
             w.locate_panel.set_footage(s.video_path, None)
             if s.video_path is not None and s.video_path.is_file():

@@ -18,6 +18,7 @@ from PyQt6.QtWidgets import (
     QListWidget,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -28,7 +29,14 @@ from workbench_ui.models import format_time
 
 
 class MessageBar(QFrame):
-    """An inline, dismissible message line (errors never open a traceback or block)."""
+    """An inline, dismissible message line (errors never open a traceback or block).
+
+    Its space is reserved even while hidden (two lines of text), so a message appearing
+    or going away never moves the widgets under the pointer; longer messages are cut
+    and shown whole in the tooltip (and the status bar).
+    """
+
+    LINES = 2
 
     COLORS: ClassVar[dict[str, tuple[str, str]]] = {
         "error": ("#fde2e1", "#a31d1d"),
@@ -52,6 +60,12 @@ class MessageBar(QFrame):
         lay.addWidget(self.label, 1)
         lay.addWidget(close)
         self.kind = ""
+        policy = self.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        policy.setVerticalPolicy(QSizePolicy.Policy.Fixed)
+        self.setSizePolicy(policy)
+        line = self.label.fontMetrics().lineSpacing()
+        self.setFixedHeight(self.LINES * line + 8 + 2 * self.frameWidth() + 4)
         self.hide()
 
     def show_message(self, text: str, kind: str = "error") -> None:
@@ -60,6 +74,7 @@ class MessageBar(QFrame):
         self.setStyleSheet(f"MessageBar {{ background: {bg}; border: 1px solid {fg}; "
                            f"border-radius: 3px; }} QLabel {{ color: {fg}; }}")
         self.label.setText(text)
+        self.label.setToolTip(text)
         self.show()
 
     def text(self) -> str:
@@ -75,6 +90,7 @@ class LocatePanel(QWidget):
 
     locateRequested = pyqtSignal()
     cancelRequested = pyqtSignal()
+    removeImageryRequested = pyqtSignal(list)  # list[Path]
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -84,6 +100,13 @@ class LocatePanel(QWidget):
         self.imagery = QListWidget()
         self.imagery.setToolTip("Reference rasters (georeferenced) the footage is matched against")
         self.imagery.setMaximumHeight(90)
+        self.imagery.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
+        self.remove_btn = QPushButton("Remove")
+        self.remove_btn.setToolTip("Stop using the selected rasters as reference imagery "
+                                   "(the files and the case are not changed)")
+        self.remove_btn.setEnabled(False)
+        self.imagery.itemSelectionChanged.connect(self._update_remove)
+        self.remove_btn.clicked.connect(self._remove_selected)
         self.imagery_label = QLabel("<i>No imagery</i> — File ▸ Add imagery (Ctrl+I)")
         self.imagery_label.setWordWrap(True)
         self.locate_btn = QPushButton("Locate")
@@ -93,6 +116,7 @@ class LocatePanel(QWidget):
         self.cancel_btn.setToolTip("Stop the running job (Esc)")
         self.cancel_btn.setEnabled(False)
         self.stage = QLabel("")
+        self.stage.setTextFormat(Qt.TextFormat.PlainText)  # stage names carry file names
         self.stage.setWordWrap(True)
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
@@ -107,7 +131,10 @@ class LocatePanel(QWidget):
         lay.addWidget(QLabel("<b>Footage</b>"))
         lay.addWidget(self.footage)
         lay.addWidget(QLabel("<b>Reference imagery</b>"))
-        lay.addWidget(self.imagery_label)
+        head = QHBoxLayout()
+        head.addWidget(self.imagery_label, 1)
+        head.addWidget(self.remove_btn, 0, Qt.AlignmentFlag.AlignTop)
+        lay.addLayout(head)
         lay.addWidget(self.imagery)
         lay.addLayout(buttons)
         lay.addWidget(self.bar)
@@ -139,6 +166,7 @@ class LocatePanel(QWidget):
             item = self.imagery.item(self.imagery.count() - 1)
             if item is not None:
                 item.setToolTip(str(t.path))
+                item.setData(Qt.ItemDataRole.UserRole, str(t.path))
         n = len(tiles)
         text = f"{n} raster{'s' if n != 1 else ''}" if n else "<i>No imagery</i>"
         if warnings:
@@ -146,6 +174,15 @@ class LocatePanel(QWidget):
                      + html.escape("; ".join(warnings[:3])) + ("…" if len(warnings) > 3 else "")
                      + "</span>")
         self.imagery_label.setText(text)
+        self._update_remove()
+
+    def _update_remove(self) -> None:
+        self.remove_btn.setEnabled(bool(self.imagery.selectedItems()))
+
+    def _remove_selected(self) -> None:
+        paths = [Path(str(i.data(Qt.ItemDataRole.UserRole))) for i in self.imagery.selectedItems()]
+        if paths:
+            self.removeImageryRequested.emit(paths)
 
     def set_can_locate(self, ok: bool, why: str = "") -> None:
         self.locate_btn.setEnabled(ok)
@@ -166,11 +203,11 @@ class LocatePanel(QWidget):
         else:
             self.bar.setRange(0, 1000)
             self.bar.setValue(round(fraction * 1000))
-        self.stage.setText(html.escape(stage))
+        self.stage.setText(stage)
 
     def job_finished(self, message: str) -> None:
         self.cancel_btn.setEnabled(False)
         self.bar.setRange(0, 1000)
         self.bar.setValue(1000 if message.startswith("Done") else 0)
         self.bar.setFormat("" if not message.startswith("Done") else "%p%")
-        self.stage.setText(html.escape(message))
+        self.stage.setText(message)

@@ -27,6 +27,8 @@ from PyQt6.QtWidgets import (
 
 from workbench_ui.audit_panel import AuditPanel
 from workbench_ui.candidates import CandidatesPanel
+from workbench_ui.case_panel import CasePanel, ProvenanceStrip
+from workbench_ui.case_tools import CaseTools
 from workbench_ui.compare import CompareWidget
 from workbench_ui.controller import Availability, Controller
 from workbench_ui.keyframe_strip import KeyframeStrip
@@ -136,6 +138,7 @@ class MainWindow(QMainWindow):
         self.shadow = ShadowController(self.shadow_panel, self.compare, self.session,  # issue 13
                                        self.controller.review, self.controller.pool, self)
         self._build_actions()
+        self._install_case_tools()
         self.views.status("Ready: open footage (Ctrl+O) and imagery (Ctrl+I), "
                           "or try Help ▸ Open demo")
         screen = self.screen()
@@ -244,6 +247,38 @@ class MainWindow(QMainWindow):
             w.setEnabled(state.can_decide)
         self.act_add_kf.setEnabled(state.can_add_keyframe)
         self.setWindowTitle(state.title)
+
+    # --- the whole case in the GUI (issue 12): claim, layers, tie points, verify, imagery
+    #     provenance under the imagery pane; behaviour in workbench_ui.case_tools --------
+    def _install_case_tools(self) -> None:
+        self.case_panel = CasePanel()
+        self.provenance_strip = ProvenanceStrip()
+        self.compare.right_footer.addWidget(self.provenance_strip)
+        self.dock_case = self._dock("Case", self.case_panel, "dock_case",
+                                    Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.dock_point, self.dock_case)
+        self.dock_point.raise_()
+        self.resizeDocks([self.dock_inputs, self.dock_point], [250, 420],
+                         Qt.Orientation.Vertical)
+        self.case_tools = CaseTools(self.views, self.case_panel, self.provenance_strip,
+                                    self.session, self.controller.review, self.controller.pool,
+                                    self)
+        self.case_tools.changed.connect(self.controller.refresh)
+        bar = self.menuBar()
+        m_case = bar.addMenu("Ca&se") if bar is not None else None
+        if m_case is not None:
+            t = self.case_tools
+            self._action(m_case, "Enter / edit &claim…", lambda: t.edit_claim(),
+                         tip="The claim being tested: place, time, target category")
+            self._action(m_case, "Add context &layer…", t.add_layer,
+                         tip="A GeoJSON/KML/GeoPackage/Shapefile layer with its source")
+            self._action(m_case, "Imagery &provenance…", t.provenance.edit,
+                         tip="Enter the imagery's date, provider and resolution")
+            self._action(m_case, "&Verify case", t.run_verify,
+                         tip="Re-check hashes, audit chain and records (read-only)")
+            m_case.addSeparator()
+            m_case.addAction(self.dock_case.toggleViewAction())
+        self._default_state = self.saveState(SETTINGS_VERSION)
 
     # --- settings ------------------------------------------------------------------------
     def restore_settings(self) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from PyQt6.QtCore import QObject, pyqtSignal
 from PyQt6.QtWidgets import QFileDialog
 
+from workbench.errors import WorkbenchError
 from workbench.imagery.catalog import TileCatalog
 from workbench.video.reader import VideoInfo
 from workbench_ui.demo import demo_available, demo_dir
@@ -48,6 +49,7 @@ class Opener(QObject):
         self.pool = pool
         self.s.footageChanged.connect(self._on_footage)
         self.s.imageryChanged.connect(self._on_imagery)
+        self.v.locate_panel.removeImageryRequested.connect(self.remove_imagery)
 
     # --- opening inputs -----------------------------------------------------------------------
     def open_paths(self, paths: list[Path]) -> None:
@@ -110,6 +112,36 @@ class Opener(QObject):
         task.failed.connect(lambda m: self.v.error(f"No usable imagery: {m}"))
         self.pool.run(task)
 
+    def load_case_imagery(self) -> None:
+        """Load the open case's rasters that are on disk as the reference imagery (a
+        case opened from the command line or Recent cases can be located again at once);
+        says which recorded rasters are missing."""
+        case = self.s.case
+        if case is None:
+            return
+        try:
+            recorded = [Path(r.path) for r in case.rasters]
+        except (WorkbenchError, OSError) as exc:
+            self.v.error(f"Cannot read the case's imagery list: {exc}")
+            return
+        have = {p.resolve() for p in self.s.tile_paths}
+        found = [p for p in recorded if p.is_file()]
+        missing = [p for p in recorded if not p.is_file()]
+        if missing:
+            self.v.info(f"{len(missing)} raster{'s' if len(missing) > 1 else ''} of the case "
+                        f"not found (moved?): {', '.join(p.name for p in missing[:3])}. "
+                        "Add the imagery again (Ctrl+I).", "warning")
+        new = [p for p in found if p.resolve() not in have]
+        if new:
+            self.add_imagery(new)
+
+    def remove_imagery(self, paths: list[Path]) -> None:
+        """Stop using ``paths`` as reference imagery (the files and the case are untouched)."""
+        self.s.remove_imagery(paths)
+        n = len(paths)
+        self.v.status(f"Removed {n} raster{'s' if n != 1 else ''} from the reference imagery "
+                      "(files and case unchanged).", 6000)
+
     def _imagery_ok(self, paths: list[Path], catalog: TileCatalog) -> None:
         self.s.set_imagery(paths, catalog)
         warnings = list(catalog.warnings)
@@ -127,6 +159,8 @@ class Opener(QObject):
             if s.case is None:
                 w.frames.request_frame(0)
                 w.center_tabs.setCurrentWidget(w.frames)
+            elif w.frames.image is None:  # a case: stay on its comparison, fill Frames
+                w.frames.request_frame(0)
 
     def _on_imagery(self) -> None:
         tiles = self.s.tiles

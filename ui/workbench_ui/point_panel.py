@@ -15,12 +15,20 @@ from PyQt6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
 from workbench.geo import format_uncertainty
 from workbench.position import Position
+
+GROUND_WARNING = (
+    "⚠ Projected as if at ground level. A pixel on a roof, tower, chimney, mast or any "
+    "tall structure lands beside its true position (further from the camera, by up to "
+    "its height times the viewing angle). Pick the base of the structure where it meets "
+    "the ground."
+)
 
 HINT = ("Click any pixel of the keyframe (the impact point, the crosshair) in the comparison "
         "to see its position on the ground.")
@@ -49,6 +57,9 @@ class PointPanel(QWidget):
         )
         self.pixel = self._field("Keyframe pixel (column, row), full resolution")
         form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self._form = form
         form.addRow("Lat, lon", self.decimal)
         form.addRow("DMS", self.dms)
         form.addRow("MGRS", self.mgrs)
@@ -64,30 +75,59 @@ class PointPanel(QWidget):
         self.record_btn.clicked.connect(
             lambda: self.recordRequested.emit(self.label_edit.text().strip() or "point")
         )
+        self.ground_warning = QLabel(GROUND_WARNING)
+        self.ground_warning.setWordWrap(True)
+        self.ground_warning.setTextFormat(Qt.TextFormat.PlainText)
+        self.ground_warning.setStyleSheet("color: #8a5a00")
         buttons = QHBoxLayout()
         buttons.addWidget(self.label_edit, 1)
         buttons.addWidget(self.copy_btn)
         buttons.addWidget(self.record_btn)
-        lay = QVBoxLayout(self)
+        # the content scrolls when the dock is short, instead of squeezing the rows
+        # until their labels are clipped
+        body = QWidget()
+        lay = QVBoxLayout(body)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.hint)
         lay.addLayout(form)
+        lay.addWidget(self.ground_warning)
         lay.addLayout(buttons)
         lay.addStretch(1)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setWidget(body)
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroll_area)
         self.set_fix(None)
 
     @staticmethod
     def _field(tip: str) -> QLabel:
         lab = QLabel("—")
+        lab.setWordWrap(True)  # a narrow dock wraps the DMS line instead of cutting it
         lab.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         lab.setToolTip(tip)
         return lab
+
+    def form_labels(self) -> list[QLabel]:
+        """The row labels ("Lat, lon", "DMS", ...) and their value labels."""
+        out: list[QLabel] = []
+        for row in range(self._form.rowCount()):
+            for role in (QFormLayout.ItemRole.LabelRole, QFormLayout.ItemRole.FieldRole):
+                item = self._form.itemAt(row, role)
+                w = item.widget() if item is not None else None
+                if isinstance(w, QLabel):
+                    out.append(w)
+        return out
 
     def set_fix(self, fix: Position | None, message: str = "") -> None:
         """Show ``fix`` (or clear; ``message`` explains why, e.g. beyond the horizon)."""
         self.fix = fix
         self.copy_btn.setEnabled(fix is not None)
         self.record_btn.setEnabled(fix is not None)
+        self.ground_warning.setVisible(fix is not None)
         if fix is None:
             for lab in (self.decimal, self.dms, self.mgrs, self.uncert, self.pixel):
                 lab.setText("—")

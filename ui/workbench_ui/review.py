@@ -49,6 +49,16 @@ class Review(QObject):
         w.strip.keyframeSelected.connect(self._on_keyframe_clicked)
         w.frames.addKeyframeRequested.connect(self.add_keyframe)
 
+    def reset(self) -> None:
+        """A case was opened or closed: forget the selection, drop comparisons still
+        being prepared for the old case and close its decision dialog."""
+        self.current_rank = 0
+        self._compare_req += 1  # results of tasks started before arrive stale
+        dlg = self.decision_dialog
+        if dlg is not None and dlg.isVisible():
+            dlg.reject()
+        self.decision_dialog = None
+
     # --- selection, comparison, point ---------------------------------------------------------
     def select_candidate(self, rank: int) -> None:
         s, w = self.s, self.v
@@ -126,14 +136,30 @@ class Review(QObject):
 
     # --- decisions ----------------------------------------------------------------------------
     def ask_decide(self, confirmed: bool) -> None:
+        """Open the (non-modal) decision dialog for the selected candidate, the note
+        focused; while one is open, bring it forward instead (never flip its choice)."""
         cand = self.s.candidate(self.current_rank)
         if cand is None or self.s.case is None:
             return
+        old = self.decision_dialog
+        if old is not None and old.isVisible():
+            old.raise_()
+            old.activateWindow()
+            old.note_edit.setFocus()
+            self.v.status(f"Finish or cancel the decision on candidate {old.rank} first.", 6000)
+            return
         prev = self.s.decisions().get(cand.rank, "")
         dlg = DecisionDialog(cand, confirmed, self.v.window, previous=prev)
+        dlg.decided.connect(self.decide)
         self.decision_dialog = dlg
-        if dlg.exec() == DecisionDialog.DialogCode.Accepted:
-            self.decide(cand.rank, dlg.confirmed, dlg.note())
+        win = self.v.window
+        # beside the evidence: over the right-hand docks, not over the comparison
+        geo = win.frameGeometry()
+        dlg.move(max(geo.left(), geo.right() - dlg.width() - 12),
+                 max(geo.top(), geo.bottom() - dlg.height() - 40))
+        dlg.show()
+        dlg.raise_()
+        dlg.activateWindow()
 
     def decide(self, rank: int, confirmed: bool, note: str) -> bool:
         try:

@@ -1,8 +1,10 @@
 """Frame viewer and scrubber: any frame at full size, HUD mask toggle, add as keyframe.
 
 The slider (and ``,``/``.`` or Left/Right for one frame, PgUp/PgDn for one second)
-picks a frame index; frames are decoded with :func:`workbench.video.reader.read_frame`
-in a background :class:`~workbench_ui.workers.Task` (only the latest request is kept, so
+picks a frame index; Play (Space) steps through the footage at its frame rate, as fast
+as frames decode, and stops on the last frame.  Frames are decoded with
+:func:`workbench.video.reader.read_frame` in a background
+:class:`~workbench_ui.workers.Task` (only the latest request is kept, so
 dragging the slider never queues a backlog and the window stays responsive).
 """
 
@@ -12,7 +14,7 @@ import html
 from pathlib import Path
 
 import numpy as np
-from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtCore import Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QKeySequence, QShortcut
 from PyQt6.QtWidgets import (
     QCheckBox,
@@ -29,6 +31,8 @@ from workbench.video.reader import read_frame
 from workbench_ui.image_view import ImageView
 from workbench_ui.models import KeyframeEntry, format_time
 from workbench_ui.workers import Task
+
+PLAY_TEXT, PAUSE_TEXT = "▶ Play", "⏸ Pause"
 
 
 def _read(path: Path, index: int) -> tuple[int, float, np.ndarray]:
@@ -77,10 +81,17 @@ class FrameViewer(QWidget):
         self.next_btn = QPushButton("▶")
         self.prev_btn.setToolTip("Previous frame (,)")
         self.next_btn.setToolTip("Next frame (.)")
+        self.play_btn = QPushButton(PLAY_TEXT)
+        self.play_btn.setToolTip("Play / pause the footage (Space)")
+        self.play_btn.setEnabled(False)
+        self.play_btn.clicked.connect(self.toggle_play)
+        self._play_timer = QTimer(self)
+        self._play_timer.timeout.connect(self._play_tick)
         self.add_btn = QPushButton("Add as keyframe")
         self.add_btn.setToolTip("Store this frame in the case as a manual keyframe (K)")
         self.add_btn.setEnabled(False)
         bar = QHBoxLayout()
+        bar.addWidget(self.play_btn)
         bar.addWidget(self.prev_btn)
         bar.addWidget(self.slider, 1)
         bar.addWidget(self.next_btn)
@@ -105,6 +116,9 @@ class FrameViewer(QWidget):
             sc = QShortcut(QKeySequence(keys), self)
             sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             sc.activated.connect(lambda d=delta: self.step(d))
+        play = QShortcut(QKeySequence("Space"), self)
+        play.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        play.activated.connect(self.toggle_play)
         for keys, sec in (("PgUp", -1), ("PgDown", 1)):
             sc = QShortcut(QKeySequence(keys), self)
             sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -122,6 +136,8 @@ class FrameViewer(QWidget):
             w.blockSignals(False)
         self.slider.setPageStep(max(1, round(self.fps)))
         self.add_btn.setEnabled(False)
+        self.pause()
+        self.play_btn.setEnabled(path is not None and frame_count > 1)
         if path is None:
             self.view.set_image(None)
             self.info.setText("")
@@ -139,6 +155,7 @@ class FrameViewer(QWidget):
 
     def show_keyframe(self, entry: KeyframeEntry) -> None:
         """Show a stored keyframe at full size (and move the scrubber to its frame)."""
+        self.pause()
         self._set_image(entry.frame_index, entry.time_s, entry.image,
                         f"<b>{html.escape(entry.id)}</b>"
                         f"{' (added by hand)' if entry.manual else ''}: "
@@ -153,6 +170,40 @@ class FrameViewer(QWidget):
             w.blockSignals(False)
         self.time_label.setText(format_time(entry.time_s))
         self.add_btn.setEnabled(False)
+
+    # --- play / pause --------------------------------------------------------------
+    @property
+    def playing(self) -> bool:
+        return self._play_timer.isActive()
+
+    def toggle_play(self) -> None:
+        if self.playing:
+            self.pause()
+        else:
+            self.play()
+
+    def play(self) -> None:
+        """Step one frame per ``1/fps`` s (skipping ticks while a frame still decodes)."""
+        if self.video is None or self.slider.maximum() <= 0:
+            return
+        if self.slider.value() >= self.slider.maximum():
+            self.slider.setValue(0)  # from the start again
+        self._play_timer.start(max(15, round(1000 / self.fps)))
+        self.play_btn.setText(PAUSE_TEXT)
+
+    def pause(self) -> None:
+        self._play_timer.stop()
+        self.play_btn.setText(PLAY_TEXT)
+
+    def _play_tick(self) -> None:
+        if self._task is not None and self._task.is_running():
+            return  # keep pace with decoding instead of queueing requests
+        if self.slider.value() >= self.slider.maximum():
+            self.pause()
+            return
+        self.step(1)
+        if self.slider.value() >= self.slider.maximum():
+            self.pause()
 
     def step(self, delta: int) -> None:
         self.slider.setValue(self.slider.value() + delta)

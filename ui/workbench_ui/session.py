@@ -105,6 +105,13 @@ class Session(QObject):
         self.imagery_warnings = list(catalog.warnings)
         self.imageryChanged.emit()
 
+    def remove_imagery(self, paths: list[Path]) -> None:
+        """Stop using the rasters at ``paths`` (the files and the case are untouched)."""
+        drop = {Path(p).resolve() for p in paths}
+        self.tiles = [t for t in self.tiles if Path(t.path).resolve() not in drop]
+        self.tile_paths = [Path(t.path) for t in self.tiles]
+        self.imageryChanged.emit()
+
     def can_locate(self) -> bool:
         return self.video_path is not None and bool(self.tile_paths)
 
@@ -248,6 +255,12 @@ class Session(QObject):
             case.confirm(rank, note)
         else:
             case.reject(rank, note)
+        self.decisionsChanged.emit()
+
+    def reload_result(self) -> None:
+        """Read the current result again (after a refit by a tie point); tells the audit
+        panel through ``decisionsChanged``."""
+        self.result = self._need_case().result
         self.decisionsChanged.emit()
 
     def add_note(self, text: str) -> None:

@@ -138,12 +138,6 @@ class CaseActions(ProvenanceActions):
                 rows=[f"keyframes/{kid}"])
         return ref
 
-    def _grid(self, tile: str) -> RasterRecord:
-        rec = self.raster_for(tile)
-        if rec is None or len(rec.transform) < 6 or not rec.crs:
-            raise CaseError(f"no georeferencing recorded for raster {tile!r}", self.path)
-        return rec
-
     def add_tie_point(self, rank: int, keyframe_xy: tuple[float, float],
                       tile_xy: tuple[float, float]) -> TiePoint:
         """Add a manual correspondence to candidate ``rank`` and refit its location.
@@ -173,7 +167,7 @@ class CaseActions(ProvenanceActions):
         k_all = np.vstack([as_points(c.keyframe_xy), as_points([m[0] for m in manual])])
         t_all = np.vstack([as_points(c.tile_xy), as_points([m[1] for m in manual])])
         old = {"lat": c.lat, "lon": c.lon}
-        doc = _refit(c, k_all, t_all, grid, info["width"], info["height"], len(manual))
+        doc = refit_candidate(c, k_all, t_all, grid, info["width"], info["height"], len(manual))
         with self._db.tx():
             when = utc_now()
             tp = TiePoint(0, rank, kxy, txy, self.analyst, when)
@@ -392,9 +386,11 @@ def record_run(db: CaseDB, result: LocateResult, shas: dict[str, str], analyst: 
     return run
 
 
-def _refit(c: Candidate, k_all: np.ndarray, t_all: np.ndarray, grid: RasterRecord, width: int,
+def refit_candidate(c: Candidate, k_all: np.ndarray, t_all: np.ndarray, grid: RasterRecord,
+                    width: int,
            height: int, n_manual: int) -> dict[str, Any] | None:
-    """The candidate refitted over all correspondences, as a JSON-ready dict (or ``None``)."""
+    """The candidate refitted over all correspondences (``k_all``/``t_all``: ``(N, 2)``
+    keyframe px / level-0 tile px), as a JSON-ready dict (or ``None``)."""
     h = fit_homography(k_all, t_all)
     if h is None:
         return None

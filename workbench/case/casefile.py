@@ -59,6 +59,7 @@ from workbench.case.ingest import (
 )
 from workbench.case.signing import CaseSigning
 from workbench.case.store import SCHEMA_VERSION, SQLITE_MAGIC, CaseDB, recover
+from workbench.case.tiepoints import TiePointActions
 from workbench.errors import CaseCorruptError, CaseError, CaseOpenError, OutputError, UsageError
 from workbench.locate.pipeline import locate
 from workbench.progress import CancelToken, ProgressCallback, check_cancel, report, scaled
@@ -70,7 +71,7 @@ __all__ = ["CASE_SUFFIX", "Case", "new_case", "resolve_case_path"]
 SOFTWARE = f"osint-geolocation-workbench {__version__}"
 
 
-class Case(CaseActions, CaseSigning):
+class Case(CaseActions, TiePointActions, CaseSigning):
     """An open case file.  Use :meth:`create` / :meth:`open`, then :meth:`close` (or ``with``).
 
     Every mutating method is one SQLite transaction and appends one audit entry in the

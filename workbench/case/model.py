@@ -109,6 +109,29 @@ class TiePoint:
 
 
 @dataclass(frozen=True)
+class TieRetraction:
+    """The analyst withdrew tie point ``tie_point_id`` (append-only; the tie point stays
+    on record, it no longer enters the fit)."""
+
+    id: int
+    tie_point_id: int
+    reason: str
+    user: str
+    time: str
+
+
+@dataclass(frozen=True)
+class TieResidual:
+    """How far an active tie point lies from the candidate's current fit: its keyframe
+    pixel mapped through the homography vs the tile pixel the analyst clicked, in
+    level-0 tile pixels and in metres on the ground (pixels x the raster's GSD)."""
+
+    tie: TiePoint
+    residual_px: float
+    residual_m: float
+
+
+@dataclass(frozen=True)
 class Claim:
     """The claim being tested.
 

@@ -29,11 +29,12 @@ from workbench.case.model import (
     ShadowRecord,
     SignatureRecord,
     TiePoint,
+    TieRetraction,
     TimestampRecord,
 )
 from workbench.case.store import CaseDB
 from workbench.case.store.evidence import RowDigest
-from workbench.errors import CaseCorruptError, UsageError
+from workbench.errors import CaseCorruptError, CaseError, UsageError
 from workbench.results import Candidate, KeyframeRef, LocateResult, ResultFormatError, VideoRef
 
 
@@ -96,6 +97,13 @@ class CaseView:
         return next((r for r in recs if Path(r.path).name == Path(tile).name), None)
 
     # ---- keyframes ---------------------------------------------------------
+
+    def _grid(self, tile: str) -> RasterRecord:
+        """The raster record of ``tile`` with its georeferencing (``CaseError`` without)."""
+        rec = self.raster_for(tile)
+        if rec is None or len(rec.transform) < 6 or not rec.crs:
+            raise CaseError(f"no georeferencing recorded for raster {tile!r}", self.path)
+        return rec
 
     @property
     def keyframes(self) -> list[KeyframeRef]:
@@ -180,9 +188,16 @@ class CaseView:
         """Free-text notes, oldest first."""
         return self._db.notes()
 
-    def tie_points(self, rank: int | None = None) -> list[TiePoint]:
-        """Analyst-added tie points of the latest run (all, or for one rank), oldest first."""
-        return self._db.tie_points(self._db.latest_run_id(), rank)
+    def tie_points(self, rank: int | None = None, *,
+                   include_retracted: bool = False) -> list[TiePoint]:
+        """Analyst-added tie points of the latest run (all, or for one rank), oldest first;
+        the retracted ones only with ``include_retracted``."""
+        return self._db.tie_points(self._db.latest_run_id(), rank,
+                                   include_retracted=include_retracted)
+
+    def tie_point_retractions(self) -> list[TieRetraction]:
+        """Withdrawn tie points (append-only records with the analyst's reason)."""
+        return self._db.tie_point_retractions()
 
     def points_of_interest(self) -> list[PointOfInterest]:
         """Geolocated analyst points, oldest first."""

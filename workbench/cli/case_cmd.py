@@ -16,6 +16,7 @@
                                [--archive FILE] [--note TEXT]
     workbench case imagery-meta CASE RASTER [--date DATE] [--attribution TEXT] [--gsd M]
     workbench case tiepoint CASE RANK KX KY TX TY
+    workbench case tiepoint-retract CASE ID --reason TEXT   # withdrawn, never deleted
     workbench case keyframe CASE FRAME_INDEX
     workbench case relink CASE FILE           # a moved footage/raster file, same SHA-256
     workbench case sign CASE --key KEYFILE [--tsq OUT.tsq]   # see workbench keygen
@@ -132,6 +133,12 @@ def register(sub: Any) -> None:
     for n in ("kx", "ky", "tx", "ty"):
         sp.add_argument(n, type=float, metavar=n.upper())
     sp.set_defaults(func=_tiepoint)
+
+    sp = add("tiepoint-retract", "withdraw analyst tie point ID (a retraction is appended; "
+             "the candidate is refitted without it)")
+    sp.add_argument("tie_id", type=int, metavar="ID")
+    sp.add_argument("--reason", required=True, help="why it is withdrawn (audit log)")
+    sp.set_defaults(func=_tiepoint_retract)
 
     sp = add("relink", "point the case at a moved footage/raster file (same SHA-256)")
     sp.add_argument("file", metavar="FILE")
@@ -347,9 +354,20 @@ def _point(args: argparse.Namespace) -> int:
 
 def _tiepoint(args: argparse.Namespace) -> int:
     with _open(args) as case:
-        case.add_tie_point(args.rank, (args.kx, args.ky), (args.tx, args.ty))
+        t = case.add_tie_point(args.rank, (args.kx, args.ky), (args.tx, args.ty))
         c = case.candidate(args.rank)
-        print(f"{case.path}: tie point added; rank {c.rank} now at {c.lat:.6f}, {c.lon:.6f}")
+        print(f"{case.path}: tie point {t.id} added; rank {c.rank} now at {c.lat:.6f}, "
+              f"{c.lon:.6f}")
+    return 0
+
+
+def _tiepoint_retract(args: argparse.Namespace) -> int:
+    with _open(args) as case:
+        r = case.retract_tie_point(args.tie_id, args.reason)
+        t = next(x for x in case.tie_points(include_retracted=True) if x.id == r.tie_point_id)
+        c = case.candidate(t.rank)
+        print(f"{case.path}: tie point {r.tie_point_id} retracted; rank {c.rank} now at "
+              f"{c.lat:.6f}, {c.lon:.6f}")
     return 0
 
 

@@ -76,10 +76,11 @@ def _check_audit(case: Case, rep: VerifyReport, entries: list[AuditEntry]) -> No
     problems_r, n_records = check_records(case, entries)
     for kind, subject, message in problems_r:
         rep.error(kind, subject, message)
-    records = [("tie_point", t.time, f"tie point {t.id}") for t in case.tie_points()]
+    records = [("tie_point", t.time, f"tie point {t.id}")
+               for t in case.tie_points(include_retracted=True)]
     missing = [r for r in records if (r[0], r[1]) not in logged]
     by_time = {e.time: e for e in entries if e.action == "tie_point"}
-    for t in case.tie_points():
+    for t in case.tie_points(include_retracted=True):
         e = by_time.get(t.time)
         if e is not None and (list(t.keyframe_xy) != e.details.get("keyframe_xy")
                               or list(t.tile_xy) != e.details.get("tile_xy")
@@ -250,8 +251,11 @@ def _check_locations(case: Case, rep: VerifyReport, entries: list[AuditEntry]) -
                                                        "keyframe_xy", "tile_xy")):
             rep.error("candidate_changed", subject, "candidate differs from the stored locate "
                       "result although no tie point was added (edited outside the workbench)")
-        if ties:
-            last = next((e for e in reversed(entries) if e.action == "tie_point"
+        if ties or any(e.action == "tie_point_retract" and e.details.get("rank") == rank
+                       for e in entries):
+            # the position after the last tie point added or withdrawn
+            last = next((e for e in reversed(entries)
+                         if e.action in ("tie_point", "tie_point_retract")
                          and e.details.get("rank") == rank and e.details.get("new")), None)
             if last and haversine_m(c.lon, c.lat, last.details["new"]["lon"],
                                     last.details["new"]["lat"]) > POSITION_TOL_M:

@@ -1,4 +1,5 @@
-"""``verify``: analyst records (decisions, notes, points, claim, layers, shadows) vs the
+"""``verify``: analyst records (decisions, notes, points, claim, layers, shadows, tie point
+retractions) vs the
 audit log.
 
 The audit log is hash-chained, but the tables the reports are made from
@@ -34,6 +35,7 @@ _CLAIM = {"text": "text", "lonlat": "lonlat", "area": "area", "claimed_time": "c
 _LAYER = {"name": "name", "source_path": "source", "sha256": "sha256",
           "layer_source": "layer_source", "licence": "licence", "as_of": "as_of",
           "class_attribute": "class_attribute", "features": "features"}
+_RETRACT = {"tie_point_id": "id", "reason": "reason"}
 _SHADOW = {k: k for k in ("rank", "keyframe_id", "foot_px", "tip_px", "foot", "tip",
                           "length_m", "shadow_azimuth_deg", "sun_azimuth_deg", "sigma_deg",
                           "sigma_click_deg", "sigma_fit_deg", "click_px")}
@@ -88,6 +90,9 @@ def _rows(case: Case) -> Iterator[tuple[tuple[str, ...], str, dict[str, Any], di
                    class_attribute=meta.class_attribute,
                    features=len(layer.geojson.get("features") or []))
         yield ("context_layer",), f"context layer {layer.id}", row, _LAYER
+    for r in case.tie_point_retractions():
+        yield ("tie_point_retract",), f"retraction of tie point {r.tie_point_id}", asdict(r), \
+            _RETRACT
     for sh in case.shadows():
         row = {"rank": sh.rank, "user": sh.user, "time": sh.time, **sh.measure.to_json()}
         yield ("shadow",), f"shadow {sh.id}", row, _SHADOW

@@ -27,23 +27,29 @@ from workbench.verify.model import VerifyReport
 # audit actions that write rows (and so, from schema 4 on, record their digests)
 ROW_ACTIONS = frozenset({"create", "locate", "confirm", "reject", "note", "keyframe",
                          "tie_point", "point_of_interest", "claim", "context_layer",
-                         "shadow", "relink", "sign", "timestamp"})
+                         "shadow", "relink", "sign", "timestamp", "source", "imagery_meta",
+                         "tie_point_retract"})
 _LABEL = {"meta": "case metadata", "footage": "footage", "rasters": "raster",
           "keyframes": "keyframe", "locate_runs": "locate run", "candidates": "candidate row",
           "decisions": "decision", "notes": "note", "tie_points": "tie point",
           "claim": "claim", "context_layers": "context layer",
           "points_of_interest": "point of interest", "shadows": "shadow",
-          "signatures": "signature", "timestamps": "time-stamp token"}
+          "signatures": "signature", "timestamps": "time-stamp token",
+          "footage_sources": "footage source", "imagery_meta": "imagery provenance",
+          "tie_point_retractions": "tie point retraction"}
 
 
+# the candidate fields a refit (adding or retracting an analyst tie point) changes
+_REFIT = frozenset({"doc.homography", "doc.lat", "doc.lon", "doc.footprint", "doc.scores",
+                    "doc.target"})
 # (action, table) -> the fields an entry of that action may change in a row an earlier
 # entry recorded ("*": any); every other row is written once and recorded once
 _RERECORD: dict[tuple[str, str], frozenset[str] | str] = {
     ("claim", "claim"): "*",
     ("relink", "footage"): frozenset({"path"}),
     ("relink", "rasters"): frozenset({"path"}),
-    ("tie_point", "candidates"): frozenset({"doc.homography", "doc.lat", "doc.lon",
-                                            "doc.footprint", "doc.scores", "doc.target"}),
+    ("tie_point", "candidates"): _REFIT,
+    ("tie_point_retract", "candidates"): _REFIT,
     ("migrate", "meta"): frozenset({"value"}),
 }
 

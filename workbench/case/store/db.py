@@ -29,6 +29,7 @@ from workbench.case.model import (
     RasterRecord,
     ShadowRecord,
     TiePoint,
+    TieRetraction,
 )
 from workbench.case.store.anchors import EvidenceQueries
 from workbench.case.store.evidence import keys_of, record_rows
@@ -337,11 +338,14 @@ class CaseDB(EvidenceQueries, ProvenanceQueries):
                                 (text, user, time))
         return int(cur.lastrowid or 0)
 
-    def tie_points(self, run_id: int, rank: int | None = None) -> list[TiePoint]:
+    def tie_points(self, run_id: int, rank: int | None = None, *,
+                   include_retracted: bool = False) -> list[TiePoint]:
         q = "SELECT * FROM tie_points WHERE run_id = ?"
         args: tuple[int, ...] = (run_id,)
         if rank is not None:
             q, args = q + " AND rank = ?", (*args, rank)
+        if not include_retracted:
+            q += " AND id NOT IN (SELECT tie_point_id FROM tie_point_retractions)"
         return [TiePoint(int(r["id"]), int(r["rank"]), (r["kx"], r["ky"]), (r["tx"], r["ty"]),
                          r["user"], r["time"])
                 for r in self.conn.execute(q + " ORDER BY id", args)]
@@ -351,6 +355,17 @@ class CaseDB(EvidenceQueries, ProvenanceQueries):
             "INSERT INTO tie_points (run_id, rank, kx, ky, tx, ty, user, time) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (run_id, t.rank, *t.keyframe_xy, *t.tile_xy, t.user, t.time))
+        return int(cur.lastrowid or 0)
+
+    def tie_point_retractions(self) -> list[TieRetraction]:
+        return [TieRetraction(int(r["id"]), int(r["tie_point_id"]), r["reason"], r["user"],
+                              r["time"])
+                for r in self.conn.execute("SELECT * FROM tie_point_retractions ORDER BY id")]
+
+    def insert_tie_point_retraction(self, r: TieRetraction) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO tie_point_retractions (tie_point_id, reason, user, time) "
+            "VALUES (?, ?, ?, ?)", (r.tie_point_id, r.reason, r.user, r.time))
         return int(cur.lastrowid or 0)
 
     def points_of_interest(self) -> list[PointOfInterest]:

@@ -34,6 +34,7 @@ EVIDENCE_TABLES: dict[str, str] = {
     "tie_points": "rowid", "claim": "rowid", "context_layers": "rowid",
     "points_of_interest": "rowid", "shadows": "rowid", "signatures": "rowid",
     "timestamps": "rowid", "footage_sources": "rowid", "imagery_meta": "rowid",
+    "tie_point_retractions": "rowid",
 }
 JSON_COLUMNS = frozenset({"doc", "video_json", "meta_json", "geojson", "measure_json",
                           "area_json", "lonlat_json"})

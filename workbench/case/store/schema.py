@@ -17,6 +17,8 @@ Schema history:
   (``imagery_meta``), both append-only (the latest row is current), and the
   1-sigma radius of each point of interest (``points_of_interest.uncertainty_m``/
   ``outside_hull``, filled from the audit log on migration).
+  Also retractions of analyst tie points (``tie_point_retractions``, append-only: a
+  tie point is withdrawn by a record saying why, never deleted).
 
 A case is recognised by its ``meta`` table with ``format = workbench.case``.
 Append-only tables are protected by triggers that ``RAISE`` on ``UPDATE`` /
@@ -118,6 +120,15 @@ CREATE TABLE shadows (
     id INTEGER PRIMARY KEY AUTOINCREMENT, run_id INTEGER NOT NULL, rank INTEGER NOT NULL,
     keyframe_id TEXT NOT NULL, measure_json TEXT NOT NULL, user TEXT NOT NULL,
     time TEXT NOT NULL
+)
+"""
+
+# schema 4: tie point retractions
+DDL_V4_TIEPOINTS = """
+CREATE TABLE tie_point_retractions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    tie_point_id INTEGER NOT NULL UNIQUE REFERENCES tie_points(id),
+    reason TEXT NOT NULL, user TEXT NOT NULL, time TEXT NOT NULL
 )
 """
 
@@ -227,6 +238,14 @@ def _v4_point_radius(conn: sqlite3.Connection) -> None:
                       x, y, label, row["user"], row["time"]))
 
 
+def _v4_tiepoint_triggers(conn: sqlite3.Connection) -> None:
+    """``tie_point_retractions`` (schema 4) is append-only."""
+    for op in ("UPDATE", "DELETE"):
+        conn.execute(f"CREATE TRIGGER IF NOT EXISTS tie_point_retractions_no_{op.lower()} "
+                     f"BEFORE {op} ON tie_point_retractions BEGIN SELECT RAISE(ABORT, "
+                     "'tie_point_retractions is append-only'); END")
+
+
 def connect(path: str | os.PathLike[str], *, readonly: bool = False) -> sqlite3.Connection:
     """Open the SQLite file with crash-safe settings (rollback journal, synchronous=FULL),
     in autocommit mode: mutations go through :meth:`CaseDB.tx`."""
@@ -284,6 +303,8 @@ def _migrate_3_to_4(conn: sqlite3.Connection) -> None:
     _run(conn, DDL_V4_DIGESTS)
     _v4_triggers(conn)
     _new_case_id(conn)
+    _run(conn, DDL_V4_TIEPOINTS)
+    _v4_tiepoint_triggers(conn)
 
 
 # version N -> function migrating N to N + 1 (inside one transaction)
@@ -344,10 +365,12 @@ def create_schema(conn: sqlite3.Connection, *, created: str, software: str) -> N
     _run(conn, DDL_V1 + DDL_V2_TABLES + DDL_V2_AUDIT + DDL_V3 + ";" + DDL_V4_SOURCE)
     _run(conn, DDL_V4_SIGNATURES)
     _run(conn, DDL_V4_DIGESTS)
+    _run(conn, DDL_V4_TIEPOINTS)
     _set_triggers(conn, True)
     _shadow_triggers(conn)
     _v4_source_triggers(conn)
     _v4_triggers(conn)
+    _v4_tiepoint_triggers(conn)
     conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
         ("format", FORMAT), ("schema_version", str(SCHEMA_VERSION)), ("created", created),
         ("software", software)])
