@@ -6,8 +6,9 @@ title over each panel and a caption strip: the candidate's position (lat/lon, MG
 uncertainty, decision), the imagery's attribution and date, and the SHA-256 of the case
 file at export time, so a reader can ask for the exact case the figure came from.
 
-SVG goes through ``PyQt6.QtSvg.QSvgGenerator``: the caption, titles and map vectors stay
-text and paths; imagery is embedded as raster.  Files are written atomically.
+SVG goes through ``PyQt6.QtSvg.QSvgGenerator``: the caption, titles, scale bar and north
+arrow stay text and paths; each view is embedded as a raster of what the screen shows.
+Files are written atomically.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PyQt6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, QSize, Qt
-from PyQt6.QtGui import QColor, QFont, QImage, QPainter
+from PyQt6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter
 from PyQt6.QtSvg import QSvgGenerator
 from PyQt6.QtWidgets import QGraphicsView
 
@@ -29,6 +30,7 @@ KINDS = ("side_by_side", "overlay", "map")
 TITLE_H = 22
 MARGIN = 6
 CAPTION_FONT_PT = 9
+MIN_WIDTH = 640
 
 
 @dataclass(frozen=True)
@@ -50,17 +52,38 @@ def _caption_font() -> QFont:
     return f
 
 
-def _layout(panels: Sequence[Panel], caption: Sequence[str]) -> tuple[QSize, list[QRectF], int]:
+def wrap_lines(lines: Sequence[str], width_px: float, font: QFont) -> list[str]:
+    """``lines`` word-wrapped to ``width_px`` in ``font`` (a word longer than the width,
+    e.g. a SHA-256, stays whole)."""
+    fm = QFontMetrics(font)
+    out: list[str] = []
+    for line in lines:
+        cur = ""
+        for word in line.split(" "):
+            trial = f"{cur} {word}" if cur else word
+            if cur and fm.horizontalAdvance(trial) > width_px:
+                out.append(cur)
+                cur = "    " + word  # continuation lines are indented
+            else:
+                cur = trial
+        out.append(cur)
+    return out
+
+
+def _layout(panels: Sequence[Panel], caption: Sequence[str]
+            ) -> tuple[QSize, list[QRectF], int, list[str]]:
     sizes = [p.view.viewport().size() for p in panels]  # type: ignore[union-attr]
-    width = sum(s.width() for s in sizes) + MARGIN * (len(sizes) + 1)
+    width = max(MIN_WIDTH, sum(s.width() for s in sizes) + MARGIN * (len(sizes) + 1))
     img_h = max(s.height() for s in sizes)
     rects, x = [], float(MARGIN)
     for s in sizes:
         rects.append(QRectF(x, MARGIN + TITLE_H, s.width(), s.height()))
         x += s.width() + MARGIN
-    line_h = int(CAPTION_FONT_PT * 1.9)
-    cap_h = line_h * len(caption) + 2 * MARGIN
-    return QSize(width, MARGIN + TITLE_H + img_h + MARGIN + cap_h), rects, line_h
+    font = _caption_font()
+    lines = wrap_lines(caption, width - 2 * MARGIN - 4, font)
+    line_h = QFontMetrics(font).height() + 3
+    cap_h = line_h * len(lines) + 2 * MARGIN
+    return QSize(width, MARGIN + TITLE_H + img_h + MARGIN + cap_h), rects, line_h, lines
 
 
 def paint_figure(painter: QPainter, size: QSize, panels: Sequence[Panel], rects: list[QRectF],
@@ -80,11 +103,19 @@ def paint_figure(painter: QPainter, size: QSize, panels: Sequence[Panel], rects:
         overlays = getattr(view, "overlays", None)
         if overlays is not None:
             view.overlays = False  # type: ignore[attr-defined]  # the figure draws them
+        # each view is rendered to a raster first: an SVG painter does not clip, so a view
+        # drawn straight into it would spill over its neighbours
+        shot = QImage(vp.size(), QImage.Format.Format_RGB32)
+        shot.fill(QColor(40, 40, 44))
+        sp = QPainter(shot)
         try:
-            view.render(painter, rect, vp.rect())
+            sp.setRenderHints(painter.renderHints())
+            view.render(sp, QRectF(shot.rect()), vp.rect())
         finally:
+            sp.end()
             if overlays is not None:
                 view.overlays = overlays  # type: ignore[attr-defined]
+        painter.drawImage(rect, shot)
         painter.save()
         painter.setClipRect(rect)
         if panel.map_overlays and hasattr(view, "paint_overlays"):
@@ -104,7 +135,7 @@ def paint_figure(painter: QPainter, size: QSize, panels: Sequence[Panel], rects:
     painter.setFont(_caption_font())
     y = top + MARGIN
     for line in caption:
-        painter.drawText(QPointF(MARGIN + 2, y + line_h * 0.75), line)
+        painter.drawText(QPointF(MARGIN + 2, y + QFontMetrics(painter.font()).ascent()), line)
         y += line_h
 
 
@@ -124,7 +155,7 @@ def export_figure(path: str | Path, panels: Sequence[Panel], caption: Sequence[s
                          out)
     if not panels:
         raise UsageError("nothing to export: no view is shown", out)
-    size, rects, line_h = _layout(panels, caption)
+    size, rects, line_h, lines = _layout(panels, caption)
     buf = QBuffer()
     buf.open(QIODevice.OpenModeFlag.WriteOnly)
     if suffix == ".svg":
@@ -132,18 +163,19 @@ def export_figure(path: str | Path, panels: Sequence[Panel], caption: Sequence[s
         gen.setOutputDevice(buf)
         gen.setSize(size)
         gen.setViewBox(QRectF(0, 0, size.width(), size.height()))
+        gen.setResolution(96)  # as a QImage: the same text size in PNG and SVG
         gen.setTitle(title)
         gen.setDescription("\n".join(caption))
         painter = QPainter(gen)
         try:
-            paint_figure(painter, size, panels, rects, caption, line_h)
+            paint_figure(painter, size, panels, rects, lines, line_h)
         finally:
             painter.end()
     else:
         image = QImage(size, QImage.Format.Format_RGB32)
         painter = QPainter(image)
         try:
-            paint_figure(painter, size, panels, rects, caption, line_h)
+            paint_figure(painter, size, panels, rects, lines, line_h)
         finally:
             painter.end()
         if not image.save(buf, "PNG"):

@@ -428,7 +428,7 @@ class MapDock(QObject):
             lines.append(f"Imagery: {PurePath(t.path).name}: "
                          f"{t.attribution or 'attribution not recorded'}, "
                          f"acquired {t.acquired or 'date unknown'}, {t.gsd_m:.2f} m/px")
-        if kind in ("side_by_side", "overlay") and self.v.compare.landmarks:
+        if kind == "side_by_side" and self.v.compare.landmarks:
             lines.append("Numbered circles: the same number marks the same landmark in the "
                          "keyframe and the imagery.")
         if s.case_path is not None and s.case_path.is_file():

@@ -147,9 +147,10 @@ def _label(text: str, color: QColor, bold: bool = True) -> QGraphicsSimpleTextIt
     return item
 
 
-def _screen_marker(shape: str, color: QColor, text: str = "", size: float = 7.0
-                   ) -> QGraphicsItemGroup:
-    """A marker of constant screen size: ``shape`` "disk", "diamond" or "cross"."""
+def _screen_marker(shape: str, color: QColor, text: str = "", size: float = 7.0, *,
+                   below: bool = False) -> QGraphicsItemGroup:
+    """A marker of constant screen size: ``shape`` "disk", "diamond" or "cross"; its
+    ``text`` above right (``below``: below right)."""
     group = QGraphicsItemGroup()
     r = size
     path = QPainterPath()
@@ -172,7 +173,7 @@ def _screen_marker(shape: str, color: QColor, text: str = "", size: float = 7.0
     group.addToGroup(body)
     if text:
         lab = _label(text, QColor(255, 255, 255))
-        lab.setPos(r + 1, -r - 10)
+        lab.setPos(r + 1, 1 if below else -r - 10)
         group.addToGroup(lab)
     group.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
     return group
@@ -289,12 +290,12 @@ def build_items(proj: MapProjection, content: MapContent, selected: int
             item.setZValue(3)
             items.append(item)
     if content.claim_point:
-        m = _screen_marker("cross", CLAIMED, "claimed", 7)
+        m = _screen_marker("cross", CLAIMED, "claimed", 7, below=True)
         m.setPos(proj.point(*content.claim_point))
         m.setZValue(6)
         items.append(m)
     for p in content.points:
-        m = _screen_marker("diamond", POI, p.label, 5)
+        m = _screen_marker("diamond", POI, p.label, 5, below=True)
         m.setPos(proj.point(p.lon, p.lat))
         m.setZValue(7)
         items.append(m)
