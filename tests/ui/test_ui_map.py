@@ -254,3 +254,18 @@ def test_keyframe_pixel_at_inverts_pixel_position(map_case: dict[str, Any]) -> N
     lat = pixel_position(c.homography, c.keyframe_xy, c.tile_xy, t.transform, t.crs, t.gsd_m,
                          (160.0, 120.0)).lat
     assert north == pytest.approx((33.0 - lon) * math.sin(math.radians(lat)), abs=0.05)
+
+
+def test_map_empties_on_close_and_refits_on_reopen(window: Any, qtbot: Any,
+                                                   map_case: dict[str, Any]) -> None:
+    win = window
+    view = win.map.view
+    view.scale(50, 50)  # zoomed far in: the candidates are off screen
+    win.controller.ask_close_case()
+    qtbot.waitUntil(lambda: win.session.case is None, timeout=5000)
+    assert view.projection is None and view.item_count() == 0
+    assert win.map.panel.legend.text() == ""
+    assert win.controller.open_case(map_case["case"])
+    for c in map_case["syn"].result.candidates:
+        p = view.scene_pos_of(c.lon, c.lat)
+        assert p is not None and view.viewport().rect().contains(p.toPoint())

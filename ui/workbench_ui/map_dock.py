@@ -169,6 +169,9 @@ class MapDock(QObject):
         self.view.groundClicked.connect(lambda lon, lat: self._on_ground(lon, lat, "map"))
         for pane in (w.compare.right, w.compare.overlay_view):
             pane.pixelClicked.connect(lambda x, y, p=pane: self._on_imagery_click(p, x, y))
+        # a new crop (another candidate) moves the ruler's line on the imagery pane
+        w.compare.right.viewChanged.connect(self._crop_maybe_changed)
+        self._ruler_crop: object = None
         self.panel.fit_btn.clicked.connect(self.view.fit)
         self.panel.ruler_btn.toggled.connect(self.ruler.set_active)
         self.ruler.changed.connect(self._draw_ruler)
@@ -215,7 +218,7 @@ class MapDock(QObject):
         centre = self.content.centre()
         key = (str(self.s.case_path), tuple(n for n, _r in self.content.footprints))
         if centre is None:
-            self.projection = None
+            self.projection, self._fitted_for = None, None
         elif self.projection is None or key != self._fitted_for:
             self.projection = MapProjection(*centre)
         self._redraw()
@@ -372,8 +375,13 @@ class MapDock(QObject):
             c.left.set_point(*self.last_keyframe_px)
 
     # --- ruler ------------------------------------------------------------------------------
+    def _crop_maybe_changed(self) -> None:
+        if self.v.compare.crop is not self._ruler_crop and self.ruler.active:
+            self._draw_ruler()
+
     def _draw_ruler(self) -> None:
         r = self.ruler
+        self._ruler_crop = self.v.compare.crop
         text = r.measurement.text() if r.measurement is not None else ""
         self.view.show_ruler(r.points if r.active else [], text)
         pane = self.v.compare.right
