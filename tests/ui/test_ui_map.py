@@ -262,10 +262,12 @@ def test_map_empties_on_close_and_refits_on_reopen(window: Any, qtbot: Any,
     view = win.map.view
     view.scale(50, 50)  # zoomed far in: the candidates are off screen
     win.controller.ask_close_case()
-    qtbot.waitUntil(lambda: win.session.case is None, timeout=5000)
+    qtbot.waitUntil(lambda: win.session.case is None and not win.map.previews_pending(),
+                    timeout=5000)
     assert view.projection is None and view.item_count() == 0
     assert win.map.panel.legend.text() == ""
     assert win.controller.open_case(map_case["case"])
+    qtbot.waitUntil(lambda: not win.map.previews_pending(), timeout=20_000)
     for c in map_case["syn"].result.candidates:
         p = view.scene_pos_of(c.lon, c.lat)
         assert p is not None and view.viewport().rect().contains(p.toPoint())

@@ -21,7 +21,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
-from PyQt6.QtCore import QCoreApplication, QObject, QRectF, Qt
+from PyQt6.QtCore import QCoreApplication, QObject, QRectF, Qt, QTimer
 from PyQt6.QtGui import QAction, QColor, QPen
 from PyQt6.QtWidgets import (
     QFileDialog,
@@ -162,8 +162,14 @@ class MapDock(QObject):
         self.panel.export_btn.setMenu(self.figure_menu)
 
         s, w = self.s, self.v
+        # refreshed in an event-loop turn of its own, once per burst of changes (opening a
+        # case emits three signals; the case's own loading already takes a turn)
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(0)
+        self._refresh_timer.timeout.connect(self.refresh)
         for sig in (s.caseChanged, s.decisionsChanged, s.imageryChanged):
-            sig.connect(self.refresh)
+            sig.connect(self._refresh_timer.start)
         w.candidates.candidateSelected.connect(self.set_selected)
         self.view.candidateClicked.connect(self._on_candidate_clicked)
         self.view.groundClicked.connect(lambda lon, lat: self._on_ground(lon, lat, "map"))
@@ -288,7 +294,8 @@ class MapDock(QObject):
             self._redraw()
 
     def previews_pending(self) -> bool:
-        return bool(self._pending)
+        """True while a refresh or an imagery preview is still to come."""
+        return bool(self._pending) or self._refresh_timer.isActive()
 
     # --- selection --------------------------------------------------------------------------
     def set_selected(self, rank: int) -> None:
