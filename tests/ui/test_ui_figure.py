@@ -61,12 +61,18 @@ def test_figure_svg_has_caption_with_case_sha256(window: Any, tmp_path: Path, ki
 
 def test_figure_png_is_the_view_plus_caption(window: Any, tmp_path: Path) -> None:
     from PyQt6.QtGui import QImage
+    from workbench_ui.figure_export import source_rect
 
     win = window
     out = win.map.export("side_by_side", tmp_path / "fig.png")
     img = QImage(str(out))
     assert not img.isNull()
-    left, right = win.compare.left.viewport().size(), win.compare.right.viewport().size()
+    left, right = source_rect(win.compare.left), source_rect(win.compare.right)
+    # the panels are the parts of the views where the images are (no empty margins)
+    assert left.width() <= win.compare.left.viewport().width()
+    kw, kh = win.compare.left.image_size()
+    shown = win.compare.left.map_px_to_viewport(kw - 0.5, kh - 0.5)
+    assert left.right() <= shown.x() + 2 and left.bottom() <= shown.y() + 2
     assert img.width() >= left.width() + right.width()
     assert img.height() > max(left.height(), right.height()) + 40  # title + caption strip
     # the caption strip is light, the imagery is not uniform

@@ -271,3 +271,22 @@ def test_map_empties_on_close_and_refits_on_reopen(window: Any, qtbot: Any,
     for c in map_case["syn"].result.candidates:
         p = view.scene_pos_of(c.lon, c.lat)
         assert p is not None and view.viewport().rect().contains(p.toPoint())
+
+
+def test_map_focus_is_the_case_not_every_raster() -> None:
+    from workbench_ui.map_items import MapCandidate, MapContent
+
+    def ring(lon: float, lat: float) -> list[list[float]]:
+        d = 0.01
+        return [[lon, lat], [lon + d, lat], [lon + d, lat + d], [lon, lat + d], [lon, lat]]
+
+    content = MapContent(
+        candidates=[MapCandidate(1, 32.005, 0.355, 5.0, tile="near.tif")],
+        footprints=[("near.tif", ring(32.0, 0.35)), ("far.tif", ring(35.0, 3.0))],
+        claim_point=(32.02, 0.36))
+    focus, everything = content.lonlat(focus=True), content.lonlat(focus=False)
+    assert focus[:, 0].max() < 33 and everything[:, 0].max() > 35
+    lon, lat = content.centre()
+    assert 32.0 < lon < 32.03 and 0.35 < lat < 0.37
+    # without candidates every footprint is the focus
+    assert len(MapContent(footprints=content.footprints).lonlat(focus=True)) == 10

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PyQt6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, QSize, Qt
+from PyQt6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRect, QRectF, QSize, Qt
 from PyQt6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter
 from PyQt6.QtSvg import QSvgGenerator
 from PyQt6.QtWidgets import QGraphicsView
@@ -70,9 +70,26 @@ def wrap_lines(lines: Sequence[str], width_px: float, font: QFont) -> list[str]:
     return out
 
 
+def source_rect(view: QGraphicsView) -> QRect:
+    """The part of ``view``'s viewport worth exporting: for an image view, where the image
+    is (no empty margins); else the whole viewport."""
+    vp = view.viewport()
+    assert vp is not None  # QAbstractScrollArea always has one
+    full = vp.rect()
+    size = getattr(view, "image_size", None)
+    if size is None:
+        return full
+    w, h = size()
+    if w <= 0 or h <= 0:
+        return full
+    shown = view.mapFromScene(QRectF(0, 0, w, h)).boundingRect()
+    part = shown.intersected(full)
+    return part if part.width() >= 32 and part.height() >= 32 else full
+
+
 def _layout(panels: Sequence[Panel], caption: Sequence[str]
             ) -> tuple[QSize, list[QRectF], int, list[str]]:
-    sizes = [p.view.viewport().size() for p in panels]  # type: ignore[union-attr]
+    sizes = [source_rect(p.view).size() for p in panels]
     width = max(MIN_WIDTH, sum(s.width() for s in sizes) + MARGIN * (len(sizes) + 1))
     img_h = max(s.height() for s in sizes)
     rects, x = [], float(MARGIN)
@@ -105,12 +122,13 @@ def paint_figure(painter: QPainter, size: QSize, panels: Sequence[Panel], rects:
             view.overlays = False  # type: ignore[attr-defined]  # the figure draws them
         # each view is rendered to a raster first: an SVG painter does not clip, so a view
         # drawn straight into it would spill over its neighbours
-        shot = QImage(vp.size(), QImage.Format.Format_RGB32)
+        src = source_rect(view)
+        shot = QImage(src.size(), QImage.Format.Format_RGB32)
         shot.fill(QColor(40, 40, 44))
         sp = QPainter(shot)
         try:
             sp.setRenderHints(painter.renderHints())
-            view.render(sp, QRectF(shot.rect()), vp.rect())
+            view.render(sp, QRectF(shot.rect()), src)
         finally:
             sp.end()
             if overlays is not None:
@@ -126,9 +144,10 @@ def paint_figure(painter: QPainter, size: QSize, panels: Sequence[Panel], rects:
         painter.restore()
         painter.setFont(title_font)
         painter.setPen(QColor(20, 20, 20))
+        title = QFontMetrics(title_font).elidedText(panel.title, Qt.TextElideMode.ElideRight,
+                                                     int(rect.width()))
         painter.drawText(QRectF(rect.left(), MARGIN, rect.width(), TITLE_H),
-                         int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
-                         panel.title)
+                         int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), title)
     top = max(r.bottom() for r in rects) + MARGIN
     painter.fillRect(QRectF(0, top, size.width(), size.height() - top), QColor(245, 245, 242))
     painter.setPen(QColor(20, 20, 20))

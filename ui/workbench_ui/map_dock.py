@@ -27,7 +27,6 @@ from PyQt6.QtWidgets import (
     QFileDialog,
     QGraphicsItem,
     QGraphicsLineItem,
-    QGraphicsSimpleTextItem,
     QHBoxLayout,
     QLabel,
     QMenu,
@@ -64,6 +63,7 @@ from workbench_ui.map_items import (
     MapLayer,
     MapPoint,
     MapProjection,
+    boxed_label,
     build_items,
     preview_item,
 )
@@ -85,7 +85,11 @@ class MapPanel(QWidget):
         self.view = MapView()
         self.fit_btn = QToolButton()
         self.fit_btn.setText("Fit")
-        self.fit_btn.setToolTip("Show everything (double-click the map does the same)")
+        self.fit_btn.setToolTip("Show the candidates, the claim and the imagery they matched on "
+                                "(double-click the map does the same)")
+        self.all_btn = QToolButton()
+        self.all_btn.setText("All imagery")
+        self.all_btn.setToolTip("Show every loaded raster's footprint")
         self.ruler_btn = QToolButton()
         self.ruler_btn.setText("Ruler")
         self.ruler_btn.setCheckable(True)
@@ -101,12 +105,11 @@ class MapPanel(QWidget):
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.info = QLabel("Click the map or the imagery for a ground position.")
         self.info.setWordWrap(True)
-        self.info.setTextInteractionFlags(self.info.textInteractionFlags()
-                                          | self.info.textInteractionFlags().TextSelectableByMouse)
+        self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.info.setMinimumHeight(self.info.fontMetrics().height() * 3)
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
-        for b in (self.fit_btn, self.ruler_btn, self.export_btn):
+        for b in (self.fit_btn, self.all_btn, self.ruler_btn, self.export_btn):
             bar.addWidget(b)
         bar.addStretch(1)
         lay = QVBoxLayout(self)
@@ -179,6 +182,7 @@ class MapDock(QObject):
         w.compare.right.viewChanged.connect(self._crop_maybe_changed)
         self._ruler_crop: object = None
         self.panel.fit_btn.clicked.connect(self.view.fit)
+        self.panel.all_btn.clicked.connect(self.view.fit_all)
         self.panel.ruler_btn.toggled.connect(self.ruler.set_active)
         self.ruler.changed.connect(self._draw_ruler)
         self.refresh()
@@ -191,7 +195,8 @@ class MapDock(QObject):
         decisions = s.decisions()
         if s.result is not None:
             content.candidates = [
-                MapCandidate(c.rank, c.lon, c.lat, c.uncertainty_m, decisions.get(c.rank, ""))
+                MapCandidate(c.rank, c.lon, c.lat, c.uncertainty_m, decisions.get(c.rank, ""),
+                             c.tile)
                 for c in s.result.candidates]
         seen: set[str] = set()
         for t in s.tiles:
@@ -247,16 +252,17 @@ class MapDock(QObject):
             if item is not None:
                 item.setToolTip(f"imagery: {PurePath(name).name}")
                 items.append(item)
-        pts = [proj.to_scene(ring) for _n, ring in self.content.footprints]
-        pts += [proj.to_scene([[c.lon, c.lat]]) for c in self.content.candidates]
-        if self.content.claim_point:
-            pts.append(proj.to_scene([self.content.claim_point]))
-        arr = np.vstack(pts) if pts else np.zeros((0, 2))
-        arr = arr[np.all(np.isfinite(arr), axis=1)]
-        extent = (QRectF(float(arr[:, 0].min()), float(arr[:, 1].min()),
-                         float(np.ptp(arr[:, 0])), float(np.ptp(arr[:, 1])))
-                  if len(arr) else QRectF(-100, -100, 200, 200))
-        self.view.set_items(proj, items, extent)
+        def box(lonlat: np.ndarray) -> QRectF | None:
+            xy = proj.to_scene(lonlat) if len(lonlat) else np.zeros((0, 2))
+            xy = xy[np.all(np.isfinite(xy), axis=1)]
+            if not len(xy):
+                return None
+            return QRectF(float(xy[:, 0].min()), float(xy[:, 1].min()),
+                          float(np.ptp(xy[:, 0])), float(np.ptp(xy[:, 1])))
+
+        extent = box(self.content.lonlat(focus=True))
+        everything = box(self.content.lonlat(focus=False))
+        self.view.set_items(proj, items, extent, everything)
         legend: list[tuple[QColor, str]] = []
         if self.content.candidates:
             legend += [(CANDIDATE, "candidate (circle: 1-sigma)"), (SELECTED, "selected")]
@@ -405,11 +411,8 @@ class MapDock(QObject):
             pen.setCosmetic(True)
             line.setPen(pen)
             line.setZValue(30)
-            lab = QGraphicsSimpleTextItem(text)
-            lab.setBrush(RULER)
-            lab.setPen(QPen(QColor(0, 0, 0), 0.6))
-            lab.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
-            lab.setPos((x0 + x1) / 2, (y0 + y1) / 2)
+            lab = boxed_label(text)
+            lab.setPos((x0 + x1) / 2 + 0.5, (y0 + y1) / 2 + 0.5)
             lab.setZValue(31)
             for it in (line, lab):
                 pane.add_item(it)
@@ -470,7 +473,7 @@ class MapDock(QObject):
         north = grid_north_deg(tile.transform, tile.crs, (float(centre[0]), float(centre[1])))
         name = PurePath(tile.path).name
         kf = self.s.keyframe(cand.keyframe_id)
-        when = f", {kf.time_s:.2f} s into the footage" if kf is not None else ""
+        when = f" at {kf.time_s:.2f} s" if kf is not None else ""
 
         def mpp(view: ImageView) -> float:
             z = view.zoom()
@@ -479,7 +482,7 @@ class MapDock(QObject):
         if kind == "overlay":
             return [Panel(c.overlay_view, f"Keyframe {cand.keyframe_id} over {name} "
                           "(swipe: keyframe left of the divider)", mpp(c.overlay_view), north)]
-        return [Panel(c.left, f"Keyframe {cand.keyframe_id} (footage{when})"),
+        return [Panel(c.left, f"Keyframe {cand.keyframe_id} of the footage{when}"),
                 Panel(c.right, f"Reference imagery: {name}", mpp(c.right), north)]
 
     def export(self, kind: str, path: Path) -> Path:

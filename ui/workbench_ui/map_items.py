@@ -12,6 +12,7 @@ scene coordinates; the maths is the core's, this module only flips ``y`` for dis
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -78,6 +79,7 @@ class MapCandidate:
     lat: float
     uncertainty_m: float | None
     decision: str = ""  # "confirmed" | "rejected" | ""
+    tile: str = ""  # the raster it matched on
 
 
 @dataclass(frozen=True)
@@ -108,18 +110,35 @@ class MapContent:
     layers: list[MapLayer] = field(default_factory=list)
     footprints: list[tuple[str, list[list[float]]]] = field(default_factory=list)
 
-    def centre(self) -> tuple[float, float] | None:
-        """A lon/lat to centre the projection on (mean of what is drawn), or None."""
-        pts: list[tuple[float, float]] = [(c.lon, c.lat) for c in self.candidates]
+    def lonlat(self, *, focus: bool) -> np.ndarray:
+        """``(N, 2)`` lon/lat of what is drawn; ``focus``: only the case itself (the
+        candidates, points, claim and the rasters the candidates matched on), else
+        everything (every footprint).  Without candidates the focus is every footprint."""
+        pts: list[Sequence[float]] = [(c.lon, c.lat) for c in self.candidates]
         pts += [(p.lon, p.lat) for p in self.points]
         if self.claim_point:
             pts.append(self.claim_point)
-        for _n, ring in self.footprints:
-            pts += [(float(p[0]), float(p[1])) for p in ring]
-        arr = np.array([p for p in pts if all(map(math.isfinite, p))], float).reshape(-1, 2)
+        area = self.claim_area or {}
+        coords: Any = area.get("coordinates")
+        polys: list[Any] = ([coords] if area.get("type") == "Polygon" else
+                            list(coords or []) if area.get("type") == "MultiPolygon" else [])
+        with contextlib.suppress(TypeError, IndexError, ValueError):
+            for poly in polys:
+                pts += [(float(p[0]), float(p[1])) for p in poly[0]]
+        used = {c.tile for c in self.candidates}
+        for name, ring in self.footprints:
+            if not focus or not self.candidates or name in used:
+                pts += [(float(p[0]), float(p[1])) for p in ring]
+        arr = np.array(pts, float).reshape(-1, 2)
+        return arr[np.all(np.isfinite(arr), axis=1)]
+
+    def centre(self) -> tuple[float, float] | None:
+        """A lon/lat to centre the projection on (the middle of the focus), or None."""
+        arr = self.lonlat(focus=True)
         if not len(arr):
             return None
-        return float(arr[:, 0].mean()), float(arr[:, 1].mean())
+        lo, hi = arr.min(axis=0), arr.max(axis=0)
+        return float((lo[0] + hi[0]) / 2), float((lo[1] + hi[1]) / 2)
 
 
 def _pen(color: QColor, width: float, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
@@ -145,6 +164,28 @@ def _label(text: str, color: QColor, bold: bool = True) -> QGraphicsSimpleTextIt
     item.setBrush(QBrush(color))
     item.setPen(QPen(QColor(0, 0, 0), 0.5))
     return item
+
+
+def boxed_label(text: str, color: QColor | None = None) -> QGraphicsItemGroup:
+    """Bold text on a dark translucent box, of constant screen size (place with setPos:
+    the box's top-left is there, offset a little)."""
+    group = QGraphicsItemGroup()
+    lab = _label(text, color or QColor(255, 255, 255))
+    font = lab.font()
+    font.setPointSize(9)
+    lab.setFont(font)
+    lab.setPen(QPen(Qt.PenStyle.NoPen))
+    br = lab.boundingRect()
+    bg = QGraphicsPathItem()
+    path = QPainterPath()
+    path.addRoundedRect(QRectF(-3, -2, br.width() + 6, br.height() + 4), 3, 3)
+    bg.setPath(path)
+    bg.setBrush(QBrush(QColor(0, 0, 0, 170)))
+    bg.setPen(QPen(Qt.PenStyle.NoPen))
+    group.addToGroup(bg)
+    group.addToGroup(lab)
+    group.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
+    return group
 
 
 def _screen_marker(shape: str, color: QColor, text: str = "", size: float = 7.0, *,

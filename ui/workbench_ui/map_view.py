@@ -31,7 +31,7 @@ from PyQt6.QtWidgets import (
 )
 
 from workbench.geo import format_metres
-from workbench_ui.map_items import RANK_ROLE, RULER, MapProjection
+from workbench_ui.map_items import RANK_ROLE, RULER, MapProjection, boxed_label
 
 CLICK_SLOP_PX = 4
 MIN_SPAN_M = 200.0
@@ -161,12 +161,13 @@ class MapView(QGraphicsView):
         self._click_items: list[QGraphicsItem] = []
         self._press: QPointF | None = None
         self._extent: QRectF | None = None
+        self._everything: QRectF | None = None
 
     # --- content -------------------------------------------------------------------
     def set_items(self, projection: MapProjection | None, items: list[QGraphicsItem],
-                  extent: QRectF | None) -> None:
+                  extent: QRectF | None, everything: QRectF | None = None) -> None:
         """Replace the drawn items (scene metres of ``projection``); ``extent``: what
-        :meth:`fit` shows."""
+        :meth:`fit` shows, ``everything``: what :meth:`fit_all` shows (default ``extent``)."""
         for it in self._items + self._click_items:
             self._scene.removeItem(it)
         self._items, self._click_items = list(items), []
@@ -175,9 +176,11 @@ class MapView(QGraphicsView):
         for it in self._items:
             self._scene.addItem(it)
         self._extent = extent
-        if extent is not None:
-            big = extent.adjusted(-5 * extent.width() - 5000, -5 * extent.height() - 5000,
-                                  5 * extent.width() + 5000, 5 * extent.height() + 5000)
+        self._everything = everything or extent
+        if self._everything is not None:
+            e = self._everything
+            big = e.adjusted(-5 * e.width() - 5000, -5 * e.height() - 5000,
+                             5 * e.width() + 5000, 5 * e.height() + 5000)
             self._scene.setSceneRect(big)
         self.viewport().update()  # type: ignore[union-attr]
 
@@ -191,9 +194,16 @@ class MapView(QGraphicsView):
         return len(self._items)
 
     def fit(self) -> None:
-        if self._extent is None:
+        """Show the focus (the candidates, the claim, the imagery they matched on)."""
+        self._fit(self._extent)
+
+    def fit_all(self) -> None:
+        """Show everything drawn (every raster's footprint)."""
+        self._fit(self._everything)
+
+    def _fit(self, r: QRectF | None) -> None:
+        if r is None:
             return
-        r = self._extent
         cx, cy = r.center().x(), r.center().y()
         half = max(r.width(), r.height(), MIN_SPAN_M) / 2 * 1.15
         self.fitInView(QRectF(cx - half, cy - half, 2 * half, 2 * half),
@@ -265,11 +275,8 @@ class MapView(QGraphicsView):
             self._scene.addItem(dot)
             self._ruler_items.append(dot)
         if len(ps) == 2 and text:
-            lab = QGraphicsSimpleTextItem(text)
-            lab.setBrush(QBrush(RULER))
-            lab.setPen(QPen(QColor(0, 0, 0), 0.6))
-            lab.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
-            lab.setPos((ps[0] + ps[1]) / 2)
+            lab = boxed_label(text)
+            lab.setPos((ps[0] + ps[1]) / 2 + QPointF(0, 0))
             lab.setZValue(31)
             self._scene.addItem(lab)
             self._ruler_items.append(lab)
