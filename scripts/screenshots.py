@@ -214,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
                            class_attribute="controller")
     s.decisionsChanged.emit()  # the map and the panels re-read the case
     win.dock_map.raise_()
-    win.resizeDocks([win.dock_map], [560], Qt.Orientation.Horizontal)
+    win.resizeDocks([win.dock_map], [560], Qt.Orientation.Horizontal)  # as a user would
+    win.resizeDocks([win.dock_map], [470], Qt.Orientation.Vertical)
     pump(0.5)
     win.map.view.fit()
     win.center_tabs.setCurrentWidget(win.compare)
@@ -241,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         fig = win.map.export(kind, work / f"figure-{kind}.png")
         win.map.export(kind, work / f"figure-{kind}.svg")  # the SVG path is exercised too
         save(_QPixmap(str(fig)), f"14_figure_{kind}")
-    win.resizeDocks([win.dock_map], [330], Qt.Orientation.Horizontal)
+    win.reset_layout()
 
     # an honest "not found": the same footage against the other town only
     assert c.save_as(work / "demo.wbcase")

@@ -101,3 +101,19 @@ def test_figure_menu_is_in_file_menu(window: Any) -> None:
     titles = [re.sub("&", "", a.text()) for a in file_menu.actions()]
     assert "Export figure" in titles
     assert set(win.map.figure_actions) == {"side_by_side", "overlay", "map"}
+
+
+def test_small_map_pane_gives_a_readable_figure(window: Any, tmp_path: Path) -> None:
+    from PyQt6.QtGui import QImage
+    from workbench_ui.figure_export import MIN_PANEL_H, MIN_WIDTH, upscale
+
+    win = window
+    vp = win.map.view.viewport()
+    assert vp.width() < MIN_WIDTH  # the dock is narrow: the map is drawn again, larger
+    panels = win.map.panels("map")
+    k = upscale(panels)
+    assert k > 1
+    img = QImage(str(win.map.export("map", tmp_path / "map.png")))
+    assert img.width() >= MIN_WIDTH
+    assert img.height() > MIN_PANEL_H  # the panel (and the caption below it)
+    assert round(vp.height() * k) >= MIN_PANEL_H - 1 or round(vp.width() * k) >= MIN_WIDTH - 20

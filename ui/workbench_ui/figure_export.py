@@ -30,7 +30,9 @@ KINDS = ("side_by_side", "overlay", "map")
 TITLE_H = 22
 MARGIN = 6
 CAPTION_FONT_PT = 9
-MIN_WIDTH = 640
+MIN_WIDTH = 900
+MIN_PANEL_H = 480
+MAX_UPSCALE = 3.0
 
 
 @dataclass(frozen=True)
@@ -87,9 +89,19 @@ def source_rect(view: QGraphicsView) -> QRect:
     return part if part.width() >= 32 and part.height() >= 32 else full
 
 
-def _layout(panels: Sequence[Panel], caption: Sequence[str]
+def upscale(panels: Sequence[Panel]) -> float:
+    """How much larger than on screen the panels are drawn: the views are rendered again
+    (not screenshotted) at this scale, so a small pane still gives a readable figure."""
+    heights = [source_rect(p.view).height() for p in panels]
+    widths = sum(source_rect(p.view).width() for p in panels)
+    if not heights or min(heights) <= 0 or widths <= 0:
+        return 1.0
+    return max(1.0, min(MAX_UPSCALE, MIN_PANEL_H / max(heights), MIN_WIDTH / widths))
+
+
+def _layout(panels: Sequence[Panel], caption: Sequence[str], scale: float
             ) -> tuple[QSize, list[QRectF], int, list[str]]:
-    sizes = [source_rect(p.view).size() for p in panels]
+    sizes = [source_rect(p.view).size() * scale for p in panels]
     width = max(MIN_WIDTH, sum(s.width() for s in sizes) + MARGIN * (len(sizes) + 1))
     img_h = max(s.height() for s in sizes)
     rects, x = [], float(MARGIN)
@@ -123,7 +135,7 @@ def paint_figure(painter: QPainter, size: QSize, panels: Sequence[Panel], rects:
         # each view is rendered to a raster first: an SVG painter does not clip, so a view
         # drawn straight into it would spill over its neighbours
         src = source_rect(view)
-        shot = QImage(src.size(), QImage.Format.Format_RGB32)
+        shot = QImage(rect.size().toSize(), QImage.Format.Format_RGB32)
         shot.fill(QColor(40, 40, 44))
         sp = QPainter(shot)
         try:
@@ -136,10 +148,12 @@ def paint_figure(painter: QPainter, size: QSize, panels: Sequence[Panel], rects:
         painter.drawImage(rect, shot)
         painter.save()
         painter.setClipRect(rect)
+        k = rect.width() / max(src.width(), 1)  # figure px per screen px
         if panel.map_overlays and hasattr(view, "paint_overlays"):
-            view.paint_overlays(painter, rect)
+            mpp = view.metres_per_px()  # type: ignore[attr-defined]
+            view.paint_overlays(painter, rect, metres_per_px=mpp / k)
         else:
-            paint_scale_bar(painter, rect, panel.metres_per_px)
+            paint_scale_bar(painter, rect, panel.metres_per_px / k)
             paint_north_arrow(painter, rect, panel.north_deg)
         painter.restore()
         painter.setFont(title_font)
@@ -174,7 +188,7 @@ def export_figure(path: str | Path, panels: Sequence[Panel], caption: Sequence[s
                          out)
     if not panels:
         raise UsageError("nothing to export: no view is shown", out)
-    size, rects, line_h, lines = _layout(panels, caption)
+    size, rects, line_h, lines = _layout(panels, caption, upscale(panels))
     buf = QBuffer()
     buf.open(QIODevice.OpenModeFlag.WriteOnly)
     if suffix == ".svg":

@@ -282,12 +282,15 @@ class MapView(QGraphicsView):
             self._ruler_items.append(lab)
 
     # --- painting ------------------------------------------------------------------
-    def paint_overlays(self, painter: QPainter, rect: QRectF, *, legend: bool = True) -> None:
+    def paint_overlays(self, painter: QPainter, rect: QRectF, *, legend: bool = True,
+                       metres_per_px: float | None = None) -> None:
         """Scale bar, north arrow and (``legend``) the legend into ``rect`` (device pixels
-        of ``painter``).  On screen the legend is a line under the map instead."""
+        of ``painter``, ``metres_per_px`` of them: default the view's own).  On screen the
+        legend is a line under the map instead."""
         if self.projection is None:
             return
-        paint_scale_bar(painter, rect, self.metres_per_px())
+        paint_scale_bar(painter, rect, self.metres_per_px() if metres_per_px is None
+                        else metres_per_px)
         paint_north_arrow(painter, rect)
         if legend:
             paint_legend(painter, rect, self.legend, self.legend_title)
