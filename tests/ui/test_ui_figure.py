@@ -75,6 +75,11 @@ def test_figure_png_is_the_view_plus_caption(window: Any, tmp_path: Path) -> Non
     assert left.right() <= shown.x() + 2 and left.bottom() <= shown.y() + 2
     assert img.width() >= left.width() + right.width()
     assert img.height() > max(left.height(), right.height()) + 40  # title + caption strip
+    # both panels are drawn at one height, whatever their size on screen
+    from workbench_ui.figure_export import panel_scales
+
+    kl, kr = panel_scales(win.map.panels("side_by_side"))
+    assert abs(left.height() * kl - right.height() * kr) < 2 or max(kl, kr) == 3.0
     # the caption strip is light, the imagery is not uniform
     bottom = img.pixelColor(5, img.height() - 5)
     assert bottom.lightness() > 200
@@ -105,13 +110,13 @@ def test_figure_menu_is_in_file_menu(window: Any) -> None:
 
 def test_small_map_pane_gives_a_readable_figure(window: Any, tmp_path: Path) -> None:
     from PyQt6.QtGui import QImage
-    from workbench_ui.figure_export import MIN_PANEL_H, MIN_WIDTH, upscale
+    from workbench_ui.figure_export import MIN_PANEL_H, MIN_WIDTH, panel_scales
 
     win = window
     vp = win.map.view.viewport()
     assert vp.width() < MIN_WIDTH  # the dock is narrow: the map is drawn again, larger
     panels = win.map.panels("map")
-    k = upscale(panels)
+    (k,) = panel_scales(panels)
     assert k > 1
     img = QImage(str(win.map.export("map", tmp_path / "map.png")))
     assert img.width() >= MIN_WIDTH

@@ -89,19 +89,27 @@ def source_rect(view: QGraphicsView) -> QRect:
     return part if part.width() >= 32 and part.height() >= 32 else full
 
 
-def upscale(panels: Sequence[Panel]) -> float:
-    """How much larger than on screen the panels are drawn: the views are rendered again
-    (not screenshotted) at this scale, so a small pane still gives a readable figure."""
-    heights = [source_rect(p.view).height() for p in panels]
-    widths = sum(source_rect(p.view).width() for p in panels)
-    if not heights or min(heights) <= 0 or widths <= 0:
-        return 1.0
-    return max(1.0, min(MAX_UPSCALE, MIN_PANEL_H / max(heights), MIN_WIDTH / widths))
+def panel_scales(panels: Sequence[Panel]) -> list[float]:
+    """How much larger than on screen each panel is drawn: the views are rendered again
+    (not screenshotted) so that all panels share one height of at least
+    :data:`MIN_PANEL_H` (and a lone panel is at least :data:`MIN_WIDTH` wide), never more
+    than :data:`MAX_UPSCALE` times the screen."""
+    rects = [source_rect(p.view) for p in panels]
+    if not rects or min(r.height() for r in rects) <= 0:
+        return [1.0] * len(rects)
+    height = max(MIN_PANEL_H, *(r.height() for r in rects))
+    scales = [min(MAX_UPSCALE, height / r.height()) for r in rects]
+    width = sum(r.width() * k for r, k in zip(rects, scales, strict=True))
+    if width < MIN_WIDTH:
+        grow = MIN_WIDTH / width
+        scales = [min(MAX_UPSCALE, k * grow) for k in scales]
+    return [max(1.0, k) for k in scales]
 
 
-def _layout(panels: Sequence[Panel], caption: Sequence[str], scale: float
+def _layout(panels: Sequence[Panel], caption: Sequence[str]
             ) -> tuple[QSize, list[QRectF], int, list[str]]:
-    sizes = [source_rect(p.view).size() * scale for p in panels]
+    sizes = [source_rect(p.view).size() * k
+             for p, k in zip(panels, panel_scales(panels), strict=True)]
     width = max(MIN_WIDTH, sum(s.width() for s in sizes) + MARGIN * (len(sizes) + 1))
     img_h = max(s.height() for s in sizes)
     rects, x = [], float(MARGIN)
@@ -188,7 +196,7 @@ def export_figure(path: str | Path, panels: Sequence[Panel], caption: Sequence[s
                          out)
     if not panels:
         raise UsageError("nothing to export: no view is shown", out)
-    size, rects, line_h, lines = _layout(panels, caption, upscale(panels))
+    size, rects, line_h, lines = _layout(panels, caption)
     buf = QBuffer()
     buf.open(QIODevice.OpenModeFlag.WriteOnly)
     if suffix == ".svg":
