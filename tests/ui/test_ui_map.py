@@ -213,6 +213,7 @@ def test_ruler_matches_pyproj_geod_on_map_and_imagery(window: Any, qtbot: Any,
     assert len(win.map._pane_items) == 2
     win.act_ruler.trigger()
     assert not win.map.ruler.active and not win.map._pane_items
+    assert "Ruler" not in win.map.panel.info.text()
 
 
 def test_footprint_preview_reads_overview(map_case: dict[str, Any]) -> None:
@@ -261,11 +262,15 @@ def test_map_empties_on_close_and_refits_on_reopen(window: Any, qtbot: Any,
     win = window
     view = win.map.view
     view.scale(50, 50)  # zoomed far in: the candidates are off screen
+    c1 = map_case["syn"].result.candidates[0]
+    win.map.show_ground(c1.lon, c1.lat)
+    assert win.map.last_ground is not None
     win.controller.ask_close_case()
     qtbot.waitUntil(lambda: win.session.case is None and not win.map.previews_pending(),
                     timeout=5000)
     assert view.projection is None and view.item_count() == 0
     assert win.map.panel.legend.text() == ""
+    assert win.map.last_ground is None and "MGRS" not in win.map.panel.info.text()
     assert win.controller.open_case(map_case["case"])
     qtbot.waitUntil(lambda: not win.map.previews_pending(), timeout=20_000)
     for c in map_case["syn"].result.candidates:

@@ -13,10 +13,13 @@ Files are written atomically.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from datetime import UTC, datetime
+from pathlib import Path, PurePath
 
+import numpy as np
 from PyQt6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRect, QRectF, QSize, Qt
 from PyQt6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter
 from PyQt6.QtSvg import QSvgGenerator
@@ -24,7 +27,13 @@ from PyQt6.QtWidgets import QGraphicsView
 
 from workbench.atomic import atomic_write_bytes
 from workbench.errors import OutputError, UsageError
-from workbench_ui.map_view import paint_north_arrow, paint_scale_bar
+from workbench.geo import format_mgrs, format_uncertainty, grid_north_deg
+from workbench.hashing import sha256_file
+from workbench.results import TileRef
+from workbench_ui.compare import CompareWidget
+from workbench_ui.image_view import ImageView
+from workbench_ui.map_view import MapView, paint_north_arrow, paint_scale_bar
+from workbench_ui.session import Session
 
 KINDS = ("side_by_side", "overlay", "map")
 TITLE_H = 22
@@ -227,3 +236,73 @@ def export_figure(path: str | Path, panels: Sequence[Panel], caption: Sequence[s
         return atomic_write_bytes(out, bytes(data.data()))
     except OSError as exc:
         raise OutputError(f"cannot write the figure ({exc.strerror or exc})", out) from exc
+
+
+# --- what goes into the app's figures -------------------------------------------------------
+def figure_caption(kind: str, s: Session, compare: CompareWidget, selected: int,
+                   footprints: Sequence[str]) -> list[str]:
+    """The caption lines of figure ``kind``: candidate ``selected``'s position (lat/lon,
+    MGRS, 1-sigma, confidence, decision), each raster's attribution, date and resolution
+    (those named in ``footprints`` for the map), and the case file's SHA-256 now."""
+    lines: list[str] = []
+    cand = s.candidate(selected)
+    tiles: list[TileRef] = []
+    if cand is not None:
+        decision = s.decisions().get(cand.rank, "")
+        mgrs = format_mgrs(cand.lat, cand.lon)
+        lines.append(
+            f"Candidate {cand.rank}: {cand.lat:.6f}, {cand.lon:.6f} (WGS84)"
+            + (f", MGRS {mgrs}" if mgrs else "")
+            + f", {format_uncertainty(cand.uncertainty_m)} (1-sigma), confidence "
+            f"{cand.confidence:.0%}, " + (f"{decision} by the analyst" if decision
+                                           else "not yet decided by the analyst"))
+        tile = s.tile_ref(cand.tile)
+        if tile is not None:
+            tiles.append(tile)
+    if kind == "map" or not tiles:
+        tiles = [t for n in footprints if (t := s.tile_ref(n)) is not None] or tiles
+    for t in tiles[:3]:
+        lines.append(f"Imagery: {PurePath(t.path).name}: "
+                     f"{t.attribution or 'attribution not recorded'}, "
+                     f"acquired {t.acquired or 'date unknown'}, {t.gsd_m:.2f} m/px")
+    if kind == "side_by_side" and compare.landmarks:
+        lines.append("Numbered circles: the same number marks the same landmark in the "
+                     "keyframe and the imagery.")
+    if s.case_path is not None and s.case_path.is_file():
+        sha, _size = sha256_file(s.case_path)
+        lines.append(f"Case {s.case_path.name} SHA-256 {sha} (at export)")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines.append(f"Exported {stamp} with the OSINT Geolocation Workbench.")
+    return lines
+
+
+def figure_panels(kind: str, s: Session, compare: CompareWidget, map_view: MapView
+                  ) -> list[Panel]:
+    """The views of figure ``kind`` (``side_by_side``, ``overlay``, ``map``) with their
+    titles, ground metres per screen pixel and north direction; empty when not shown."""
+    c = compare
+    if kind == "map":
+        if map_view.projection is None:
+            return []
+        return [Panel(map_view, "Overview map (local azimuthal equidistant, north up)",
+                      map_overlays=True)]
+    if c.crop is None or c.candidate is None:
+        return []
+    crop, cand = c.crop, c.candidate
+    tile = crop.tile
+    ch, cw = crop.image.shape[:2]
+    centre = crop.to_tile(np.array([[cw / 2, ch / 2]]))[0]
+    north = grid_north_deg(tile.transform, tile.crs, (float(centre[0]), float(centre[1])))
+    name = PurePath(tile.path).name
+    kf = s.keyframe(cand.keyframe_id)
+    when = f" at {kf.time_s:.2f} s" if kf is not None else ""
+
+    def mpp(view: ImageView) -> float:
+        z = view.zoom()
+        return tile.gsd_m * crop.scale / z if z > 0 else math.nan
+
+    if kind == "overlay":
+        return [Panel(c.overlay_view, f"Keyframe {cand.keyframe_id} over {name} "
+                      "(swipe: keyframe left of the divider)", mpp(c.overlay_view), north)]
+    return [Panel(c.left, f"Keyframe {cand.keyframe_id} of the footage{when}"),
+            Panel(c.right, f"Reference imagery: {name}", mpp(c.right), north)]

@@ -14,41 +14,31 @@ Nothing is fetched from a network.
 from __future__ import annotations
 
 import contextlib
-import html
 import math
-from datetime import UTC, datetime
 from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
-from PyQt6.QtCore import QCoreApplication, QObject, QRectF, Qt, QTimer
+from PyQt6.QtCore import QCoreApplication, QObject, QRectF, QTimer
 from PyQt6.QtGui import QAction, QColor, QPen
 from PyQt6.QtWidgets import (
     QFileDialog,
     QGraphicsItem,
     QGraphicsLineItem,
-    QHBoxLayout,
-    QLabel,
     QMenu,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
 )
 
 from workbench.claim.layers import layer_meta
 from workbench.errors import UsageError, WorkbenchError
 from workbench.geo import (
     format_mgrs,
-    format_uncertainty,
-    grid_north_deg,
     lonlat_to_tile_px,
     tile_px_to_lonlat,
 )
-from workbench.hashing import sha256_file
 from workbench.imagery.preview import FootprintPreview, footprint_preview
 from workbench.position import keyframe_pixel_at
 from workbench.results import Candidate, TileRef
-from workbench_ui.figure_export import Panel, export_figure
+from workbench_ui.figure_export import Panel, export_figure, figure_caption, figure_panels
 from workbench_ui.image_view import ImageView
 from workbench_ui.map_items import (
     CANDIDATE,
@@ -67,7 +57,7 @@ from workbench_ui.map_items import (
     build_items,
     preview_item,
 )
-from workbench_ui.map_view import MapView
+from workbench_ui.map_panel import INFO_HINT, MapPanel
 from workbench_ui.ruler import Ruler
 from workbench_ui.runner import describe_error
 from workbench_ui.session import Session
@@ -75,55 +65,6 @@ from workbench_ui.views import Views
 from workbench_ui.workers import Task, TaskPool
 
 FIGURE_KINDS = {"side_by_side": "Side by side", "overlay": "Overlay / swipe", "map": "Map"}
-
-
-class MapPanel(QWidget):
-    """Toolbar (fit, ruler, export figure), the map, and the last click's position."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.view = MapView()
-        self.fit_btn = QToolButton()
-        self.fit_btn.setText("Fit")
-        self.fit_btn.setToolTip("Show the candidates, the claim and the imagery they matched on "
-                                "(double-click the map does the same)")
-        self.all_btn = QToolButton()
-        self.all_btn.setText("All imagery")
-        self.all_btn.setToolTip("Show every loaded raster's footprint")
-        self.ruler_btn = QToolButton()
-        self.ruler_btn.setText("Ruler")
-        self.ruler_btn.setCheckable(True)
-        self.ruler_btn.setToolTip("Distance and bearing between two clicks on the map or the "
-                                  "imagery (geodesic, WGS84) (D)")
-        self.export_btn = QToolButton()
-        self.export_btn.setText("Export figure")
-        self.export_btn.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.export_btn.setToolTip("Save the side-by-side, overlay or map view as PNG/SVG with "
-                                   "a caption (coordinates, imagery, case SHA-256)")
-        self.legend = QLabel()
-        self.legend.setWordWrap(True)
-        self.legend.setTextFormat(Qt.TextFormat.RichText)
-        self.info = QLabel("Click the map or the imagery for a ground position.")
-        self.info.setWordWrap(True)
-        self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.info.setMinimumHeight(self.info.fontMetrics().height() * 3)
-        bar = QHBoxLayout()
-        bar.setContentsMargins(0, 0, 0, 0)
-        for b in (self.fit_btn, self.all_btn, self.ruler_btn, self.export_btn):
-            bar.addWidget(b)
-        bar.addStretch(1)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(2, 2, 2, 2)
-        lay.setSpacing(2)
-        lay.addLayout(bar)
-        lay.addWidget(self.view, 1)
-        lay.addWidget(self.legend)
-        lay.addWidget(self.info)
-
-    def set_legend(self, entries: list[tuple[QColor, str]]) -> None:
-        self.legend.setText(" &nbsp; ".join(
-            f"<span style='color:{c.name()}'>■</span>&nbsp;{html.escape(label)}"
-            for c, label in entries))
 
 
 def _class_attribute(fc: dict[str, Any]) -> str | None:
@@ -153,7 +94,7 @@ class MapDock(QObject):
         self.last_ground: tuple[float, float] | None = None
         self.last_keyframe_px: tuple[float, float] | None = None
         self._pending: set[str] = set()
-        self._fitted_for: object = None
+        self._fitted_for: tuple[str, tuple[str, ...]] | None = None
         self._pane_items: list[QGraphicsItem] = []
         self.figure_menu = QMenu("Export &figure", self.panel)
         self.figure_actions: dict[str, QAction] = {}
@@ -228,6 +169,8 @@ class MapDock(QObject):
         self.content = self.build_content()
         centre = self.content.centre()
         key = (str(self.s.case_path), tuple(n for n, _r in self.content.footprints))
+        if key[0] != str(self._fitted_for[0] if self._fitted_for else None):
+            self.forget_click()  # another case (or none): the last click was elsewhere
         if centre is None:
             self.projection, self._fitted_for = None, None
         elif self.projection is None or key != self._fitted_for:
@@ -392,6 +335,12 @@ class MapDock(QObject):
         if self.v.compare.crop is not self._ruler_crop and self.ruler.active:
             self._draw_ruler()
 
+    def forget_click(self) -> None:
+        """Drop the last ground click (its marks and text)."""
+        self.last_ground, self.last_keyframe_px = None, None
+        self.view.mark_click(math.nan, math.nan)
+        self.panel.info.setText(INFO_HINT)
+
     def _draw_ruler(self) -> None:
         r = self.ruler
         self._ruler_crop = self.v.compare.crop
@@ -419,71 +368,18 @@ class MapDock(QObject):
                 self._pane_items.append(it)
         if r.active:
             self.panel.info.setText(r.text())
+        elif self.panel.info.text().startswith("Ruler:"):
+            self.panel.info.setText(INFO_HINT)
 
     # --- figures ----------------------------------------------------------------------------
     def caption(self, kind: str) -> list[str]:
         """The figure's caption lines (position, imagery, case SHA-256)."""
-        s = self.s
-        lines: list[str] = []
-        cand = s.candidate(self.selected)
-        tiles: list[TileRef] = []
-        if cand is not None:
-            decision = s.decisions().get(cand.rank, "")
-            mgrs = format_mgrs(cand.lat, cand.lon)
-            lines.append(
-                f"Candidate {cand.rank}: {cand.lat:.6f}, {cand.lon:.6f} (WGS84)"
-                + (f", MGRS {mgrs}" if mgrs else "")
-                + f", {format_uncertainty(cand.uncertainty_m)} (1-sigma), confidence "
-                f"{cand.confidence:.0%}, " + (f"{decision} by the analyst" if decision
-                                               else "not yet decided by the analyst"))
-            tile = s.tile_ref(cand.tile)
-            if tile is not None:
-                tiles.append(tile)
-        if kind == "map" or not tiles:
-            tiles = [t for n, _r in self.content.footprints
-                     if (t := s.tile_ref(n)) is not None] or tiles
-        for t in tiles[:3]:
-            lines.append(f"Imagery: {PurePath(t.path).name}: "
-                         f"{t.attribution or 'attribution not recorded'}, "
-                         f"acquired {t.acquired or 'date unknown'}, {t.gsd_m:.2f} m/px")
-        if kind == "side_by_side" and self.v.compare.landmarks:
-            lines.append("Numbered circles: the same number marks the same landmark in the "
-                         "keyframe and the imagery.")
-        if s.case_path is not None and s.case_path.is_file():
-            sha, _size = sha256_file(s.case_path)
-            lines.append(f"Case {s.case_path.name} SHA-256 {sha} (at export)")
-        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        lines.append(f"Exported {stamp} with the OSINT Geolocation Workbench.")
-        return lines
+        return figure_caption(kind, self.s, self.v.compare, self.selected,
+                              [n for n, _r in self.content.footprints])
 
     def panels(self, kind: str) -> list[Panel]:
         """The views of figure ``kind`` (``side_by_side``, ``overlay``, ``map``)."""
-        c = self.v.compare
-        if kind == "map":
-            if self.projection is None:
-                return []
-            return [Panel(self.view, "Overview map (local azimuthal equidistant, north up)",
-                          map_overlays=True)]
-        if c.crop is None or c.candidate is None:
-            return []
-        crop, cand = c.crop, c.candidate
-        tile = crop.tile
-        ch, cw = crop.image.shape[:2]
-        centre = crop.to_tile(np.array([[cw / 2, ch / 2]]))[0]
-        north = grid_north_deg(tile.transform, tile.crs, (float(centre[0]), float(centre[1])))
-        name = PurePath(tile.path).name
-        kf = self.s.keyframe(cand.keyframe_id)
-        when = f" at {kf.time_s:.2f} s" if kf is not None else ""
-
-        def mpp(view: ImageView) -> float:
-            z = view.zoom()
-            return tile.gsd_m * crop.scale / z if z > 0 else math.nan
-
-        if kind == "overlay":
-            return [Panel(c.overlay_view, f"Keyframe {cand.keyframe_id} over {name} "
-                          "(swipe: keyframe left of the divider)", mpp(c.overlay_view), north)]
-        return [Panel(c.left, f"Keyframe {cand.keyframe_id} of the footage{when}"),
-                Panel(c.right, f"Reference imagery: {name}", mpp(c.right), north)]
+        return figure_panels(kind, self.s, self.v.compare, self.view)
 
     def export(self, kind: str, path: Path) -> Path:
         """Write figure ``kind`` to ``path`` (.png / .svg); raises ``WorkbenchError``."""

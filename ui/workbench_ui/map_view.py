@@ -225,12 +225,12 @@ class MapView(QGraphicsView):
 
     # --- marks ---------------------------------------------------------------------------
     def mark_click(self, lon: float, lat: float) -> None:
-        """A small crosshair where the analyst last clicked."""
+        """A small crosshair where the analyst last clicked (NaN: none)."""
         for it in self._click_items:
             self._scene.removeItem(it)
         self._click_items = []
-        if self.projection is None:
-            return
+        if self.projection is None or not (math.isfinite(lon) and math.isfinite(lat)):
+            return  # (NaN: just clear the mark)
         p = self.projection.point(lon, lat)
         for dx, dy in ((1, 0), (0, 1)):
             line = QGraphicsLineItem(-10 * dx, -10 * dy, 10 * dx, 10 * dy)
