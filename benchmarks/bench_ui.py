@@ -147,10 +147,10 @@ def _app_stats(app: Any, demo: dict[str, Any], work: Path, long: list[Any]) -> d
 
 def _table(rows: dict[str, dict[str, float]]) -> str:
     cols = ["wall_s", "ticks", "max_gap_ms", "p99_gap_ms", "gaps_over_100ms", "max_gui_busy_ms"]
-    head = f"| {'locate run in':<26} | " + " | ".join(cols) + " |"
-    lines = [head, "|" + "|".join("-" * (len(x) + 2) for x in head.strip("|").split("|")) + "|"]
+    head = f"| {'locate run in':<27} | " + " | ".join(cols) + " |"
+    lines = [head, "|" + "|".join("-" * len(x) for x in head.split("|")[1:-1]) + "|"]
     for name, r in rows.items():
-        lines.append(f"| {name:<26} | " + " | ".join(
+        lines.append(f"| {name:<27} | " + " | ".join(
             f"{r[k]:>{len(k)}}" for k in cols) + " |")
     return "\n".join(lines)
 

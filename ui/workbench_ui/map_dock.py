@@ -58,6 +58,7 @@ from workbench_ui.map_items import (
     preview_item,
 )
 from workbench_ui.map_panel import INFO_HINT, MapPanel
+from workbench_ui.map_view import keep_label_in_view
 from workbench_ui.ruler import Ruler
 from workbench_ui.runner import describe_error
 from workbench_ui.session import Session
@@ -366,6 +367,7 @@ class MapDock(QObject):
             for it in (line, lab):
                 pane.add_item(it)
                 self._pane_items.append(it)
+            keep_label_in_view(lab, pane)
         if r.active:
             self.panel.info.setText(r.text())
         elif self.panel.info.text().startswith("Ruler:"):

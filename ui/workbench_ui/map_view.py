@@ -19,6 +19,7 @@ from PyQt6.QtGui import (
     QPen,
     QPolygonF,
     QResizeEvent,
+    QTransform,
     QWheelEvent,
 )
 from PyQt6.QtWidgets import (
@@ -126,6 +127,18 @@ def _outlined_text(painter: QPainter, pos: QPointF, text: str, color: QColor) ->
         painter.drawText(pos + QPointF(dx, dy), text)
     painter.setPen(color)
     painter.drawText(pos, text)
+
+
+def keep_label_in_view(label: QGraphicsItem, view: QGraphicsView) -> None:
+    """Shift a constant-size label left of its anchor when it would run off the right of
+    ``view`` (the label ignores the view's zoom; the shift is in screen pixels)."""
+    vp = view.viewport()
+    if vp is None:
+        return
+    anchor = view.mapFromScene(label.pos())
+    width = label.boundingRect().width() + 8
+    shift = -width if anchor.x() + width > vp.width() else 0.0
+    label.setTransform(QTransform.fromTranslate(shift, 0))
 
 
 class MapView(QGraphicsView):
@@ -276,9 +289,10 @@ class MapView(QGraphicsView):
             self._ruler_items.append(dot)
         if len(ps) == 2 and text:
             lab = boxed_label(text)
-            lab.setPos((ps[0] + ps[1]) / 2 + QPointF(0, 0))
+            lab.setPos((ps[0] + ps[1]) / 2)
             lab.setZValue(31)
             self._scene.addItem(lab)
+            keep_label_in_view(lab, self)
             self._ruler_items.append(lab)
 
     # --- painting ------------------------------------------------------------------
