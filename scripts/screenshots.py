@@ -2,9 +2,10 @@
 """Render screenshots of each main view of the desktop workbench into docs/screenshots/.
 
 Runs the real app on the demo data (``workbench-fixtures demo``), offscreen by
-default (set ``QT_QPA_PLATFORM=xcb`` under Xvfb to use a real X server)::
+default; the screenshots in docs/ are taken from a real X window under Xvfb::
 
-    .venv/bin/python scripts/screenshots.py [--demo DIR] [--out docs/screenshots]
+    QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1366x768x24" \
+        .venv/bin/python scripts/screenshots.py [--demo DIR] [--out docs/screenshots]
 
 The window is 1366x768 (a common laptop screen).  PNGs are palette-quantised to
 stay small (< 300 KB each).
@@ -30,6 +31,26 @@ def _catalog(paths: list[Path]) -> object:
     from workbench.imagery.catalog import TileCatalog
 
     return TileCatalog.from_paths(paths)
+
+
+def _write_layer(path: Path, lon: float, lat: float) -> Path:
+    """An illustrative context layer around ``lon, lat``: two areas of control and a
+    checkpoint, classed by ``controller`` (drawn for the screenshots, not real data)."""
+    import json
+
+    d = 0.004
+
+    def area(x0: float, x1: float, name: str) -> dict[str, object]:
+        ring = [[x0, lat - d], [x1, lat - d], [x1, lat + d], [x0, lat + d], [x0, lat - d]]
+        return {"type": "Feature", "properties": {"controller": name, "name": name},
+                "geometry": {"type": "Polygon", "coordinates": [ring]}}
+
+    fc = {"type": "FeatureCollection", "features": [
+        area(lon - 2 * d, lon + 0.0012, "Group A"), area(lon + 0.0012, lon + 2 * d, "Group B"),
+        {"type": "Feature", "properties": {"controller": "Group B", "name": "checkpoint"},
+         "geometry": {"type": "Point", "coordinates": [lon + 0.0018, lat - 0.0016]}}]}
+    path.write_text(json.dumps(fc), encoding="utf-8")
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,6 +198,51 @@ def main(argv: list[str] | None = None) -> int:
     win.dock_audit.raise_()
     save(win, "10_audit_log")
     win.dock_point.raise_()
+
+    # --- the overview map, a ground click, the ruler, share-ready figures ---------------
+    from PyQt6.QtCore import Qt
+    from PyQt6.QtTest import QTest
+
+    case = s.case
+    assert case is not None and s.result is not None
+    c1 = s.result.candidates[0]
+    case.set_claim("Posted as a strike on the fuel depot", lonlat=(c1.lon + 0.0021,
+                                                                   c1.lat + 0.0011))
+    case.add_context_layer(_write_layer(work / "control.geojson", c1.lon, c1.lat),
+                           name="areas of control (illustrative)",
+                           source="drawn for the screenshots", as_of="2024-05",
+                           class_attribute="controller")
+    s.decisionsChanged.emit()  # the map and the panels re-read the case
+    win.dock_map.raise_()
+    win.resizeDocks([win.dock_map], [560], Qt.Orientation.Horizontal)  # as a user would
+    win.resizeDocks([win.dock_map], [470], Qt.Orientation.Vertical)
+    pump(0.5)
+    win.map.view.fit()
+    win.center_tabs.setCurrentWidget(win.compare)
+    win.compare.set_mode(overlay=False)
+    win.compare.right.fit()
+    pane = win.compare.right
+    ch, cw = win.compare.crop.image.shape[:2]  # type: ignore[union-attr]
+    QTest.mouseClick(pane.viewport(), Qt.MouseButton.LeftButton,
+                     pos=pane.map_px_to_viewport(cw * 0.45, ch * 0.55).toPoint())
+    save(win, "12_map_ground_click")
+
+    win.act_ruler.trigger()
+    marks = win.compare.landmarks
+    for _n, _k, (x, y) in (marks[0], marks[-1]):
+        QTest.mouseClick(pane.viewport(), Qt.MouseButton.LeftButton,
+                         pos=pane.map_px_to_viewport(x, y).toPoint())
+        pump(0.1)
+    save(win, "13_ruler")
+    win.act_ruler.trigger()
+
+    from PyQt6.QtGui import QPixmap as _QPixmap
+
+    for kind in ("side_by_side", "map"):
+        fig = win.map.export(kind, work / f"figure-{kind}.png")
+        win.map.export(kind, work / f"figure-{kind}.svg")  # the SVG path is exercised too
+        save(_QPixmap(str(fig)), f"14_figure_{kind}")
+    win.reset_layout()
 
     # an honest "not found": the same footage against the other town only
     assert c.save_as(work / "demo.wbcase")

@@ -107,6 +107,41 @@ def tile_px_to_lonlat(
     return np.stack([lon, lat], axis=1)
 
 
+def lonlat_to_tile_px(
+    transform: Sequence[float], crs: str, lonlat: np.ndarray | Sequence[Sequence[float]],
+) -> np.ndarray:
+    """WGS84 ``(N, 2)`` lon/lat -> tile pixel centres ``(N, 2)`` float64 (x=col, y=row):
+    the inverse of :func:`tile_px_to_lonlat`.  NaN where the CRS cannot represent a point
+    (or the affine is singular); points off the raster are returned unclipped."""
+    a, b, c, d, e, f = (float(v) for v in tuple(transform)[:6])
+    pts = np.asarray(lonlat, dtype=np.float64).reshape(-1, 2)
+    xs, ys = lonlat_to_crs(crs, pts[:, 0], pts[:, 1])
+    det = a * e - b * d
+    if abs(det) < 1e-300:
+        return np.full((len(pts), 2), np.nan)
+    dx, dy = xs - c, ys - f
+    col, row = (e * dx - b * dy) / det, (-d * dx + a * dy) / det
+    out = np.stack([col - 0.5, row - 0.5], axis=1)
+    out[~np.isfinite(out).all(axis=1)] = np.nan
+    return out
+
+
+def grid_north_deg(transform: Sequence[float], crs: str, xy: Sequence[float]) -> float:
+    """Direction of true north in the tile's pixel grid at tile pixel ``xy``, in degrees
+    clockwise from the image's "up" (-y): ~0 for a north-up raster, the grid convergence
+    for a projected one, 90 for a raster rotated so that north points right.  NaN where
+    it cannot be computed (a pole, a point outside the CRS)."""
+    here = tile_px_to_lonlat(transform, crs, [list(xy)])[0]
+    if not np.all(np.isfinite(here)):
+        return math.nan
+    step = 1e-5 if abs(here[1]) < 89.9 else -1e-5  # ~1 m towards the (near) pole
+    north = lonlat_to_tile_px(transform, crs, [[here[0], here[1] + step]])[0]
+    v = north - np.asarray(xy, float) if step > 0 else np.asarray(xy, float) - north
+    if not np.all(np.isfinite(v)) or not np.any(v):
+        return math.nan
+    return math.degrees(math.atan2(float(v[0]), float(-v[1]))) % 360.0
+
+
 def keyframe_px_to_lonlat(
     homography: np.ndarray | Sequence[Sequence[float]],
     transform: Sequence[float],

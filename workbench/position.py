@@ -43,6 +43,7 @@ from workbench.geo import (
     format_dms,
     format_mgrs,
     format_uncertainty,
+    lonlat_to_tile_px,
     tile_px_to_lonlat,
 )
 from workbench.results import Candidate
@@ -222,3 +223,43 @@ def candidate_pixel_position(
                               transform, crs, gsd_m, xy)
     except UsageError as exc:
         raise UsageError(f"candidate {candidate.rank}: {exc.message}") from exc
+
+
+def keyframe_pixel_at(
+    homography: np.ndarray | Sequence[Sequence[float]],
+    transform: Sequence[float],
+    crs: str,
+    lonlat: tuple[float, float],
+    keyframe_size: tuple[int, int],
+) -> tuple[float, float] | None:
+    """The keyframe pixel ``(x, y)`` that sees the ground point ``lonlat`` (WGS84), through
+    the inverse of ``homography`` (keyframe px -> tile px) on the tile grid
+    (``transform``, ``crs``); the inverse of :func:`pixel_position`'s mapping.
+
+    ``None`` when the point lies outside the keyframe (``keyframe_size`` = ``(width,
+    height)``), behind the camera (the inverse lands on the far side of the horizon), or
+    the homography is unusable.  Only the ground plane the homography describes is
+    inverted: a roof or tower top is not where its ground footprint is.
+    """
+    h = np.asarray(homography, np.float64)
+    if h.size != 9 or not np.all(np.isfinite(h)):
+        return None
+    h = h.reshape(3, 3)
+    try:
+        inv = np.linalg.inv(h)
+    except np.linalg.LinAlgError:
+        return None
+    txy = lonlat_to_tile_px(transform, crs, [list(lonlat)])[0]
+    if not np.all(np.isfinite(txy)):
+        return None
+    p = inv @ np.array([txy[0], txy[1], 1.0])
+    w, hgt = keyframe_size
+    # the keyframe's own pixels map forward with one sign of w; the other side of the
+    # horizon has the opposite sign
+    w_centre = float((h @ np.array([w / 2.0, hgt / 2.0, 1.0]))[2])
+    if abs(p[2]) < 1e-12 or np.sign(p[2]) != np.sign(w_centre):
+        return None
+    x, y = float(p[0] / p[2]), float(p[1] / p[2])
+    if not (-0.5 <= x < w - 0.5 and -0.5 <= y < hgt - 0.5):
+        return None
+    return x, y

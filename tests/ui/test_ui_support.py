@@ -15,7 +15,7 @@ import numpy as np
 import rasterio
 from rasterio.transform import Affine
 
-from workbench.geo import apply_homography, keyframe_px_to_lonlat
+from workbench.geo import apply_homography, keyframe_px_to_lonlat, tile_px_to_lonlat
 from workbench.results import Candidate, KeyframeRef, LocateResult, TileRef, VideoRef
 
 CRS = "EPSG:32636"  # UTM 36N (metres)
@@ -79,8 +79,11 @@ def make_synthetic(tmp: Path) -> Synthetic:
     tile_ref = TileRef(
         path=str(tile_path), sha256="0" * 64, crs=CRS, transform=tuple(transform)[:6],
         width=TILE_SIZE, height=TILE_SIZE, gsd_m=GSD,
-        footprint=[[0, 0], [1, 0], [1, 1], [0, 0]],
+        footprint=[],
     )
+    edge = [[-0.5, -0.5], [TILE_SIZE - 0.5, -0.5], [TILE_SIZE - 0.5, TILE_SIZE - 0.5],
+            [-0.5, TILE_SIZE - 0.5], [-0.5, -0.5]]
+    tile_ref.footprint[:] = tile_px_to_lonlat(tile_ref.transform, CRS, edge).tolist()
     lon, lat = keyframe_px_to_lonlat(hm, tile_ref.transform, CRS, np.array([[160, 120]]))[0]
     best = Candidate(
         rank=1, lat=float(lat), lon=float(lon), confidence=0.87, uncertainty_m=6.0,

@@ -12,11 +12,13 @@ import html
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (
     QAbstractItemView,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QListWidget,
     QPushButton,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -37,6 +39,16 @@ def _label(text: str = "", rich: bool = True) -> QLabel:
     lab.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
     lab.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return lab
+
+
+def _scrolled(page: QWidget) -> QScrollArea:
+    """``page`` in a frameless scroll area: the dock can be made short (a 768-pixel screen
+    stacks several docks) without clipping the page's labels."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(page)
+    return area
 
 
 class CasePanel(QWidget):
@@ -106,7 +118,7 @@ class CasePanel(QWidget):
         row.addWidget(self.retract_btn)
         row.addStretch(1)
         tl.addLayout(row)
-        self.tabs.addTab(tie_page, "Tie points")
+        self.tabs.addTab(_scrolled(tie_page), "Tie points")
         # verify
         self.verify_btn = QPushButton("Run Verify")
         self.verify_btn.setToolTip("Re-check the case: hashes, audit chain, records, "
@@ -133,7 +145,7 @@ class CasePanel(QWidget):
         lay.addLayout(row)
         if isinstance(body, QLabel):
             lay.addStretch(1)
-        return page
+        return _scrolled(page)
 
     # --- tie points ---------------------------------------------------------------
     def set_ties(self, rows: list[tuple[int, str, str, str]]) -> None:

@@ -33,6 +33,7 @@ from workbench_ui.compare import CompareWidget
 from workbench_ui.controller import Availability, Controller
 from workbench_ui.keyframe_strip import KeyframeStrip
 from workbench_ui.locate_panel import LocatePanel, MessageBar
+from workbench_ui.map_dock import MapDock
 from workbench_ui.point_panel import PointPanel
 from workbench_ui.scrubber import FrameViewer
 from workbench_ui.session import Session
@@ -137,7 +138,9 @@ class MainWindow(QMainWindow):
         self.controller.review.pointLocated.connect(self.dock_point.raise_)
         self.shadow = ShadowController(self.shadow_panel, self.compare, self.session,  # issue 13
                                        self.controller.review, self.controller.pool, self)
+        self._build_map()
         self._build_actions()
+        self._build_map_actions()
         self._install_case_tools()
         self.views.status("Ready: open footage (Ctrl+O) and imagery (Ctrl+I), "
                           "or try Help ▸ Open demo")
@@ -159,6 +162,37 @@ class MainWindow(QMainWindow):
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
         return dock
+
+    # --- overview map, ruler, figure export (workbench_ui.map_dock) ------------------------
+    def _build_map(self) -> None:
+        self.map = MapDock(self.views, self.session, self.controller.pool, self)
+        self.dock_map = self._dock("Map", self.map.panel, "dock_map",
+                                   Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.dock_inputs, self.dock_map)
+        self.dock_inputs.raise_()
+        self.resizeDocks([self.dock_inputs], [330], Qt.Orientation.Horizontal)
+        # with a case open the map is the more useful of the two (Inputs is a tab away)
+        self.session.caseChanged.connect(
+            lambda: self.dock_map.raise_() if self.session.case is not None else None)
+        self._default_state = self.saveState(SETTINGS_VERSION)
+
+    def _build_map_actions(self) -> None:
+        bar = self.menuBar()
+        assert bar is not None
+        m_file, m_an, m_view = (bar.actions()[i].menu() for i in range(3))
+        assert isinstance(m_file, QMenu) and isinstance(m_an, QMenu) and isinstance(m_view, QMenu)
+        m_file.insertMenu(self.act_close_case, self.map.figure_menu)
+        ruler = QAction("Ruler (&distance and bearing)", self)
+        ruler.setCheckable(True)
+        ruler.setShortcut(QKeySequence("D"))
+        ruler.toggled.connect(self.map.panel.ruler_btn.setChecked)
+        self.map.panel.ruler_btn.toggled.connect(ruler.setChecked)
+        ruler.toggled.connect(lambda on: self.dock_map.raise_() if on else None)
+        m_an.addAction(ruler)
+        self.addAction(ruler)
+        self.act_ruler = ruler
+        sep = next((a for a in m_view.actions() if a.isSeparator()), None)
+        m_view.insertAction(sep, self.dock_map.toggleViewAction())
 
     # --- actions -----------------------------------------------------------------------
     def _action(self, menu: QMenu, text: str, slot: object, shortcut: str | None = None,
@@ -257,6 +291,9 @@ class MainWindow(QMainWindow):
         self.dock_case = self._dock("Case", self.case_panel, "dock_case",
                                     Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.dock_point, self.dock_case)
+        # the shadow tool is a tab beside them too: stacked, the right column would need
+        # more height than a 768-pixel laptop screen has
+        self.tabifyDockWidget(self.dock_point, self.dock_shadow)
         self.dock_point.raise_()
         self.resizeDocks([self.dock_inputs, self.dock_point], [250, 420],
                          Qt.Orientation.Vertical)
@@ -304,7 +341,8 @@ class MainWindow(QMainWindow):
 
     def reset_layout(self) -> None:
         self.restoreState(self._default_state, SETTINGS_VERSION)
-        for dock in (self.dock_inputs, self.dock_point, self.dock_strip, self.dock_cands):
+        for dock in (self.dock_inputs, self.dock_point, self.dock_strip, self.dock_cands,
+                     self.dock_map):
             dock.show()
 
     # --- events ----------------------------------------------------------------------------

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from workbench.imagery.catalog import TileCatalog, catalog_file, tile_files
 from workbench.imagery.model import Tile, TileImage
+from workbench.imagery.preview import FootprintPreview, footprint_preview
 from workbench.imagery.read import iter_windows, read_tile
 
 __all__ = [
+    "FootprintPreview",
     "Tile",
     "TileCatalog",
     "TileImage",
     "catalog_file",
+    "footprint_preview",
     "iter_windows",
     "read_tile",
     "tile_files",
