@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from workbench.atomic import atomic_write_bytes, check_writable_dir
+from workbench.atomic import atomic_write_bytes, check_output_dir, output_set
 from workbench.errors import UsageError
 from workbench.progress import CancelToken, ProgressCallback, check_cancel, report
 
@@ -33,6 +33,7 @@ def write_reports(
     out_dir: str | os.PathLike[str],
     *,
     generated_at: datetime | str | None = None,
+    force: bool = False,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> list[Path]:
@@ -41,8 +42,11 @@ def write_reports(
     Args:
         case: an open :class:`~workbench.case.Case`.
         formats: any of ``FORMATS`` (``UsageError`` on an unknown one).
-        out_dir: created if needed; ``OutputError`` if not writable.  Each file is
-            written atomically.
+        out_dir: created if needed; ``OutputError`` if not writable.  The requested
+            formats are one output set (:func:`workbench.atomic.output_set`, set
+            ``report:<case name>``): all are built first, then switched in at once, so a
+            failure or a kill leaves the previous reports whole; files the workbench did
+            not write there are refused unless ``force`` (then kept).
         generated_at: the timestamp printed in HTML/PDF (default: now, UTC).
         progress, cancel: see :mod:`workbench.progress` (checked between formats).
 
@@ -54,16 +58,17 @@ def write_reports(
     if bad or not wanted:
         raise UsageError(f"unknown report format {', '.join(bad) or '(none)'}; "
                          f"use {', '.join(FORMATS)}")
-    out = check_writable_dir(out_dir)
+    stem = case.path.stem or "report"
+    set_name = f"report:{stem}"
+    out = check_output_dir(out_dir, set_name, force=force)
     from workbench.report.model import build_report_data
 
     report(progress, "gathering report content", 0.0)
     documents = any(f in ("html", "pdf") for f in wanted)
     data = build_report_data(case, generated_at=generated_at, run_verify=documents,
                              figures=documents)
-    stem = case.path.stem or "report"
-    written: list[Path] = []
     unique = list(dict.fromkeys(wanted))  # in the given order
+    payloads: list[tuple[str, bytes]] = []
     for i, fmt in enumerate(unique):
         check_cancel(cancel)
         report(progress, f"writing {fmt}", (i + 1) / (len(unique) + 1))
@@ -83,7 +88,11 @@ def write_reports(
             from workbench.report.kml import kml_bytes
 
             payload = kml_bytes(data)
-        # atomic_write_bytes gives the file the usual mode (0666 less the umask)
-        written.append(atomic_write_bytes(out / f"{stem}.{fmt}", payload))
+        payloads.append((f"{stem}.{fmt}", payload))
+    check_cancel(cancel)
+    with output_set(out, set_name, force=force) as stage:
+        for name, payload in payloads:
+            # atomic_write_bytes gives the file the usual mode (0666 less the umask)
+            atomic_write_bytes(stage / name, payload)
     report(progress, "reports written", 1.0)
-    return written
+    return [out / name for name, _ in payloads]
