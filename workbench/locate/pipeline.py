@@ -174,6 +174,11 @@ def locate(
         chosen = add_companions(video, chosen, kset, cfg.max_keyframes, cfg.companion_s)
     if target_xy is not None and chosen:
         h, w = chosen[0].image.shape[:2]
+        vw, vh = (kset.video.width, kset.video.height) if kset is not None else (w, h)
+        if (w, h) != (vw, vh) and vw > 0 and vh > 0 and keyframes is None:
+            # footage above the working size (workbench.budget) is analysed downscaled:
+            # the target, given in the footage's pixels, goes to keyframe pixels
+            target_xy = ((target_xy[0] + 0.5) * w / vw - 0.5, (target_xy[1] + 0.5) * h / vh - 0.5)
         _check_target(target_xy, w, h)
     t_m = time.perf_counter()
     hyps: list[MatchHypothesis] = []
