@@ -14,6 +14,7 @@ from workbench.cli._progress import terminal_progress
 from workbench.errors import RasterOpenError
 from workbench.hashing import sha256_file
 from workbench.imagery import Tile, TileCatalog
+from workbench.textsafe import safe_path, safe_text
 
 SCHEMA = "workbench.tiles/1"
 
@@ -112,12 +113,13 @@ def run(args: argparse.Namespace) -> int:
             "tiles": [tile_to_json(t, h) for t, h in zip(catalog.tiles, hashes, strict=True)],
             "warnings": catalog.warnings,
         }
-        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        # ASCII: C1 controls and bidi overrides in paths/metadata stay escaped on a terminal
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=True) + "\n")
         return 0
     out = sys.stdout
     for tile, digest in zip(catalog.tiles, hashes, strict=True):
         w, s, e, n = tile.bounds_lonlat
-        out.write(f"{tile.path}\n")
+        out.write(f"{safe_path(tile.path)}\n")
         out.write(
             f"  {tile.driver}  {tile.crs_name}  {tile.width} x {tile.height} px"
             f"  {tile.count} x {tile.dtype}{'  alpha' if tile.has_alpha else ''}"
@@ -127,10 +129,10 @@ def run(args: argparse.Namespace) -> int:
         out.write(f"  bounds W {w:.6f}  S {s:.6f}  E {e:.6f}  N {n:.6f}\n")
         date = f"{tile.acquired} ({tile.acquired_source})" if tile.acquired else "unknown"
         credit = tile.attribution or "unknown"
-        out.write(f"  date {date}   attribution {credit}\n")
+        out.write(safe_text(f"  date {date}   attribution {credit}") + "\n")
         if digest:
             out.write(f"  sha256 {digest}\n")
     out.write(f"{len(catalog.tiles)} usable raster(s), {len(catalog.warnings)} skipped\n")
     for warning in catalog.warnings:
-        out.write(f"warning: {warning}\n")
+        out.write(f"warning: {safe_text(warning)}\n")
     return 0

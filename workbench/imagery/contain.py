@@ -181,9 +181,9 @@ def _check(p: Path, top: Path, depth: int, seen: set[str]) -> None:
             if text.startswith("/vsi"):
                 continue  # /vsizip/ and friends: GDAL reads inside; no XML walk
             rel = el.get("relativeToVRT", el.get("relativetovrt", "0")) == "1"
-            src = (p.parent / text) if rel or not os.path.isabs(text) else Path(text)
-            if src.is_file():
-                _check(src, top, depth + 1, seen)
+            src_path = (p.parent / text) if rel or not os.path.isabs(text) else Path(text)
+            if src_path.is_file():
+                _check(src_path, top, depth + 1, seen)
 
 
 def _local(tag: Any) -> str:
