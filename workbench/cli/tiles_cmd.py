@@ -74,14 +74,22 @@ def tile_to_json(tile: Tile, sha256: str | None = None) -> dict[str, Any]:
     return doc
 
 
+def _ccw(ring: list[list[float]]) -> list[list[float]]:
+    """``ring`` counter-clockwise (RFC 7946 s3.1.6: exterior rings wind right-handed);
+    tile footprints run top-left, top-right, ..., clockwise on a north-up raster."""
+    area2 = sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(ring, ring[1:], strict=False))
+    return ring if area2 >= 0 else ring[::-1]
+
+
 def footprints_geojson(tiles: list[Tile]) -> dict[str, Any]:
-    """A GeoJSON FeatureCollection: one Polygon (the WGS84 footprint ring) per tile."""
+    """A GeoJSON FeatureCollection: one Polygon (the WGS84 footprint ring, counter-clockwise
+    per RFC 7946) per tile."""
     feats = []
     for t in tiles:
         props = {k: v for k, v in tile_to_json(t).items() if k not in ("footprint", "crs_wkt")}
         feats.append({
             "type": "Feature",
-            "geometry": {"type": "Polygon", "coordinates": [t.footprint]},
+            "geometry": {"type": "Polygon", "coordinates": [_ccw(t.footprint)]},
             "properties": props,
         })
     return {"type": "FeatureCollection", "features": feats}

@@ -11,20 +11,62 @@ generation timestamp (pass ``generated_at`` to pin it).
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import shapely
+
 from workbench.atomic import atomic_write_bytes, check_output_dir, output_set
-from workbench.errors import UsageError
+from workbench.errors import CaseCorruptError, UsageError, WorkbenchError, one_line
 from workbench.progress import CancelToken, ProgressCallback, check_cancel, report
 
 if TYPE_CHECKING:
     from workbench.case.casefile import Case
+    from workbench.report.model import ReportData
 
 FORMATS: tuple[str, ...] = ("html", "pdf", "geojson", "kml")
+
+
+_CONTENT_ERRORS = (sqlite3.Error, TypeError, ValueError, KeyError, AttributeError, IndexError,
+                   RecursionError, shapely.errors.ShapelyError)
+
+
+@contextlib.contextmanager
+def _content_errors(case_path: Path, doing: str) -> Iterator[None]:
+    """The case file is untrusted input: content that does not decode or has the wrong
+    types (non-UTF-8 text, a string where a number belongs, nesting too deep) is a
+    damaged case, said in one line naming it (exit 2), not an internal error."""
+    try:
+        yield
+    except _CONTENT_ERRORS as exc:
+        if isinstance(exc, WorkbenchError):
+            raise
+        raise CaseCorruptError(f"malformed content in the case ({one_line(exc, 120)} while"
+                               f" {doing}); nothing was written", case_path) from exc
+
+
+def _render(fmt: str, data: ReportData) -> bytes:
+    """One format's bytes (renderers imported on first use: reportlab, simplekml)."""
+    if fmt == "html":
+        from workbench.report.html import render_html
+
+        return render_html(data).encode("utf-8")
+    if fmt == "pdf":
+        from workbench.report.pdf import pdf_bytes
+
+        return pdf_bytes(data)
+    if fmt == "geojson":
+        from workbench.report.geojson import geojson_bytes
+
+        return geojson_bytes(data)
+    from workbench.report.kml import kml_bytes
+
+    return kml_bytes(data)
 
 
 def write_reports(
@@ -65,30 +107,16 @@ def write_reports(
 
     report(progress, "gathering report content", 0.0)
     documents = any(f in ("html", "pdf") for f in wanted)
-    data = build_report_data(case, generated_at=generated_at, run_verify=documents,
-                             figures=documents)
+    with _content_errors(case.path, "gathering the report"):
+        data = build_report_data(case, generated_at=generated_at, run_verify=documents,
+                                 figures=documents)
     unique = list(dict.fromkeys(wanted))  # in the given order
     payloads: list[tuple[str, bytes]] = []
     for i, fmt in enumerate(unique):
         check_cancel(cancel)
         report(progress, f"writing {fmt}", (i + 1) / (len(unique) + 1))
-        if fmt == "html":
-            from workbench.report.html import render_html
-
-            payload = render_html(data).encode("utf-8")
-        elif fmt == "pdf":
-            from workbench.report.pdf import pdf_bytes
-
-            payload = pdf_bytes(data)
-        elif fmt == "geojson":
-            from workbench.report.geojson import geojson_bytes
-
-            payload = geojson_bytes(data)
-        else:
-            from workbench.report.kml import kml_bytes
-
-            payload = kml_bytes(data)
-        payloads.append((f"{stem}.{fmt}", payload))
+        with _content_errors(case.path, f"writing {fmt}"):
+            payloads.append((f"{stem}.{fmt}", _render(fmt, data)))
     check_cancel(cancel)
     with output_set(out, set_name, force=force) as stage:
         for name, payload in payloads:
