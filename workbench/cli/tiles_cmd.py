@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import sys
@@ -77,7 +78,7 @@ def tile_to_json(tile: Tile, sha256: str | None = None) -> dict[str, Any]:
 def _ccw(ring: list[list[float]]) -> list[list[float]]:
     """``ring`` counter-clockwise (RFC 7946 s3.1.6: exterior rings wind right-handed);
     tile footprints run top-left, top-right, ..., clockwise on a north-up raster."""
-    area2 = sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(ring, ring[1:], strict=False))
+    area2 = sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in itertools.pairwise(ring))
     return ring if area2 >= 0 else ring[::-1]
 
 
