@@ -180,8 +180,9 @@ def test_atomic_directory_refuses_dot_and_cleans_stale(tmp_path: Path,
 def test_report_set_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A format failing mid-set (the 100 kB note PDF crash) left the earlier files new and
     the later ones never written; now the previous set stays whole."""
-    import workbench.report.kml as kml_mod
     from casekit import make_scene
+
+    import workbench.report.kml as kml_mod
     from workbench.case import Case
     from workbench.report import write_reports
 
