@@ -35,7 +35,7 @@ def make_clip(width: int, height: int, seconds: float, *, fps: int = 25,
         base = cv2.GaussianBlur(base, (0, 0), 1.5)
     canvas = cv2.resize(base, (width * 2, height * 2), interpolation=cv2.INTER_CUBIC)
     tmp = path.with_name(path.name + ".part")
-    n = int(round(seconds * fps))
+    n = round(seconds * fps)
     with av.open(str(tmp), "w", format="mp4") as container:
         st = container.add_stream("libx264", rate=fps, options={"crf": "30",
                                                                 "preset": "ultrafast"})
