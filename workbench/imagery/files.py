@@ -56,7 +56,9 @@ def discover(path: Path) -> list[Path]:
 
 
 # What a header may declare before anything is allocated for it (hostile files)
-MAX_DECLARED_PIXELS = 1 << 40  # ~1.1 Tpx: a 1,000 km square at 1 m
+MAX_DECLARED_PIXELS = 1 << 40  # ~1.1 Tpx: a 1,000 km square at 1 m, in one file
+MAX_VRT_PIXELS = 1 << 50  # a mosaic of many files (a continent at 10 cm)
+_TILE_SERVICES = frozenset({"WMS", "WMTS"})  # virtual pyramids, read through overviews
 MAX_BANDS = 4096
 MAX_BLOCKS = 1 << 31
 MAX_BLOCK_BYTES = 1 << 30
@@ -76,8 +78,9 @@ def check_declared_size(ds: Any, path: Path) -> None:
     w, h, n = int(ds.width), int(ds.height), int(ds.count)
     if w <= 0 or h <= 0:
         raise RasterOpenError(f"header declares an empty raster ({w} x {h} px)", path)
-    if w * h > MAX_DECLARED_PIXELS:
-        raise RasterOpenError(f"header declares {w} x {h} px, beyond the {MAX_DECLARED_PIXELS:.2g}"
+    limit = MAX_VRT_PIXELS if ds.driver == "VRT" else MAX_DECLARED_PIXELS
+    if w * h > limit and ds.driver not in _TILE_SERVICES:
+        raise RasterOpenError(f"header declares {w} x {h} px, beyond the {limit:.2g}"
                               " px the workbench reads (damaged or hostile file)", path)
     if n > MAX_BANDS:
         raise RasterOpenError(f"header declares {n} bands (at most {MAX_BANDS})", path)
@@ -87,7 +90,7 @@ def check_declared_size(ds: Any, path: Path) -> None:
     except Exception:  # some drivers cannot say
         bh, bw = 256, 256
     bh, bw = max(1, int(bh)), max(1, int(bw))
-    if -(-w // bw) * -(-h // bh) > MAX_BLOCKS:
+    if -(-w // bw) * -(-h // bh) > MAX_BLOCKS and ds.driver not in _TILE_SERVICES:
         raise RasterOpenError(f"header declares {-(-w // bw) * -(-h // bh)} blocks", path)
     if bw * bh * item > MAX_BLOCK_BYTES:
         raise RasterOpenError(f"header declares {bw} x {bh} px blocks (over 1 GB each)", path)
