@@ -104,7 +104,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        clean_stale(target)
+        # (no clean_stale here: it lists the folder, and caches write thousands of files)
         fd, tmp = tempfile.mkstemp(prefix=_temp_name(target, "tmp"), suffix=".tmp",
                                    dir=target.parent)
     except OSError as exc:
@@ -363,10 +363,14 @@ def output_set(path: str | os.PathLike[str], set_name: str, *,
         folder = folder.absolute()
     check_output_dir(folder, set_name, force=force)
     in_place = folder.is_dir() and _in_place(folder)
+    created: Path | None = None  # the outermost missing parent this call makes, if any
     try:
         if in_place:
             stage = folder / _temp_name(Path(_STAGE), "tmp")
         else:
+            missing = folder.absolute().parent
+            while not missing.exists() and missing.parent != missing:
+                created, missing = missing, missing.parent
             folder.parent.mkdir(parents=True, exist_ok=True)
             stage = folder.with_name(_temp_name(folder, "tmp"))
         stage.mkdir()
@@ -404,6 +408,8 @@ def output_set(path: str | os.PathLike[str], set_name: str, *,
         atomic_write_text(stage / MANIFEST_NAME, text)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
+        if created is not None:  # a failed run leaves no (empty) parent folders behind
+            shutil.rmtree(created, ignore_errors=True)
         raise
     if in_place:
         if stage.parent != folder:  # built beside: move the staging folder inside

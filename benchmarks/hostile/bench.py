@@ -54,7 +54,7 @@ def run(args: list[str], timeout: float = 1800, code_path: str | None = None,
     t0 = time.monotonic()
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen([*WORKBENCH, *args], stdout=subprocess.DEVNULL, stderr=err,
-                                preexec_fn=limit, env=env)
+                                preexec_fn=limit, env=env, cwd=tempfile.gettempdir())
         deadline = t0 + timeout
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -358,5 +357,5 @@ def _keyframe(args: argparse.Namespace) -> int:
         frame = read_frame(case.video.path, args.frame)
         ref = case.add_keyframe(frame.index, frame.pts_s, frame.image, None)
         _print(f"{case.path}: manual keyframe {ref.id} (frame {ref.frame_index}, "
-              f"{ref.time_s:.3f} s)", file=sys.stdout)
+               f"{ref.time_s:.3f} s)")
     return 0
