@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -32,8 +31,8 @@ if TYPE_CHECKING:
 FORMATS: tuple[str, ...] = ("html", "pdf", "geojson", "kml")
 
 
-_CONTENT_ERRORS = (sqlite3.Error, TypeError, ValueError, KeyError, AttributeError, IndexError,
-                   RecursionError, shapely.errors.ShapelyError)
+_CONTENT_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError,
+                   shapely.errors.ShapelyError)
 
 
 @contextlib.contextmanager
@@ -43,8 +42,11 @@ def _content_errors(case_path: Path, doing: str) -> Iterator[None]:
     damaged case, said in one line naming it (exit 2), not an internal error."""
     try:
         yield
-    except _CONTENT_ERRORS as exc:
-        if isinstance(exc, WorkbenchError):
+    except Exception as exc:
+        # the store's database driver errors too (a text column that is not UTF-8...)
+        content = isinstance(exc, _CONTENT_ERRORS) or any(
+            c.__module__.startswith("sqlite") for c in type(exc).__mro__)
+        if isinstance(exc, WorkbenchError) or not content:
             raise
         raise CaseCorruptError(f"malformed content in the case ({one_line(exc, 120)} while"
                                f" {doing}); nothing was written", case_path) from exc
