@@ -206,7 +206,8 @@ def _info(args: argparse.Namespace) -> int:
                 "shadows": [{"rank": sh.rank, **sh.measure.to_json()}
                             for sh in case.shadows()],
             }
-            _print(json.dumps(doc, indent=2, sort_keys=True))
+            # ASCII JSON: json escapes every control and non-ASCII character itself
+            print(json.dumps(doc, indent=2, sort_keys=True))
             return 0
         out = [f"case:      {case.path} (schema {case.schema_version}, created {case.created})",
                f"footage:   {case.video.path}", f"  sha256:  {case.video.sha256}",
