@@ -224,7 +224,7 @@ def main_campaign() -> int:
         for i, p in enumerate(mutants(kind, fn, n)):
             def layer(p: Path = p, i: int = i, kind: str = kind) -> None:
                 case = work / f"layer_{kind}.wbcase"
-                if i % 5 == 0:
+                if i % 5 == 0 or not case.exists():
                     shutil.copyfile(s["case"], case)
                 cls = "GeoJSON" if kind == "geojson" else "KML"
                 record(f"{cls} (case context)", ["case", "context", str(case), str(p),
@@ -263,8 +263,9 @@ def main_campaign() -> int:
         done += 1
     wall = time.monotonic() - t0
     cols = ("ok", "clean error", "internal", "crash", "hang", "messy", "data lost")
-    print(f"fuzz campaign: {done}/{len(jobs)} runs in {wall / 60:.1f} min (seed {a.seed},"
-          f" cap {a.cap_gb:g} GB, timeout {a.timeout:g} s)\n")
+    runs = sum(st.tried for st in stats.values())
+    print(f"fuzz campaign: {runs} runs ({done}/{len(jobs)} jobs) in {wall / 60:.1f} min"
+          f" (seed {a.seed}, cap {a.cap_gb:g} GB, timeout {a.timeout:g} s)\n")
     print("| input class (command) | tried | " + " | ".join(cols) + " | peak RSS | mean s |")
     print("|---|---:|" + "---:|" * len(cols) + "---:|---:|")
     bad = 0
@@ -285,7 +286,7 @@ def main_campaign() -> int:
           + f" | {tot.peak_kb / 1024:.0f} MB | |")
     for cls in sorted(stats):
         for outcome, ex in stats[cls].examples.items():
-            if outcome in cols[2:]:
+            if outcome in cols[2:] or (outcome == "clean error" and "after" in cls):
                 print(f"\n{cls} {outcome}: {ex}")
     shutil.rmtree(work, ignore_errors=True)
     return 1 if bad else 0
