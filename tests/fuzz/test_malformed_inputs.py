@@ -121,3 +121,26 @@ def test_malformed_case_content_is_one_clean_line(case: Path, tmp_path: Path, sq
     if code == 2:
         assert err.count("\n") == 1 and "bad.wbcase" in err and "internal" not in err
         assert not out.exists()
+
+
+@pytest.mark.parametrize("sql", [
+    "UPDATE candidates SET doc = json_set(doc, '$.lat', 'north')",
+    "UPDATE rasters SET meta_json = '\"just a string\"'",
+    "UPDATE notes SET text = CAST(X'fffe41' AS TEXT)",
+], ids=["lat-as-text", "raster-meta-a-string", "note-not-utf8"])
+def test_case_info_on_malformed_content_is_one_line(case: Path, tmp_path: Path, sql: str,
+                                                     capsys: pytest.CaptureFixture[str]
+                                                     ) -> None:
+    """Hand-edited case content (wrong JSON types, text that does not decode) gave an
+    internal error in `case info`; now one line naming the case, exit 2."""
+    bad = edit_case(case, tmp_path / "bad.wbcase", sql)
+    before = bad.read_bytes()
+    capsys.readouterr()
+    assert main(["case", "info", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "bad.wbcase" in err[0] and "malformed content" in err[0], err
+    # --json passes values through as stored (a text latitude stays text), never crashes
+    code = main(["case", "info", "--json", str(bad)])
+    err = capsys.readouterr().err
+    assert code in (0, 2) and "internal error" not in err, err
+    assert bad.read_bytes() == before

@@ -195,9 +195,10 @@ def _new(args: argparse.Namespace) -> int:
 
 def _info(args: argparse.Namespace) -> int:
     # start-up time of the CLI entry point (these load OpenCV, GDAL, pyproj)
+    from workbench.case.files import content_errors
     from workbench.geo import format_dms, format_mgrs, format_uncertainty
 
-    with _open(args) as case:
+    with _open(args) as case, content_errors(case.path, "reading it for case info"):
         res = case.result
         dec = case.decisions()
         if args.json:

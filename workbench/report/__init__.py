@@ -11,9 +11,8 @@ generation timestamp (pass ``generated_at`` to pin it).
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +20,8 @@ from typing import TYPE_CHECKING
 import shapely
 
 from workbench.atomic import atomic_write_bytes, check_output_dir, output_set
-from workbench.errors import CaseCorruptError, UsageError, WorkbenchError, one_line
+from workbench.case.files import content_errors
+from workbench.errors import UsageError
 from workbench.progress import CancelToken, ProgressCallback, check_cancel, report
 
 if TYPE_CHECKING:
@@ -31,25 +31,7 @@ if TYPE_CHECKING:
 FORMATS: tuple[str, ...] = ("html", "pdf", "geojson", "kml")
 
 
-_CONTENT_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError,
-                   shapely.errors.ShapelyError)
-
-
-@contextlib.contextmanager
-def _content_errors(case_path: Path, doing: str) -> Iterator[None]:
-    """The case file is untrusted input: content that does not decode or has the wrong
-    types (non-UTF-8 text, a string where a number belongs, nesting too deep) is a
-    damaged case, said in one line naming it (exit 2), not an internal error."""
-    try:
-        yield
-    except Exception as exc:
-        # the store's database driver errors too (a text column that is not UTF-8...)
-        content = isinstance(exc, _CONTENT_ERRORS) or any(
-            c.__module__.startswith("sqlite") for c in type(exc).__mro__)
-        if isinstance(exc, WorkbenchError) or not content:
-            raise
-        raise CaseCorruptError(f"malformed content in the case ({one_line(exc, 120)} while"
-                               f" {doing}); nothing was written", case_path) from exc
+_GEOMETRY_ERRORS = (shapely.errors.ShapelyError,)
 
 
 def _render(fmt: str, data: ReportData) -> bytes:
@@ -113,7 +95,7 @@ def write_reports(
 
     report(progress, "gathering report content", 0.0)
     documents = any(f in ("html", "pdf") for f in wanted)
-    with _content_errors(case.path, "gathering the report"):
+    with content_errors(case.path, "gathering the report", _GEOMETRY_ERRORS):
         data = build_report_data(case, generated_at=generated_at, run_verify=documents,
                                  figures=documents,
                                  redact_paths=redact_paths)
@@ -122,7 +104,7 @@ def write_reports(
     for i, fmt in enumerate(unique):
         check_cancel(cancel)
         report(progress, f"writing {fmt}", (i + 1) / (len(unique) + 1))
-        with _content_errors(case.path, f"writing {fmt}"):
+        with content_errors(case.path, f"writing {fmt}", _GEOMETRY_ERRORS):
             payloads.append((f"{stem}.{fmt}", _render(fmt, data)))
     check_cancel(cancel)
     with output_set(out, set_name, force=force) as stage:
