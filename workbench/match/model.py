@@ -98,7 +98,10 @@ class MatchHypothesis:
     ``keyframe_xy`` / ``tile_xy``: ``(N, 2) float64`` inlier tie points (keyframe
     full-resolution px / tile level-0 px).  ``scores``: geometric statistics
     (see :func:`workbench.match.geometry.hypothesis_scores`) plus ``putative`` matches,
-    ``polarity`` (0 normal, 1 inverted), ``stretch`` and ``level``.
+    ``polarity`` (0 normal, 1 inverted), ``stretch`` and ``level``.  A *chained*
+    hypothesis (``scores["chained"] == 1``) places a zoomed keyframe through ``via``, a
+    wider keyframe of the same shot: ``via_homography`` ``(3, 3) float64`` maps this
+    keyframe's px -> ``via``'s px (:mod:`workbench.locate.zoom`).
     """
 
     keyframe_id: str
@@ -109,6 +112,8 @@ class MatchHypothesis:
     inliers: int
     scores: dict[str, float] = field(default_factory=dict)
     frame_size: tuple[int, int] = (0, 0)  # (width, height) of the keyframe
+    via: str | None = None
+    via_homography: np.ndarray | None = None
 
 
 @dataclass
