@@ -116,8 +116,10 @@ def relocate_job(
     check_cancel(cancel)
     report(progress, "reading the case's keyframes", -1)
     with Case.open(case_path, readonly=True) as case:
+        shot = case.result.shot_of_keyframe()  # manual ones: locate gives the nearest's shot
         kfs = [make_keyframe(Frame(index=ref.frame_index, pts_s=ref.time_s, image=image),
-                             mask, id=ref.id, manual=manual, sharpness=ref.sharpness)
+                             mask, id=ref.id, manual=manual, sharpness=ref.sharpness,
+                             shot_index=shot.get(ref.id, -1))
                for ref, image, mask, manual in stored_keyframes(case)]
     kset = KeyframeSet(video=probe(video, compute_hash=False), keyframes=kfs, shots=[])
     result = locate(video, tiles, out_dir=out_dir, keyframes=kset, progress=progress,

@@ -59,9 +59,9 @@ class ZoomConfig:
     ``max_width``: frames are analysed at most this wide (the footage's own resolution
     below it); ``per_keyframe``: the wider keyframe's best hypotheses carried over."""
 
-    step_s: float = 0.2
+    step_s: float = 0.1
     max_gap_s: float = 20.0
-    min_inliers: int = 20
+    min_inliers: int = 15
     max_width: int = 960
     per_keyframe: int = 2
 
@@ -201,7 +201,8 @@ def _describe(image: np.ndarray, mask: np.ndarray | None, cfg: ZoomConfig
         size = (round(grey.shape[1] * f), round(grey.shape[0] * f))
         grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
         usable = cv2.resize(usable, size, interpolation=cv2.INTER_NEAREST)
-    feats = detect(normalise(grey, usable > 0), usable, max_features=3000)
+    feats = detect(normalise(grey, usable > 0), usable, max_features=3000,
+                   contrast_threshold=0.01)
     xy = (feats.xy.astype(np.float64) + 0.5) / f - 0.5
     return xy, feats, f
 

@@ -46,6 +46,9 @@ class MatchConfig:
     the backend choice and the learned backend's own settings (``learned``).
 
     ``frame_levels``: keyframe shrink factors tried (1 = full resolution).
+    ``zoom_levels``: further shrink factors tried only for a keyframe the others leave
+    without a plausible placement (footage up to ~12x finer than the imagery), on
+    images down to ``zoom_min_side`` px.
     ``stretches``: vertical stretch factors (affine simulation of oblique views).
     ``polarities``: ``"normal"`` and/or ``"inverted"`` (white-hot thermal).
     ``ratio``: Lowe ratio-test threshold.  ``ransac_px``: MAGSAC threshold in
@@ -68,6 +71,8 @@ class MatchConfig:
     """
 
     frame_levels: tuple[float, ...] = (1.0, 0.5, 0.25)
+    zoom_levels: tuple[float, ...] = (0.16, 0.11, 0.08)
+    zoom_min_side: int = 32
     stretches: tuple[float, ...] = (1.0, 1.6)
     polarities: tuple[str, ...] = POLARITIES
     ratio: float = 0.85
