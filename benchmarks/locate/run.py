@@ -250,6 +250,12 @@ def main() -> int:
                          "first case; the speed case is always cold)")
     ap.add_argument("--matcher", choices=("sift", "auto", "learned"), default=None,
                     help="pass --matcher to the engine (default: the engine's default)")
+    ap.add_argument("--shard", default="", help="i/n: only every n-th case from the i-th")
+    ap.add_argument("--save", type=Path, default=None, help="write the scored rows (JSON)")
+    ap.add_argument("--merge", type=Path, nargs="*", default=None,
+                    help="render the tables of rows saved by --save runs (no engine run)")
+    ap.add_argument("--repo", type=Path, default=REPO,
+                    help="the checkout whose engine is measured (default: this one)")
     ap.add_argument("--before", type=Path, default=None,
                     help="also run the engine of this checkout (e.g. an export of main) on "
                          "every case, in the same run, and print both tables")
@@ -259,18 +265,24 @@ def main() -> int:
         print(f"shared imagery not found at {IMAGERY}", file=sys.stderr)
         return 2
     cases = [c for c in make_cases() if args.only in c.name]
+    if args.merge is not None:
+        return merge(args.merge, cases, args)
+    if args.shard:
+        i, n = (int(v) for v in args.shard.split("/"))
+        cases = cases[i::n]
+    sfx = args.shard.replace("/", "of")
     rows = []
     before_rows = []
     t_all = time.perf_counter()
     for case in cases:
         clip, truth = build(case)
         tiles = tile_paths(case)
-        row = run_engine(case, clip, truth, tiles, extra, "engine", REPO,
-                         None if args.cold else WORK / "feature_cache")
+        row = run_engine(case, clip, truth, tiles, extra, "engine", args.repo.resolve(),
+                         None if args.cold else WORK / f"feature_cache{sfx}")
         if args.before is not None:
             before_rows.append(run_engine(
                 case, clip, truth, tiles, extra, "engine_before", args.before.resolve(),
-                None if args.cold else WORK / "feature_cache_before"))
+                None if args.cold else WORK / f"feature_cache_before{sfx}"))
         if not args.no_baseline:
             bj = WORK / case.name / "baseline.json"
             rc, wall, mem = run_child([PY, str(HERE / "baseline.py"), str(clip), str(bj), *tiles])
@@ -287,6 +299,11 @@ def main() -> int:
               f"{b.get('secs', 0):5.1f} s"
               + (f" | zoom err {e['zerr']:.1f} m" if case.zoom else ""), flush=True)
         rows.append(row)
+    if args.save is not None:
+        def plain(rs: list[dict]) -> list[dict]:
+            return [{**r, "case": r["case"].name} for r in rs]
+        args.save.write_text(json.dumps({"after": plain(rows), "before": plain(before_rows),
+                                         "wall_s": time.perf_counter() - t_all}))
     speed = run_speed() if args.speed else None
     table = render_table(rows, not args.no_baseline, speed, time.perf_counter() - t_all)
     table += "\n\n" + zoom_table(rows, before_rows) + "\n\n" + coverage_table(rows, before_rows)
@@ -295,6 +312,32 @@ def main() -> int:
             before_rows, False, None, 0.0).rsplit("\n\nBenchmark wall", 1)[0]
     print(table)
     if not args.no_readme and not args.only:
+        write_readme(table, rows)
+    return 0
+
+
+def merge(paths: list[Path], cases: list[Case], args: argparse.Namespace) -> int:
+    """The tables of several ``--save`` runs (shards of one run) together."""
+    by_name = {c.name: c for c in cases}
+    rows: list[dict] = []
+    before: list[dict] = []
+    wall = 0.0
+    for p in paths:
+        doc = json.loads(p.read_text())
+        for key, out in (("after", rows), ("before", before)):
+            out += [{**r, "case": by_name[r["case"]]} for r in doc[key]
+                    if r["case"] in by_name]
+        wall = max(wall, doc["wall_s"])
+    order = {c.name: i for i, c in enumerate(cases)}
+    rows.sort(key=lambda r: order[r["case"].name])
+    before.sort(key=lambda r: order[r["case"].name])
+    table = render_table(rows, False, None, wall)
+    table += "\n\n" + zoom_table(rows, before) + "\n\n" + coverage_table(rows, before)
+    if before:
+        table += "\n\nBefore (" + str(args.before) + ", same run):\n\n" + render_table(
+            before, False, None, 0.0).rsplit("\n\nBenchmark wall", 1)[0]
+    print(table)
+    if not args.no_readme:
         write_readme(table, rows)
     return 0
 
