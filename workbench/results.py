@@ -145,7 +145,9 @@ class ShotResult:
     without shots); ``keyframes``: the ids matched from this shot; ``verdict``: this
     shot's own verdict; ``candidate_rank``: the candidate that is this shot's place
     (``None``: no place); ``confidence``: of that place, from this shot's keyframes
-    alone; ``placements``: the shot's keyframes placed at it (located shots only).
+    alone; ``placements``: the shot's keyframes placed at it (located shots only);
+    ``start_frame``/``end_frame``: the shot's frames ``[start, end)`` when the keyframe
+    pass found them (``None``: not known), so keyframes picked later get their shot.
     """
 
     shot: int
@@ -155,6 +157,8 @@ class ShotResult:
     confidence: float = 0.0
     reason: str = ""
     placements: list[Placement] = field(default_factory=list)
+    start_frame: int | None = None
+    end_frame: int | None = None
 
 
 @dataclass

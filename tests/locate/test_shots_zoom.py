@@ -15,7 +15,12 @@ from workbench.geo import haversine_m
 from workbench.imagery.catalog import TileCatalog
 from workbench.keyframes import Keyframe, KeyframeSet, make_keyframe
 from workbench.keyframes.model import Shot
-from workbench.locate.assemble import accuracy_for, assign_shots, finish_candidates
+from workbench.locate.assemble import (
+    accuracy_for,
+    assign_shots,
+    finish_candidates,
+    shots_of_result,
+)
 from workbench.locate.zoom import chain_zoomed
 from workbench.match import match_keyframe
 from workbench.match.model import MatchConfig
@@ -142,6 +147,17 @@ def test_hand_picked_keyframes_get_the_shot_of_their_frame_or_the_nearest() -> N
     kset = KeyframeSet(video=None, keyframes=[a, b], shots=shots)  # type: ignore[arg-type]
     assert assign_shots([m], kset)[0].shot_index == 0  # frame 70 lies in shot 0
     assert assign_shots([m], None)[0].shot_index == -1  # nothing known: stays unknown
+    # a case locating again: the shots its last result recorded, with their frame ranges
+    res = _result()
+    res.shots[0].start_frame, res.shots[0].end_frame = 0, 75
+    res.shots[1].start_frame, res.shots[1].end_frame = 75, 100
+    back = LocateResult.from_json(json.loads(json.dumps(res.to_json())))
+    recorded = shots_of_result(back)
+    assert [(s.index, s.start_frame, s.end_frame) for s in recorded] == [(0, 0, 75),
+                                                                        (1, 75, 100)]
+    kset = KeyframeSet(video=None, keyframes=[], shots=recorded)  # type: ignore[arg-type]
+    late = _kf("m0002", 76, -1)
+    assert [k.shot_index for k in assign_shots([m, late], kset)] == [0, 1]
 
 
 def test_imagery_accuracy_is_added_in_quadrature_and_named() -> None:

@@ -16,9 +16,10 @@ from pathlib import Path
 from workbench.errors import UsageError
 from workbench.imagery.catalog import Tile
 from workbench.keyframes import Keyframe, KeyframeSet
+from workbench.keyframes.model import Shot
 from workbench.match.model import MatchHypothesis
 from workbench.position import Position, Uncertainty, candidate_pixel_position, pixel_position
-from workbench.results import Candidate, ShotResult
+from workbench.results import Candidate, LocateResult, ShotResult
 
 ImageryAccuracy = float | Mapping[str, float] | None
 """The reference imagery's stated horizontal accuracy, 1-sigma radial, metres: one value
@@ -43,6 +44,25 @@ def assign_shots(keyframes: Sequence[Keyframe], kset: KeyframeSet | None) -> lis
                 k = dataclasses.replace(k, shot_index=near.shot_index)
         out.append(k)
     return out
+
+
+def shot_ranges(shots: list[ShotResult], kset: KeyframeSet | None) -> None:
+    """Record each shot's frame range (``start_frame``/``end_frame``) from ``kset.shots``."""
+    ranges = {s.index: (s.start_frame, s.end_frame) for s in (kset.shots if kset else [])}
+    for s in shots:
+        if s.shot in ranges:
+            s.start_frame, s.end_frame = (int(v) for v in ranges[s.shot])
+
+
+def shots_of_result(result: LocateResult) -> list[Shot]:
+    """The shots a locate result recorded (``shots[]`` with a frame range), as the keyframe
+    pass's :class:`~workbench.keyframes.model.Shot` objects: locating again with keyframes
+    picked since (a case's) gives each the shot of its frame (:func:`assign_shots`)."""
+    fps = result.video.fps if result.video.fps > 0 else 25.0
+    return [Shot(index=s.shot, start_frame=s.start_frame, end_frame=s.end_frame,
+                 start_s=s.start_frame / fps, end_s=s.end_frame / fps, boundary="recorded")
+            for s in result.shots
+            if s.shot >= 0 and s.start_frame is not None and s.end_frame is not None]
 
 
 def accuracy_for(tile_path: str, imagery: ImageryAccuracy) -> float | None:

@@ -44,6 +44,7 @@ from workbench.locate.assemble import (
     assign_shots,
     finish_candidates,
     finish_placements,
+    shot_ranges,
 )
 from workbench.locate.model import LOCATE_JSON, LocateConfig
 from workbench.locate.zoom import chain_zoomed
@@ -208,8 +209,6 @@ def locate(
     # the backends' job-level pass (the learned backend retries with other keyframes' hints)
     hyps.extend(finish_matching(chosen, catalog, cfg.match, gates=gates, cache=cache,
                                 cancel=cancel))
-    # a keyframe zoomed beyond the imagery: placed through a wider keyframe of its shot
-    hyps.extend(chain_zoomed(video, chosen, hyps, gates, cancel=cancel))
     warnings.extend(cache.warnings)
     if chosen and len(cache.failed) == len(catalog.tiles):
         first = cache.warnings[0] if cache.warnings else "unreadable pixels"
@@ -217,6 +216,10 @@ def locate(
     t_m = time.perf_counter() - t_m
     if hypothesis_filter is not None:
         hyps = hypothesis_filter(hyps)
+    # a keyframe zoomed beyond the imagery: placed through a wider keyframe of its shot
+    t_z = time.perf_counter()
+    hyps.extend(chain_zoomed(video, chosen, hyps, gates, cancel=cancel))
+    t_m += time.perf_counter() - t_z
     ranking = rank_shots(hyps, chosen, cfg.rank) if chosen else Ranking("not_located", [], "")
     verdict, cands = ranking.verdict, ranking.candidates
     if chosen:
@@ -225,6 +228,7 @@ def locate(
                                     imagery_accuracy_source)
     finish_placements(ranking.shots, ranking.placed, target_xy, imagery_accuracy_m,
                       imagery_accuracy_source)
+    shot_ranges(ranking.shots, kset)
     report(progress, "writing results", 0.97)
     video_ref = _video_ref(video, kset)
     tile_refs = []
