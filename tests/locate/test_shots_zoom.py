@@ -8,6 +8,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import pytest
 
@@ -220,3 +221,22 @@ def test_a_zoomed_keyframe_is_placed_through_the_wide_one(zoom_clip: Any, town_t
     assert radius < 5.0
     # without the wide keyframe nothing places the zoomed one
     assert chain_zoomed(video, [zoom], [], gates) == []
+
+
+def test_deep_zoom_levels_shrink_the_keyframe_further() -> None:
+    from workbench.match.sift import keyframe_variants
+
+    rng = np.random.default_rng(0)
+    img = cv2.resize(rng.integers(0, 255, (45, 80, 3), dtype=np.uint8), (640, 360),
+                     interpolation=cv2.INTER_CUBIC)
+    cfg = MatchConfig(polarities=("normal",), stretches=(1.0,))
+    usual = keyframe_variants(img, None, cfg)
+    assert sorted(v.level for v in usual) == sorted(cfg.frame_levels)
+    deep = keyframe_variants(img, None, cfg, levels=cfg.zoom_levels,
+                             min_side=cfg.zoom_min_side)
+    assert deep and {v.level for v in deep} <= set(cfg.zoom_levels)
+    assert min(v.level for v in deep) < 0.25 / 2  # 8x and more below full resolution
+    for v in deep:  # keypoints in the keyframe's full-resolution grid
+        assert float(v.feats.xy[:, 0].max()) > 320 and float(v.feats.xy[:, 1].max()) > 180
+    # below the deep pass's smallest side nothing is described
+    assert keyframe_variants(img, None, cfg, levels=(0.05,), min_side=32) == []
