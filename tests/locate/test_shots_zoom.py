@@ -104,6 +104,11 @@ def test_minor_1_adds_only_top_level_keys_so_1_0_readers_keep_working() -> None:
     assert new.shot_of_keyframe() == {"kf0001": 0, "kf0002": 1}
     assert new.uncertainty_of(1) == {"rank": 1, "radius_m": 2.0}
     assert new.to_json() == doc
+    from workbench.cli.locate_cmd import summary
+
+    text = summary(new)
+    assert "shot 0 (1 keyframe(s)): place #1" in text
+    assert "shot 1 (1 keyframe(s)): not located" in text
 
 
 def test_reader_takes_minor_0_and_later_minors() -> None:
