@@ -97,7 +97,9 @@ def run_child(cmd: list[str], feature_cache: Path | None = None, repo: Path = RE
     env.pop("WORKBENCH_FEATURE_CACHE", None)
     if feature_cache is not None:
         env["WORKBENCH_FEATURE_CACHE"] = str(feature_cache)
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    # cwd = the checkout: ``python -m`` puts the cwd first on sys.path, before PYTHONPATH
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+                            cwd=repo)
     assert proc.stderr is not None
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -254,6 +256,8 @@ def main() -> int:
     ap.add_argument("--save", type=Path, default=None, help="write the scored rows (JSON)")
     ap.add_argument("--merge", type=Path, nargs="*", default=None,
                     help="render the tables of rows saved by --save runs (no engine run)")
+    ap.add_argument("--merge-before", type=Path, nargs="*", default=[],
+                    help="with --merge: rows of runs of the earlier engine (--repo DIR)")
     ap.add_argument("--repo", type=Path, default=REPO,
                     help="the checkout whose engine is measured (default: this one)")
     ap.add_argument("--before", type=Path, default=None,
@@ -328,6 +332,10 @@ def merge(paths: list[Path], cases: list[Case], args: argparse.Namespace) -> int
             out += [{**r, "case": by_name[r["case"]]} for r in doc[key]
                     if r["case"] in by_name]
         wall = max(wall, doc["wall_s"])
+    for p in args.merge_before:
+        doc = json.loads(p.read_text())
+        before += [{**r, "case": by_name[r["case"]]} for r in doc["after"]
+                   if r["case"] in by_name]
     order = {c.name: i for i, c in enumerate(cases)}
     rows.sort(key=lambda r: order[r["case"].name])
     before.sort(key=lambda r: order[r["case"].name])
