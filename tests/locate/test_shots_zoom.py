@@ -3,6 +3,7 @@ shots for hand-picked keyframes; a zoomed keyframe placed through a wider one.""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import fields
 from pathlib import Path
@@ -245,3 +246,34 @@ def test_deep_zoom_levels_shrink_the_keyframe_further() -> None:
         assert float(v.feats.xy[:, 0].max()) > 320 and float(v.feats.xy[:, 1].max()) > 180
     # below the deep pass's smallest side nothing is described
     assert keyframe_variants(img, None, cfg, levels=(0.05,), min_side=32) == []
+
+
+def test_locating_again_with_a_hand_picked_keyframe_keeps_the_shots_apart(
+        demo_data: Path, tmp_path: Path) -> None:
+    """The desktop app's "locate again" (``workbench_ui.jobs.relocate_job``): the case's
+    keyframes, shots as its last result recorded them, plus one picked by hand."""
+    from workbench.keyframes import load_keyframes
+    from workbench.locate import LocateConfig, locate
+    from workbench.locate.assemble import shots_of_result
+
+    video = demo_data / "strike.mp4"
+    tiles = [demo_data / "tiles" / "town.tif", demo_data / "tiles" / "other_town.tif"]
+    cfg = LocateConfig(max_keyframes=4, match=MatchConfig(matcher="sift"))
+    first = locate(video, tiles, out_dir=tmp_path / "a", config=cfg)
+    assert first.verdict == "located"
+    assert all(s.start_frame is not None for s in first.shots if s.shot >= 0)
+    saved = load_keyframes(tmp_path / "a" / "keyframes")
+    last_shot = max(first.shots, key=lambda s: s.shot)
+    assert last_shot.end_frame is not None and last_shot.start_frame is not None
+    idx = (last_shot.start_frame + last_shot.end_frame) // 2
+    picked = make_keyframe(read_frame(video, idx), saved.keyframes[-1].overlay_mask,
+                           id="m0001", manual=True)
+    kfs = [dataclasses.replace(k, shot_index=-1) for k in saved.keyframes] + [picked]
+    kset = KeyframeSet(video=probe(video), keyframes=kfs, shots=shots_of_result(first))
+    again = locate(video, tiles, config=cfg, keyframes=kset)
+    assert again.verdict == "located", again.reason
+    shot_of = again.shot_of_keyframe()
+    assert shot_of["m0001"] == last_shot.shot
+    before = first.shot_of_keyframe()
+    common = set(shot_of) & set(before)
+    assert len(common) >= 2 and all(shot_of[k] == before[k] for k in common)
