@@ -12,8 +12,7 @@ was fitted on); the tile grid as the rasterio affine ``transform`` (pixel *corne
 ``crs`` (WKT or ``EPSG:n``) and ``gsd_m`` (metres per tile pixel).  Pixels are ``(x, y)``
 = (col, row), centre of the top-left pixel at ``(0, 0)``.  Positions are WGS84 lon/lat.
 
-The uncertainty model (a 1-sigma radius in metres, relative to the reference imagery:
-the imagery's own georeferencing error is not included):
+The uncertainty model (a 1-sigma radius in metres; :class:`Uncertainty` keeps its parts):
 
 1. *Estimation*: the homography is re-fitted on bootstrap resamples of the tie points;
    the RMS spread of the re-projected pixel is the estimation error.  It grows by itself
@@ -26,13 +25,23 @@ the imagery's own georeferencing error is not included):
    the radius is multiplied by ``1 + outside_hull`` (the distance outside the hull in
    hull diameters): doubled one hull diameter away.  Checked against rendered footage's
    ground truth in ``tests/shared/test_position.py``.
+4. *Imagery*: the reference imagery's own stated horizontal accuracy
+   (``imagery_accuracy_m``, a 1-sigma radial error in metres: from the raster's metadata
+   or entered by the analyst; a CE90 figure is converted with :func:`ce90_to_sigma_m`) is
+   added in quadrature.  When it is not known it is *not* included, and the radius is
+   relative to the reference imagery (``Uncertainty.imagery_m`` is ``None``).
+
+The 1-sigma radius is meant to contain the true position about 68 % of the time, the
+2-sigma radius (:data:`TWO_SIGMA` x) about 95 %; the shares measured on
+``benchmarks/locate`` are printed by its run (coverage table).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import cv2
 import numpy as np
@@ -48,10 +57,75 @@ from workbench.geo import (
 )
 from workbench.results import Candidate
 
-# On the locate benchmark (21 located clips, 0.3-10 m imagery) the raw estimate was
-# ~1.2x smaller than the median true error; scaled so that the value behaves as the
-# RMS radial error (median true error ~0.8x of it).
-CALIBRATION = 1.5
+# Calibrated on clips disjoint from benchmarks/locate (other towns, other places, other
+# reference rasters: benchmarks/locate/calibrate_uncertainty.py, 11 located clips, 49
+# keyframe placements, 0.15-10 m imagery): with 1.5 the 1-sigma radius held 76 % of the
+# true positions, its 68 % quantile of error/radius was 0.89 -> 1.5 x 0.89 = 1.34.
+CALIBRATION = 1.34
+# The 2-sigma radius as a multiple of the 1-sigma one: a circular normal error's 95 %
+# radius over its 68 % radius (1.62).  The calibration clips alone would allow 1.27
+# (their 95 % quantile over their 68 %), from too few independent clips to trust a
+# thinner tail than the normal's.
+TWO_SIGMA = 1.62
+
+
+def ce90_to_sigma_m(ce90_m: float) -> float:
+    """A circular error at 90 % (CE90, metres) -> the 68 % radius (metres) of the same
+    circular normal error: ``ce90 * sqrt(-2 ln 0.32) / sqrt(-2 ln 0.1)``."""
+    return float(ce90_m) * math.sqrt(-2 * math.log(0.32)) / math.sqrt(-2 * math.log(0.1))
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    """A position's 1-sigma radius and what it is made of (metres).
+
+    ``match_m``: the match's own error at the point (steps 1-2 of the module doc);
+    ``extrapolation_m``: what extrapolating outside the tie points' hull adds (step 3:
+    ``match_m * outside_hull``); ``imagery_m``: the reference imagery's stated
+    horizontal accuracy (step 4), ``None`` when not known (then not included);
+    ``imagery_source``: where that figure comes from (``"analyst"``, ``"metadata: ..."``).
+    """
+
+    match_m: float
+    extrapolation_m: float = 0.0
+    imagery_m: float | None = None
+    imagery_source: str = ""
+
+    @property
+    def radius_m(self) -> float:
+        """The 1-sigma radius: match and extrapolation added, imagery in quadrature."""
+        return math.hypot(self.match_m + self.extrapolation_m, self.imagery_m or 0.0)
+
+    @property
+    def radius_2sigma_m(self) -> float:
+        """The 2-sigma radius (:data:`TWO_SIGMA` x the 1-sigma radius)."""
+        return TWO_SIGMA * self.radius_m
+
+    def with_imagery(self, imagery_m: float | None, source: str = "") -> Uncertainty:
+        """The same with the imagery's stated accuracy (1-sigma radial, metres)."""
+        if imagery_m is None or not math.isfinite(imagery_m) or imagery_m < 0:
+            return replace(self, imagery_m=None, imagery_source="")
+        return replace(self, imagery_m=float(imagery_m), imagery_source=source)
+
+    def with_match_error(self, extra_m: float) -> Uncertainty:
+        """The same with another independent match error (metres) added in quadrature to
+        the match part (e.g. the frame-to-frame chain of a zoomed keyframe)."""
+        if not extra_m > 0:
+            return self
+        return replace(self, match_m=math.hypot(self.match_m, float(extra_m)))
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"radius_m", "radius_2sigma_m", "sigma": 1, "components": {"match_m",
+        "extrapolation_m", "imagery_m"}, "imagery_source"}`` (``imagery_m`` null when not
+        known; non-finite values null)."""
+        def num(v: float | None) -> float | None:
+            return float(v) if v is not None and math.isfinite(v) else None
+
+        return {"radius_m": num(self.radius_m), "radius_2sigma_m": num(self.radius_2sigma_m),
+                "components": {"match_m": num(self.match_m),
+                               "extrapolation_m": num(self.extrapolation_m),
+                               "imagery_m": num(self.imagery_m)},
+                "imagery_source": self.imagery_source}
 
 
 def point_uncertainty_m(
@@ -110,19 +184,38 @@ def outside_hull_ratio(xy: Sequence[float], keyframe_xy: np.ndarray | Sequence[S
     return float(-d / diam)
 
 
+def uncertainty(
+    homography: np.ndarray | Sequence[Sequence[float]],
+    keyframe_xy: np.ndarray | Sequence[Sequence[float]],
+    tile_xy: np.ndarray | Sequence[Sequence[float]],
+    point_xy: tuple[float, float],
+    tile_gsd_m: float,
+    *,
+    imagery_accuracy_m: float | None = None,
+    imagery_source: str = "",
+) -> Uncertainty:
+    """The whole model (steps 1-4) of keyframe pixel ``point_xy``, by parts; the match
+    part is ``inf`` with fewer than 4 tie points."""
+    ratio = outside_hull_ratio(point_xy, keyframe_xy)
+    match = point_uncertainty_m(homography, keyframe_xy, tile_xy, point_xy, tile_gsd_m)
+    extra = match * ratio if math.isfinite(match) else math.inf
+    return Uncertainty(match, extra).with_imagery(imagery_accuracy_m, imagery_source)
+
+
 def radius_m(
     homography: np.ndarray | Sequence[Sequence[float]],
     keyframe_xy: np.ndarray | Sequence[Sequence[float]],
     tile_xy: np.ndarray | Sequence[Sequence[float]],
     point_xy: tuple[float, float],
     tile_gsd_m: float,
+    *,
+    imagery_accuracy_m: float | None = None,
 ) -> float:
-    """The whole model (steps 1-3): 1-sigma radius in metres of keyframe pixel
-    ``point_xy``, extrapolation included; ``inf`` with fewer than 4 tie points.  Rank
-    gives a candidate this radius at its keyframe's centre pixel."""
-    ratio = outside_hull_ratio(point_xy, keyframe_xy)
-    return point_uncertainty_m(homography, keyframe_xy, tile_xy, point_xy, tile_gsd_m) * (
-        1.0 + ratio)
+    """:func:`uncertainty`'s 1-sigma radius in metres of keyframe pixel ``point_xy``;
+    ``inf`` with fewer than 4 tie points.  Rank gives a candidate this radius at its
+    keyframe's centre pixel."""
+    return uncertainty(homography, keyframe_xy, tile_xy, point_xy, tile_gsd_m,
+                       imagery_accuracy_m=imagery_accuracy_m).radius_m
 
 
 @dataclass(frozen=True)
@@ -132,7 +225,8 @@ class Position:
     ``tile_x``/``tile_y``: the tile level-0 pixel it maps to; ``lon``/``lat``: WGS84;
     ``uncertainty_m``: 1-sigma radius in metres (NaN: not estimable, fewer than 4 tie
     points); ``outside_hull``: 0 inside the tie points' hull, else the distance outside
-    it in hull diameters (the radius already includes the extrapolation).
+    it in hull diameters (the radius already includes the extrapolation);
+    ``components``: the radius by parts (:class:`Uncertainty`).
     """
 
     x: float
@@ -143,6 +237,7 @@ class Position:
     tile_y: float
     uncertainty_m: float
     outside_hull: float
+    components: Uncertainty | None = None
 
     @property
     def extrapolated(self) -> bool:
@@ -171,9 +266,20 @@ class Position:
         )
 
     def to_target(self) -> dict[str, float]:
-        """The ``locate.json`` ``target`` object: ``{"x", "y", "lon", "lat", "uncertainty_m"}``."""
-        return {"x": self.x, "y": self.y, "lon": self.lon, "lat": self.lat,
-                "uncertainty_m": self.uncertainty_m}
+        """The ``locate.json`` ``target`` object: ``{"x", "y", "lon", "lat", "uncertainty_m"}``
+        plus (``schema_minor`` >= 1) ``uncertainty_2sigma_m`` and the parts
+        ``uncertainty_match_m``, ``uncertainty_extrapolation_m``, ``uncertainty_imagery_m``
+        (the last only when the imagery's accuracy is known)."""
+        out = {"x": self.x, "y": self.y, "lon": self.lon, "lat": self.lat,
+               "uncertainty_m": self.uncertainty_m}
+        u = self.components
+        if u is not None:
+            out["uncertainty_2sigma_m"] = u.radius_2sigma_m
+            out["uncertainty_match_m"] = u.match_m
+            out["uncertainty_extrapolation_m"] = u.extrapolation_m
+            if u.imagery_m is not None:
+                out["uncertainty_imagery_m"] = u.imagery_m
+        return out
 
 
 def pixel_position(
@@ -184,8 +290,13 @@ def pixel_position(
     crs: str,
     gsd_m: float,
     xy: tuple[float, float],
+    *,
+    imagery_accuracy_m: float | None = None,
+    imagery_source: str = "",
 ) -> Position:
-    """Keyframe pixel ``xy`` -> :class:`Position` (lon/lat and radius, see the module doc).
+    """Keyframe pixel ``xy`` -> :class:`Position` (lon/lat and radius, see the module doc;
+    ``imagery_accuracy_m``: the reference imagery's stated 1-sigma horizontal accuracy in
+    metres, ``None`` = not known, not included).
 
     Raises:
         UsageError: no usable homography, or the pixel maps beyond the horizon.
@@ -203,9 +314,12 @@ def pixel_position(
     if not (math.isfinite(lon) and math.isfinite(lat)):
         raise UsageError(f"pixel ({x:.0f}, {y:.0f}) cannot be converted to lon/lat")
     ratio = outside_hull_ratio((x, y), keyframe_xy)
-    unc = radius_m(h, keyframe_xy, tile_xy, (x, y), gsd_m)
+    parts = uncertainty(h, keyframe_xy, tile_xy, (x, y), gsd_m,
+                        imagery_accuracy_m=imagery_accuracy_m, imagery_source=imagery_source)
+    unc = parts.radius_m
     return Position(x=x, y=y, lon=lon, lat=lat, tile_x=float(txy[0]), tile_y=float(txy[1]),
-                    uncertainty_m=unc if math.isfinite(unc) else math.nan, outside_hull=ratio)
+                    uncertainty_m=unc if math.isfinite(unc) else math.nan, outside_hull=ratio,
+                    components=parts)
 
 
 def candidate_pixel_position(
@@ -214,13 +328,17 @@ def candidate_pixel_position(
     crs: str,
     gsd_m: float,
     xy: tuple[float, float],
+    *,
+    imagery_accuracy_m: float | None = None,
+    imagery_source: str = "",
 ) -> Position:
     """:func:`pixel_position` through ``candidate``'s homography and inlier tie points, on
     the grid of its tile (``transform``, ``crs``, ``gsd_m``: a ``TileRef``'s or the case's
     raster record).  ``UsageError`` messages name the candidate's rank."""
     try:
         return pixel_position(candidate.homography, candidate.keyframe_xy, candidate.tile_xy,
-                              transform, crs, gsd_m, xy)
+                              transform, crs, gsd_m, xy, imagery_accuracy_m=imagery_accuracy_m,
+                              imagery_source=imagery_source)
     except UsageError as exc:
         raise UsageError(f"candidate {candidate.rank}: {exc.message}") from exc
 

@@ -5,6 +5,14 @@ A :class:`LocateResult` serialises to ``locate.json`` (schema
 depend on; the extra fields (homography, tile transform, correspondences) let a
 third party recompute every location from the stored tie points.
 
+Minor revisions (``schema_minor``, :data:`SCHEMA_MINOR`) only *add* top-level keys, so
+a reader of an earlier minor, which builds its objects from the keys it knows, keeps
+working; objects nested in the earlier keys (candidates, keyframes, tiles) never gain
+keys, except the free-form ``target``, ``scores`` and ``method`` dicts.  Minor 1 adds
+``shots`` (per-shot verdicts and keyframe placements, :class:`ShotResult`) and
+``uncertainty`` (each candidate's radius by parts).  This reader accepts any minor of
+schema 1 and ignores keys it does not know.  See ``docs/locate-json.md``.
+
 Pixel convention everywhere here: ``(x, y)`` = (column, row) with the *centre*
 of the top-left pixel at ``(0, 0)`` (OpenCV's convention), ``float64``.
 Keyframe pixels are in the keyframe's full-resolution grid; tile pixels in the
@@ -14,12 +22,13 @@ raster's full-resolution grid (overview level 0).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 from workbench.errors import WorkbenchError
 
 SCHEMA = "workbench.locate/1"
+SCHEMA_MINOR = 1
 Verdict = Literal["located", "ambiguous", "not_located"]
 VERDICTS: tuple[str, ...] = ("located", "ambiguous", "not_located")
 
@@ -105,6 +114,54 @@ class Candidate:
 
 
 @dataclass
+class Placement:
+    """One keyframe of a located shot placed on the ground.
+
+    ``lon``/``lat``: WGS84 of the keyframe's centre pixel; ``uncertainty``: its radius
+    by parts (``{"radius_m", "radius_2sigma_m", "components": {"match_m",
+    "extrapolation_m", "imagery_m"}, "imagery_source"}``, metres, 1-sigma unless named);
+    ``homography``: 3x3 keyframe px -> level-0 px of ``tile``; ``via``: ``None`` when the
+    keyframe itself was matched to the imagery, else the wider keyframe of the same shot it
+    was placed through (extreme zoom), ``via_homography`` mapping this keyframe's px ->
+    that keyframe's px; ``target``: the ``--target`` pixel placed through it.
+    """
+
+    keyframe: str
+    lon: float
+    lat: float
+    tile: str
+    homography: list[list[float]]
+    uncertainty: dict[str, Any] = field(default_factory=dict)
+    via: str | None = None
+    via_homography: list[list[float]] | None = None
+    target: dict[str, float] | None = None
+
+
+@dataclass
+class ShotResult:
+    """What one shot of the footage shows.
+
+    ``shot``: the keyframe pass's shot index (``-1``: unknown, e.g. keyframes saved
+    without shots); ``keyframes``: the ids matched from this shot; ``verdict``: this
+    shot's own verdict; ``candidate_rank``: the candidate that is this shot's place
+    (``None``: no place); ``confidence``: of that place, from this shot's keyframes
+    alone; ``placements``: the shot's keyframes placed at it (located shots only);
+    ``start_frame``/``end_frame``: the shot's frames ``[start, end)`` when the keyframe
+    pass found them (``None``: not known), so keyframes picked later get their shot.
+    """
+
+    shot: int
+    keyframes: list[str]
+    verdict: Verdict
+    candidate_rank: int | None
+    confidence: float = 0.0
+    reason: str = ""
+    placements: list[Placement] = field(default_factory=list)
+    start_frame: int | None = None
+    end_frame: int | None = None
+
+
+@dataclass
 class LocateResult:
     """Everything ``workbench locate`` found, ready for ``locate.json``."""
 
@@ -117,7 +174,10 @@ class LocateResult:
     reason: str = ""
     method: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    shots: list[ShotResult] = field(default_factory=list)
+    uncertainty: list[dict[str, Any]] = field(default_factory=list)  # {"rank", ...} by parts
     schema: str = SCHEMA
+    schema_minor: int = SCHEMA_MINOR
 
     def best(self) -> Candidate | None:
         """The rank-1 candidate, or ``None``."""
@@ -127,10 +187,18 @@ class LocateResult:
         """The catalogued :class:`TileRef` with this path, or ``None``."""
         return next((t for t in self.tiles if t.path == path), None)
 
+    def shot_of_keyframe(self) -> dict[str, int]:
+        """Keyframe id -> its shot index, as recorded in ``shots`` (empty before minor 1)."""
+        return {k: s.shot for s in self.shots for k in s.keyframes}
+
+    def uncertainty_of(self, rank: int) -> dict[str, Any] | None:
+        """Candidate ``rank``'s radius by parts (the ``uncertainty`` entry), or ``None``."""
+        return next((u for u in self.uncertainty if u.get("rank") == rank), None)
+
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (only builtins; floats finite)."""
         doc = asdict(self)
-        doc = {"schema": doc.pop("schema"), **doc}
+        doc = {"schema": doc.pop("schema"), "schema_minor": doc.pop("schema_minor"), **doc}
         return _finite(doc)
 
     @classmethod
@@ -146,24 +214,43 @@ class LocateResult:
                 raise ResultFormatError(f"unknown verdict {verdict!r}")
             tiles = []
             for t in doc.get("tiles", []):
-                t = dict(t)
+                t = _known(TileRef, t)
                 t["transform"] = tuple(float(v) for v in t["transform"])
                 tiles.append(TileRef(**t))
+            shots = []
+            for s in doc.get("shots", []):
+                s = _known(ShotResult, s)
+                if s.get("verdict") not in VERDICTS:
+                    raise ResultFormatError(f"unknown shot verdict {s.get('verdict')!r}")
+                s["placements"] = [Placement(**_known(Placement, p))
+                                   for p in s.get("placements", [])]
+                shots.append(ShotResult(**s))
             return cls(
                 verdict=verdict,
-                video=VideoRef(**doc["video"]),
-                keyframes=[KeyframeRef(**k) for k in doc["keyframes"]],
-                candidates=[Candidate(**c) for c in doc["candidates"]],
+                video=VideoRef(**_known(VideoRef, doc["video"])),
+                keyframes=[KeyframeRef(**_known(KeyframeRef, k)) for k in doc["keyframes"]],
+                candidates=[Candidate(**_known(Candidate, c)) for c in doc["candidates"]],
                 tiles=tiles,
                 timing_s={str(k): float(v) for k, v in doc.get("timing_s", {}).items()},
                 reason=str(doc.get("reason", "")),
                 method=dict(doc.get("method", {})),
                 warnings=[str(w) for w in doc.get("warnings", [])],
+                shots=shots,
+                uncertainty=[dict(u) for u in doc.get("uncertainty", [])],
+                schema_minor=int(doc.get("schema_minor", 0)),
             )
         except ResultFormatError:
             raise
         except (KeyError, TypeError, ValueError) as exc:
             raise ResultFormatError(f"malformed locate result ({exc})") from exc
+
+
+def _known(cls: Any, obj: Any) -> dict[str, Any]:
+    """``obj``'s keys that are fields of dataclass ``cls`` (keys of a later minor ignored)."""
+    if not isinstance(obj, dict):
+        raise ResultFormatError(f"{cls.__name__.lower()} entry is not a JSON object")
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in obj.items() if k in names}
 
 
 def _finite(obj: Any) -> Any:

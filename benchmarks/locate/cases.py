@@ -46,6 +46,7 @@ class Case:
     tol_m: float
     fine: bool  # reference imagery <= 0.5 m/px (median-error goal)
     tags: list[str] = field(default_factory=list)
+    zoom: float = 0.0  # extreme-zoom case: frame GSD = reference GSD / zoom (0: not one)
 
 
 def _shot(rng: np.random.Generator, *, dep: tuple[float, float], gsd: tuple[float, float],
@@ -160,4 +161,42 @@ def make_cases() -> list[Case]:
             s = _shot(rng, dep=(45, 88), gsd=gsd, rng_m=rm, target=tgt)
             return [s], ["negative"]
         add(f"neg-{name}", src, neg, tiles, False, 0.0, False)
+    cases += zoom_cases(i)
     return cases
+
+
+# extreme zoom: the reference imagery at 0.3 m (Kampala z19) and 0.6 m (the Vegas chip
+# averaged 2x2, derived into the work folder: ``half:``); footage rendered from the finer
+# source (7.5 cm Kampala drone ortho / 0.3 m Vegas, upsampled where the zoom asks for more)
+ZOOM_REFS = [("kampala", KAMPALA_21, KAMPALA_19, 0.30),
+             ("vegas06", VEGAS, "half:" + VEGAS, 0.60)]
+ZOOMS = (4.0, 8.0, 12.0)
+
+
+def zoom_cases(start: int) -> list[Case]:
+    """Zoom 4x, 8x and 12x finer than the reference imagery, each with a wide start (the
+    shot opens at about the imagery's resolution, then zooms in) and without (the whole
+    clip is zoomed).  Scored on the most zoomed keyframe (``run.score_zoom``)."""
+    out: list[Case] = []
+    i = start
+    for name, src, ref, ref_gsd in ZOOM_REFS:
+        # the reference replaces its full-resolution original in the tile set
+        tiles = [ref if ref.endswith(t) else t for t in TILESET]
+        for zoom in ZOOMS:
+            for wide in (False, True):
+                rng = np.random.default_rng(7000 + i)
+                tgt = _ll(src, float(rng.uniform(0.4, 0.6)), float(rng.uniform(0.4, 0.6)))
+                g = ref_gsd / zoom
+                d0 = float(rng.uniform(50, 85))
+                gsd: tuple[float, ...] | float = (ref_gsd, ref_gsd, g, g) if wide else g
+                shot = ShotSpec(duration_s=8.0 if wide else 4.0, target_lonlat=tgt,
+                                heading_deg=float(rng.uniform(0, 360)),
+                                depression_deg=(d0, min(90.0, d0 + 5)),
+                                slant_range_m=600.0, gsd_m=gsd)
+                spec, tags = _spec(i, [shot], rng)
+                spec.title_card_s = 0.0
+                label = f"zoom {zoom:.0f}x" + (" wide start" if wide else "")
+                out.append(Case(f"{i:02d}_zoom-{name}", f"zoom{zoom:.0f}{'-wide' if wide else ''}",
+                                src, spec, tiles, True, 25.0, True, [label, *tags], zoom=zoom))
+                i += 1
+    return out

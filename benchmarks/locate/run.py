@@ -41,8 +41,39 @@ def town(seed: int, size: int = 1024) -> Path:
     return p
 
 
+def half(rel: str) -> Path:
+    """``rel`` (under the shared imagery) averaged 2x2: the same place at half the
+    resolution, derived into the work folder (never into the repository)."""
+    import rasterio
+    from rasterio.enums import Resampling
+
+    p = WORK / "derived" / (Path(rel).stem + "_half.tif")
+    if not p.exists():
+        p.parent.mkdir(parents=True, exist_ok=True)
+        with rasterio.open(IMAGERY / rel) as ds:
+            w, h = ds.width // 2, ds.height // 2
+            data = ds.read(out_shape=(ds.count, h, w), resampling=Resampling.average)
+            prof = ds.profile.copy()
+            prof.update(width=w, height=h, transform=ds.transform * ds.transform.scale(
+                ds.width / w, ds.height / h), tiled=False)
+            prof.pop("blockxsize", None)
+            prof.pop("blockysize", None)
+        with rasterio.open(p, "w", **prof) as out:
+            out.write(data)
+    return p
+
+
+def raster(rel: str) -> Path:
+    """A case's raster reference: ``town:<seed>``, ``half:<rel>`` or a shared-imagery path."""
+    if rel.startswith("town:"):
+        return town(int(rel.split(":")[1]))
+    if rel.startswith("half:"):
+        return half(rel.split(":", 1)[1])
+    return IMAGERY / rel
+
+
 def tile_paths(case: Case) -> list[str]:
-    paths = [str(IMAGERY / t) for t in case.tiles]
+    paths = [str(raster(t)) for t in case.tiles]
     return paths + [str(town(100 + k)) for k in range(TOWN_DISTRACTORS)]
 
 
@@ -53,20 +84,22 @@ def build(case: Case) -> tuple[Path, Path]:
     clip, truth = d / "clip.mp4", d / "clip.truth.json"
     if not truth.exists():
         d.mkdir(parents=True, exist_ok=True)
-        src = str(town(int(case.source.split(":")[1]))) if case.source.startswith("town:") \
-            else str(IMAGERY / case.source)
-        render_footage(src, clip, case.spec, truth_path=truth)
+        render_footage(str(raster(case.source)), clip, case.spec, truth_path=truth)
     return clip, truth
 
 
-def run_child(cmd: list[str], feature_cache: Path | None = None) -> tuple[int, float, float]:
-    """(exit code, wall seconds, peak RSS MB) of a child process."""
+def run_child(cmd: list[str], feature_cache: Path | None = None, repo: Path = REPO
+              ) -> tuple[int, float, float]:
+    """(exit code, wall seconds, peak RSS MB) of a child process (``repo``: the checkout
+    whose ``workbench`` package it imports)."""
     t0 = time.perf_counter()
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(repo)}
     env.pop("WORKBENCH_FEATURE_CACHE", None)
     if feature_cache is not None:
         env["WORKBENCH_FEATURE_CACHE"] = str(feature_cache)
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    # cwd = the checkout: ``python -m`` puts the cwd first on sys.path, before PYTHONPATH
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+                            cwd=repo)
     assert proc.stderr is not None
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -76,9 +109,17 @@ def run_child(cmd: list[str], feature_cache: Path | None = None) -> tuple[int, f
     return proc.returncode, time.perf_counter() - t0, usage.ru_maxrss / 1024.0
 
 
+_TRUTH: dict[Path, dict] = {}
+
+
+def truth_frame(truth_path: Path, frame_index: int) -> dict:
+    if truth_path not in _TRUTH:
+        _TRUTH[truth_path] = json.loads(truth_path.read_text())
+    return _TRUTH[truth_path]["frames"][frame_index]
+
+
 def truth_centre(truth_path: Path, frame_index: int) -> tuple[float, float] | None:
-    doc = json.loads(truth_path.read_text())
-    c = doc["frames"][frame_index]["centre"]
+    c = truth_frame(truth_path, frame_index)["centre"]
     return None if c is None else (c["lon"], c["lat"])
 
 
@@ -86,6 +127,48 @@ def dist(a: tuple[float, float], b: tuple[float, float]) -> float:
     from workbench.geo import haversine_m
 
     return haversine_m(a[0], a[1], b[0], b[1])
+
+
+def radii(doc: dict, cand: dict) -> tuple[float, float]:
+    """(1-sigma, 2-sigma) radius the engine states for candidate ``cand``: the
+    ``uncertainty`` section of ``locate.json`` (schema_minor >= 1), else 2x ``uncertainty_m``."""
+    for u in doc.get("uncertainty", []):
+        if u.get("rank") == cand["rank"]:
+            return float(u["radius_m"]), float(u["radius_2sigma_m"])
+    r = cand.get("uncertainty_m")
+    r = float("nan") if r is None else float(r)
+    return r, 2 * r
+
+
+def placements(doc: dict) -> dict[str, dict]:
+    """Keyframe id -> its placement in a located shot (schema_minor >= 1), else empty."""
+    out = {}
+    for s in doc.get("shots", []):
+        for p in s.get("placements", []):
+            out[p["keyframe"]] = p
+    return out
+
+
+def score_zoom(doc: dict, truth: Path) -> dict:
+    """The most zoomed keyframe matched (smallest true frame GSD): the engine's position
+    of its centre (its placement, else a top-5 candidate it represents) vs the truth."""
+    kfs = [k for k in doc["keyframes"] if truth_frame(truth, k["frame_index"])["gsd_m"]]
+    if not kfs:
+        return {"zkf": None, "zerr": float("inf"), "zgsd": float("nan")}
+    k = min(kfs, key=lambda k: truth_frame(truth, k["frame_index"])["gsd_m"])
+    tc = truth_centre(truth, k["frame_index"])
+    gsd = truth_frame(truth, k["frame_index"])["gsd_m"]
+    pl = placements(doc).get(k["id"])
+    if pl is not None:
+        u = pl["uncertainty"]
+        return {"zkf": k["id"], "zgsd": gsd, "zerr": dist((pl["lon"], pl["lat"]), tc),
+                "zr1": u["radius_m"], "zr2": u["radius_2sigma_m"], "zvia": pl.get("via")}
+    for c in doc["candidates"][:5]:
+        if c["keyframe_id"] == k["id"]:
+            r1, r2 = radii(doc, c)
+            return {"zkf": k["id"], "zgsd": gsd, "zerr": dist((c["lon"], c["lat"]), tc),
+                    "zr1": r1, "zr2": r2, "zvia": None}
+    return {"zkf": k["id"], "zgsd": gsd, "zerr": float("inf")}
 
 
 def score_engine(case: Case, out: Path, truth: Path) -> dict:
@@ -96,14 +179,25 @@ def score_engine(case: Case, out: Path, truth: Path) -> dict:
         tc = truth_centre(truth, kf_frame[c["keyframe_id"]])
         errs.append(dist((c["lon"], c["lat"]), tc) if tc else float("inf"))
     top = doc["candidates"][0] if doc["candidates"] else None
-    return {
+    r1, r2 = radii(doc, top) if top else (float("nan"), float("nan"))
+    # every keyframe placement of a located shot against its own truth (coverage sample)
+    cover = []
+    for kid, p in placements(doc).items():
+        tc = truth_centre(truth, kf_frame[kid])
+        if tc is not None:
+            cover.append((dist((p["lon"], p["lat"]), tc), p["uncertainty"]["radius_m"],
+                          p["uncertainty"]["radius_2sigma_m"]))
+    row = {
         "verdict": doc["verdict"], "err1": errs[0] if errs else float("inf"),
         "hit1": bool(errs and errs[0] <= case.tol_m),
         "hit5": any(e <= case.tol_m for e in errs),
         "conf": top["confidence"] if top else 0.0, "inliers": top["inliers"] if top else 0,
-        "unc": top["uncertainty_m"] if top else float("nan"),
+        "unc": r1, "unc2": r2, "cover": cover,
         "secs": doc["timing_s"]["total"], "reason": doc.get("reason", ""),
     }
+    if case.zoom:
+        row.update(score_zoom(doc, truth))
+    return row
 
 
 def score_baseline(case: Case, res: dict, truth: Path) -> dict:
@@ -158,25 +252,41 @@ def main() -> int:
                          "first case; the speed case is always cold)")
     ap.add_argument("--matcher", choices=("sift", "auto", "learned"), default=None,
                     help="pass --matcher to the engine (default: the engine's default)")
+    ap.add_argument("--shard", default="", help="i/n: only every n-th case from the i-th")
+    ap.add_argument("--save", type=Path, default=None, help="write the scored rows (JSON)")
+    ap.add_argument("--merge", type=Path, nargs="*", default=None,
+                    help="render the tables of rows saved by --save runs (no engine run)")
+    ap.add_argument("--merge-before", type=Path, nargs="*", default=[],
+                    help="with --merge: rows of runs of the earlier engine (--repo DIR)")
+    ap.add_argument("--repo", type=Path, default=REPO,
+                    help="the checkout whose engine is measured (default: this one)")
+    ap.add_argument("--before", type=Path, default=None,
+                    help="also run the engine of this checkout (e.g. an export of main) on "
+                         "every case, in the same run, and print both tables")
     args = ap.parse_args()
     extra = ["--matcher", args.matcher] if args.matcher else []
     if not IMAGERY.is_dir():
         print(f"shared imagery not found at {IMAGERY}", file=sys.stderr)
         return 2
     cases = [c for c in make_cases() if args.only in c.name]
+    if args.merge is not None:
+        return merge(args.merge, cases, args)
+    if args.shard:
+        i, n = (int(v) for v in args.shard.split("/"))
+        cases = cases[i::n]
+    sfx = args.shard.replace("/", "of")
     rows = []
+    before_rows = []
     t_all = time.perf_counter()
     for case in cases:
         clip, truth = build(case)
-        out = WORK / case.name / "engine"
         tiles = tile_paths(case)
-        rc, wall, mem = run_child([PY, "-m", "workbench", "-q", "locate", str(clip),
-                                   "--tiles", *tiles, "--out", str(out), *extra],
-                                  None if args.cold else WORK / "feature_cache")
-        row: dict = {"case": case, "engine_mem": mem}
-        row["engine"] = score_engine(case, out, truth) if rc == 0 else {
-            "verdict": f"exit {rc}", "err1": float("inf"), "hit1": False, "hit5": False,
-            "conf": 0.0, "inliers": 0, "unc": float("nan"), "secs": wall, "reason": ""}
+        row = run_engine(case, clip, truth, tiles, extra, "engine", args.repo.resolve(),
+                         None if args.cold else WORK / f"feature_cache{sfx}")
+        if args.before is not None:
+            before_rows.append(run_engine(
+                case, clip, truth, tiles, extra, "engine_before", args.before.resolve(),
+                None if args.cold else WORK / f"feature_cache_before{sfx}"))
         if not args.no_baseline:
             bj = WORK / case.name / "baseline.json"
             rc, wall, mem = run_child([PY, str(HERE / "baseline.py"), str(clip), str(bj), *tiles])
@@ -190,14 +300,133 @@ def main() -> int:
               f"engine {e['verdict']:11s} err {e['err1']:9.1f} m conf {e['conf']:.2f} "
               f"inl {e['inliers']:4d} {e['secs']:5.1f} s {row['engine_mem']:5.0f} MB | "
               f"baseline err {b.get('err1', float('nan')):9.1f} m inl {b.get('inliers', 0):4d} "
-              f"{b.get('secs', 0):5.1f} s", flush=True)
+              f"{b.get('secs', 0):5.1f} s"
+              + (f" | zoom err {e['zerr']:.1f} m" if case.zoom else ""), flush=True)
         rows.append(row)
+    if args.save is not None:
+        def plain(rs: list[dict]) -> list[dict]:
+            return [{**r, "case": r["case"].name} for r in rs]
+        args.save.write_text(json.dumps({"after": plain(rows), "before": plain(before_rows),
+                                         "wall_s": time.perf_counter() - t_all}))
     speed = run_speed() if args.speed else None
     table = render_table(rows, not args.no_baseline, speed, time.perf_counter() - t_all)
+    table += "\n\n" + zoom_table(rows, before_rows) + "\n\n" + coverage_table(rows, before_rows)
+    if before_rows:
+        table += "\n\nBefore (" + str(args.before) + ", same run):\n\n" + render_table(
+            before_rows, False, None, 0.0).rsplit("\n\nBenchmark wall", 1)[0]
     print(table)
     if not args.no_readme and not args.only:
         write_readme(table, rows)
     return 0
+
+
+def merge(paths: list[Path], cases: list[Case], args: argparse.Namespace) -> int:
+    """The tables of several ``--save`` runs (shards of one run) together."""
+    by_name = {c.name: c for c in cases}
+    rows: list[dict] = []
+    before: list[dict] = []
+    wall = 0.0
+    for p in paths:
+        doc = json.loads(p.read_text())
+        for key, out in (("after", rows), ("before", before)):
+            out += [{**r, "case": by_name[r["case"]]} for r in doc[key]
+                    if r["case"] in by_name]
+        wall = max(wall, doc["wall_s"])
+    for p in args.merge_before:
+        doc = json.loads(p.read_text())
+        before += [{**r, "case": by_name[r["case"]]} for r in doc["after"]
+                   if r["case"] in by_name]
+    order = {c.name: i for i, c in enumerate(cases)}
+    rows.sort(key=lambda r: order[r["case"].name])
+    before.sort(key=lambda r: order[r["case"].name])
+    table = render_table(rows, False, None, wall)
+    table += "\n\n" + zoom_table(rows, before) + "\n\n" + coverage_table(rows, before)
+    if before:
+        table += "\n\nBefore (" + str(args.before) + ", same run):\n\n" + render_table(
+            before, False, None, 0.0).rsplit("\n\nBenchmark wall", 1)[0]
+    print(table)
+    if not args.no_readme:
+        write_readme(table, rows)
+    return 0
+
+
+def run_engine(case: Case, clip: Path, truth: Path, tiles: list[str], extra: list[str],
+               name: str, repo: Path, cache: Path | None) -> dict:
+    """One engine run (the CLI of ``repo`` in a child process), scored."""
+    out = WORK / case.name / name
+    rc, wall, mem = run_child([PY, "-m", "workbench", "-q", "locate", str(clip), "--tiles",
+                               *tiles, "--out", str(out), *extra], cache, repo)
+    row: dict = {"case": case, "engine_mem": mem}
+    row["engine"] = score_engine(case, out, truth) if rc == 0 else {
+        "verdict": f"exit {rc}", "err1": float("inf"), "hit1": False, "hit5": False,
+        "conf": 0.0, "inliers": 0, "unc": float("nan"), "unc2": float("nan"), "cover": [],
+        "secs": wall, "reason": "", "zerr": float("inf")}
+    return row
+
+
+def _med(v: list[float]) -> str:
+    v = [x for x in v if x == x and x != float("inf")]
+    return f"{statistics.median(v):.2f}" if v else "-"
+
+
+def zoom_table(rows: list[dict], before: list[dict]) -> str:
+    """Extreme-zoom cases: the most zoomed keyframe's position (hit = within 25 m)."""
+    def cells(rs: list[dict]) -> str:
+        e = [r["engine"] for r in rs]
+        hits = sum(x["zerr"] <= r["case"].tol_m for x, r in zip(e, rs, strict=True))
+        hit1 = sum(x["hit1"] for x in e)
+        wrong = sum(x["verdict"] == "located" and not x["hit1"] for x in e)
+        return (f"{hit1}/{len(rs)} | {wrong} | {hits}/{len(rs)} | "
+                f"{_med([x['zerr'] for x in e])} | {_med([x['secs'] for x in e])}")
+
+    zr = [r for r in rows if r["case"].zoom]
+    if not zr:
+        return ""
+    groups = sorted({r["case"].group for r in zr}, key=lambda g: (len(g), g))
+    head = ("| group | cases | hit@1 | located but wrong | most zoomed keyframe placed "
+            "(<= 25 m) | its median error (m) | median s |")
+    lines = ["### Extreme zoom (most zoomed keyframe)", ""]
+    for label, rs_all in (("after", rows), ("before", before)):
+        zs = [r for r in rs_all if r["case"].zoom]
+        if not zs:
+            continue
+        lines += [f"{label}:", "", head, "|---|---|---|---|---|---|---|"]
+        for g in groups:
+            rs = [r for r in zs if r["case"].group == g]
+            lines.append(f"| {g} | {len(rs)} | {cells(rs)} |")
+        lines.append(f"| all | {len(zs)} | {cells(zs)} |")
+        lines.append("")
+        lines += ["| case | verdict | most zoomed kf | its GSD (m) | via | error (m) | "
+                  "stated 1-sigma (m) | s |", "|---|---|---|---|---|---|---|---|"]
+        for r in zs:
+            e = r["engine"]
+            lines.append(f"| {r['case'].name} {r['case'].tags[0]} | {e['verdict']} | "
+                         f"{e.get('zkf')} | {e.get('zgsd', float('nan')):.3f} | "
+                         f"{e.get('zvia') or '-'} | {e['zerr']:.2f} | "
+                         f"{e.get('zr1', float('nan')):.2f} | {e['secs']:.1f} |")
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
+def coverage_table(rows: list[dict], before: list[dict]) -> str:
+    """Share of true positions inside the stated 1-sigma and 2-sigma radii (hits only)."""
+    lines = ["### Uncertainty coverage (true position inside the stated radius)", "",
+             "| engine | sample | n | inside 1-sigma | inside 2-sigma | median error / 1-sigma |",
+             "|---|---|---|---|---|---|"]
+    for label, rs in (("after", rows), ("before", before)):
+        pos = [r["engine"] for r in rs if r["case"].positive and r["engine"]["hit1"]]
+        samples = {"rank-1 candidates of hits": [(e["err1"], e["unc"], e["unc2"]) for e in pos],
+                   "every keyframe placement": [c for e in pos for c in e["cover"]]}
+        for name, v in samples.items():
+            v = [x for x in v if x[1] == x[1]]
+            if not v:
+                continue
+            n = len(v)
+            i1 = sum(err <= r1 for err, r1, _ in v)
+            i2 = sum(err <= r2 for err, _, r2 in v)
+            lines.append(f"| {label} | {name} | {n} | {100 * i1 / n:.0f} % | "
+                         f"{100 * i2 / n:.0f} % | {_med([err / r1 for err, r1, _ in v])} |")
+    return "\n".join(lines)
 
 
 def run_speed() -> dict:

@@ -13,6 +13,7 @@ from workbench.imagery.catalog import Tile, TileCatalog
 from workbench.match import MatchHypothesis
 from workbench.match.geometry import hypothesis_scores
 from workbench.rank import rank_hypotheses
+from workbench.rank.ranking import rank_shots
 
 W, H = 640, 360
 
@@ -116,3 +117,71 @@ def test_a_place_that_neighbouring_frames_do_not_confirm_loses_credibility(tile:
     far = [SimpleNamespace(id="kf0000", shot_index=1, time_s=1.0), kfs[1],
            SimpleNamespace(id="kf0002", shot_index=0, time_s=30.0)]
     assert rank_hypotheses(lone, far)[0] == "located"
+
+
+def test_each_shot_gets_its_own_place_and_the_verdict_says_which(tile: Tile) -> None:
+    # shot 0 sees place A (two keyframes), shot 1 place B, shot 2 nothing
+    hyps = [_hyp(tile, "kf0000", (400, 400), 80), _hyp(tile, "kf0001", (402, 401), 60, seed=2),
+            _hyp(tile, "kf0002", (1600, 1600), 80, seed=1)]
+    r = rank_shots(hyps, _kfs(4, [0, 0, 1, 2]))
+    assert r.verdict == "located", r.reason
+    by_shot = {s.shot: s for s in r.shots}
+    assert set(by_shot) == {0, 1, 2}
+    assert by_shot[0].verdict == by_shot[1].verdict == "located"
+    assert by_shot[2].verdict == "not_located" and by_shot[2].candidate_rank is None
+    a, b = (r.candidates[by_shot[s].candidate_rank - 1] for s in (0, 1))
+    assert a.rank != b.rank
+    assert np.hypot(*(np.subtract(tile.lonlat_to_px([[a.lon, a.lat]])[0], (400, 400)))) < 5
+    assert np.hypot(*(np.subtract(tile.lonlat_to_px([[b.lon, b.lat]])[0], (1600, 1600)))) < 5
+    assert sorted(p.keyframe for p in by_shot[0].placements) == ["kf0000", "kf0001"]
+    assert "shot 0: place" in r.reason and "shot 2: not located" in r.reason
+    for p in by_shot[0].placements:
+        assert p.via is None and p.uncertainty["radius_m"] > 0
+        assert p.uncertainty["components"]["imagery_m"] is None
+
+
+def test_an_ambiguous_shot_does_not_hide_a_located_one(tile: Tile) -> None:
+    # shot 0: one keyframe matching two places equally; shot 1: a clear place
+    hyps = [_hyp(tile, "kf0000", (400, 400), 80), _hyp(tile, "kf0000", (1200, 400), 80, seed=3),
+            _hyp(tile, "kf0001", (1600, 1600), 90, seed=1),
+            _hyp(tile, "kf0002", (1601, 1600), 70, seed=4)]
+    r = rank_shots(hyps, _kfs(3, [0, 1, 1]))
+    by_shot = {s.shot: s for s in r.shots}
+    assert by_shot[0].verdict == "ambiguous" and by_shot[1].verdict == "located"
+    assert r.verdict == "located"
+    assert by_shot[1].candidate_rank == 1  # rank 1 is the located shot's place
+    assert by_shot[0].placements == []
+    # the ambiguous keyframe alone: ambiguous
+    assert rank_shots(hyps[:2], _kfs(1)).verdict == "ambiguous"
+
+
+def test_keyframes_without_a_shot_are_one_group(tile: Tile) -> None:
+    hyps = [_hyp(tile, "kf0000", (400, 400), 80), _hyp(tile, "kf0001", (1600, 1600), 80, seed=1)]
+    kfs = [SimpleNamespace(id="kf0000"), SimpleNamespace(id="kf0001", shot_index=-1)]
+    r = rank_shots(hyps, kfs)
+    assert r.verdict == "ambiguous" and [s.shot for s in r.shots] == [-1]
+
+
+def test_a_chained_keyframe_is_placed_but_adds_no_confidence(tile: Tile) -> None:
+    wide = _hyp(tile, "kf0000", (900, 900), 17)
+    zoom = _hyp(tile, "kf0001", (905, 902), 17, seed=5)
+    zoom.scores.update(chained=1.0, chain_error_px=2.0)
+    zoom.via, zoom.via_homography = "kf0000", np.eye(3)
+    kfs = [SimpleNamespace(id=f"kf000{i}", shot_index=0, time_s=float(i)) for i in range(2)]
+    alone = rank_shots([wide], kfs[:1])
+    both = rank_shots([wide, zoom], kfs)
+    assert both.candidates[0].confidence == pytest.approx(alone.candidates[0].confidence)
+    assert both.candidates[0].supporting_keyframes == ["kf0000"]
+    assert both.verdict == "located"
+    placed = {p.keyframe: p for p in both.shots[0].placements}
+    assert placed["kf0001"].via == "kf0000"
+    # the chain's error is part of the match error of the chained placement
+    own = rank_shots([zoom.__class__(**{**zoom.__dict__, "scores": {
+        k: v for k, v in zoom.scores.items() if k not in ("chained", "chain_error_px")}})],
+        kfs[1:])
+    plain = own.shots[0].placements[0].uncertainty["components"]["match_m"]
+    assert placed["kf0001"].uncertainty["components"]["match_m"] > plain
+    # only chained evidence: nothing is located
+    assert rank_shots([zoom], kfs).verdict == "not_located"
+    # without the chain the wide keyframe's neighbour counts as not confirming the place
+    assert rank_shots([wide], kfs).candidates[0].confidence < alone.candidates[0].confidence

@@ -4,6 +4,7 @@ ground truth, and the same answer through locate --target, the app and ``case po
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -139,3 +140,36 @@ def test_position_is_the_homography_and_grid_and_flags_extrapolation() -> None:
     assert np.isnan(few.uncertainty_m) and format_uncertainty(few.uncertainty_m) == "not estimated"
     with pytest.raises(UsageError, match="homography"):
         pixel_position([], kxy, txy, transform, crs, 0.5, (1.0, 1.0))
+
+
+def test_radius_by_parts_adds_the_imagery_in_quadrature() -> None:
+    from workbench.position import TWO_SIGMA, Uncertainty, ce90_to_sigma_m, uncertainty
+
+    u = Uncertainty(match_m=3.0, extrapolation_m=1.0)
+    assert u.radius_m == pytest.approx(4.0) and u.imagery_m is None
+    v = u.with_imagery(3.0, "analyst")
+    assert v.radius_m == pytest.approx(5.0) and v.imagery_source == "analyst"
+    assert v.radius_2sigma_m == pytest.approx(TWO_SIGMA * 5.0)
+    assert u.with_imagery(float("nan")).imagery_m is None
+    assert u.with_match_error(4.0).match_m == pytest.approx(5.0)
+    doc = v.to_json()
+    assert doc["components"] == {"match_m": 3.0, "extrapolation_m": 1.0, "imagery_m": 3.0}
+    assert doc["radius_m"] == pytest.approx(5.0)
+    # a CE90 of 2.146 sigma-per-axis is the circular normal's 90 % radius
+    assert ce90_to_sigma_m(2.1460) == pytest.approx(1.5096, abs=1e-3)
+    # the parts of a real fit: extrapolation only outside the hull, imagery as given
+    h = np.diag([0.5, 0.5, 1.0])
+    k = np.array([[x, y] for x in (50, 100, 150) for y in (50, 100, 150)], float)
+    t = k * 0.5 + np.random.default_rng(0).normal(0, 0.3, k.shape)
+    inside = uncertainty(h, k, t, (100, 100), 1.0, imagery_accuracy_m=2.0)
+    outside = uncertainty(h, k, t, (400, 100), 1.0, imagery_accuracy_m=2.0)
+    assert inside.extrapolation_m == 0 and outside.extrapolation_m > outside.match_m
+    assert inside.imagery_m == outside.imagery_m == 2.0
+    pos = pixel_position(h, k, t, (1.0, 0, 500000, 0, -1.0, 100000), "EPSG:32636", 1.0,
+                         (100, 100), imagery_accuracy_m=2.0, imagery_source="analyst")
+    assert pos.components is not None and pos.uncertainty_m == pytest.approx(
+        pos.components.radius_m)
+    target = pos.to_target()
+    assert target["uncertainty_imagery_m"] == 2.0
+    assert target["uncertainty_m"] == pytest.approx(math.hypot(
+        target["uncertainty_match_m"] + target["uncertainty_extrapolation_m"], 2.0))

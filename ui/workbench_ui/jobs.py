@@ -15,6 +15,7 @@ import numpy as np
 from workbench.case.casefile import Case, new_case
 from workbench.imagery.catalog import TileCatalog
 from workbench.keyframes.model import KeyframeSet, make_keyframe
+from workbench.locate.assemble import shots_of_result
 from workbench.locate.pipeline import locate, write_locate_json
 from workbench.progress import CancelToken, ProgressCallback, check_cancel, report
 from workbench.report import write_reports
@@ -123,7 +124,8 @@ def relocate_job(
         kfs = [make_keyframe(Frame(index=ref.frame_index, pts_s=ref.time_s, image=image),
                              mask, id=ref.id, manual=manual, sharpness=ref.sharpness)
                for ref, image, mask, manual in stored_keyframes(case)]
-    kset = KeyframeSet(video=probe(video, compute_hash=False), keyframes=kfs, shots=[])
+        shots = shots_of_result(case.result)  # locate gives each keyframe its frame's shot
+    kset = KeyframeSet(video=probe(video, compute_hash=False), keyframes=kfs, shots=shots)
     result = locate(video, tiles, out_dir=out_dir, keyframes=kset, progress=progress,
                     cancel=cancel)
     write_locate_json(result, out_dir)

@@ -145,6 +145,14 @@ def summary(result: LocateResult, out: Path | None = None) -> str:
                 f"{c.target['lat']:.6f}, {c.target['lon']:.6f}"
                 f" {format_uncertainty(c.target.get('uncertainty_m'))}"
             )
+    chained = any(p.via for shot in result.shots for p in shot.placements)
+    for s in result.shots if len(result.shots) > 1 or chained else []:
+        name = "no shot" if s.shot < 0 else f"shot {s.shot}"
+        where = f"place #{s.candidate_rank}" if s.verdict == "located" else \
+            s.verdict.replace("_", " ")
+        via = [f"{p.keyframe} via {p.via}" for p in s.placements if p.via]
+        lines.append(f"  {name} ({len(s.keyframes)} keyframe(s)): {where}"
+                     + (f"; zoomed {', '.join(via)}" if via else ""))
     t = result.timing_s
     search = result.method.get("search")
     if isinstance(search, dict):

@@ -257,8 +257,9 @@ def _nothing(video: str | os.PathLike[str], kset: KeyframeSet | None, cfg: Locat
 
 def _to_sources(result: LocateResult, windows: Sequence[Window], vrts: Sequence[Path],
                 hash_tiles: bool) -> None:
-    """Rewrite window tiles of ``result`` as their original rasters (in place); tiles
-    searched whole keep their reference (hashed when ``hash_tiles``)."""
+    """Rewrite window tiles of ``result`` (candidates and shot placements) as their
+    original rasters (in place); tiles searched whole keep their reference (hashed when
+    ``hash_tiles``)."""
     by_vrt = {str(v): w for v, w in zip(vrts, windows, strict=True)}
     for c in result.candidates:
         w = by_vrt.get(c.tile)
@@ -274,6 +275,13 @@ def _to_sources(result: LocateResult, windows: Sequence[Window], vrts: Sequence[
         c.scores["window_col_off"] = float(w.col_off)
         c.scores["window_row_off"] = float(w.row_off)
         c.tile = w.raster.path
+    for p in (p for s in result.shots for p in s.placements):
+        w = by_vrt.get(p.tile)
+        if w is None:
+            continue
+        shift = np.array([[1.0, 0.0, w.col_off], [0.0, 1.0, w.row_off], [0.0, 0.0, 1.0]])
+        p.homography = (shift @ np.asarray(p.homography, np.float64)).tolist()
+        p.tile = w.raster.path
     refs: dict[str, TileRef] = {}
     vrt_paths = {str(v) for v in vrts}
     for ref in result.tiles:

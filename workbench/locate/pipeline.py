@@ -30,7 +30,7 @@ from workbench.errors import (
     VideoError,
 )
 from workbench.hashing import sha256_file
-from workbench.imagery.catalog import Tile, TileCatalog
+from workbench.imagery.catalog import TileCatalog
 from workbench.keyframes import (
     Keyframe,
     KeyframeSet,
@@ -39,14 +39,21 @@ from workbench.keyframes import (
     make_keyframe,
 )
 from workbench.keyframes.store import write_keyframe_files
+from workbench.locate.assemble import (
+    ImageryAccuracy,
+    assign_shots,
+    finish_candidates,
+    finish_placements,
+    shot_ranges,
+)
 from workbench.locate.model import LOCATE_JSON, LocateConfig
+from workbench.locate.zoom import chain_zoomed
 from workbench.match.model import MatchHypothesis
 from workbench.match.pipeline import check_matcher, finish_matching, match_keyframe
 from workbench.match.tilefeatures import TileFeatureCache
-from workbench.position import candidate_pixel_position
 from workbench.progress import CancelToken, ProgressCallback, check_cancel, report, scaled
-from workbench.rank.ranking import rank_hypotheses
-from workbench.results import Candidate, LocateResult, VideoRef
+from workbench.rank.ranking import Ranking, rank_shots
+from workbench.results import LocateResult, VideoRef
 from workbench.video.reader import probe, read_frame
 
 log = logging.getLogger(__name__)
@@ -112,6 +119,8 @@ def locate(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     hypothesis_filter: Callable[[list[MatchHypothesis]], list[MatchHypothesis]] | None = None,
+    imagery_accuracy_m: ImageryAccuracy = None,
+    imagery_accuracy_source: str = "given",
 ) -> LocateResult:
     """Find where ``video`` was filmed among the rasters in ``tile_paths``.
 
@@ -128,6 +137,18 @@ def locate(
             a saved extraction, :func:`reuse_keyframes`, to give the same result).
         hypothesis_filter: applied to all match hypotheses before ranking (the region
             index drops the same place found twice in overlapping windows of one raster).
+        imagery_accuracy_m: the reference imagery's stated horizontal accuracy (1-sigma
+            radial, metres; :func:`workbench.position.ce90_to_sigma_m` converts a CE90):
+            one value for all rasters or per raster path / file name.  Added in
+            quadrature to every radius and listed as its ``imagery_m`` part; ``None``
+            (default): not known, the radii are relative to the imagery.
+        imagery_accuracy_source: where that figure comes from (``"analyst"``,
+            ``"metadata: ..."``), recorded with it.
+
+    Keyframes without a shot (picked by hand) get the shot of their frame, else of the
+    nearest keyframe in time (:func:`workbench.locate.assemble.assign_shots`); each shot is
+    judged on its own (``result.shots``), and a keyframe the imagery cannot match (extreme
+    zoom) is placed through a wider keyframe of its shot (:mod:`workbench.locate.zoom`).
 
     Returns:
         A :class:`LocateResult`; ``verdict`` is ``not_located`` (with ``reason``) when
@@ -169,6 +190,7 @@ def locate(
     chosen = select_keyframes(kset.keyframes, cfg.max_keyframes) if kset else []
     if kset is not None and not chosen:
         reason = "no usable keyframe (all frames are overlay, black or title card)"
+    chosen = assign_shots(chosen, kset)
     with_companions = keyframes is None if companions is None else companions
     if with_companions and kset is not None and chosen and cfg.companion_s > 0:
         chosen = add_companions(video, chosen, kset, cfg.max_keyframes, cfg.companion_s)
@@ -199,13 +221,19 @@ def locate(
     t_m = time.perf_counter() - t_m
     if hypothesis_filter is not None:
         hyps = hypothesis_filter(hyps)
+    # a keyframe zoomed beyond the imagery: placed through a wider keyframe of its shot
+    t_z = time.perf_counter()
+    hyps.extend(chain_zoomed(video, chosen, hyps, gates, cancel=cancel))
+    t_m += time.perf_counter() - t_z
+    ranking = rank_shots(hyps, chosen, cfg.rank) if chosen else Ranking("not_located", [], "")
+    verdict, cands = ranking.verdict, ranking.candidates
     if chosen:
-        verdict, cands, rank_reason = rank_hypotheses(hyps, chosen, cfg.rank)
-        reason = rank_reason
-    else:
-        verdict, cands = "not_located", []
-    if target_xy is not None:
-        _geolocate_target(cands, catalog.tiles, target_xy)
+        reason = ranking.reason
+    unc_section = finish_candidates(cands, catalog.tiles, target_xy, imagery_accuracy_m,
+                                    imagery_accuracy_source)
+    finish_placements(ranking.shots, ranking.placed, target_xy, imagery_accuracy_m,
+                      imagery_accuracy_source)
+    shot_ranges(ranking.shots, kset)
     report(progress, "writing results", 0.97)
     video_ref = _video_ref(video, kset)
     tile_refs = []
@@ -236,8 +264,11 @@ def locate(
             "hypotheses": len(hyps),
             "keyframes_extracted": len(kset.keyframes) if kset else 0,
             "target_xy": list(target_xy) if target_xy is not None else None,
+            "chained_hypotheses": sum(1 for h in hyps if h.scores.get("chained")),
         },
         warnings=warnings,
+        shots=ranking.shots,
+        uncertainty=unc_section,
     )
     sub_set = None
     if out_dir is not None and kset is not None and chosen:
@@ -294,25 +325,6 @@ def _video_ref(video: str | os.PathLike[str], kset: KeyframeSet | None) -> Video
     if kset is not None:
         return kset.video.to_ref()
     return probe(video).to_ref()
-
-
-def _geolocate_target(
-    cands: list[Candidate], tiles: Sequence[Tile], target_xy: tuple[float, float]
-) -> None:
-    """Put the ground position of keyframe pixel ``target_xy`` on every candidate, through
-    :func:`workbench.position.candidate_pixel_position` (the app and ``case point`` use
-    the same function, so the same pixel gets the same lon/lat and radius everywhere)."""
-    by_path = {str(t.path): t for t in tiles}
-    for c in cands:
-        tile = by_path.get(c.tile)
-        if tile is None:
-            continue
-        try:
-            pos = candidate_pixel_position(c, tuple(tile.transform)[:6], tile.crs_wkt,
-                                           tile.gsd_m, target_xy)
-        except UsageError:  # beyond this candidate's horizon: no target position
-            continue
-        c.target = pos.to_target()
 
 
 def write_locate_outputs(

@@ -60,6 +60,16 @@ class SiftMatcher:
             group_variants = keyframe_variants(kf.image, kf.overlay_mask, cfg, only=group)
             variants += group_variants
             per_tile = _match_group(group_variants, db, tiles, cache, cfg, (w, h), per_tile)
+        most = max((len(f.kxy) for fs in per_tile.values() for f in fs), default=0)
+        if most < cfg.grow_below and cfg.zoom_levels:
+            # deep zoom: nothing convincing at the usual scales; the keyframe may be far
+            # finer than the imagery, so shrink it further (small images, few features)
+            for group in groups:
+                check_cancel(cancel)
+                deep = keyframe_variants(kf.image, kf.overlay_mask, cfg, only=group,
+                                         levels=cfg.zoom_levels, min_side=cfg.zoom_min_side)
+                variants += deep
+                per_tile = _match_group(deep, db, tiles, cache, cfg, (w, h), per_tile)
         hyps: list[MatchHypothesis] = []
         top = max((len(f.kxy) for fs in per_tile.values() for f in fs), default=0)
         for j, (ti, found) in enumerate(sorted(per_tile.items())):

@@ -46,6 +46,9 @@ class MatchConfig:
     the backend choice and the learned backend's own settings (``learned``).
 
     ``frame_levels``: keyframe shrink factors tried (1 = full resolution).
+    ``zoom_levels``: further shrink factors tried only for a keyframe the others leave
+    without a plausible placement (footage up to ~12x finer than the imagery), on
+    images down to ``zoom_min_side`` px.
     ``stretches``: vertical stretch factors (affine simulation of oblique views).
     ``polarities``: ``"normal"`` and/or ``"inverted"`` (white-hot thermal).
     ``ratio``: Lowe ratio-test threshold.  ``ransac_px``: MAGSAC threshold in
@@ -68,6 +71,8 @@ class MatchConfig:
     """
 
     frame_levels: tuple[float, ...] = (1.0, 0.5, 0.25)
+    zoom_levels: tuple[float, ...] = (0.16, 0.11, 0.08)
+    zoom_min_side: int = 32
     stretches: tuple[float, ...] = (1.0, 1.6)
     polarities: tuple[str, ...] = POLARITIES
     ratio: float = 0.85
@@ -98,7 +103,10 @@ class MatchHypothesis:
     ``keyframe_xy`` / ``tile_xy``: ``(N, 2) float64`` inlier tie points (keyframe
     full-resolution px / tile level-0 px).  ``scores``: geometric statistics
     (see :func:`workbench.match.geometry.hypothesis_scores`) plus ``putative`` matches,
-    ``polarity`` (0 normal, 1 inverted), ``stretch`` and ``level``.
+    ``polarity`` (0 normal, 1 inverted), ``stretch`` and ``level``.  A *chained*
+    hypothesis (``scores["chained"] == 1``) places a zoomed keyframe through ``via``, a
+    wider keyframe of the same shot: ``via_homography`` ``(3, 3) float64`` maps this
+    keyframe's px -> ``via``'s px (:mod:`workbench.locate.zoom`).
     """
 
     keyframe_id: str
@@ -109,6 +117,8 @@ class MatchHypothesis:
     inliers: int
     scores: dict[str, float] = field(default_factory=dict)
     frame_size: tuple[int, int] = (0, 0)  # (width, height) of the keyframe
+    via: str | None = None
+    via_homography: np.ndarray | None = None
 
 
 @dataclass

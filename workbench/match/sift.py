@@ -32,14 +32,18 @@ from workbench.match.tilefeatures import TileFeatures
 
 def keyframe_variants(
     image: np.ndarray, overlay_mask: np.ndarray | None, config: MatchConfig,
-    only: tuple[str, float] | None = None,
+    only: tuple[str, float] | None = None, *, levels: Sequence[float] | None = None,
+    min_side: int | None = None,
 ) -> list[Variant]:
     """Describe a ``(H, W, 3) uint8`` BGR keyframe under every (polarity, stretch, level).
 
     ``overlay_mask``: ``(H, W) uint8`` 255 = burned-in overlay (no keypoints there).
-    ``only``: restrict to one ``(polarity, stretch)`` group.
+    ``only``: restrict to one ``(polarity, stretch)`` group.  ``levels`` / ``min_side``:
+    instead of ``config.frame_levels`` / ``config.frame_min_side`` (the deep-zoom pass).
     Returned keypoints are in the keyframe's full-resolution pixel grid.
     """
+    levels = config.frame_levels if levels is None else levels
+    min_side = config.frame_min_side if min_side is None else min_side
     grey = to_grey(image)
     h, w = grey.shape
     usable = usable_mask(grey, overlay_mask)
@@ -52,10 +56,10 @@ def keyframe_variants(
         for stretch in config.stretches:
             if only is not None and stretch != only[1]:
                 continue
-            for level in config.frame_levels:
+            for level in levels:
                 sx, sy = level, level * stretch
                 nw, nh = round(w * sx), round(h * sy)
-                if min(nw, nh) < config.frame_min_side or max(sx, sy) > 2.0:
+                if min(nw, nh) < min_side or max(sx, sy) > 2.0:
                     continue
                 interp = cv2.INTER_AREA if sx < 1 else cv2.INTER_LINEAR
                 img = cv2.resize(base, (nw, nh), interpolation=interp)
