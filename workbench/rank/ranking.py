@@ -32,6 +32,7 @@ from workbench.match.gates import effective_inliers, plausibility
 from workbench.match.geometry import camera_error, frame_corners, frame_outline
 from workbench.match.model import MatchHypothesis
 from workbench.position import radius_m
+from workbench.rank.calibration import calibrated_confidences, cluster_evidence
 from workbench.rank.model import MAX_CONFIDENCE, RankConfig
 from workbench.results import Candidate, Verdict
 
@@ -102,8 +103,13 @@ def rank_hypotheses(
     clusters = _cluster(items, cfg)
     kf_info = {str(k.id): (getattr(k, "shot_index", None), getattr(k, "time_s", None))
                for k in keyframes}
-    for cl in clusters:
-        cl.credibility = _cluster_credibility(cl, cfg) * _unconfirmed_factor(cl, kf_info, cfg)
+    # confidence = calibrated probability of being right (workbench.rank.calibration)
+    shot_ids = {k: v[0] for k, v in kf_info.items()}
+    evidence = [cluster_evidence(cl.members, _cluster_credibility(cl, cfg),
+                                 _unconfirmed_factor(cl, kf_info, cfg), shot_ids, n_kf)
+                for cl in clusters]
+    for cl, p in zip(clusters, calibrated_confidences(evidence), strict=True):
+        cl.credibility = p
     clusters.sort(key=lambda c: -c.credibility)
     shot_of = {str(k.id): getattr(k, "shot_index", None) for k in keyframes}
     cands = [_candidate(cl, cl.credibility) for cl in clusters[: cfg.max_candidates]]
