@@ -1,0 +1,66 @@
+"""Small analysis views of a decoded frame, read straight from its YUV planes.
+
+The keyframe pass looks at every frame through two small images: a grey image
+``analysis_width`` wide and a 160 px BGR thumbnail.  Converting the whole frame to BGR
+first (FFmpeg's scaler with an area filter) costs more than decoding it; for 8-bit
+4:2:0 frames (nearly all footage) this module instead downscales the luma and chroma
+planes with OpenCV's area filter and converts only the 160 px thumbnail to BGR
+(ITU-R BT.601, limited range: FFmpeg's default for these streams), so the pass spends
+its time on the analysis, not on pixel format conversion.  The grey image is the
+limited-range luma stretched to full range, as ``cv2.cvtColor(BGR, GRAY)`` of the
+converted frame gives.  Other formats and rotated streams use
+:meth:`workbench.video.model.RawFrame.to_analysis`.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from workbench.video.model import RawFrame
+
+_FAST_FORMATS = frozenset({"yuv420p", "yuvj420p"})
+# limited-range luma (16-235) -> full-range grey (0-255)
+_Y_LUT = np.clip(np.round((np.arange(256) - 16.0) * 255.0 / 219.0), 0, 255).astype(np.uint8)
+# BT.601 limited range YUV -> BGR, applied as one affine colour transform
+_YUV_TO_BGR = np.array([
+    [255 / 219, 2.017 * 255 / 224, 0.0, -16 * 255 / 219 - 128 * 2.017 * 255 / 224],
+    [255 / 219, -0.392 * 255 / 224, -0.813 * 255 / 224,
+     -16 * 255 / 219 + 128 * (0.392 + 0.813) * 255 / 224],
+    [255 / 219, 0.0, 1.596 * 255 / 224, -16 * 255 / 219 - 128 * 1.596 * 255 / 224],
+], np.float32) * np.array([1.0, 1.0, 1.0, 1.0], np.float32)
+_FULL_RANGE = frozenset({"yuvj420p"})
+
+
+def _plane(frame: object, i: int, w: int, h: int) -> np.ndarray:
+    p = frame.planes[i]  # type: ignore[attr-defined]
+    return np.frombuffer(p, np.uint8).reshape(-1, p.line_size)[:h, :w]
+
+
+def analysis_views(raw: RawFrame, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(gray (h, width) uint8, bgr160 (h', 160, 3) uint8 BGR)`` of ``raw``, display
+    orientation; the same views as ``RawFrame.to_analysis`` within a few grey levels."""
+    f = raw.frame
+    fmt = getattr(getattr(f, "format", None), "name", "")
+    cw, ch = int(getattr(f, "width", 0)), int(getattr(f, "height", 0))
+    if raw.rotation or fmt not in _FAST_FORMATS or not 160 <= width < cw:
+        return raw.to_analysis(width)
+    h = max(2, round(ch * width / cw))
+    y = cv2.resize(_plane(f, 0, cw, ch), (width, h), interpolation=cv2.INTER_AREA)
+    th = max(2, round(h * 160 / width))
+    y160 = cv2.resize(y, (160, th), interpolation=cv2.INTER_AREA)
+    cw2, ch2 = (cw + 1) // 2, (ch + 1) // 2
+    u = cv2.resize(_plane(f, 1, cw2, ch2), (160, th), interpolation=cv2.INTER_AREA)
+    v = cv2.resize(_plane(f, 2, cw2, ch2), (160, th), interpolation=cv2.INTER_AREA)
+    if fmt in _FULL_RANGE:  # JPEG range: no stretch
+        gray = y
+        m = np.array([[1.0, 1.772, 0.0, -128 * 1.772],
+                      [1.0, -0.344136, -0.714136, 128 * (0.344136 + 0.714136)],
+                      [1.0, 0.0, 1.402, -128 * 1.402]], np.float32)
+    else:
+        gray = cv2.LUT(y, _Y_LUT)
+        m = _YUV_TO_BGR
+    yuv = cv2.merge([y160, u, v]).astype(np.float32)
+    bgr = cv2.transform(yuv, m)
+    thumb = np.clip(bgr + 0.5, 0, 255).astype(np.uint8)
+    return gray, thumb
