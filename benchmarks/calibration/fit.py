@@ -265,6 +265,47 @@ def write_model(m: cal.Model, version: str) -> None:
     p.write_text(text)
 
 
+def compare_matchers(model: cal.Model) -> None:
+    """``--matcher sift`` vs ``auto`` (learned extra installed) on the benchmark clips both
+    collections hold: hit@1, wrong ``located``, seconds (the engine's own total)."""
+    import statistics
+
+    runs = {m: {d["name"]: d for d in load("bench", m)} for m in ("sift", "auto")}
+    names = sorted(set(runs["sift"]) & set(runs["auto"]))
+    if not names:
+        return
+    print(f"\n`--matcher sift` vs `--matcher auto` (learned installed), benchmarks/locate, "
+          f"{len(names)} clips collected by both:\n")
+    print("| | sift | auto |")
+    print("|---|---|---|")
+    res = {m: [rank_clip(runs[m][n], model) for n in names] for m in runs}
+    secs = {m: [float(runs[m][n]["secs"]) for n in names] for m in runs}
+    learned = sum(sum(1 for h in runs["auto"][n]["hyps"] if h.scores.get("learned"))
+                  for n in names)
+
+    def row(label: str, f: Any) -> None:
+        print(f"| {label} | {f('sift')} | {f('auto')} |")
+
+    def pos(m: str) -> list[ClipResult]:
+        return [r for r in res[m] if r.positive]
+
+    row("positives hit@1", lambda m: f"{sum(r.right1 for r in pos(m))}/{len(pos(m))}")
+    row("positives `located` and right",
+        lambda m: f"{sum(r.right1 and r.verdict == 'located' for r in pos(m))}/{len(pos(m))}")
+    row("`located` but wrong (positives + negatives)",
+        lambda m: str(sum(r.verdict == "located" and not r.right1 for r in res[m])))
+    row("negatives `located`", lambda m: str(sum(r.verdict == "located" for r in res[m]
+                                                  if not r.positive)))
+    row("median seconds per clip", lambda m: f"{statistics.median(secs[m]):.1f}")
+    row("total seconds", lambda m: f"{sum(secs[m]):.0f}")
+    for g in sorted({runs["sift"][n]["family"] for n in names}):
+        idx = [i for i, n in enumerate(names) if runs["sift"][n]["family"] == g]
+        row(f"{g}: hit@1 / median s", lambda m, idx=idx: (
+            f"{sum(res[m][i].right1 for i in idx)}/{len(idx)} / "
+            f"{statistics.median(secs[m][i] for i in idx):.1f}"))
+    print(f"\nlearned hypotheses (auto): {learned}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--matcher", default="sift")
@@ -331,6 +372,7 @@ def main() -> int:
     print("\nbenchmark per clip: name verdict conf right1 n_kf")
     for r in bench_res:
         print(f"  {r.clip:22s} {r.verdict:11s} {r.conf:.3f} {int(r.right1)} {r.n_kf1}")
+    compare_matchers(model)
     if a.write:
         write_model(model, version)
         print("written to workbench/rank/calibration.py")

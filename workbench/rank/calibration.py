@@ -101,11 +101,9 @@ def with_rivals(evidence: Sequence[Evidence]) -> list[Evidence]:
 
 def strength(e: Evidence) -> float:
     """One evidence-strength score of a place, increasing with every kind of support:
-    ``log(1 + inliers x plausibility) + log(keyframes agreeing) + log(unconfirmed)
-    + log(share) - log(1 + rivals)``."""
+    ``log(1 + inliers x plausibility) + log(keyframes agreeing) + log(unconfirmed)``."""
     return (math.log1p(max(0.0, e.inliers) * max(0.0, e.plausibility))
-            + math.log(max(1, e.n_keyframes)) + math.log(max(1e-6, e.unconfirmed))
-            + math.log(max(1e-3, e.share)) - math.log1p(e.n_rivals))
+            + math.log(max(1, e.n_keyframes)) + math.log(max(1e-6, e.unconfirmed)))
 
 
 @dataclass(frozen=True)
@@ -129,13 +127,23 @@ class Model:
         return max(self.probs)
 
     def probability(self, e: Evidence) -> float:
-        """The calibrated probability that the place of ``e`` is right."""
-        return self.probs[bisect.bisect_right(self.edges, strength(e))]
+        """The calibrated probability that the place of ``e`` is right: the fitted share
+        right at its :func:`strength`, times its ``combined`` evidence (the best
+        keyframe's share of its own credibility, raised by agreeing keyframes: places one
+        keyframe matches equally well exclude each other, so their probabilities cannot
+        add up to more than one, and agreement of other keyframes makes a coincidence
+        less likely)."""
+        return self.probs[bisect.bisect_right(self.edges, strength(e))] * max(0.0, e.combined)
 
 
 # BEGIN FITTED (written by benchmarks/calibration/fit.py; do not edit by hand)
-MODEL_VERSION = "unfitted"
-MODEL = Model(version=MODEL_VERSION, edges=(), probs=(0.5,), counts=(0,))
+MODEL_VERSION = "bins-78clips-49places-sift"
+MODEL = Model(
+    version=MODEL_VERSION,
+    edges=(),
+    probs=(0.9804,),
+    counts=(49,),
+)
 # END FITTED
 
 
