@@ -59,8 +59,8 @@ class OverlayConfig:
     """
 
     sample_px: float = 3.0
-    min_gap: int = 4
-    max_width: int = 640
+    min_gap: int = 3
+    max_width: int = 960
     cap_px: float = 2.0
     min_predicted: float = 120.0
     max_ratio: float = 0.35
