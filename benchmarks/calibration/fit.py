@@ -7,14 +7,19 @@
    (:class:`workbench.rank.calibration.Evidence`) with its label: right when the
    place's position is within the clip's hit radius of the true ground position of its
    keyframe's centre.
-2. Fits the logistic model (L2, Newton iterations, numpy only) on all of it; reports
-   5-fold cross-validated calibration (folds by clip) on the calibration set.
+2. Fits the model of :mod:`workbench.rank.calibration` on all of it (equal-count bins of
+   evidence strength, ``(right + 1) / (n + 2)`` per bin, adjacent bins pooled while not
+   increasing); reports 5-fold cross-validated calibration (folds by clip).
 3. Scores ``benchmarks/locate`` (``.cache/evidence/bench-<matcher>``, never used to fit)
    with the fitted model through the real ranking: ECE (top-1 candidate of each clip
    and all candidates), precision / recall of ``located``, wrong ``located``, right
    answers supported by several keyframes below ``located``; draws the reliability
    diagram ``benchmarks/calibration_reliability.png``.
-4. ``--write``: writes the coefficients into ``workbench/rank/calibration.py``.
+4. When both ``bench-sift`` and ``bench-auto`` evidence exist: ``--matcher sift`` vs
+   ``auto`` (learned extra installed) on the benchmark clips both hold.
+5. ``--write``: writes the fitted constants into ``workbench/rank/calibration.py``.
+
+Prints Markdown tables; the collection (``collect.py``) is the slow part, this is seconds.
 """
 
 from __future__ import annotations
@@ -35,9 +40,10 @@ REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(HERE))
 
+from collect import KfStub  # noqa: E402  (unpickling needs the class)
+
 import workbench.rank.calibration as cal  # noqa: E402
 import workbench.rank.ranking as ranking  # noqa: E402
-from collect import KfStub  # noqa: E402  (unpickling needs the class)
 from workbench.geo import haversine_m  # noqa: E402
 from workbench.rank.model import RankConfig  # noqa: E402
 
@@ -78,7 +84,8 @@ def _right(doc: dict[str, Any], kf: str, lon: float, lat: float) -> bool:
 
 
 def rank_clip(doc: dict[str, Any], model: cal.Model | str | None,
-              record: list[cal.Evidence] | None = None) -> ClipResult:
+              record: list[cal.Evidence] | None = None,
+              cfg: RankConfig | None = None) -> ClipResult:
     """The real ranking of one cached clip with ``model`` (recording the evidence);
     ``"previous"``: the confidence before calibration (credibility capped at 0.99)."""
     real = ranking.calibrated_confidences
@@ -92,7 +99,7 @@ def rank_clip(doc: dict[str, Any], model: cal.Model | str | None,
 
     ranking.calibrated_confidences = spy  # type: ignore[assignment]
     try:
-        verdict, cands, _ = ranking.rank_hypotheses(doc["hyps"], doc["kfs"], RankConfig())
+        verdict, cands, _ = ranking.rank_hypotheses(doc["hyps"], doc["kfs"], cfg or RankConfig())
     finally:
         ranking.calibrated_confidences = real  # type: ignore[assignment]
     cl = [(c.confidence, _right(doc, c.keyframe_id, c.lon, c.lat)) for c in cands]
@@ -121,12 +128,12 @@ def fit(pl: list[Place], min_bin: int = 25, max_bins: int = 6) -> cal.Model:
     k = max(1, min(max_bins, n // min_bin))
     cuts = [round(i * n / k) for i in range(k + 1)]
     bins = [[pts[cuts[i]:cuts[i + 1]]] for i in range(k)]
-    # blocks: (right, n, [points]) merged while a lower bin is more often right
+    # blocks: (right, n, [points]) merged while a lower bin is right at least as often
     blocks = [[sum(r for _, r in b[0]), len(b[0]), b[0]] for b in bins if b[0]]
     i = 0
     while i < len(blocks) - 1:
         (r0, n0, p0), (r1, n1, p1) = blocks[i], blocks[i + 1]
-        if (r0 + 1) / (n0 + 2) > (r1 + 1) / (n1 + 2):
+        if (r0 + 1) / (n0 + 2) >= (r1 + 1) / (n1 + 2):  # pool equal bins too
             blocks[i] = [r0 + r1, n0 + n1, p0 + p1]
             del blocks[i + 1]
             i = max(0, i - 1)
@@ -369,6 +376,25 @@ def main() -> int:
             f"calibrated confidence {version} ({len(docs)} calibration clips; "
             f"benchmark {len(bench)} clips)")
     print(f"\nreliability diagram: {PNG.relative_to(REPO)}")
+    print("\n`located` threshold (RankConfig.located_at) sweep, fitted model: precision / "
+          "recall / wrong `located`\n")
+    print("| located_at | calibration set (5-fold CV) | benchmarks/locate |")
+    print("|---|---|---|")
+    for at in (0.5, 0.6, 0.7, 0.8, 0.9):
+        c = RankConfig(located_at=at)
+        cvr = []
+        for k in range(5):
+            m = fit([p for p in pl if fold[p.clip] != k])
+            cvr += [rank_clip(d, m, cfg=c) for d in docs if fold[d["name"]] == k]
+        br = [rank_clip(d, model, cfg=c) for d in bench]
+
+        def pr(rs: list[ClipResult], at: float = at) -> str:
+            s = located_stats(rs, at)
+            return (f"{s['located_right']}/{s['located']} / {s['located_right']}/{s['n_pos']} / "
+                    f"{s['located_wrong']}")
+
+        print(f"| {at:.1f}{' (current)' if at == cfg.located_at else ''} | {pr(cvr)} | "
+              f"{pr(br)} |")
     print("\nbenchmark per clip: name verdict conf right1 n_kf")
     for r in bench_res:
         print(f"  {r.clip:22s} {r.verdict:11s} {r.conf:.3f} {int(r.right1)} {r.n_kf1}")

@@ -184,8 +184,7 @@ def main() -> None:
                 out = subprocess.run([sys.executable, __file__, "--child", method, str(video),
                                       args.base], capture_output=True, text=True, check=True)
                 res[method] = json.loads(out.stdout.strip().splitlines()[-1])
-            wb, wa, sd, pa = (res["workbench"], res["workbench-all"], res["pyscenedetect"],
-                              res["pyav"])
+            wb, wa, sd = res["workbench"], res["workbench-all"], res["pyscenedetect"]
             n = wb["frames"]
             row = {
                 "clip": f"{h}p ({(h * 16 // 9) // 2 * 2}x{h}) {secs} s",
@@ -217,10 +216,10 @@ def main() -> None:
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for r in rows:
-        def f(m: str) -> str:
+        def f(m: str, r: dict = r) -> str:
             return f"{r[m]['fps']:.0f} ({r[m]['cpu_fps']:.0f})"
 
-        def ratio(a: str, b: str) -> str:
+        def ratio(a: str, b: str, r: dict = r) -> str:
             return f"{r[a]['cpu_fps'] / r[b]['cpu_fps']:.2f}"
 
         line = f"| {r['clip']} | {r['frames']} | {f('workbench')} | {r['workbench']['mb']:.0f} |"

@@ -5,16 +5,23 @@ places (clusters).  For each place this module reads the evidence the engine alr
 has (:class:`Evidence`: inliers and geometric plausibility of the best placement, its
 share of its keyframe's credibility, how many keyframes and shots agree, how many
 near-identical frames of the same shot do *not* see it, how many rival places there
-are) and maps it through a small logistic model fitted on a generated calibration set
-(``benchmarks/calibration``: rendered clips with truth, disjoint from
-``benchmarks/locate``, with negatives).  The output is meant to be read as a
-probability: of candidates reported at 0.8, about 8 in 10 are right.
+are) and maps it to a probability through a small model fitted on a generated
+calibration set (``benchmarks/calibration``: rendered clips with truth, disjoint from
+``benchmarks/locate``, with negatives): the share of right places per bin of evidence
+strength (:func:`strength`), as a posterior mean ``(right + 1) / (n + 2)``, made
+monotone, times the place's combined evidence (which keeps places that exclude each
+other, one keyframe matching two places, from both looking certain).  Read it as a
+probability: of candidates reported at 0.8, about 8 in 10 should be right.
 
-The coefficients are constants below (:data:`MODEL`), written by
-``benchmarks/calibration/fit.py``; :data:`MODEL_VERSION` names the fit.  The largest
-probability reported (``cap``) is fitted too: it is the rule-of-three upper bound of the
-error rate among the calibration set's most confident candidates, so a confidence never
-claims more certainty than the data behind it supports.
+Why not a logistic regression on the features: on the calibration set (and on the
+benchmark) every place that passes the geometric gates is right; there is no wrong
+place to fit a slope on, so the data only bound the error rate, and that is what the
+fitted value says (``(n + 1) / (n + 2)`` for ``n`` right places of ``n``).  Refitting
+with wrong places in the set makes the bins separate by themselves.
+
+The fitted constants are below (:data:`MODEL`), written by
+``benchmarks/calibration/fit.py``; :data:`MODEL_VERSION` names the fit.
+:data:`workbench.rank.model.MAX_CONFIDENCE` still caps what is reported.
 """
 
 from __future__ import annotations
@@ -91,7 +98,7 @@ def cluster_evidence(
 
 
 def with_rivals(evidence: Sequence[Evidence]) -> list[Evidence]:
-    """``evidence`` with ``n_rivals`` filled in (places with at least half the combined evidence)."""
+    """``evidence`` with ``n_rivals`` set: other places with at least half the combined evidence."""
     out = []
     for i, e in enumerate(evidence):
         n = sum(1 for j, o in enumerate(evidence) if j != i and o.combined >= 0.5 * e.combined)
@@ -137,12 +144,12 @@ class Model:
 
 
 # BEGIN FITTED (written by benchmarks/calibration/fit.py; do not edit by hand)
-MODEL_VERSION = "bins-78clips-49places-sift"
+MODEL_VERSION = "bins-178clips-107places-sift"
 MODEL = Model(
     version=MODEL_VERSION,
-    edges=(),
-    probs=(0.9804,),
-    counts=(49,),
+    edges=(4.6052,),
+    probs=(0.931, 0.9878),
+    counts=(27, 80),
 )
 # END FITTED
 
