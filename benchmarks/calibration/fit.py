@@ -229,7 +229,8 @@ def diagram(sets: dict[str, list[tuple[float, bool]]], path: Path, title: str) -
             cv2.putText(img, str(n), (px + 6, py + 14 + 11 * k), cv2.FONT_HERSHEY_SIMPLEX, 0.35,
                         col, 1, cv2.LINE_AA)
         cv2.putText(img, f"{name}: ECE {ece(pairs):.3f}, n={len(pairs)}",
-                    (x0 + 8, m + 16 + 16 * k), cv2.FONT_HERSHEY_SIMPLEX, 0.4, col, 1, cv2.LINE_AA)
+                    (x0 + pw // 5, m + ph * 3 // 4 + 16 * k), cv2.FONT_HERSHEY_SIMPLEX, 0.4, col,
+                    1, cv2.LINE_AA)
     # histogram (log counts)
     x1 = 2 * m + pw
     allmax = 1
