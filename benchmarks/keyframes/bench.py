@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -85,28 +86,52 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def child(method: str, video: str) -> None:
-    """Run one method on one clip; print JSON with timing and results."""
-    t0 = time.perf_counter()
-    if method.startswith("workbench"):
-        from workbench.keyframes import KeyframeConfig, extract_keyframes
+def _cpu_s() -> float:
+    """CPU seconds of this process, all threads (user + system)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
+
+def child(method: str, video: str, base: str = "") -> None:
+    """Run one method on one clip; print JSON with timing and results.
+
+    ``workbench`` / ``workbench-all``: this tree's keyframe pass (capped / uncapped);
+    ``workbench-base``: the same pass from the code tree ``base`` (e.g. an older commit
+    exported with ``git archive``); ``pyav``: a plain threaded PyAV decode of every
+    frame (``thread_type = "AUTO"``, no conversion); ``pyscenedetect``: PySceneDetect's
+    ``detect(path, ContentDetector())``.
+    """
+    if method == "workbench-base":
+        sys.path.insert(0, base)
+    if method.startswith("workbench"):  # imports before the clock starts (all methods)
+        from workbench.keyframes import KeyframeConfig, extract_keyframes
+    elif method == "pyscenedetect":
+        from scenedetect import ContentDetector, detect
+    t0 = time.perf_counter()
+    c0 = _cpu_s()
+    picks: list[int] = []
+    cuts: list[int] = []
+    if method.startswith("workbench"):
         cap = None if method == "workbench-all" else KeyframeConfig().max_keyframes
         ks = extract_keyframes(video, KeyframeConfig(max_keyframes=cap))
         frames = int(ks.stats["frames_decoded"])
         picks = [k.frame_index for k in ks.keyframes]
         cuts = [s.start_frame for s in ks.shots]
+    elif method == "pyav":
+        with av.open(video) as c:
+            st = c.streams.video[0]
+            st.thread_type = "AUTO"
+            frames = sum(1 for _ in c.decode(st))
     else:
-        from scenedetect import ContentDetector, detect
-
         scenes = detect(video, ContentDetector())
         picks = [int((a.get_frames() + b.get_frames()) // 2) for a, b in scenes]
         cuts = [int(a.get_frames()) for a, _ in scenes]
         frames = int(scenes[-1][1].get_frames()) if scenes else 0
     wall = time.perf_counter() - t0
+    cpu = _cpu_s() - c0
     peak_mb = _peak_rss_mb()
-    print(json.dumps({"wall_s": wall, "frames": frames, "picks": picks, "cuts": cuts,
-                      "peak_mb": peak_mb}))
+    print(json.dumps({"wall_s": wall, "cpu_s": cpu, "frames": frames, "picks": picks,
+                      "cuts": cuts, "peak_mb": peak_mb}))
 
 
 def recall(shots: list[list[int]], picks: list[int]) -> float:
@@ -127,12 +152,17 @@ def cut_precision(shots: list[list[int]], cuts: list[int]) -> float:
     return sum(any(abs(c - t) <= 1 for t in truth) for c in found) / max(1, len(found))
 
 
+METHODS = ("workbench", "workbench-all", "workbench-base", "pyav", "pyscenedetect")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", default="/tmp/workbench-bench-keyframes")
     ap.add_argument("--sizes", default="480,1080")
     ap.add_argument("--lengths", default="30,300")
-    ap.add_argument("--child", nargs=2, metavar=("METHOD", "VIDEO"))
+    ap.add_argument("--base", default="",
+                    help="a code tree (folder holding workbench/) to measure as 'before'")
+    ap.add_argument("--child", nargs="+", metavar="ARG")
     args = ap.parse_args()
     if args.child:
         child(*args.child)
@@ -140,6 +170,7 @@ def main() -> None:
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     rows = []
+    methods = [m for m in METHODS if m != "workbench-base" or args.base]
     for h in (int(v) for v in args.sizes.split(",")):
         for secs in (int(v) for v in args.lengths.split(",")):
             video = work / f"clip_{h}p_{secs}s.mp4"
@@ -149,44 +180,60 @@ def main() -> None:
                 tpath.write_text(json.dumps(shots))
             shots = json.loads(tpath.read_text())
             res = {}
-            for method in ("workbench", "workbench-all", "pyscenedetect"):
-                out = subprocess.run([sys.executable, __file__, "--child", method, str(video)],
-                                     capture_output=True, text=True, check=True)
+            for method in methods:
+                out = subprocess.run([sys.executable, __file__, "--child", method, str(video),
+                                      args.base], capture_output=True, text=True, check=True)
                 res[method] = json.loads(out.stdout.strip().splitlines()[-1])
             wb, wa, sd = res["workbench"], res["workbench-all"], res["pyscenedetect"]
-            fps = 25.0
+            n = wb["frames"]
             row = {
                 "clip": f"{h}p ({(h * 16 // 9) // 2 * 2}x{h}) {secs} s",
-                "frames": wb["frames"],
-                "wb_fps": wb["frames"] / wb["wall_s"],
-                "wb_rt": wb["frames"] / wb["wall_s"] / fps,
-                "wb_mb": wb["peak_mb"],
-                "sd_fps": wb["frames"] / sd["wall_s"],
-                "sd_rt": wb["frames"] / sd["wall_s"] / fps,
-                "sd_mb": sd["peak_mb"],
-                "ratio": sd["wall_s"] / wb["wall_s"],
+                "frames": n,
+                "shots": len(shots),
                 "wb_recall": recall(shots, wa["picks"]),
                 "wb_cut_recall": cut_recall(shots, wa["cuts"]),
-                "wa_fps": wa["frames"] / wa["wall_s"], "wa_mb": wa["peak_mb"],
-                "keyframes_capped": len(wb["picks"]),
                 "sd_cut_recall": cut_recall(shots, sd["cuts"]),
                 "wb_cut_precision": cut_precision(shots, wa["cuts"]),
-                "sd_cut_precision": cut_precision(shots, sd["cuts"]), "keyframes": len(wa["picks"]),
-                "shots": len(shots),
+                "sd_cut_precision": cut_precision(shots, sd["cuts"]),
+                "keyframes_capped": len(wb["picks"]), "keyframes": len(wa["picks"]),
             }
+            for m in methods:
+                row[m] = {"fps": n / res[m]["wall_s"], "cpu_fps": n / max(1e-9, res[m]["cpu_s"]),
+                          "mb": res[m]["peak_mb"]}
             rows.append(row)
             print(json.dumps(row), flush=True)
-    print("\n| clip | frames | workbench fps (x real time) | peak MB | PySceneDetect fps "
-          "(x real time) | peak MB | speed ratio psd/wb | uncapped: fps / peak MB | shots | "
-          "keyframes (uncapped) | shot recall | cut recall wb / psd | cut precision wb / psd |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print(f"\nload average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n")
+    print("Throughput = frames / wall second (frames / CPU second of all threads); "
+          "ratios use CPU seconds (robust to the shared machine's load).\n")
+    head = "| clip | frames | workbench | peak MB |"
+    if args.base:
+        head += " before (base tree) | peak MB |"
+    head += (" PySceneDetect | peak MB | PyAV threaded decode | peak MB | wb / PySceneDetect |"
+             " wb / PyAV |")
+    if args.base:
+        head += " before / PySceneDetect | before / PyAV |"
+    head += " shots | keyframes (uncapped) | shot recall | cut recall wb / psd |"
+    print(head)
+    print("|" + "---|" * (head.count("|") - 1))
     for r in rows:
-        print(f"| {r['clip']} | {r['frames']} | {r['wb_fps']:.0f} ({r['wb_rt']:.1f}x) | "
-              f"{r['wb_mb']:.0f} | {r['sd_fps']:.0f} ({r['sd_rt']:.1f}x) | {r['sd_mb']:.0f} | "
-              f"{r['ratio']:.2f} | {r['wa_fps']:.0f} / {r['wa_mb']:.0f} | {r['shots']} | "
-              f"{r['keyframes_capped']} ({r['keyframes']}) | {r['wb_recall']:.2f} | "
-              f"{r['wb_cut_recall']:.2f} / {r['sd_cut_recall']:.2f} | "
-              f"{r['wb_cut_precision']:.2f} / {r['sd_cut_precision']:.2f} |")
+        def f(m: str, r: dict = r) -> str:
+            return f"{r[m]['fps']:.0f} ({r[m]['cpu_fps']:.0f})"
+
+        def ratio(a: str, b: str, r: dict = r) -> str:
+            return f"{r[a]['cpu_fps'] / r[b]['cpu_fps']:.2f}"
+
+        line = f"| {r['clip']} | {r['frames']} | {f('workbench')} | {r['workbench']['mb']:.0f} |"
+        if args.base:
+            line += f" {f('workbench-base')} | {r['workbench-base']['mb']:.0f} |"
+        line += (f" {f('pyscenedetect')} | {r['pyscenedetect']['mb']:.0f} | {f('pyav')} |"
+                 f" {r['pyav']['mb']:.0f} | {ratio('workbench', 'pyscenedetect')} |"
+                 f" {ratio('workbench', 'pyav')} |")
+        if args.base:
+            line += (f" {ratio('workbench-base', 'pyscenedetect')} |"
+                     f" {ratio('workbench-base', 'pyav')} |")
+        line += (f" {r['shots']} | {r['keyframes_capped']} ({r['keyframes']}) |"
+                 f" {r['wb_recall']:.2f} | {r['wb_cut_recall']:.2f} / {r['sd_cut_recall']:.2f} |")
+        print(line)
 
 
 if __name__ == "__main__":

@@ -52,6 +52,7 @@ from workbench.keyframes.overlay import (
     upscale_mask,
 )
 from workbench.keyframes.shots import CutDetector, FrameStats, MotionTracker, measure
+from workbench.keyframes.views import analysis_views
 from workbench.progress import CancelToken, ProgressCallback, check_cancel, report
 from workbench.video.model import Frame, RawFrame
 from workbench.video.reader import iter_raw_frames, probe
@@ -213,7 +214,7 @@ class _Pass:
     # -- per frame -------------------------------------------------------------------
 
     def feed(self, raw: RawFrame) -> None:
-        gray, thumb = raw.to_analysis(self.cfg.analysis_width)
+        gray, thumb = analysis_views(raw, self.cfg.analysis_width)
         if self.analysis_shape is None:
             self.analysis_shape = gray.shape
             self.ov_shape = raw.to_gray(self.cfg.overlay.max_width).shape

@@ -84,7 +84,8 @@ def measure(
     luma, contrast = float(mean[0, 0]), float(std[0, 0])
     lap = cv2.Laplacian(gray, cv2.CV_32F, ksize=3)
     blocks = cv2.resize(cv2.multiply(lap, lap), _BLOCKS, interpolation=cv2.INTER_AREA)
-    sharpness = float(np.median(blocks))
+    v = np.sort(blocks, axis=None)  # the median of the 144 blocks, without np.median's overhead
+    sharpness = float(0.5 * (v[(v.size - 1) // 2] + v[v.size // 2]))
     thumb = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)  # block and histogram statistics at 160 px
     g32 = thumb.astype(np.float32)
     bmean = cv2.resize(g32, _BLOCKS, interpolation=cv2.INTER_AREA)

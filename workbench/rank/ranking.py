@@ -41,6 +41,7 @@ from workbench.match.gates import effective_inliers, plausibility
 from workbench.match.geometry import camera_error, frame_corners, frame_outline
 from workbench.match.model import MatchHypothesis
 from workbench.position import uncertainty
+from workbench.rank.calibration import calibrated_confidences, cluster_evidence
 from workbench.rank.model import MAX_CONFIDENCE, RankConfig
 from workbench.results import Candidate, Placement, ShotResult, Verdict
 
@@ -147,8 +148,9 @@ def rank_shots(
             g.post = g.cred / max(total, 1e-12)
     clusters = [cl for cl in _cluster(items, cfg) if cl.keyframes(chained=False)]
     kf_info = {str(k.id): (shot_of[str(k.id)], getattr(k, "time_s", None)) for k in keyframes}
-    for cl in clusters:
-        cl.credibility = candidate_confidence(cl.members, kf_info, cfg)
+    for cl, p in zip(clusters, _calibrated([cl.members for cl in clusters], kf_info, cfg, n_kf),
+                     strict=True):
+        cl.credibility = p
     clusters.sort(key=lambda c: -c.credibility)
     placed: dict[str, MatchHypothesis] = {}
     shots = _judge_shots(clusters, keyframes, kf_info, cfg, placed)
@@ -174,6 +176,23 @@ def rank_shots(
 
 
 # --- confidence (one function: the calibrated model replaces its body) ---------------
+
+
+def _calibrated(groups: Sequence[Sequence[_Hyp]], kf_info: dict[str, tuple[int, Any]],
+                cfg: RankConfig, n_matched: int) -> list[float]:
+    """The confidence of each place (``groups``: the members putting keyframes there,
+    strongest first): the calibrated probability of being right
+    (:mod:`workbench.rank.calibration`), from the evidence of :func:`candidate_confidence`
+    and the keyframes, shots and rival places.  Chained placements (a zoomed frame placed
+    through a wider one) add no evidence."""
+    shot_ids = {k: v[0] for k, v in kf_info.items()}
+    evidence = []
+    for mem in groups:
+        own = [m for m in mem if not m.chained] or list(mem)
+        evidence.append(cluster_evidence(own, _cluster_credibility(mem, cfg),
+                                         _unconfirmed_factor(mem, kf_info, cfg), shot_ids,
+                                         n_matched))
+    return calibrated_confidences(evidence)
 
 
 def candidate_confidence(
@@ -249,8 +268,10 @@ def _judge_shots(
         for cl in clusters:
             mem = [m for m in cl.members if m.hyp.keyframe_id in in_shot]
             if any(not m.chained for m in mem):
-                scored.append((candidate_confidence(mem, kf_info, cfg), cl, mem))
-        scored.sort(key=lambda t: -t[0])
+                scored.append((0.0, cl, mem))
+        confs = _calibrated([t[2] for t in scored], kf_info, cfg, len(ids))
+        scored = sorted(((c, cl, mem) for c, (_, cl, mem) in zip(confs, scored, strict=True)),
+                        key=lambda t: -t[0])
         res = ShotResult(shot, sorted(ids), "not_located", None, 0.0,
                          "no geometrically plausible match for this shot's keyframes")
         if not scored:
