@@ -22,7 +22,7 @@ from PyQt6.QtWidgets import QFileDialog, QMessageBox
 from workbench import __version__
 from workbench.errors import WorkbenchError
 from workbench_ui.dialogs import SHORTCUTS_HTML
-from workbench_ui.jobs import locate_into_case, relocate_job
+from workbench_ui.jobs import locate_into_case, read_case_keyframes, relocate_job
 from workbench_ui.opener import CASE_FILTER, Opener
 from workbench_ui.report_dialog import ReportDialog
 from workbench_ui.review import Review
@@ -197,9 +197,26 @@ class Controller(QObject):
         self.refresh()
 
     def _locate_ok(self, path: object) -> None:
+        """The locate job made the case: decode its keyframes in a worker thread (the
+        slow part of opening it), then open it (:meth:`_open_located`).  The job is not
+        over until the case is open."""
+        case_path = Path(str(path))
+        self.v.locate_panel.set_progress("loading the result", -1)
+        self.v.locate_panel.cancel_btn.setEnabled(False)  # (the case exists already)
+        task = Task(read_case_keyframes, case_path, name="load the result",
+                    with_progress=False, parent=self)
+        task.succeeded.connect(lambda kfs: self._open_located(case_path, kfs))
+        # (a failure to read is reported by opening it here, with the case's own error)
+        task.failed.connect(lambda _m: self._open_located(case_path, None))
+        task.cancelled.connect(lambda: self._open_located(case_path, None))
+        self.job = task
+        self.pool.run(task)
+
+    def _open_located(self, path: Path, keyframes: object) -> None:
         self.job = None
+        kfs = keyframes if isinstance(keyframes, list) else None
         try:
-            self.s.open_case(Path(str(path)), untitled=True)
+            self.s.open_case(path, untitled=True, keyframes=kfs)
         except (WorkbenchError, OSError) as exc:
             self._job_end(f"The case could not be opened: {describe_error(exc)}", error=True)
             return
