@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from PyQt6.QtCore import QObject, pyqtSignal
+from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 from PyQt6.QtWidgets import QFileDialog, QMessageBox
 
 from workbench import __version__
@@ -201,7 +201,7 @@ class Controller(QObject):
         slow part of opening it), then open it (:meth:`_open_located`).  The job is not
         over until the case is open."""
         case_path = Path(str(path))
-        self.v.locate_panel.set_progress("loading the result", -1)
+        self.v.locate_panel.set_progress("loading the result", 1.0)
         self.v.locate_panel.cancel_btn.setEnabled(False)  # (the case exists already)
         task = Task(read_case_keyframes, case_path, name="load the result",
                     with_progress=False, parent=self)
@@ -287,10 +287,14 @@ class Controller(QObject):
         self.refresh()
 
     def _on_keyframes(self) -> None:
-        w, s = self.v, self.s
-        w.strip.set_keyframes(s.keyframes)
-        masks = [k.mask for k in s.keyframes if k.mask is not None and not k.manual]
-        w.frames.set_mask(masks[0] if masks else None)
+        self.v.strip.set_keyframes(self.s.keyframes)  # (thumbnails follow, a few a turn)
+        # the frame viewer's HUD tint in a later event-loop turn: opening a case is
+        # already a long turn; it reads the keyframes of the moment it runs
+        QTimer.singleShot(0, self._frames_mask)
+
+    def _frames_mask(self) -> None:
+        masks = [k.mask for k in self.s.keyframes if k.mask is not None and not k.manual]
+        self.v.frames.set_mask(masks[0] if masks else None)
 
     def _on_decisions(self) -> None:
         self.v.candidates.set_decisions(self.s.decisions())
