@@ -69,6 +69,10 @@ class Controller(QObject):
         self.s = session
         self.job: Task | ProcessTask | None = None
         self.pool = TaskPool(self)
+        self._mask_timer = QTimer(self)  # (see _on_keyframes)
+        self._mask_timer.setSingleShot(True)
+        self._mask_timer.setInterval(0)
+        self._mask_timer.timeout.connect(self._frames_mask)
         s, v = self.s, views
         s.caseChanged.connect(self._on_case)
         s.keyframesChanged.connect(self._on_keyframes)
@@ -290,7 +294,7 @@ class Controller(QObject):
         self.v.strip.set_keyframes(self.s.keyframes)  # (thumbnails follow, a few a turn)
         # the frame viewer's HUD tint in a later event-loop turn: opening a case is
         # already a long turn; it reads the keyframes of the moment it runs
-        QTimer.singleShot(0, self._frames_mask)
+        self._mask_timer.start()
 
     def _frames_mask(self) -> None:
         masks = [k.mask for k in self.s.keyframes if k.mask is not None and not k.manual]
