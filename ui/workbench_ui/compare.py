@@ -239,7 +239,7 @@ class CompareWidget(QWidget):
         h, w = rgba.shape[:2]
         # (QImage.copy: the pixmap owns its pixels, not the numpy buffer)
         self._warp_item.setPixmap(QPixmap.fromImage(
-            QImage(rgba.data, w, h, rgba.strides[0], QImage.Format.Format_RGBA8888).copy()))
+            QImage(rgba.tobytes(), w, h, rgba.strides[0], QImage.Format.Format_RGBA8888).copy()))
         self._divider_line.setVisible(True)
         self._set_outline(data)
         self._apply_overlay_controls()
