@@ -147,3 +147,43 @@ def test_thumbnails_fill_in_a_few_per_event_loop_turn(qtbot: Any) -> None:
     strip.set_keyframes(entries[:2])
     strip.set_keyframes([])
     assert strip.count() == 0 and strip.thumbnails_pending() == 0
+
+
+def test_comparison_overlay_colours_and_hud_tint_made_when_shown(qtbot: Any,
+                                                                  tmp_path: Path) -> None:
+    """The overlay prepared in the worker (RGBA) shows the warped keyframe's own colours;
+    the HUD tint, made only when first shown, follows the box across candidates."""
+    from test_ui_support import make_synthetic
+    from workbench_ui.compare import CompareWidget
+    from workbench_ui.compare_data import prepare
+
+    from workbench.compare import warp_to_crop
+
+    syn = make_synthetic(tmp_path / "syn")
+    w = CompareWidget()
+    qtbot.addWidget(w)
+    w.resize(900, 450)
+    w.show()
+    cand = syn.result.candidates[0]
+    data = prepare(cand, syn.tile_ref, syn.keyframe, syn.mask)
+    w.apply(data)
+    warped, alpha = warp_to_crop(syn.keyframe, cand, data.crop, syn.mask)
+    img = w._warp_item.pixmap().toImage()
+    ys, xs = np.nonzero(alpha == 255)
+    assert len(xs) > 100
+    for i in np.linspace(0, len(xs) - 1, 25).astype(int):
+        c = img.pixelColor(int(xs[i]), int(ys[i]))
+        b, g, r = (int(v) for v in warped[ys[i], xs[i]])
+        assert (c.red(), c.green(), c.blue(), c.alpha()) == (r, g, b, 255)
+
+    left = w.left
+    assert not w.mask_box.isChecked() and not left.mask_visible()
+    w.mask_box.setChecked(True)
+    assert left.mask_visible()
+    w.apply(data)  # next candidate with the box on: the tint is there at once
+    assert left.mask_visible()
+    w.mask_box.setChecked(False)
+    assert not left.mask_visible()
+    w.clear()
+    w.mask_box.setChecked(True)
+    assert not left.mask_visible()  # nothing to tint without a keyframe
