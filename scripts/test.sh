@@ -11,4 +11,9 @@ export QT_QPA_PLATFORM=${QT_QPA_PLATFORM:-offscreen}
 echo "== ruff" && .venv/bin/ruff check .
 echo "== mypy" && .venv/bin/mypy
 echo "== import-linter" && .venv/bin/lint-imports
-echo "== pytest" && .venv/bin/python -m pytest "$@"
+# two worker processes (CI has 2 cores); tests sharing the demo locate, an X display or
+# Dask ports stay on one worker (tests/conftest.py).  WORKBENCH_TEST_WORKERS=0: serial.
+workers=${WORKBENCH_TEST_WORKERS:-2}
+par=()
+[ "$workers" != 0 ] && par=(-n "$workers" --dist loadgroup)
+echo "== pytest" && .venv/bin/python -m pytest "${par[@]}" "$@"

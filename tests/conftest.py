@@ -148,3 +148,21 @@ def readonly_dir(tmp_path: Path, make_readonly) -> Path:
     folder = tmp_path / "readonly"
     folder.mkdir()
     return make_readonly(folder)
+
+
+# --- parallel runs (scripts/test.sh: pytest-xdist, --dist loadgroup) --------------------
+# Session fixtures are per worker process.  Tests that share an expensive session result
+# (the demo locate) or a machine-wide resource (X displays, Dask ports) are kept on one
+# worker, so the demo is still located once per test run.
+_GROUPS = {"demo_locate": "demo_locate"}
+_MODULE_GROUPS = {"test_ui_xvfb.py": "x_display", "test_index_dask.py": "dask"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        group = _MODULE_GROUPS.get(item.path.name)
+        for fixture, name in _GROUPS.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                group = name
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))

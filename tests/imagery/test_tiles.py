@@ -21,7 +21,7 @@ from workbench.errors import (
     RasterOpenError,
     UsageError,
 )
-from workbench.imagery import meta
+from workbench.imagery import contain, meta
 from workbench.imagery.catalog import (
     Tile,
     TileCatalog,
@@ -248,15 +248,18 @@ def test_from_paths_folder_recursive_sorted_with_warnings(
     paths = [t.path for t in cat.tiles]
     assert paths == sorted(paths, key=str)
     names = {p.name for p in paths}
-    assert {"utm.tif", "utm.vrt", "world_prj.png", "offline_xyz.xml"} <= names
+    assert {"utm.tif", "utm.vrt", "world_prj.png"} <= names
     assert "oam_like_meta.json" not in names and "world_aux.png.aux.xml" not in names
+    # offline by default: the XYZ description is refused (said once), not catalogued
+    assert "offline_xyz.xml" not in names
+    assert sum("offline_xyz.xml" in w and "--allow-network" in w for w in cat.warnings) == 1
     bad_names = {edge[n].name for n in BAD if n in edge}
     assert not names & bad_names
     made = [n for n in BAD if n in edge]
     for n in made:  # every bad file is named once in the warnings and the log
         assert sum(str(edge[n]) in w for w in cat.warnings) == 1
         assert str(edge[n]) in caplog.text
-    assert len(cat.warnings) == len(made)
+    assert len(cat.warnings) == len(made) + 1
 
 
 def test_from_paths_dedupes_and_keeps_argument_order(edge: dict[str, Path]) -> None:
@@ -311,11 +314,17 @@ def test_gpkg_and_mbtiles(edge: dict[str, Path]) -> None:
 
 
 def test_wms_offline_catalogues_then_read_fails_cleanly(edge: dict[str, Path]) -> None:
-    t = catalog_file(edge["wms_offline"])
-    assert t.driver == "WMS" and t.width > 10**7 and len(t.overviews) > 5
-    with pytest.raises(RasterOpenError) as info:
-        read_tile(t, window=(t.width // 2, t.height // 2, 256, 256))
-    assert "offline_xyz.xml" in str(info.value) and "\n" not in str(info.value)
+    with pytest.raises(RasterOpenError, match="--allow-network"):
+        catalog_file(edge["wms_offline"])  # refused unless the network is allowed
+    contain.set_containment(allow_network=True)
+    try:
+        t = catalog_file(edge["wms_offline"])
+        assert t.driver == "WMS" and t.width > 10**7 and len(t.overviews) > 5
+        with pytest.raises(RasterOpenError) as info:
+            read_tile(t, window=(t.width // 2, t.height // 2, 256, 256))
+        assert "offline_xyz.xml" in str(info.value) and "\n" not in str(info.value)
+    finally:
+        contain.set_containment()
 
 
 def test_cataloguing_reads_no_pixels(tmp_path: Path, edge: dict[str, Path]) -> None:

@@ -167,12 +167,14 @@ def test_missing_raster_still_reports(scene: Scene, tmp_path: Path) -> None:
     # shared by default: the file's name, never the analyst's folders
     assert "Imagery missing at report time" in html and "town.tif" in html
     assert str(local.tile.parent) not in html and str(tmp_path) not in html
+    assert json.loads((out / "m.geojson").read_text())["features"]
     assert main(["report", str(path), "--out", str(out), "--format", "html",
                  "--no-redact-paths"]) == 0
     html = (out / "m.html").read_text(encoding="utf-8")
     assert str(local.tile.resolve()) in html
     assert "missing at report time" in html and "MISMATCH" in html
-    assert json.loads((out / "m.geojson").read_text())["features"]
+    # the reports are one set: the new set (HTML only) replaced the old one whole
+    assert not (out / "m.geojson").exists()
 
 
 def test_bad_arguments(case_path: Path, tmp_path: Path,

@@ -22,7 +22,8 @@ from workbench.hashing import sha256_file
 from workbench.position import candidate_pixel_position
 from workbench.report import write_reports
 from workbench.report.provtext import audit_summary, imagery_fields
-from workbench.report.redact import Redactor, visible_controls
+from workbench.report.redact import Redactor
+from workbench.textsafe import visible_controls
 from workbench.verify import verify_case
 
 RLO = "\u202e"

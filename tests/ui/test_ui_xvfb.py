@@ -79,10 +79,12 @@ def test_app_starts_under_xcb(xserver: str, tmp_path: Path) -> None:
 
 def test_case_given_on_the_command_line_is_loaded(xserver: str, tmp_path: Path) -> None:
     """`workbench-gui CASE`: the case's imagery, footage and candidates are loaded and
-    Locate (again) is possible (it once showed "No imagery" with Locate disabled)."""
+    Locate (again) is possible (it once showed "No imagery" with Locate disabled).  CASE
+    is given without its ``.wbcase`` suffix, resolved as every CLI command does."""
     from test_ui_support import make_case_data
 
     data = make_case_data(tmp_path / "data")
+    assert data["case"].suffix == ".wbcase"
     env = dict(os.environ)
     env.update({"DISPLAY": xserver, "QT_QPA_PLATFORM": "xcb",
                 "XDG_CONFIG_HOME": str(tmp_path / "config"),
@@ -90,7 +92,7 @@ def test_case_given_on_the_command_line_is_loaded(xserver: str, tmp_path: Path) 
     env.pop("WAYLAND_DISPLAY", None)
     proc = subprocess.run(
         [sys.executable, "-X", "faulthandler", "-m", "workbench_ui.app", "--quit-after", "2",
-         str(data["case"])],
+         str(data["case"].with_suffix(""))],
         env=env, capture_output=True, text=True, timeout=180,
         cwd=Path(__file__).resolve().parents[2],
     )

@@ -50,10 +50,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="%(name)s: %(levelname)s: %(message)s")
-    missing = [p for p in args.paths if not p.exists()]
-    if missing:
-        print(f"workbench-gui: error: {missing[0]}: no such file or folder", file=sys.stderr)
-        return 2
+    # a CASE argument resolves as in every CLI command: X names X, else X.wbcase
+    from workbench.case import resolve_case_path
+    from workbench.errors import CaseOpenError
+
+    paths: list[Path] = []
+    for p in args.paths:
+        try:
+            paths.append(resolve_case_path(p) if not p.exists() else p)
+        except CaseOpenError:
+            print(f"workbench-gui: error: {p}: no such file or folder", file=sys.stderr)
+            return 2
+    args.paths = paths
     # PyQt6 is the optional "ui" extra: a one-line error when it is not installed.
     try:
         from PyQt6.QtCore import QTimer

@@ -20,6 +20,7 @@ from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 from PyQt6.QtWidgets import QFileDialog, QMessageBox
 
 from workbench import __version__
+from workbench.case import CASE_SUFFIX
 from workbench.errors import WorkbenchError
 from workbench_ui.dialogs import SHORTCUTS_HTML
 from workbench_ui.jobs import locate_into_case, read_case_keyframes, relocate_job
@@ -27,7 +28,7 @@ from workbench_ui.opener import CASE_FILTER, Opener
 from workbench_ui.report_dialog import ReportDialog
 from workbench_ui.review import Review
 from workbench_ui.runner import describe_error
-from workbench_ui.session import CASE_SUFFIX, Session
+from workbench_ui.session import Session
 from workbench_ui.views import Views
 from workbench_ui.workers import ProcessTask, Task, TaskPool
 

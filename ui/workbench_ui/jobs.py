@@ -97,15 +97,19 @@ def export_job(
     case_path: Path,
     formats: list[str],
     out_dir: Path,
+    redact_paths: bool = True,
+    force: bool = False,
     *,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> list[Path]:
-    """Open the case read-only in this process and write the reports; returns their paths."""
+    """Open the case read-only in this process and write the reports; returns their paths.
+    ``redact_paths``/``force``: as :func:`workbench.report.write_reports`."""
     check_cancel(cancel)
     report(progress, "writing the report", -1)
     with Case.open(case_path, readonly=True) as case:
-        return [Path(p) for p in write_reports(case, formats, out_dir)]
+        return [Path(p) for p in write_reports(case, formats, out_dir,
+                                               redact_paths=redact_paths, force=force)]
 
 
 def demo_job(

@@ -11,12 +11,13 @@ from pathlib import Path
 from PyQt6.QtCore import QObject, pyqtSignal
 from PyQt6.QtWidgets import QFileDialog
 
+from workbench.case import CASE_SUFFIX
 from workbench.errors import WorkbenchError
 from workbench.imagery.catalog import TileCatalog
 from workbench.video.reader import VideoInfo
 from workbench_ui.demo import demo_available, demo_dir
 from workbench_ui.jobs import catalog_imagery, demo_job, probe_footage
-from workbench_ui.session import CASE_SUFFIX, Session
+from workbench_ui.session import Session
 from workbench_ui.views import Views
 from workbench_ui.workers import ProcessTask, Task, TaskPool
 

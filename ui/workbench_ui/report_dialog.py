@@ -20,6 +20,7 @@ from PyQt6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -71,6 +72,11 @@ class ReportDialog(QDialog):
             box.toggled.connect(self._update)
             self.boxes[fmt] = box
             lay.addWidget(box)
+        self.redact = QCheckBox("Redact local paths (file name + SHA-256; for sharing)")
+        self.redact.setChecked(True)
+        self.redact.setToolTip("Your folders tell a reader who and where you are; the "
+                               "SHA-256 still identifies each file")
+        lay.addWidget(self.redact)
         self.folder = QLineEdit(str(default_dir))
         self.folder.setToolTip("Folder the report files are written to (created if needed)")
         browse = QPushButton("Browse…")
@@ -92,7 +98,8 @@ class ReportDialog(QDialog):
         self.open_btn = QPushButton("Open folder")
         self.open_btn.setEnabled(False)
         self.close_btn = QPushButton("Close")
-        self.export_btn.clicked.connect(self.start_export)
+        self._force = self._retry_forced = False
+        self.export_btn.clicked.connect(lambda: self.start_export())
         self.open_btn.clicked.connect(self._open_folder)
         self.close_btn.clicked.connect(self.accept)
         buttons = QHBoxLayout()
@@ -117,7 +124,16 @@ class ReportDialog(QDialog):
     def _open_folder(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(self.folder.text()))
 
-    def start_export(self) -> None:
+    def ask_force(self, message: str) -> bool:
+        """The folder holds files the workbench did not write: write beside them (they are
+        kept)?  (Tests replace this method.)"""
+        ans = QMessageBox.question(
+            self, "Folder holds other files",
+            f"{message}\n\nWrite the reports beside them? Those files are kept; only the "
+            "report files of this case are replaced.")
+        return ans == QMessageBox.StandardButton.Yes
+
+    def start_export(self, force: bool = False) -> None:
         """Start writing the reports in the background."""
         formats = self.formats()
         text = self.folder.text().strip()
@@ -127,8 +143,9 @@ class ReportDialog(QDialog):
         self.bar.setRange(0, 0)
         self.status.setText("Writing " + ", ".join(f.upper() for f in formats) + "…")
         self.export_btn.setEnabled(False)
-        task = ProcessTask(export_job, self.case_path, formats, Path(text), name="export",
-                           parent=self)
+        self._force = force
+        task = ProcessTask(export_job, self.case_path, formats, Path(text),
+                           self.redact.isChecked(), force, name="export", parent=self)
         task.succeeded.connect(self._done)
         task.failed.connect(self._failed)
         task.finished.connect(self._finished)
@@ -143,6 +160,11 @@ class ReportDialog(QDialog):
         self.exported.emit(self.written)
 
     def _failed(self, message: str) -> None:
+        if "the workbench did not write" in message and not self._force:
+            self._retry_forced = self.ask_force(message)
+            if self._retry_forced:
+                self.status.setText("Writing beside the folder's other files…")
+                return
         self.status.setText(f"<span style='color:#a31d1d'>Export failed: "
                             f"{html.escape(message)}</span>")
 
@@ -151,6 +173,9 @@ class ReportDialog(QDialog):
         self.bar.setValue(1 if self.written else 0)
         self.task = None
         self._update()
+        if self._retry_forced:
+            self._retry_forced = False
+            self.start_export(force=True)
 
     def done(self, result: int) -> None:  # don't close under a running export
         if self.task is not None:

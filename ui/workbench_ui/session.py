@@ -30,6 +30,7 @@ from PyQt6.QtCore import QObject, QStandardPaths, pyqtSignal
 
 from workbench.case.audit import AuditEntry
 from workbench.case.casefile import Case
+from workbench.case.files import CASE_SUFFIX, suffixed
 from workbench.case.model import PointOfInterest, RasterRecord
 from workbench.errors import CaseOpenError, OutputError, UsageError
 from workbench.imagery.catalog import Tile, TileCatalog
@@ -40,7 +41,6 @@ from workbench_ui.models import KeyframeEntry
 
 log = logging.getLogger(__name__)
 
-CASE_SUFFIX = ".wbcase"
 
 
 def app_data_dir() -> Path:
@@ -198,8 +198,7 @@ class Session(QObject):
         if self.case is None or self.case_path is None:
             raise UsageError("no case is open")
         target = Path(target)
-        if target.suffix != CASE_SUFFIX:
-            target = target.with_name(target.name + CASE_SUFFIX)
+        target = suffixed(target)  # the core's one .wbcase rule
         if target.resolve() == self.case_path.resolve():
             return target
         src, untitled = self.case_path, self.untitled

@@ -10,9 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
-from workbench.errors import CaseError, CaseOpenError, OutputError
+from workbench.errors import (
+    CaseCorruptError,
+    CaseError,
+    CaseOpenError,
+    OutputError,
+    WorkbenchError,
+    one_line,
+)
 
 CASE_SUFFIX = ".wbcase"
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -74,3 +82,28 @@ def unlink_quietly(*paths: Path) -> None:
     for p in paths:
         with contextlib.suppress(OSError):
             p.unlink()
+
+
+# what malformed case content raises while being read (wrong JSON types, nesting too deep,
+# text that does not decode); ``extra``: a caller's own (e.g. shapely's geometry errors)
+CONTENT_ERRORS: tuple[type[BaseException], ...] = (
+    TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError)
+
+
+@contextlib.contextmanager
+def content_errors(case_path: Path, doing: str,
+                   extra: tuple[type[BaseException], ...] = ()) -> Iterator[None]:
+    """The case file is untrusted input: content that does not decode or has the wrong
+    types (non-UTF-8 text, a string where a number belongs, nesting too deep) is a
+    damaged case, said in one line naming it (``CaseCorruptError``, exit 2), not an
+    internal error.  ``doing``: what was being done ("gathering the report")."""
+    try:
+        yield
+    except Exception as exc:
+        # the store's database driver errors too (a text column that is not UTF-8...)
+        content = isinstance(exc, CONTENT_ERRORS + extra) or any(
+            c.__module__.startswith("sqlite") for c in type(exc).__mro__)
+        if isinstance(exc, WorkbenchError) or not content:
+            raise
+        raise CaseCorruptError(f"malformed content in the case ({one_line(exc, 120)} while"
+                               f" {doing}); nothing was written", case_path) from exc

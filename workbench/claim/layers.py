@@ -101,7 +101,10 @@ def _read_one(path: Path, layer: str | int | None) -> tuple[dict[str, Any], list
     except (RuntimeError, ValueError) as exc:  # pyogrio's DataLayerError & co, GDAL errors
         raise ContextLayerError(f"cannot read layer ({one_line(exc)})", path) from exc
     names = [str(n) for n in meta.get("fields", [])]
-    geoms = list(shapely.from_wkb(wkb, on_invalid="raise")) if len(wkb) else []
+    try:
+        geoms = list(shapely.from_wkb(wkb, on_invalid="raise")) if len(wkb) else []
+    except (shapely.errors.ShapelyError, ValueError) as exc:  # unclosed ring, 1e400...
+        raise ContextLayerError(f"malformed geometry ({one_line(exc)})", path) from exc
     props = [{names[j]: _json_value(fields[j][i]) for j in range(len(names))}
              for i in range(len(geoms))]
     return meta, geoms, props

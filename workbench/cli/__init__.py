@@ -17,7 +17,9 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
+from workbench.budget import parse_size, set_memory_budget
 from workbench.errors import Cancelled, WorkbenchError, describe
+from workbench.textsafe import safe_text
 from workbench.version import __version__
 
 SUBCOMMANDS: tuple[str, ...] = (
@@ -49,6 +51,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     parser.add_argument("-q", "--quiet", action="store_true", help="errors only, no progress")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--max-memory", type=_memory_size, default=None, metavar="SIZE",
+                        help="memory budget of the run, e.g. 2G or 1500M (default 2G, or"
+                             " $WORKBENCH_MAX_MEMORY): footage is analysed and rasters read"
+                             " at sizes that fit it")
+    parser.add_argument("--allow-network", action="store_true",
+                        help="let GDAL open network rasters (/vsicurl/, WMS, XYZ/TMS, ...);"
+                             " off by default: the workbench works offline")
+    parser.add_argument("--allow-raw-vrt", action="store_true",
+                        help="let VRTs read raw files as pixels (VRTRawRasterBand); off by"
+                             " default, since any local file could become an image")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in SUBCOMMANDS:
         module = importlib.import_module(f"{__name__}.{name}_cmd")
@@ -56,15 +68,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _memory_size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+class _SafeFormatter(logging.Formatter):
+    """One line per record, control characters in file names and metadata escaped."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return safe_text(super().format(record))
+
+
 def configure_logging(verbose: int, quiet: bool) -> None:
-    """Send the ``workbench`` logger to stderr (the library itself stays silent)."""
+    """Send the ``workbench`` logger to stderr (the library itself stays silent).
+
+    GDAL's own messages (rasterio's loggers) are shown only with ``-vv``: the core turns
+    every failure it acts on into one line naming the file, so they would be noise or,
+    on hostile files, pages of it."""
     levels = (logging.WARNING, logging.INFO, logging.DEBUG)
     level = logging.ERROR if quiet else levels[min(verbose, 2)]
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("workbench: %(levelname)s: %(message)s"))
+    handler.setFormatter(_SafeFormatter("workbench: %(levelname)s: %(message)s"))
     log.handlers[:] = [handler]
     log.setLevel(level)
     log.propagate = False
+    gdal = logging.getLogger("rasterio")
+    gdal.handlers[:] = [handler] if verbose >= 2 else [logging.NullHandler()]
+    gdal.propagate = False
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -72,6 +105,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(args.verbose, args.quiet)
+    set_memory_budget(args.max_memory)
+    if args.allow_network or args.allow_raw_vrt or "workbench.imagery.contain" in sys.modules:
+        # imported here: CLI start-up time (workbench.imagery loads rasterio and pyproj)
+        from workbench.imagery.contain import set_containment
+
+        set_containment(allow_network=args.allow_network or None,
+                        allow_raw_vrt=args.allow_raw_vrt or None)
     return run_command("workbench", lambda: args.func(args), debug=args.debug)
 
 
@@ -101,13 +141,13 @@ def run_command(prog: str, call: Callable[[], int | None], *, debug: bool = Fals
     except (WorkbenchError, OSError) as exc:
         if debug:
             raise
-        print(f"{prog}: error: {describe(exc)}", file=sys.stderr)
+        print(f"{prog}: error: {safe_text(describe(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:
         if debug:
             raise
-        print(f"{prog}: internal error: {describe(exc)} (re-run with --debug for details)",
-              file=sys.stderr)
+        print(f"{prog}: internal error: {safe_text(describe(exc))} (re-run with --debug for"
+              " details)", file=sys.stderr)
         return 1
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,6 +7,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from workbench.textsafe import echo as _echo
+
 
 def register_provenance(add: Any, open_case: Any) -> None:
     """``case source`` and ``case imagery-meta`` (issue 13, analyst-entered provenance).
@@ -44,7 +46,7 @@ def _source(args: argparse.Namespace) -> int:
         if s.archive_sha256:
             same = (" (the same file as the footage)" if s.archive_sha256 == case.video.sha256
                     else " (NOT the footage file: a different SHA-256)")
-        print(f"{case.path}: footage source recorded by {s.user} at {s.time}"
+        _echo(f"{case.path}: footage source recorded by {s.user} at {s.time}"
               + (f"; archive SHA-256 {s.archive_sha256}{same}" if s.archive_sha256 else ""))
     return 0
 
@@ -53,6 +55,6 @@ def _imagery_meta(args: argparse.Namespace) -> int:
     with args.open_case(args) as case:
         m = case.set_imagery_meta(args.raster, acquired=args.date,
                                   attribution=args.attribution, gsd_m=args.gsd)
-        print(f"{case.path}: imagery metadata of {Path(m.raster_path).name} recorded by "
+        _echo(f"{case.path}: imagery metadata of {Path(m.raster_path).name} recorded by "
               f"{m.user} at {m.time}")
     return 0

@@ -32,16 +32,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.cli import sign_cmd
 from workbench.cli._case_provenance import register_provenance
 from workbench.errors import UsageError, WorkbenchError
+from workbench.textsafe import echo
 
 if TYPE_CHECKING:  # annotations only, for start-up time (see _open); cli is above case
     from workbench.case import Case
+
+
+_print = echo  # one line of user-derived text, control characters escaped
 
 
 def register(sub: Any) -> None:
@@ -182,19 +185,20 @@ def _new(args: argparse.Namespace) -> int:
             target_xy=target, copy_video=args.copy_video, overwrite=args.force,
             locate_json=args.locate_json) as case:
         res = case.result
-        print(f"{case.path}: created; verdict {res.verdict}, {len(res.candidates)} candidates")
+        _print(f"{case.path}: created; verdict {res.verdict}, {len(res.candidates)} candidates")
         best = res.best()
         if best is not None:
-            print(f"  best: rank {best.rank} at {best.lat:.6f}, {best.lon:.6f} "
+            _print(f"  best: rank {best.rank} at {best.lat:.6f}, {best.lon:.6f} "
                   f"(confidence {best.confidence:.2f}, {format_uncertainty(best.uncertainty_m)})")
     return 0
 
 
 def _info(args: argparse.Namespace) -> int:
     # start-up time of the CLI entry point (these load OpenCV, GDAL, pyproj)
+    from workbench.case.files import content_errors
     from workbench.geo import format_dms, format_mgrs, format_uncertainty
 
-    with _open(args) as case:
+    with _open(args) as case, content_errors(case.path, "reading it for case info"):
         res = case.result
         dec = case.decisions()
         if args.json:
@@ -225,6 +229,7 @@ def _info(args: argparse.Namespace) -> int:
                                                    "gsd_m": m.gsd_m, "user": m.user}
                                  for m in case.imagery_meta().values()},
             }
+            # ASCII JSON: json escapes every control and non-ASCII character itself
             print(json.dumps(doc, indent=2, sort_keys=True))
             return 0
         out = [f"case:      {case.path} (schema {case.schema_version}, created {case.created})",
@@ -260,7 +265,8 @@ def _info(args: argparse.Namespace) -> int:
                                     f"{src.url or src.channel or src.archive_name}, obtained "
                                     f"{src.obtained or 'time not given'} (by {src.user})"))
         out.append(f"notes:     {len(case.notes())}; audit entries: {len(case.audit_log())}")
-        print("\n".join(out))
+        for line in out:  # each line escaped on its own: a note cannot forge a line
+            _print(line)
     return 0
 
 
@@ -268,14 +274,14 @@ def _decide(args: argparse.Namespace) -> int:
     with _open(args) as case:
         fn = case.confirm if args.decision == "confirm" else case.reject
         d = fn(args.rank, args.note)
-        print(f"{case.path}: rank {d.rank} {d.status} by {d.user} at {d.time}")
+        _print(f"{case.path}: rank {d.rank} {d.status} by {d.user} at {d.time}")
     return 0
 
 
 def _note(args: argparse.Namespace) -> int:
     with _open(args) as case:
         n = case.add_note(args.text)
-        print(f"{case.path}: note {n.id} added by {n.user} at {n.time}")
+        _print(f"{case.path}: note {n.id} added by {n.user} at {n.time}")
     return 0
 
 
@@ -302,7 +308,7 @@ def _claim(args: argparse.Namespace) -> int:
     with _open(args) as case:
         case.set_claim(args.text, lonlat=at, area_geojson=area, claimed_time=when,
                        category=args.category)
-        print(f"{case.path}: claim recorded")
+        _print(f"{case.path}: claim recorded")
     return 0
 
 
@@ -314,7 +320,7 @@ def _context(args: argparse.Namespace) -> int:
                                        licence=args.licence, as_of=args.as_of,
                                        class_attribute=args.class_attribute)
         meta = layer_meta(layer.geojson)
-        print(f"{case.path}: context layer {layer.name!r} added "
+        _print(f"{case.path}: context layer {layer.name!r} added "
               f"({len(layer.geojson['features'])} features, as of "
               f"{meta.as_of_date().label()})")
     return 0
@@ -328,16 +334,16 @@ def _shadow(args: argparse.Namespace) -> int:
         rec = case.add_shadow(args.rank, foot, tip, click_px=args.click_px)
         claim = case.claim()
     m = rec.measure
-    print(f"{case.path}: shadow {rec.id} recorded: {m.length_m:.1f} m toward "
+    _print(f"{case.path}: shadow {rec.id} recorded: {m.length_m:.1f} m toward "
           f"{m.shadow_azimuth_deg:.1f}°, sun azimuth {m.sun_azimuth_deg:.1f}° "
           f"± {m.sigma_deg:.1f}° (1 sigma)")
     if claim is None or not claim.claimed_time:
-        print("no claimed time recorded: `workbench case claim ... --time ISO8601` to check it")
+        _print("no claimed time recorded: `workbench case claim ... --time ISO8601` to check it")
         return 0
     chk = check_time(m.foot[0], m.foot[1], m.sun_azimuth_deg, m.sigma_deg,
                      claimed_time=parse_time(claim.claimed_time))
     for line in chk.sentences():
-        print(line)
+        _print(line)
     return 0
 
 
@@ -347,7 +353,7 @@ def _point(args: argparse.Namespace) -> int:
     with _open(args) as case:
         p = case.set_point_of_interest(args.rank, args.x, args.y, args.label)
         flag = " (outside the matched area: extrapolated)" if p.outside_hull else ""
-        print(f"{case.path}: {p.label!r} at {p.lat:.7f}, {p.lon:.7f}, uncertainty "
+        _print(f"{case.path}: {p.label!r} at {p.lat:.7f}, {p.lon:.7f}, uncertainty "
               f"{format_uncertainty(p.uncertainty_m)}{flag}")
     return 0
 
@@ -356,7 +362,7 @@ def _tiepoint(args: argparse.Namespace) -> int:
     with _open(args) as case:
         t = case.add_tie_point(args.rank, (args.kx, args.ky), (args.tx, args.ty))
         c = case.candidate(args.rank)
-        print(f"{case.path}: tie point {t.id} added; rank {c.rank} now at {c.lat:.6f}, "
+        _print(f"{case.path}: tie point {t.id} added; rank {c.rank} now at {c.lat:.6f}, "
               f"{c.lon:.6f}")
     return 0
 
@@ -366,15 +372,15 @@ def _tiepoint_retract(args: argparse.Namespace) -> int:
         r = case.retract_tie_point(args.tie_id, args.reason)
         t = next(x for x in case.tie_points(include_retracted=True) if x.id == r.tie_point_id)
         c = case.candidate(t.rank)
-        print(f"{case.path}: tie point {r.tie_point_id} retracted; rank {c.rank} now at "
-              f"{c.lat:.6f}, {c.lon:.6f}")
+        _print(f"{case.path}: tie point {r.tie_point_id} retracted; rank {c.rank} now at "
+               f"{c.lat:.6f}, {c.lon:.6f}")
     return 0
 
 
 def _relink(args: argparse.Namespace) -> int:
     with _open(args) as case:
         what = case.relink(args.file)
-        print(f"{case.path}: {what} now at {Path(args.file).resolve()}")
+        _print(f"{case.path}: {what} now at {Path(args.file).resolve()}")
     return 0
 
 
@@ -389,6 +395,6 @@ def _keyframe(args: argparse.Namespace) -> int:
         hash_footage(case.video.path, case.video.sha256)
         frame = read_frame(case.video.path, args.frame)
         ref = case.add_keyframe(frame.index, frame.pts_s, frame.image, None)
-        print(f"{case.path}: manual keyframe {ref.id} (frame {ref.frame_index}, "
-              f"{ref.time_s:.3f} s)", file=sys.stdout)
+        _print(f"{case.path}: manual keyframe {ref.id} (frame {ref.frame_index}, "
+               f"{ref.time_s:.3f} s)")
     return 0

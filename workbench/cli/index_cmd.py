@@ -12,6 +12,7 @@ from workbench.errors import UsageError
 from workbench.index.build import build_index
 from workbench.index.distributed import DaskExecutor
 from workbench.index.model import IndexConfig
+from workbench.textsafe import safe_path, safe_text
 
 
 def register(sub: Any) -> None:
@@ -79,11 +80,12 @@ def run(args: argparse.Namespace) -> int:
     size_mb = sum(f.stat().st_size for f in args.out.rglob("*") if f.is_file()) / 1e6
     out = sys.stdout
     out.write(
-        f"{args.out}: {stats.rasters_added} raster(s) added, {stats.rasters_skipped} already"
-        f" indexed; {stats.blocks_described} block(s) described, {stats.blocks_resumed} kept"
+        f"{safe_path(args.out)}: {stats.rasters_added} raster(s) added,"
+        f" {stats.rasters_skipped} already indexed; {stats.blocks_described} block(s)"
+        f" described, {stats.blocks_resumed} kept"
         f" from an earlier run; {stats.features} features; {stats.megapixels:.1f} Mpx of imagery in"
         f" {stats.seconds:.1f} s; index {size_mb:.1f} MB\n"
     )
     for note in stats.notes:
-        out.write(f"note: {note}\n")
+        out.write(f"note: {safe_text(note)}\n")
     return 0

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from workbench.cli._progress import terminal_progress
+from workbench.textsafe import safe_text
 from workbench.video import probe
 
 
@@ -44,5 +45,5 @@ def run(args: argparse.Namespace) -> int:
         ("duration", f"{info.duration_s:.3f} s"),
     ]
     for key, value in rows:
-        print(f"{key:<11} {value}")
+        print(f"{key:<11} {safe_text(value)}")
     return 0

@@ -6,10 +6,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from workbench.atomic import check_writable_dir
+from workbench.atomic import check_output_dir
 from workbench.cli._progress import terminal_progress
 from workbench.errors import UsageError
 from workbench.keyframes import KeyframeConfig, extract_keyframes, save_keyframes
+from workbench.textsafe import safe_path
 
 
 def _positive_int(text: str) -> int:
@@ -30,8 +31,11 @@ def register(sub: Any) -> None:
                        "near-duplicates removed), estimate the burned-in HUD mask, and write "
                        "kfNNNN.png, kfNNNN_mask.png and keyframes.json into --out.")
     p.add_argument("video", help="video file")
-    p.add_argument("--out", required=True, help="output folder (created; replaced if it holds "
-                   "an earlier keyframes.json; refused if it holds anything else)")
+    p.add_argument("--out", required=True, help="output folder (created; the files of an "
+                   "earlier keyframes run there are replaced, all at once; refused if it holds "
+                   "files the workbench did not write, unless --force)")
+    p.add_argument("--force", action="store_true",
+                   help="write into --out even if it holds other files (they are kept)")
     p.add_argument("--max-keyframes", type=_positive_int, default=None,
                    help="cap on the number of keyframes (default 12)")
     p.add_argument("--no-cap", action="store_true", help="no cap on the number of keyframes")
@@ -53,10 +57,11 @@ def run(args: argparse.Namespace) -> int:
         config.max_per_shot = args.max_per_shot
     # refuse an unusable output folder before the long work (it is created if missing)
     out = Path(args.out)
-    check_writable_dir(out.parent if not out.exists() else out)
+    check_output_dir(out, "keyframes", force=args.force)
     with terminal_progress(getattr(args, "quiet", False)) as progress:
         kset = extract_keyframes(args.video, config, progress=progress)
-        path = save_keyframes(kset, out)
+        path = save_keyframes(kset, out, force=args.force)
     if not getattr(args, "quiet", False):
-        print(f"{len(kset.keyframes)} keyframes from {len(kset.shots)} shots -> {path}")
+        print(f"{len(kset.keyframes)} keyframes from {len(kset.shots)} shots -> "
+              f"{safe_path(path)}")
     return 0

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import argparse
 import math
-import shutil
 from pathlib import Path
 from typing import Any
 
-from workbench.atomic import check_writable_dir
+from workbench.atomic import check_output_dir, check_writable_dir, output_set
 from workbench.cli._progress import terminal_progress
 from workbench.errors import UsageError
 from workbench.geo import format_dms, format_mgrs, format_uncertainty
 from workbench.results import LocateResult
+from workbench.textsafe import safe_text
 
 
 def _target(text: str) -> tuple[float, float]:
@@ -49,7 +49,12 @@ def register(sub: Any) -> None:
     where.add_argument("--index", metavar="INDEX",
                        help="a region index written by 'workbench index': shortlist windows"
                             " with all keyframes of a shot voting together, verify only those")
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="output folder: locate.json and keyframes/ are switched in together;"
+                        " files of an earlier run are replaced, nothing else is touched")
+    p.add_argument("--force", action="store_true",
+                   help="write into --out even if it holds files the workbench did not"
+                        " write (they are kept)")
     p.add_argument("--index-cache", default=None, metavar="INDEX",
                    help="with --tiles: where to keep the index built on the fly for rasters"
                         " above 96 Mpx (reused by later runs; default a temporary folder)")
@@ -102,30 +107,22 @@ def run(args: argparse.Namespace) -> int:
         with terminal_progress(getattr(args, "quiet", False)) as progress:
             kset = reuse_keyframes(video, args.keyframes, progress=progress)
     out = Path(args.out)
-    created: Path | None = None  # the outermost folder this run creates, if any
-    if not out.exists():
-        created = out.absolute()
-        while not created.parent.exists():
-            created = created.parent
-    check_writable_dir(out)
-    try:
-        with terminal_progress(getattr(args, "quiet", False)) as progress:
-            if args.index is not None:
-                result = locate_in_index(video, args.index, out_dir=out, target_xy=args.target,
-                                         config=cfg, keyframes=kset, progress=progress)
-            elif kset is not None:  # a saved extraction: matched as `locate` does, whole rasters
-                result = locate(video, args.tiles, out_dir=out, target_xy=args.target,
-                                config=cfg, keyframes=kset, companions=True, progress=progress)
-            else:
-                result = locate_tiles(video, args.tiles, out_dir=out, target_xy=args.target,
-                                      config=cfg, index_cache=args.index_cache,
-                                      search=IndexSearchConfig(index_above_mpx=args.index_above),
-                                      progress=progress)
-    except BaseException:
-        if created is not None:  # a failed run leaves no output folder behind
-            shutil.rmtree(created, ignore_errors=True)
-        raise
-    print(summary(result, out))
+    check_output_dir(out, "locate", force=args.force)  # before the long work
+    # every file goes into a staging folder, switched in whole at the end (atomic set)
+    with output_set(out, "locate", force=args.force) as stage, \
+            terminal_progress(getattr(args, "quiet", False)) as progress:
+        if args.index is not None:
+            result = locate_in_index(video, args.index, out_dir=stage, target_xy=args.target,
+                                     config=cfg, keyframes=kset, progress=progress)
+        elif kset is not None:  # a saved extraction: matched as `locate` does, whole rasters
+            result = locate(video, args.tiles, out_dir=stage, target_xy=args.target,
+                            config=cfg, keyframes=kset, companions=True, progress=progress)
+        else:
+            result = locate_tiles(video, args.tiles, out_dir=stage, target_xy=args.target,
+                                  config=cfg, index_cache=args.index_cache,
+                                  search=IndexSearchConfig(index_above_mpx=args.index_above),
+                                  progress=progress)
+    print(safe_text(summary(result, out), keep_newlines=True))
     return 0
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from workbench.errors import UsageError
+from workbench.textsafe import safe_path
 
 
 def register(sub: Any) -> None:
@@ -16,7 +17,12 @@ def register(sub: Any) -> None:
     p.add_argument("case", metavar="CASE", help="the case file (X or X.wbcase)")
     p.add_argument("--format", default="html,pdf,geojson,kml",
                    help="comma-separated: html, pdf, geojson, kml (default: all)")
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="output folder: the requested formats are switched in together;"
+                        " files of an earlier report of this case are replaced, nothing else")
+    p.add_argument("--force", action="store_true",
+                   help="write into --out even if it holds files the workbench did not"
+                        " write (they are kept)")
     p.add_argument("--generated-at", metavar="ISO_TIME",
                    help="timestamp printed in the report and the PDF's creation date, ISO "
                         "8601 (e.g. 2026-01-02T03:04:05Z; no zone = UTC), or 'case' for the "
@@ -49,6 +55,6 @@ def run(args: argparse.Namespace) -> int:
                              f"2026-01-02T03:04:05Z, not {args.generated_at!r}") from None
     with Case.open(args.case) as case:
         for path in write_reports(case, formats, args.out, generated_at=generated_at,
-                                  redact_paths=args.redact_paths):
-            print(path)
+                                  redact_paths=args.redact_paths, force=args.force):
+            print(safe_path(path))
     return 0

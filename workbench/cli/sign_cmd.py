@@ -21,6 +21,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from workbench.textsafe import echo as _echo
+
 MAX_TOKEN_FILE = 1 << 20
 
 
@@ -51,9 +53,9 @@ def _keygen(args: argparse.Namespace) -> int:
     from workbench.case.anchor import generate_key  # CLI start-up time
 
     priv, pub, fp = generate_key(args.out, overwrite=args.force)
-    print(f"private key: {priv} (keep it private; mode 0600)")
-    print(f"public key:  {pub}")
-    print(f"fingerprint: {fp}")
+    _echo(f"private key: {priv} (keep it private; mode 0600)")
+    _echo(f"public key:  {pub}")
+    _echo(f"fingerprint: {fp}")
     return 0
 
 
@@ -69,10 +71,10 @@ def _sign(args: argparse.Namespace) -> int:
         tsq = case.timestamp_request(rec.id) if args.tsq else None
     if tsq is not None:
         atomic_write_bytes(args.tsq, tsq)
-    print(f"signed audit #{rec.seq} (hash {rec.head_hash}) of case {rec.case_id}")
-    print(f"key fingerprint: {rec.fingerprint}")
+    _echo(f"signed audit #{rec.seq} (hash {rec.head_hash}) of case {rec.case_id}")
+    _echo(f"key fingerprint: {rec.fingerprint}")
     if tsq is not None:
-        print(f"time-stamp request: {args.tsq} (send it to a TSA; import the answer with "
+        _echo(f"time-stamp request: {args.tsq} (send it to a TSA; import the answer with "
               "workbench case timestamp)")
     return 0
 
@@ -107,6 +109,6 @@ def _timestamp(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot read time-stamp token ({exc.strerror or exc})", path) from exc
     with Case.open(args.case, analyst=args.user) as case:
         rec, info = case.add_timestamp(data, what=str(path))
-    print(f"time-stamp token stored for signature {rec.signature_id}: {info.gen_time} by "
+    _echo(f"time-stamp token stored for signature {rec.signature_id}: {info.gen_time} by "
           f"{info.tsa or info.signer} (TSA certificate not checked against a trust store)")
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import sys
@@ -14,6 +15,7 @@ from workbench.cli._progress import terminal_progress
 from workbench.errors import RasterOpenError
 from workbench.hashing import sha256_file
 from workbench.imagery import Tile, TileCatalog
+from workbench.textsafe import safe_path, safe_text
 
 SCHEMA = "workbench.tiles/1"
 
@@ -73,14 +75,22 @@ def tile_to_json(tile: Tile, sha256: str | None = None) -> dict[str, Any]:
     return doc
 
 
+def _ccw(ring: list[list[float]]) -> list[list[float]]:
+    """``ring`` counter-clockwise (RFC 7946 s3.1.6: exterior rings wind right-handed);
+    tile footprints run top-left, top-right, ..., clockwise on a north-up raster."""
+    area2 = sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in itertools.pairwise(ring))
+    return ring if area2 >= 0 else ring[::-1]
+
+
 def footprints_geojson(tiles: list[Tile]) -> dict[str, Any]:
-    """A GeoJSON FeatureCollection: one Polygon (the WGS84 footprint ring) per tile."""
+    """A GeoJSON FeatureCollection: one Polygon (the WGS84 footprint ring, counter-clockwise
+    per RFC 7946) per tile."""
     feats = []
     for t in tiles:
         props = {k: v for k, v in tile_to_json(t).items() if k not in ("footprint", "crs_wkt")}
         feats.append({
             "type": "Feature",
-            "geometry": {"type": "Polygon", "coordinates": [t.footprint]},
+            "geometry": {"type": "Polygon", "coordinates": [_ccw(t.footprint)]},
             "properties": props,
         })
     return {"type": "FeatureCollection", "features": feats}
@@ -112,12 +122,13 @@ def run(args: argparse.Namespace) -> int:
             "tiles": [tile_to_json(t, h) for t, h in zip(catalog.tiles, hashes, strict=True)],
             "warnings": catalog.warnings,
         }
-        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        # ASCII: C1 controls and bidi overrides in paths/metadata stay escaped on a terminal
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=True) + "\n")
         return 0
     out = sys.stdout
     for tile, digest in zip(catalog.tiles, hashes, strict=True):
         w, s, e, n = tile.bounds_lonlat
-        out.write(f"{tile.path}\n")
+        out.write(f"{safe_path(tile.path)}\n")
         out.write(
             f"  {tile.driver}  {tile.crs_name}  {tile.width} x {tile.height} px"
             f"  {tile.count} x {tile.dtype}{'  alpha' if tile.has_alpha else ''}"
@@ -127,10 +138,10 @@ def run(args: argparse.Namespace) -> int:
         out.write(f"  bounds W {w:.6f}  S {s:.6f}  E {e:.6f}  N {n:.6f}\n")
         date = f"{tile.acquired} ({tile.acquired_source})" if tile.acquired else "unknown"
         credit = tile.attribution or "unknown"
-        out.write(f"  date {date}   attribution {credit}\n")
+        out.write(safe_text(f"  date {date}   attribution {credit}") + "\n")
         if digest:
             out.write(f"  sha256 {digest}\n")
     out.write(f"{len(catalog.tiles)} usable raster(s), {len(catalog.warnings)} skipped\n")
     for warning in catalog.warnings:
-        out.write(f"warning: {warning}\n")
+        out.write(f"warning: {safe_text(warning)}\n")
     return 0

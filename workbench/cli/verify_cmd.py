@@ -21,6 +21,8 @@ import json
 import sys
 from typing import Any
 
+from workbench.textsafe import echo as _echo
+
 EXIT_NOT_CHECKED = 3  # = workbench.verify.model.EXIT_NOT_CHECKED (not imported: start-up time)
 
 
@@ -50,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     except Exception as exc:
         if getattr(args, "debug", False):
             raise
-        print(f"workbench verify: could not check {args.case}: {describe(exc)} (re-run with "
+        _echo(f"workbench verify: could not check {args.case}: {describe(exc)} (re-run with "
               "--debug for details)", file=sys.stderr)
         return EXIT_NOT_CHECKED
     if args.json:
@@ -63,16 +65,16 @@ def run(args: argparse.Namespace) -> int:
                           "findings": [f.__dict__ for f in rep.findings]}, indent=2))
     else:
         for line in rep.checked:
-            print(f"ok    {line}")
+            _echo(f"ok    {line}")
         for line in rep.partly:
-            print(f"partly checkable: {line}")
+            _echo(f"partly checkable: {line}")
         for line in rep.not_checked:
-            print(f"NOT CHECKED {line}")
+            _echo(f"NOT CHECKED {line}")
         for f in rep.findings:
-            print(str(f))
-        print(f"anchoring: {rep.anchoring}")
+            _echo(str(f))
+        _echo(f"anchoring: {rep.anchoring}")
         word = {"verified": "VERIFIED", "mismatch": "MISMATCH"}.get(rep.status, "NOT CHECKED")
-        print(f"{rep.path}: {word} ({sum(f.severity == 'error' for f in rep.findings)} problems"
+        _echo(f"{rep.path}: {word} ({sum(f.severity == 'error' for f in rep.findings)} problems"
               f"{', partly checkable' if rep.partly else ''}"
               f"{f', {len(rep.not_checked)} checks could not run' if rep.not_checked else ''});"
               f" audit head {rep.audit_head}")

@@ -191,6 +191,7 @@ def catalog_file(path: str | os.PathLike[str]) -> Tile:
                     p,
                 )
             raise RasterOpenError("has no raster bands", p)
+        files_mod.check_declared_size(ds, p)  # before anything is sized from the header
         dtype = str(ds.dtypes[0])
         if dtype not in _SUPPORTED_DTYPES:
             raise RasterOpenError(f"unsupported pixel type {dtype}", p)

@@ -55,11 +55,69 @@ def discover(path: Path) -> list[Path]:
     return sorted(found, key=lambda p: str(p))
 
 
+# What a header may declare before anything is allocated for it (hostile files)
+MAX_DECLARED_PIXELS = 1 << 40  # ~1.1 Tpx: a 1,000 km square at 1 m, in one file
+MAX_VRT_PIXELS = 1 << 50  # a mosaic of many files (a continent at 10 cm)
+_TILE_SERVICES = frozenset({"WMS", "WMTS"})  # virtual pyramids, read through overviews
+MAX_BANDS = 4096
+MAX_BLOCKS = 1 << 31
+MAX_BLOCK_BYTES = 1 << 30
+MAX_COMPRESSION_RATIO = 20_000  # declared pixel bytes per byte of file (deflate tops ~1000)
+_DTYPE_BYTES = {"uint8": 1, "int8": 1, "uint16": 2, "int16": 2, "uint32": 4, "int32": 4,
+                "float32": 4, "float64": 8, "complex64": 8, "complex128": 16}
+
+
+def check_declared_size(ds: Any, path: Path) -> None:
+    """Raise RasterOpenError when the header declares more than any raster we could use,
+    or (TIFF) more than the file can hold, before anything is sized from it.
+
+    Checked: pixels (``MAX_DECLARED_PIXELS``), bands, block count and block size; for
+    GTiff/COG the declared pixel bytes against the file size (a 1.3 kB file declaring
+    10^8 x 10^8 pixels).  Metadata only.
+    """
+    w, h, n = int(ds.width), int(ds.height), int(ds.count)
+    if w <= 0 or h <= 0:
+        raise RasterOpenError(f"header declares an empty raster ({w} x {h} px)", path)
+    limit = MAX_VRT_PIXELS if ds.driver == "VRT" else MAX_DECLARED_PIXELS
+    if w * h > limit and ds.driver not in _TILE_SERVICES:
+        raise RasterOpenError(f"header declares {w} x {h} px, beyond the {limit:.2g}"
+                              " px the workbench reads (damaged or hostile file)", path)
+    if n > MAX_BANDS:
+        raise RasterOpenError(f"header declares {n} bands (at most {MAX_BANDS})", path)
+    item = _DTYPE_BYTES.get(str(ds.dtypes[0]), 8) if n else 1
+    try:
+        bh, bw = ds.block_shapes[0] if n else (1, 1)
+    except Exception:  # some drivers cannot say
+        bh, bw = 256, 256
+    bh, bw = max(1, int(bh)), max(1, int(bw))
+    if -(-w // bw) * -(-h // bh) > MAX_BLOCKS and ds.driver not in _TILE_SERVICES:
+        raise RasterOpenError(f"header declares {-(-w // bw) * -(-h // bh)} blocks", path)
+    if bw * bh * item > MAX_BLOCK_BYTES:
+        raise RasterOpenError(f"header declares {bw} x {bh} px blocks (over 1 GB each)", path)
+    if ds.driver in ("GTiff", "COG"):
+        try:
+            size = path.stat().st_size
+        except OSError:
+            return
+        declared = w * h * n * item
+        if declared > max(1, size) * MAX_COMPRESSION_RATIO:
+            raise RasterOpenError(
+                f"header declares {w} x {h} px x {n} band(s) ({declared / 1e9:.3g} GB of"
+                f" pixels) but the file has {size} bytes: damaged or hostile header", path)
+
+
+def _last_blocks(nx: int, ny: int, k: int) -> list[tuple[int, int]]:
+    """The last ``k`` block indices ``(x, y)`` in row order, without listing the others."""
+    total = nx * ny
+    return [(i % nx, i // nx) for i in range(max(0, total - k), total)]
+
+
 def check_tiff_complete(ds: Any, path: Path) -> None:
     """Raise RasterOpenError if the TIFF's data blocks extend beyond the end of the file.
 
     Uses GDAL's ``TIFF`` metadata domain (``BLOCK_OFFSET_i_j``/``BLOCK_SIZE_i_j``):
-    metadata only, no pixel decoding.
+    metadata only, no pixel decoding.  At most ``MAX_BLOCK_QUERIES`` blocks are looked
+    at, and the list of blocks is never built beyond that (a header may declare 10^8).
     """
     try:
         size = path.stat().st_size
@@ -77,9 +135,10 @@ def check_tiff_complete(ds: Any, path: Path) -> None:
                 f = ds.overviews(1)[ovr]
                 w, h = -(-ds.width // f), -(-ds.height // f)
             nx, ny = -(-w // max(1, bw)), -(-h // max(1, bh))
-            pairs = [(x, y) for y in range(ny) for x in range(nx)]
-            if len(pairs) + queries > MAX_BLOCK_QUERIES:
-                pairs = pairs[-64:]  # the last blocks are usually written last
+            if nx * ny + queries > MAX_BLOCK_QUERIES:
+                pairs = _last_blocks(nx, ny, 64)  # the last blocks are usually written last
+            else:
+                pairs = [(x, y) for y in range(ny) for x in range(nx)]
             for x, y in pairs:
                 queries += 1
                 try:

@@ -9,8 +9,9 @@ non-finite floats, and outside the raster.
 
 Threads: rasterio datasets are not thread-safe; every call opens its own dataset
 (cheap), so calls may run concurrently from several threads on the same ``Tile``.
-No network: GDAL HTTP timeouts are short and read failures of WMS/XYZ rasters become
-:class:`~workbench.errors.RasterOpenError` naming the file.
+Offline and contained unless allowed (:mod:`workbench.imagery.contain`); when the
+network is allowed, GDAL HTTP timeouts are short and read failures of WMS/XYZ rasters
+become :class:`~workbench.errors.RasterOpenError` naming the file.
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ from rasterio.enums import Resampling
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.windows import Window
 
+from workbench.budget import read_pixel_cap
 from workbench.errors import RasterOpenError, UsageError, WorkbenchError
 from workbench.imagery.bands import band_layout, clear_cache, to_uint8, valid_mask
+from workbench.imagery.contain import check_driver, check_raster_source, gdal_options
 from workbench.imagery.model import Tile, TileImage
 from workbench.progress import CancelToken, ProgressCallback, check_cancel, report
 
@@ -41,7 +44,8 @@ __all__ = ["DEFAULT_MAX_PIXELS", "TileImage", "clear_cache", "iter_windows", "op
 
 log = logging.getLogger(__name__)
 
-# GDAL configuration for every open/read: no long network waits (WMS/XYZ).  Directory
+# GDAL configuration for every open/read (with workbench.imagery.contain's offline
+# options on top): no long network waits when the network is allowed (WMS/XYZ).  Directory
 # listing stays on (GDAL_DISABLE_READDIR_ON_OPEN unset) because world files, .prj,
 # .aux.xml and .ovr sidecars are found through it; PAM stays on to read .aux.xml CRSs.
 # Nothing here computes statistics through GDAL, so no .aux.xml is written beside
@@ -59,19 +63,23 @@ DEFAULT_MAX_PIXELS = 32_000_000  # output pixels per read when the caller gives 
 
 @contextlib.contextmanager
 def open_raster(path: str | Path) -> Iterator[Any]:
-    """Open ``path`` read-only under :data:`GDAL_OPTIONS`; yields a rasterio dataset.
+    """Open ``path`` read-only under :data:`GDAL_OPTIONS` and the containment rules of
+    :mod:`workbench.imagery.contain` (no network, no raw VRT bands unless allowed);
+    yields a rasterio dataset.
 
     Raises:
-        RasterOpenError: naming the file when GDAL cannot open it.
+        RasterOpenError: naming the file when GDAL cannot open it or it is refused.
     """
     p = Path(path)
-    with rasterio.Env(**GDAL_OPTIONS), warnings.catch_warnings():
+    check_raster_source(p)
+    with rasterio.Env(**{**GDAL_OPTIONS, **gdal_options()}), warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         try:
             ds = rasterio.open(p)
         except Exception as exc:  # RasterioIOError, CPLE_* errors, OSError...
             raise RasterOpenError(f"GDAL cannot open it ({gdal_message(exc, p)})", p) from exc
         try:
+            check_driver(str(ds.driver), p)
             yield ds
         finally:
             ds.close()
@@ -126,8 +134,9 @@ def read_tile(
         gsd_m: wanted output ground sample distance; default the raster's own
             (``scale`` 1).  Coarser reads use GDAL overviews and ``average`` resampling;
             finer ones ``bilinear``.
-        max_pixels: cap on output ``h * w`` (default :data:`DEFAULT_MAX_PIXELS`); the
-            scale is increased to fit, so always use the returned ``scale``.
+        max_pixels: cap on output ``h * w`` (default :data:`DEFAULT_MAX_PIXELS`, and
+            never above the memory budget's :func:`workbench.budget.read_pixel_cap`);
+            the scale is increased to fit, so always use the returned ``scale``.
         square_pixels: make output pixels ``gsd_m`` x ``gsd_m`` on the ground along
             both axes (``scale`` != ``scale_y`` where the raster's pixels are not square
             on the ground, e.g. EPSG:4326 away from the equator); default False keeps
@@ -148,6 +157,7 @@ def read_tile(
     cap = DEFAULT_MAX_PIXELS if max_pixels is None else int(max_pixels)
     if cap < 1:
         raise UsageError(f"max_pixels must be at least 1, not {max_pixels!r}")
+    cap = min(cap, read_pixel_cap())  # the run's memory budget (workbench.budget)
     out_w, out_h = _out_size(w, sx), _out_size(h, sy)
     while out_w * out_h > cap:
         grow = max(1.0001, math.sqrt(out_w * out_h / cap))

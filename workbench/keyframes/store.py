@@ -20,7 +20,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from workbench.atomic import atomic_directory, atomic_write_bytes
+from workbench.atomic import atomic_write_bytes, output_set
 from workbench.errors import KeyframeError, OutputError
 from workbench.hashing import sha256_bytes
 from workbench.keyframes.model import (
@@ -76,37 +76,48 @@ def keyframes_to_json(
     }
 
 
-def save_keyframes(kset: KeyframeSet, out_dir: str | os.PathLike[str]) -> Path:
-    """Write PNGs, masks and ``keyframes.json`` into ``out_dir`` atomically; return the JSON path.
+def save_keyframes(kset: KeyframeSet, out_dir: str | os.PathLike[str], *,
+                   force: bool = False) -> Path:
+    """Write PNGs, masks and ``keyframes.json`` into ``out_dir`` as one output set; return
+    the JSON path.
 
-    The folder is built beside ``out_dir`` and swapped in whole: on error nothing is
-    half-written and an existing ``out_dir`` is left as it was.  An existing folder
-    is replaced only if it is empty or holds a previous ``keyframes.json``.
+    Through :func:`workbench.atomic.output_set` (set ``"keyframes"``): the files are
+    built beside ``out_dir`` and switched in at once; on error nothing is half-written
+    and ``out_dir`` is left as it was.  Only files an earlier keyframes run wrote there
+    (listed in the folder's manifest) are replaced or removed; a folder holding other
+    files is refused unless ``force`` (they are then kept).
 
     Raises:
-        OutputError: ``out_dir`` cannot be written.
+        OutputError: ``out_dir`` cannot be written, or holds foreign files.
     """
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise OutputError("exists and is not a folder", out)
-    if out.is_dir() and any(out.iterdir()) and not (out / JSON_NAME).is_file():
-        raise OutputError("folder is not empty and holds no keyframes.json; "
-                          "choose a new or empty folder (it would be replaced)", out)
     mask_pngs = [encode_png(kf.overlay_mask) for kf in kset.keyframes]
-    doc = keyframes_to_json(kset, mask_pngs=mask_pngs)
     try:
-        with atomic_directory(out) as tmp:
-            for kf, mask_png in zip(kset.keyframes, mask_pngs, strict=True):
-                image, mask = _names(kf)
-                (tmp / image).write_bytes(kf.png_bytes())
-                (tmp / mask).write_bytes(mask_png)
-            atomic_write_bytes(tmp / JSON_NAME,
-                               (json.dumps(doc, indent=1, allow_nan=False) + "\n").encode())
+        with output_set(out, "keyframes", force=force) as stage:
+            write_keyframe_files(kset, stage, mask_pngs=mask_pngs)
     except OSError as exc:
         if isinstance(exc, OutputError):
             raise
         raise OutputError(f"cannot write keyframes ({exc.strerror or exc})", out) from exc
     return out / JSON_NAME
+
+
+def write_keyframe_files(kset: KeyframeSet, folder: str | os.PathLike[str], *,
+                         mask_pngs: Sequence[bytes] | None = None) -> Path:
+    """Write the keyframe PNGs, masks and ``keyframes.json`` into ``folder`` (created),
+    not atomically: for a staging folder of an output set (see :func:`save_keyframes`)."""
+    dest = Path(folder)
+    if mask_pngs is None:
+        mask_pngs = [encode_png(kf.overlay_mask) for kf in kset.keyframes]
+    doc = keyframes_to_json(kset, mask_pngs=mask_pngs)
+    dest.mkdir(parents=True, exist_ok=True)
+    for kf, mask_png in zip(kset.keyframes, mask_pngs, strict=True):
+        image, mask = _names(kf)
+        (dest / image).write_bytes(kf.png_bytes())
+        (dest / mask).write_bytes(mask_png)
+    atomic_write_bytes(dest / JSON_NAME,
+                       (json.dumps(doc, indent=1, allow_nan=False) + "\n").encode())
+    return dest / JSON_NAME
 
 
 def _read_png(path: Path, flags: int) -> tuple[np.ndarray, bytes]:

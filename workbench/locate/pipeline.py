@@ -21,7 +21,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from workbench.atomic import atomic_write_text
+from workbench.atomic import atomic_write_text, output_set
 from workbench.errors import (
     KeyframeError,
     NoUsableTilesError,
@@ -37,8 +37,8 @@ from workbench.keyframes import (
     extract_keyframes,
     load_keyframes,
     make_keyframe,
-    save_keyframes,
 )
+from workbench.keyframes.store import write_keyframe_files
 from workbench.locate.model import LOCATE_JSON, LocateConfig
 from workbench.match.model import MatchHypothesis
 from workbench.match.pipeline import check_matcher, finish_matching, match_keyframe
@@ -174,6 +174,11 @@ def locate(
         chosen = add_companions(video, chosen, kset, cfg.max_keyframes, cfg.companion_s)
     if target_xy is not None and chosen:
         h, w = chosen[0].image.shape[:2]
+        vw, vh = (kset.video.width, kset.video.height) if kset is not None else (w, h)
+        if (w, h) != (vw, vh) and vw > 0 and vh > 0 and keyframes is None:
+            # footage above the working size (workbench.budget) is analysed downscaled:
+            # the target, given in the footage's pixels, goes to keyframe pixels
+            target_xy = ((target_xy[0] + 0.5) * w / vw - 0.5, (target_xy[1] + 0.5) * h / vh - 0.5)
         _check_target(target_xy, w, h)
     t_m = time.perf_counter()
     hyps: list[MatchHypothesis] = []
@@ -234,23 +239,21 @@ def locate(
         },
         warnings=warnings,
     )
-    if out_dir is not None:
-        out = Path(out_dir)
-        if kset is not None and chosen:
-            sub_set = KeyframeSet(video=kset.video, keyframes=chosen, shots=kset.shots,
-                                  warnings=kset.warnings, config=kset.config)
-            save_keyframes(sub_set, out / "keyframes")
-            result.keyframes = [
-                k.to_ref(image=f"keyframes/{k.id}.png", mask=f"keyframes/{k.id}_mask.png")
-                for k in chosen
-            ]
+    sub_set = None
+    if out_dir is not None and kset is not None and chosen:
+        sub_set = KeyframeSet(video=kset.video, keyframes=chosen, shots=kset.shots,
+                              warnings=kset.warnings, config=kset.config)
+        result.keyframes = [
+            k.to_ref(image=f"keyframes/{k.id}.png", mask=f"keyframes/{k.id}_mask.png")
+            for k in chosen
+        ]
     result.timing_s = {
         "keyframes": round(t_kf, 3),
         "match": round(t_m, 3),
         "total": round(time.perf_counter() - t0, 3),
     }
     if out_dir is not None:
-        write_locate_json(result, out_dir)
+        write_locate_outputs(result, sub_set, out_dir)
     report(progress, "done", 1.0)
     return result
 
@@ -310,6 +313,25 @@ def _geolocate_target(
         except UsageError:  # beyond this candidate's horizon: no target position
             continue
         c.target = pos.to_target()
+
+
+def write_locate_outputs(
+    result: LocateResult, keyframes: KeyframeSet | None, out_dir: str | os.PathLike[str], *,
+    force: bool = False,
+) -> Path:
+    """Write ``locate.json`` and ``keyframes/`` into ``out_dir`` as one output set
+    (:func:`workbench.atomic.output_set`, set ``"locate"``): both switch at once, so a
+    killed run never leaves an old ``locate.json`` beside new keyframes; a folder holding
+    files the workbench did not write is refused unless ``force``.  Returns the JSON path.
+
+    Raises:
+        OutputError: ``out_dir`` cannot be written or holds foreign files.
+    """
+    with output_set(out_dir, "locate", force=force) as stage:
+        if keyframes is not None:
+            write_keyframe_files(keyframes, stage / "keyframes")
+        write_locate_json(result, stage)
+    return Path(out_dir) / LOCATE_JSON
 
 
 def write_locate_json(result: LocateResult, out_dir: str | os.PathLike[str]) -> Path:

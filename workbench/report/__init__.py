@@ -17,14 +17,40 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from workbench.atomic import atomic_write_bytes, check_writable_dir
+import shapely
+
+from workbench.atomic import atomic_write_bytes, check_output_dir, output_set
+from workbench.case.files import content_errors
 from workbench.errors import UsageError
 from workbench.progress import CancelToken, ProgressCallback, check_cancel, report
 
 if TYPE_CHECKING:
     from workbench.case.casefile import Case
+    from workbench.report.model import ReportData
 
 FORMATS: tuple[str, ...] = ("html", "pdf", "geojson", "kml")
+
+
+_GEOMETRY_ERRORS = (shapely.errors.ShapelyError,)
+
+
+def _render(fmt: str, data: ReportData) -> bytes:
+    """One format's bytes (renderers imported on first use: reportlab, simplekml)."""
+    if fmt == "html":
+        from workbench.report.html import render_html
+
+        return render_html(data).encode("utf-8")
+    if fmt == "pdf":
+        from workbench.report.pdf import pdf_bytes
+
+        return pdf_bytes(data)
+    if fmt == "geojson":
+        from workbench.report.geojson import geojson_bytes
+
+        return geojson_bytes(data)
+    from workbench.report.kml import kml_bytes
+
+    return kml_bytes(data)
 
 
 def write_reports(
@@ -34,6 +60,7 @@ def write_reports(
     *,
     generated_at: datetime | str | None = None,
     redact_paths: bool = True,
+    force: bool = False,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> list[Path]:
@@ -42,8 +69,11 @@ def write_reports(
     Args:
         case: an open :class:`~workbench.case.Case`.
         formats: any of ``FORMATS`` (``UsageError`` on an unknown one).
-        out_dir: created if needed; ``OutputError`` if not writable.  Each file is
-            written atomically.
+        out_dir: created if needed; ``OutputError`` if not writable.  The requested
+            formats are one output set (:func:`workbench.atomic.output_set`, set
+            ``report:<case name>``): all are built first, then switched in at once, so a
+            failure or a kill leaves the previous reports whole; files the workbench did
+            not write there are refused unless ``force`` (then kept).
         generated_at: the timestamp printed in HTML/PDF and the PDF's creation date
             (default: now, UTC; ``"case"``: the case's last audit entry).
         redact_paths: replace local paths by file name + SHA-256 (on by default: reports
@@ -58,36 +88,28 @@ def write_reports(
     if bad or not wanted:
         raise UsageError(f"unknown report format {', '.join(bad) or '(none)'}; "
                          f"use {', '.join(FORMATS)}")
-    out = check_writable_dir(out_dir)
+    stem = case.path.stem or "report"
+    set_name = f"report:{stem}"
+    out = check_output_dir(out_dir, set_name, force=force)
     from workbench.report.model import build_report_data
 
     report(progress, "gathering report content", 0.0)
     documents = any(f in ("html", "pdf") for f in wanted)
-    data = build_report_data(case, generated_at=generated_at, run_verify=documents,
-                             figures=documents, redact_paths=redact_paths)
-    stem = case.path.stem or "report"
-    written: list[Path] = []
+    with content_errors(case.path, "gathering the report", _GEOMETRY_ERRORS):
+        data = build_report_data(case, generated_at=generated_at, run_verify=documents,
+                                 figures=documents,
+                                 redact_paths=redact_paths)
     unique = list(dict.fromkeys(wanted))  # in the given order
+    payloads: list[tuple[str, bytes]] = []
     for i, fmt in enumerate(unique):
         check_cancel(cancel)
         report(progress, f"writing {fmt}", (i + 1) / (len(unique) + 1))
-        if fmt == "html":
-            from workbench.report.html import render_html
-
-            payload = render_html(data).encode("utf-8")
-        elif fmt == "pdf":
-            from workbench.report.pdf import pdf_bytes
-
-            payload = pdf_bytes(data)
-        elif fmt == "geojson":
-            from workbench.report.geojson import geojson_bytes
-
-            payload = geojson_bytes(data)
-        else:
-            from workbench.report.kml import kml_bytes
-
-            payload = kml_bytes(data)
-        # atomic_write_bytes gives the file the usual mode (0666 less the umask)
-        written.append(atomic_write_bytes(out / f"{stem}.{fmt}", payload))
+        with content_errors(case.path, f"writing {fmt}", _GEOMETRY_ERRORS):
+            payloads.append((f"{stem}.{fmt}", _render(fmt, data)))
+    check_cancel(cancel)
+    with output_set(out, set_name, force=force) as stage:
+        for name, payload in payloads:
+            # atomic_write_bytes gives the file the usual mode (0666 less the umask)
+            atomic_write_bytes(stage / name, payload)
     report(progress, "reports written", 1.0)
-    return written
+    return [out / name for name, _ in payloads]

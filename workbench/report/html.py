@@ -2,7 +2,7 @@
 
 Every piece of case text (notes, file names, claim, audit details) goes through
 :func:`html.escape`, after bidi controls and other invisible characters are made visible
-(:func:`workbench.report.redact.visible_controls`); a strict Content-Security-Policy
+(:func:`workbench.textsafe.visible_controls`); a strict Content-Security-Policy
 forbids scripts, remote loads and forms even if something slipped through.  The only
 varying part between two runs on the same case is the generation timestamp.
 """
@@ -33,7 +33,7 @@ from workbench.report.provtext import (
     imagery_fields,
     source_rows,
 )
-from workbench.report.redact import visible_controls
+from workbench.textsafe import visible_controls
 
 CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
        "form-action 'none'; frame-ancestors 'none'")

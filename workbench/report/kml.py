@@ -1,7 +1,9 @@
 """KML export via simplekml: candidate placemarks, frame footprints, target, claim.
 
 Opens in Google Earth.  All user text (notes, file names, claim) is XML-escaped by
-us (simplekml's own parsing is off: it passes ``<![CDATA[`` through unescaped);
+us (simplekml's own parsing is off: it passes ``<![CDATA[`` through unescaped), after
+control characters XML 1.0 cannot hold are made visible (``workbench.textsafe.visible_controls``);
+non-finite or malformed positions are left out rather than written as ``nan``;
 descriptions are HTML inside a CDATA section whose content is escaped, so a
 ``]]>`` in a note cannot end it.  simplekml numbers ids from a process-wide
 counter, so ids are renumbered in order of appearance for byte-identical output.
@@ -9,6 +11,7 @@ counter, so ids are renumbered in order of appearance for byte-identical output.
 
 from __future__ import annotations
 
+import math
 import re
 from html import escape
 from typing import Any
@@ -17,7 +20,7 @@ import simplekml
 
 from workbench.geo import format_metres, format_uncertainty
 from workbench.report.model import ReportData, confidence_words
-from workbench.report.redact import visible_controls
+from workbench.textsafe import visible_controls
 
 _STATUS_COLOUR = {"confirmed": "ff00c000", "rejected": "ff0000ff", "undecided": "ff00ffff"}
 
@@ -33,6 +36,27 @@ def _desc(rows: list[tuple[str, object]]) -> str:
                    for k, v in rows)
     html = f"<table>{body}</table>".replace("]]>", "]]&gt;")  # cannot occur: '>' escaped
     return f"<![CDATA[{html}]]>"
+
+
+def _lonlat(p: Any) -> tuple[float, float] | None:
+    """A finite ``(lon, lat)`` from untrusted case content, else ``None``."""
+    try:
+        lon, lat = float(p[0]), float(p[1])
+    except (TypeError, ValueError, IndexError, KeyError):
+        return None
+    if not (math.isfinite(lon) and math.isfinite(lat)) or abs(lat) > 90:
+        return None
+    return lon, lat
+
+
+def _ring(ring: Any) -> list[tuple[float, float]] | None:
+    """A ring of finite points (at least 4), else ``None``."""
+    if not isinstance(ring, list | tuple):
+        return None
+    pts = [_lonlat(p) for p in ring]
+    if len(pts) < 4 or any(p is None for p in pts):
+        return None
+    return [p for p in pts if p is not None]
 
 
 def _renumber_ids(text: str) -> str:
@@ -61,8 +85,11 @@ def build_kml(data: ReportData) -> str:
     kf = {k.id: k for k, _ in data.keyframes}
     for c, d in data.candidates:
         status = d.status if d else "undecided"
+        status = status if status in _STATUS_COLOUR else "undecided"
         ref = kf.get(c.keyframe_id)
-        p = cands.newpoint(name=_t(f"#{c.rank} {status}"), coords=[(c.lon, c.lat)])
+        if (ll := _lonlat((c.lon, c.lat))) is None:
+            continue  # no position to place (malformed case content)
+        p = cands.newpoint(name=_t(f"#{c.rank} {status}"), coords=[ll])
         rows: list[tuple[str, Any]] = [
             ("status", status), ("confidence", f"{c.confidence:.2f} "
                                                f"({confidence_words(c.confidence)})"),
@@ -76,20 +103,22 @@ def build_kml(data: ReportData) -> str:
         p.description = _desc(rows)
         p.style.iconstyle.color = _STATUS_COLOUR[status]
         p.style.iconstyle.icon.href = "http://maps.google.com/mapfiles/kml/paddle/wht-circle.png"
-        if len(c.footprint) >= 4:
+        if (ring := _ring(c.footprint)) is not None:
             poly = foots.newpolygon(name=_t(f"#{c.rank} frame footprint ({c.keyframe_id})"),
-                                    outerboundaryis=[(float(x), float(y))
-                                                     for x, y in c.footprint])
+                                    outerboundaryis=ring)
             poly.style.linestyle.color = _STATUS_COLOUR[status]
             poly.style.linestyle.width = 2
             poly.style.polystyle.color = "3300ffff"
-        if c.target and {"lon", "lat"} <= set(c.target):
-            t = cands.newpoint(name=_t(f"#{c.rank} target"),
-                               coords=[(c.target["lon"], c.target["lat"])])
+        tll = _lonlat((c.target.get("lon"), c.target.get("lat"))) \
+            if isinstance(c.target, dict) else None
+        if tll is not None and c.target:
+            t = cands.newpoint(name=_t(f"#{c.rank} target"), coords=[tll])
             t.description = _desc([("keyframe pixel", f"{c.target.get('x')}, "
                                                       f"{c.target.get('y')}")])
     for poi in data.points:
-        pp = cands.newpoint(name=_t(poi.label), coords=[(poi.lon, poi.lat)])
+        if (pll := _lonlat((poi.lon, poi.lat))) is None:
+            continue
+        pp = cands.newpoint(name=_t(poi.label), coords=[pll])
         pp.description = _desc([("candidate", poi.rank), ("keyframe", poi.keyframe_id),
                                 ("pixel", f"{poi.x:.1f}, {poi.y:.1f}"),
                                 ("recorded", f"{poi.user} at {poi.time}")])
@@ -107,18 +136,24 @@ def build_kml(data: ReportData) -> str:
         if data.primary and data.primary.claim_check:
             rows2.append(("distance to geolocation",
                           format_metres(data.primary.claim_check.distance_m)))
-        if data.claim.lonlat:
-            cp = folder.newpoint(name=_t("Claimed location"), coords=[data.claim.lonlat])
+        cll = _lonlat(data.claim.lonlat) if data.claim.lonlat else None
+        if cll is not None:
+            cp = folder.newpoint(name=_t("Claimed location"), coords=[cll])
             cp.description = _desc(rows2)
             cp.style.iconstyle.color = "ffff00ff"
         area = data.claim.area_geojson
-        if area and area.get("type") in ("Polygon", "MultiPolygon"):
-            polys = [area["coordinates"]] if area["type"] == "Polygon" else area["coordinates"]
-            for rings in polys:
+        if isinstance(area, dict) and area.get("type") == "Feature":
+            area = area.get("geometry")
+        if isinstance(area, dict) and area.get("type") in ("Polygon", "MultiPolygon"):
+            coords = area.get("coordinates")
+            polys = [coords] if area["type"] == "Polygon" else coords
+            for rings in polys if isinstance(polys, list) else []:
+                parts = [_ring(r) for r in rings] if isinstance(rings, list) and rings else [None]
+                if any(r is None for r in parts):
+                    continue  # malformed or non-finite ring: not drawn
                 ap = folder.newpolygon(name=_t("Claimed area"),
-                                       outerboundaryis=[tuple(p[:2]) for p in rings[0]],
-                                       innerboundaryis=[[tuple(p[:2]) for p in r]
-                                                        for r in rings[1:]])
+                                       outerboundaryis=parts[0],
+                                       innerboundaryis=parts[1:])
                 ap.description = _desc(rows2)
                 ap.style.polystyle.color = "33ff00ff"
     return _renumber_ids(kml.kml())

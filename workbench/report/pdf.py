@@ -52,7 +52,7 @@ from workbench.report.provtext import (
     imagery_fields,
     source_rows,
 )
-from workbench.report.redact import visible_controls
+from workbench.textsafe import visible_controls
 
 MAX_EXTRA_ROWS = 20  # residual rows beyond the numbered landmarks
 

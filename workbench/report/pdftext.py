@@ -15,7 +15,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
 from workbench.report.model import ReportData
-from workbench.report.redact import visible_controls
+from workbench.textsafe import visible_controls
 
 _FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 MAX_CELL = 800  # characters of case text in one table cell (fits a narrow column's page)

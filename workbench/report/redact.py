@@ -1,7 +1,8 @@
 """Text hygiene for shared reports: visible bidi/control characters, and local paths
 redacted to file name + SHA-256.
 
-* :func:`visible_controls` — a right-to-left override (U+202E) or any other bidi
+* :func:`workbench.textsafe.visible_controls` (applied by every writer) — a
+  right-to-left override (U+202E) or any other bidi
   control, zero-width or C0/C1 control character in case text would reorder or hide
   what a reader sees (``"evil\u202egnp.exe"`` shows as ``evilexe.png``).  Each one is
   replaced by a visible ``[U+202E]`` marker; the HTML and PDF writers apply it to every
@@ -18,18 +19,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
-
-# bidi embeddings/overrides/isolates and marks, zero-width characters, BOM, line/paragraph
-# separators, C0 (except tab/newline) and C1 controls
-_INVISIBLE = re.compile("[\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff"
-                        "\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def visible_controls(text: str) -> str:
-    """``text`` with each bidi control, zero-width or control character replaced by a
-    visible ``[U+XXXX]`` marker (tabs and newlines are kept)."""
-    return _INVISIBLE.sub(lambda m: f"[U+{ord(m.group()):04X}]", text)
-
 
 _FILE_URI = re.compile(r"file://[^\s\"'<>]+", re.IGNORECASE)
 _POSIX = re.compile(r"(?<![\w:/.~-])~?/(?:[^/\s\"'<>|]+/)+[^/\s\"'<>|,;)\]]*")
@@ -85,7 +74,7 @@ def _walk(value: Any, fn: Callable[[str], str]) -> Any:
     return value
 
 
-__all__ = ["Redactor", "redact_report", "visible_controls"]
+__all__ = ["Redactor", "redact_report"]
 
 
 def redact_report(d: Any, red: Redactor) -> Any:

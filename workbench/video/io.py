@@ -8,6 +8,7 @@ packet timestamp table, display rotation and frame conversion to numpy
 from __future__ import annotations
 
 import logging
+import math
 import os
 import struct
 import threading
@@ -19,6 +20,7 @@ import cv2
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
+from workbench.budget import frame_pixel_cap
 from workbench.errors import VideoOpenError
 from workbench.progress import CancelToken, check_cancel
 
@@ -196,15 +198,29 @@ def frame_to_analysis(frame: Any, rotation: int, width: int,
     return gray, cv2.resize(small, (160, th), interpolation=cv2.INTER_AREA)
 
 
+def working_width(width: int, height: int, max_width: int | None = None) -> int | None:
+    """The width a ``width`` x ``height`` (display) frame is converted at: ``max_width``
+    if given, lowered so the frame has at most :func:`workbench.budget.frame_pixel_cap`
+    pixels; ``None`` when the frame is used at its own size."""
+    cap = frame_pixel_cap()
+    limit = max_width if max_width is not None and max_width > 0 else None
+    if width * height > cap:
+        by_cap = max(2, int(width * math.sqrt(cap / (width * height))))
+        limit = by_cap if limit is None else min(limit, by_cap)
+    return limit
+
+
 def frame_to_gray(frame: Any, rotation: int, max_width: int | None = None,
                   reformatter: Any = None) -> np.ndarray:
     """Convert an ``av.VideoFrame`` to ``(H, W) uint8`` grey (luma), rotated for display.
 
     8-bit planar YUV frames are read straight from their Y plane (no colour
-    conversion; limited-range luma) and downscaled with OpenCV's area filter.
+    conversion; limited-range luma) and downscaled with OpenCV's area filter.  Never
+    larger than the memory budget's working frame size (:func:`working_width`).
     """
     cw, ch = int(frame.width), int(frame.height)
     disp_w = ch if rotation in (90, 270) else cw
+    max_width = working_width(disp_w, cw * ch // max(1, disp_w), max_width)
     if frame.format.name in _Y_PLANE_FORMATS:
         plane = frame.planes[0]
         y: np.ndarray = np.frombuffer(plane, np.uint8).reshape(ch, plane.line_size)[:, :cw]
@@ -229,12 +245,15 @@ def frame_to_bgr(frame: Any, rotation: int, max_width: int | None = None,
     """Convert an ``av.VideoFrame`` to ``(H, W, 3) uint8`` BGR, rotated for display.
 
     ``max_width`` bounds the *displayed* width; downscaling uses FFmpeg's area filter.
+    Frames above the memory budget's working size (:func:`working_width`, about 1080p
+    by default) are always downscaled: 4K/8K footage is analysed at that size.
     Pass a reused ``av.video.reformatter.VideoReformatter`` when converting many
     frames (it caches the scaler: ~10x faster than a fresh one per frame).
     """
     ref = reformatter if reformatter is not None else VideoReformatter()
     cw, ch = int(frame.width), int(frame.height)
     disp_w = ch if rotation in (90, 270) else cw
+    max_width = working_width(disp_w, cw * ch // max(1, disp_w), max_width)
     if max_width is not None and 0 < max_width < disp_w:
         scale = max_width / disp_w
         tw = max(2, round(cw * scale))
