@@ -22,6 +22,7 @@ from PyQt6.QtCore import QPointF, Qt, pyqtSignal
 from PyQt6.QtGui import (
     QColor,
     QFont,
+    QImage,
     QPen,
     QPixmap,
     QPolygonF,
@@ -49,7 +50,6 @@ from workbench.results import Candidate, TileRef
 from workbench_ui.compare_data import CompareData
 from workbench_ui.compare_items import Landmarks, LinkLines, SwipeItem
 from workbench_ui.image_view import ImageView
-from workbench_ui.images import bgr_to_qimage
 
 KF_COLOR = QColor(0, 220, 255)
 SAT_COLOR = QColor(255, 140, 0)
@@ -71,6 +71,7 @@ class CompareWidget(QWidget):
         self.crop: SatelliteCrop | None = None
         self.landmarks: Landmarks = []
         self._h_kf_to_crop: np.ndarray | None = None
+        self._mask_pending: np.ndarray | None = None  # tint made when first shown
         self._syncing = False
 
         self.title = QLabel("Select a candidate to compare the keyframe with the imagery.")
@@ -195,7 +196,7 @@ class CompareWidget(QWidget):
         self.link_box.toggled.connect(lambda on: self._sync(self.left) if on else None)
         self.marks_box.toggled.connect(self._show_marks)
         self.lines_box.toggled.connect(self._show_lines)
-        self.mask_box.toggled.connect(self.left.set_mask_visible)
+        self.mask_box.toggled.connect(self._show_mask)
         self.opacity.valueChanged.connect(self._apply_overlay_controls)
         self.swipe.valueChanged.connect(self._apply_overlay_controls)
         self._apply_overlay_controls()
@@ -204,6 +205,7 @@ class CompareWidget(QWidget):
     def clear(self, message: str = "Select a candidate to compare the keyframe with the imagery."
               ) -> None:
         self.candidate, self.crop, self.landmarks, self._h_kf_to_crop = None, None, [], None
+        self._mask_pending = None
         self.lines_layer.landmarks = []
         self.title.setText(message)
         for v in (self.left, self.right, self.overlay_view):
@@ -215,7 +217,8 @@ class CompareWidget(QWidget):
         self.lines_layer.update()
 
     def apply(self, data: CompareData, *, caption: str = "") -> None:
-        """Display prepared data (GUI thread; only pixmap conversions, a few ms)."""
+        """Display prepared data (GUI thread; only pixmap conversions, a few ms).  The
+        HUD-mask tint is made only when it is first shown (the box is off by default)."""
         candidate, crop = data.candidate, data.crop
         self._syncing = True  # both views start fitted; linking follows the user's moves
         self.candidate, self.crop = candidate, crop
@@ -224,14 +227,19 @@ class CompareWidget(QWidget):
         self.lines_layer.landmarks = data.landmarks
         self.title.setText(caption or self._default_caption(candidate, crop.tile, crop))
         self.left.set_image(data.keyframe)
-        self.left.set_mask(data.mask)
-        self.left.set_mask_visible(self.mask_box.isChecked())
+        self.left.set_mask(None)
+        self._mask_pending = data.mask
+        self._show_mask(self.mask_box.isChecked())
         self.right.set_image(crop.image)
         self.left.set_markers([(n, kx, ky) for n, (kx, ky), _c in self.landmarks], KF_COLOR)
         self.right.set_markers([(n, cx, cy) for n, _k, (cx, cy) in self.landmarks], SAT_COLOR)
         self._show_marks(self.marks_box.isChecked())
         self.overlay_view.set_image(crop.image)
-        self._warp_item.setPixmap(QPixmap.fromImage(bgr_to_qimage(data.warped_bgra)))
+        rgba = data.warped_rgba  # (prepared in the worker: RGBA, contiguous)
+        h, w = rgba.shape[:2]
+        # (QImage.copy: the pixmap owns its pixels, not the numpy buffer)
+        self._warp_item.setPixmap(QPixmap.fromImage(
+            QImage(rgba.tobytes(), w, h, rgba.strides[0], QImage.Format.Format_RGBA8888).copy()))
         self._divider_line.setVisible(True)
         self._set_outline(data)
         self._apply_overlay_controls()
@@ -303,6 +311,12 @@ class CompareWidget(QWidget):
     # --- controls ------------------------------------------------------------------
     def set_mode(self, overlay: bool) -> None:
         self.tabs.setCurrentIndex(1 if overlay else 0)
+
+    def _show_mask(self, on: bool) -> None:
+        if on and self._mask_pending is not None:
+            self.left.set_mask(self._mask_pending)
+            self._mask_pending = None
+        self.left.set_mask_visible(on)
 
     def _show_marks(self, on: bool) -> None:
         self.left.markers_visible(on)

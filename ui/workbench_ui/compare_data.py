@@ -21,15 +21,17 @@ class CompareData:
     """Everything the view shows for one candidate, computed off the GUI thread.
 
     ``keyframe`` ``(H, W, 3) uint8`` BGR; ``mask`` ``(H, W) uint8`` or None;
-    ``warped_bgra`` ``(h, w, 4) uint8``: the keyframe warped onto ``crop`` with coverage
-    as alpha; ``h_kf_to_crop`` ``(3, 3) float64``.
+    ``warped_rgba`` ``(h, w, 4) uint8``: the keyframe warped onto ``crop`` with coverage
+    as alpha, in **RGBA** channel order (not BGR) and C-contiguous: what a
+    ``QImage.Format_RGBA8888`` wraps with no conversion left for the GUI thread;
+    ``h_kf_to_crop`` ``(3, 3) float64``.
     """
 
     candidate: Candidate
     crop: SatelliteCrop
     keyframe: np.ndarray
     mask: np.ndarray | None
-    warped_bgra: np.ndarray
+    warped_rgba: np.ndarray
     h_kf_to_crop: np.ndarray
     landmarks: list[tuple[int, tuple[float, float], tuple[float, float]]]
 
@@ -42,6 +44,7 @@ def prepare(candidate: Candidate, tile: TileRef, keyframe: np.ndarray,
     warped, alpha = warp_to_crop(keyframe, candidate, crop, mask)
     return CompareData(
         candidate=candidate, crop=crop, keyframe=keyframe, mask=mask,
-        warped_bgra=np.dstack([warped, alpha]), h_kf_to_crop=keyframe_to_crop(candidate, crop),
+        warped_rgba=np.ascontiguousarray(np.dstack([warped[:, :, ::-1], alpha])),
+        h_kf_to_crop=keyframe_to_crop(candidate, crop),
         landmarks=numbered_landmarks(candidate, crop),
     )

@@ -16,14 +16,14 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from PyQt6.QtCore import QObject, pyqtSignal
+from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 from PyQt6.QtWidgets import QFileDialog, QMessageBox
 
 from workbench import __version__
 from workbench.case import CASE_SUFFIX
 from workbench.errors import WorkbenchError
 from workbench_ui.dialogs import SHORTCUTS_HTML
-from workbench_ui.jobs import locate_into_case, relocate_job
+from workbench_ui.jobs import locate_into_case, read_case_keyframes, relocate_job
 from workbench_ui.opener import CASE_FILTER, Opener
 from workbench_ui.report_dialog import ReportDialog
 from workbench_ui.review import Review
@@ -70,6 +70,10 @@ class Controller(QObject):
         self.s = session
         self.job: Task | ProcessTask | None = None
         self.pool = TaskPool(self)
+        self._mask_timer = QTimer(self)  # (see _on_keyframes)
+        self._mask_timer.setSingleShot(True)
+        self._mask_timer.setInterval(0)
+        self._mask_timer.timeout.connect(self._frames_mask)
         s, v = self.s, views
         s.caseChanged.connect(self._on_case)
         s.keyframesChanged.connect(self._on_keyframes)
@@ -198,9 +202,26 @@ class Controller(QObject):
         self.refresh()
 
     def _locate_ok(self, path: object) -> None:
+        """The locate job made the case: decode its keyframes in a worker thread (the
+        slow part of opening it), then open it (:meth:`_open_located`).  The job is not
+        over until the case is open."""
+        case_path = Path(str(path))
+        self.v.locate_panel.set_progress("loading the result", 1.0)
+        self.v.locate_panel.cancel_btn.setEnabled(False)  # (the case exists already)
+        task = Task(read_case_keyframes, case_path, name="load the result",
+                    with_progress=False, parent=self)
+        task.succeeded.connect(lambda kfs: self._open_located(case_path, kfs))
+        # (a failure to read is reported by opening it here, with the case's own error)
+        task.failed.connect(lambda _m: self._open_located(case_path, None))
+        task.cancelled.connect(lambda: self._open_located(case_path, None))
+        self.job = task
+        self.pool.run(task)
+
+    def _open_located(self, path: Path, keyframes: object) -> None:
         self.job = None
+        kfs = keyframes if isinstance(keyframes, list) else None
         try:
-            self.s.open_case(Path(str(path)), untitled=True)
+            self.s.open_case(path, untitled=True, keyframes=kfs)
         except (WorkbenchError, OSError) as exc:
             self._job_end(f"The case could not be opened: {describe_error(exc)}", error=True)
             return
@@ -271,10 +292,14 @@ class Controller(QObject):
         self.refresh()
 
     def _on_keyframes(self) -> None:
-        w, s = self.v, self.s
-        w.strip.set_keyframes(s.keyframes)
-        masks = [k.mask for k in s.keyframes if k.mask is not None and not k.manual]
-        w.frames.set_mask(masks[0] if masks else None)
+        self.v.strip.set_keyframes(self.s.keyframes)  # (thumbnails follow, a few a turn)
+        # the frame viewer's HUD tint in a later event-loop turn: opening a case is
+        # already a long turn; it reads the keyframes of the moment it runs
+        self._mask_timer.start()
+
+    def _frames_mask(self) -> None:
+        masks = [k.mask for k in self.s.keyframes if k.mask is not None and not k.manual]
+        self.v.frames.set_mask(masks[0] if masks else None)
 
     def _on_decisions(self) -> None:
         self.v.candidates.set_decisions(self.s.decisions())

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from workbench.case.casefile import Case, new_case
@@ -21,6 +22,7 @@ from workbench.progress import CancelToken, ProgressCallback, check_cancel, repo
 from workbench.report import write_reports
 from workbench.results import KeyframeRef
 from workbench.video.reader import Frame, VideoInfo, probe
+from workbench_ui.models import KeyframeEntry
 
 
 def stored_keyframes(
@@ -32,6 +34,32 @@ def stored_keyframes(
     for ref in case.keyframes:
         yield (ref, case.keyframe_image(ref.id), case.keyframe_mask(ref.id),
                ref.id.startswith("m"))
+
+
+def keyframe_entries(case: Case) -> list[KeyframeEntry]:
+    """The keyframes stored in ``case`` as the entries the app shows (PNGs decoded)."""
+    return [KeyframeEntry(id=ref.id, frame_index=ref.frame_index, time_s=ref.time_s,
+                          sharpness=ref.sharpness, image=image, mask=mask, manual=manual)
+            for ref, image, mask, manual in stored_keyframes(case)]
+
+
+def read_case_keyframes(case_path: Path) -> list[KeyframeEntry]:
+    """Worker job: decode every keyframe of the case at ``case_path`` (opened read-only
+    in the calling thread and closed again) so the GUI thread does not have to."""
+    with Case.open(case_path, readonly=True) as case:
+        return keyframe_entries(case)
+
+
+def thumbnail(image: np.ndarray, width: int) -> np.ndarray:
+    """``image`` ``(H, W, 3) uint8`` BGR scaled to ``width`` px wide (area-averaged;
+    aspect ratio kept): the small BGR array a strip thumbnail is made from."""
+    h, w = image.shape[:2]
+    width = max(8, int(width))
+    if w <= width:
+        return np.ascontiguousarray(image)
+    size = (width, max(1, round(h * width / w)))
+    return np.ascontiguousarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA))
+
 
 def locate_into_case(
     case_path: Path,

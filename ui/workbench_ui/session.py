@@ -9,7 +9,10 @@ analyst's choosing.  Closing an untitled case asks first (see the main window).
 
 Threading: ``Case`` objects are not thread-safe, so long jobs (``new_case``) run
 in a worker that closes its own case and hands back the *path*; the session
-then opens the case on the GUI thread.
+then opens the case on the GUI thread.  Decoding the keyframe PNGs is the slow part
+of opening a case: the controller can do it in a worker
+(:func:`workbench_ui.jobs.read_case_keyframes`) and hand the entries to
+:meth:`Session.open_case`.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from workbench.errors import CaseOpenError, OutputError, UsageError
 from workbench.imagery.catalog import Tile, TileCatalog
 from workbench.results import Candidate, LocateResult, TileRef
 from workbench.video.reader import VideoInfo
-from workbench_ui.jobs import stored_keyframes
+from workbench_ui.jobs import keyframe_entries
 from workbench_ui.models import KeyframeEntry
 
 log = logging.getLogger(__name__)
@@ -128,16 +131,20 @@ class Session(QObject):
         return path
 
     # --- case lifecycle --------------------------------------------------------------
-    def open_case(self, path: Path, *, untitled: bool = False) -> None:
+    def open_case(self, path: Path, *, untitled: bool = False,
+                  keyframes: list[KeyframeEntry] | None = None) -> None:
         """Open the case at ``path`` (closing the current one) and load its content.
 
-        Raises the core's ``CaseError`` subclasses (newer version, corrupt, not a case);
-        the current case stays open when opening fails.
+        ``keyframes``: the case's keyframes already decoded off the GUI thread
+        (:func:`workbench_ui.jobs.read_case_keyframes` on the same file); without them
+        they are decoded here.  Raises the core's ``CaseError`` subclasses (newer
+        version, corrupt, not a case); the current case stays open when opening fails.
         """
         case = Case.open(Path(path))
         try:
             result = case.result
-            keyframes = self._load_keyframes(case)
+            if keyframes is None or [k.id for k in keyframes] != [r.id for r in case.keyframes]:
+                keyframes = self._load_keyframes(case)  # (none given, or not this file's)
         except BaseException:
             case.close()
             raise
@@ -160,9 +167,7 @@ class Session(QObject):
 
     @staticmethod
     def _load_keyframes(case: Case) -> list[KeyframeEntry]:
-        return [KeyframeEntry(id=ref.id, frame_index=ref.frame_index, time_s=ref.time_s,
-                              sharpness=ref.sharpness, image=image, mask=mask, manual=manual)
-                for ref, image, mask, manual in stored_keyframes(case)]
+        return keyframe_entries(case)
 
     def _close_case(self) -> None:
         if self.case is not None:

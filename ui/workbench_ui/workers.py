@@ -232,7 +232,11 @@ class ProcessTask(QObject):
             self.cancelled.emit()
         self.finished.emit()
         if self._proc is not None:
-            self._proc.join(1.0)
+            # The child has sent its last message and is exiting (interpreter teardown,
+            # at low priority, can take a second on a busy machine).  Never wait for it
+            # on the GUI thread: it is reaped when the next child starts
+            # (multiprocessing does that in ``Process.start``) or at exit.
+            self._proc.join(0)
 
     def _poll(self) -> None:
         if self._finished or self._queue is None:

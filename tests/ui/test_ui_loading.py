@@ -1,0 +1,189 @@
+"""Loading a located case keeps the window responsive (issue 12): the keyframe PNGs are
+decoded in a worker before the case is opened on the GUI thread, and the keyframe
+strip shows its items at once and fills in their thumbnails a few per event-loop turn.
+(How long the GUI thread is busy is measured in ``benchmarks/bench_ui.py``, not here.)"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytest.importorskip("PyQt6")
+pytestmark = pytest.mark.gui
+
+from test_ui_support import make_case_data, open_window  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def case_file(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return make_case_data(tmp_path_factory.mktemp("ui_loading"))
+
+
+@pytest.fixture
+def window(qtbot: Any, tmp_path: Path) -> Any:
+    win = open_window(qtbot, tmp_path)
+    from PyQt6.QtWidgets import QMessageBox
+
+    # (closing the window asks about the untitled case: the answer is "discard")
+    win.controller.ask_save_discard = lambda: QMessageBox.StandardButton.Discard
+    yield win
+    win.controller.shutdown()
+
+
+def _autosaved(case_file: dict[str, Any], win: Any) -> Path:
+    """The case as the locate job leaves it: a closed file in the autosave folder."""
+    win.session.autosave_dir.mkdir(parents=True, exist_ok=True)
+    p = win.session.autosave_dir / "located.wbcase"
+    shutil.copyfile(case_file["case"], p)
+    return p
+
+
+def _icon_image(item: Any) -> Any:
+    from workbench_ui.keyframe_strip import THUMB_W
+
+    return item.icon().pixmap(THUMB_W, THUMB_W * 9 // 16).toImage()
+
+
+def _has_texture(img: Any) -> bool:
+    """True unless every sampled pixel has one colour (the blank placeholder)."""
+    w, h = img.width(), img.height()
+    colours = {img.pixel(x, y) for x in range(0, w, 7) for y in range(0, h, 5)}
+    return len(colours) > 1
+
+
+def test_located_case_opens_after_its_keyframes_are_decoded_in_a_worker(
+        window: Any, qtbot: Any, case_file: dict[str, Any]) -> None:
+    from workbench.case.casefile import Case
+
+    c, s, strip = window.controller, window.session, window.strip
+    path = _autosaved(case_file, window)
+    with Case.open(path, readonly=True) as case:
+        ids = [k.id for k in case.keyframes]
+        pixels = {i: case.keyframe_image(i) for i in ids}
+    assert ids
+
+    shown: list[tuple[int, int]] = []  # (items, thumbnails still pending) when shown
+    s.keyframesChanged.connect(lambda: shown.append((strip.count(),
+                                                     strip.thumbnails_pending())))
+    c.job = object()  # as when the locate job hands its result over
+    c._locate_ok(path)
+    # still the job: the case opens only when the worker has decoded the keyframes
+    assert c.job is not None and s.case is None
+    assert not window.act_locate.isEnabled()
+    assert "loading the result" in window.locate_panel.stage.text()
+    qtbot.waitUntil(lambda: c.job is None, timeout=30_000)
+
+    assert s.case is not None and s.case_path == path and s.untitled
+    assert window.message_bar.kind != "error", window.message_bar.text()
+    assert [k.id for k in s.keyframes] == ids
+    for k in s.keyframes:  # the worker's decoding is the case's pixels, exactly
+        assert np.array_equal(k.image, pixels[k.id])
+    # the strip listed every keyframe at once, thumbnails still to come ...
+    assert shown and shown[-1] == (len(ids), len(ids))
+    assert window.candidates.model.rowCount() == 2
+    # ... and fills them in while the window goes on handling events
+    qtbot.waitUntil(lambda: strip.thumbnails_pending() == 0, timeout=10_000)
+    assert strip.count() == len(ids)
+    for i in range(strip.count()):
+        assert _has_texture(_icon_image(strip.item(i)))
+    qtbot.waitUntil(lambda: window.compare.candidate is not None, timeout=20_000)
+    assert window.compare.candidate.rank == 1
+
+
+def test_a_located_case_that_cannot_be_read_is_reported(window: Any, qtbot: Any) -> None:
+    c, s = window.controller, window.session
+    s.autosave_dir.mkdir(parents=True, exist_ok=True)
+    bad = s.autosave_dir / "broken.wbcase"
+    bad.write_bytes(b"not a case at all")
+    c.job = object()
+    c._locate_ok(bad)
+    qtbot.waitUntil(lambda: c.job is None, timeout=30_000)
+    assert s.case is None
+    assert window.message_bar.kind == "error"
+    assert "could not be opened" in window.message_bar.text()
+    assert "broken.wbcase" in window.message_bar.text()
+    assert window.act_locate.isEnabled() == c.availability().can_locate
+
+
+def test_keyframes_of_another_file_are_not_taken(window: Any, case_file: dict[str, Any],
+                                                 tmp_path: Path) -> None:
+    """Entries handed to ``open_case`` that are not this case's are decoded again."""
+    from workbench_ui.models import KeyframeEntry
+
+    s = window.session
+    p = tmp_path / "case.wbcase"
+    shutil.copyfile(case_file["case"], p)
+    alien = [KeyframeEntry(id="k9999", frame_index=0, time_s=0.0, sharpness=0.0,
+                           image=np.zeros((4, 4, 3), np.uint8))]
+    s.open_case(p, keyframes=alien)
+    assert s.keyframes and "k9999" not in [k.id for k in s.keyframes]
+    assert all(k.image.shape[0] > 4 for k in s.keyframes)
+
+
+def test_thumbnails_fill_in_a_few_per_event_loop_turn(qtbot: Any) -> None:
+    from PyQt6.QtWidgets import QApplication
+    from workbench_ui.keyframe_strip import THUMBS_PER_TURN, KeyframeStrip
+    from workbench_ui.models import KeyframeEntry
+
+    strip = KeyframeStrip()
+    qtbot.addWidget(strip)
+    rng = np.random.default_rng(1)
+    n = 3 * THUMBS_PER_TURN + 1
+    entries = [KeyframeEntry(id=f"k{i:04d}", frame_index=i, time_s=float(i), sharpness=1.0,
+                             image=rng.integers(0, 255, (90, 160, 3), dtype=np.uint8))
+               for i in range(n)]
+    with qtbot.waitSignal(strip.thumbnailsReady, timeout=10_000):
+        strip.set_keyframes(entries)
+        assert strip.count() == n and strip.thumbnails_pending() == n
+        QApplication.processEvents()
+        assert strip.thumbnails_pending() < n  # some are done after one turn, ...
+    assert strip.thumbnails_pending() == 0  # ... all of them later
+    assert all(_has_texture(_icon_image(strip.item(i))) for i in range(n))
+    # replacing the content drops what was still pending for the old content
+    strip.set_keyframes(entries[:2])
+    strip.set_keyframes([])
+    assert strip.count() == 0 and strip.thumbnails_pending() == 0
+
+
+def test_comparison_overlay_colours_and_hud_tint_made_when_shown(qtbot: Any,
+                                                                  tmp_path: Path) -> None:
+    """The overlay prepared in the worker (RGBA) shows the warped keyframe's own colours;
+    the HUD tint, made only when first shown, follows the box across candidates."""
+    from test_ui_support import make_synthetic
+    from workbench_ui.compare import CompareWidget
+    from workbench_ui.compare_data import prepare
+
+    from workbench.compare import warp_to_crop
+
+    syn = make_synthetic(tmp_path / "syn")
+    w = CompareWidget()
+    qtbot.addWidget(w)
+    w.resize(900, 450)
+    w.show()
+    cand = syn.result.candidates[0]
+    data = prepare(cand, syn.tile_ref, syn.keyframe, syn.mask)
+    w.apply(data)
+    warped, alpha = warp_to_crop(syn.keyframe, cand, data.crop, syn.mask)
+    img = w._warp_item.pixmap().toImage()
+    ys, xs = np.nonzero(alpha == 255)
+    assert len(xs) > 100
+    for i in np.linspace(0, len(xs) - 1, 25).astype(int):
+        c = img.pixelColor(int(xs[i]), int(ys[i]))
+        b, g, r = (int(v) for v in warped[ys[i], xs[i]])
+        assert (c.red(), c.green(), c.blue(), c.alpha()) == (r, g, b, 255)
+
+    left = w.left
+    assert not w.mask_box.isChecked() and not left.mask_visible()
+    w.mask_box.setChecked(True)
+    assert left.mask_visible()
+    w.apply(data)  # next candidate with the box on: the tint is there at once
+    assert left.mask_visible()
+    w.mask_box.setChecked(False)
+    assert not left.mask_visible()
+    w.clear()
+    w.mask_box.setChecked(True)
+    assert not left.mask_visible()  # nothing to tint without a keyframe
