@@ -99,8 +99,11 @@ def clean_stale(target: str | os.PathLike[str]) -> list[Path]:
     return removed
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically; raise :class:`OutputError` on failure."""
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *,
+                       private: bool = False) -> Path:
+    """Write ``data`` to ``path`` atomically; raise :class:`OutputError` on failure.
+    ``private``: the file is mode 0600 from its creation on (a private key), else the
+    usual readable mode (0666 less the umask)."""
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -111,7 +114,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
         raise OutputError(f"cannot write here ({exc.strerror or exc})", target.parent) from exc
     try:
         with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), _FILE_MODE)
+            if not private:  # mkstemp creates the file 0600
+                os.fchmod(fh.fileno(), _FILE_MODE)
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())

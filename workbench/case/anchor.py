@@ -15,9 +15,7 @@ through the ``cryptography`` library.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -26,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from workbench.atomic import atomic_write_bytes, check_writable_dir
 from workbench.case.audit import canonical_json
-from workbench.errors import OutputError, UsageError
+from workbench.errors import UsageError
 from workbench.hashing import sha256_bytes
 
 ANCHOR_FORMAT = "workbench.case.anchor/1"
@@ -119,25 +117,6 @@ def load_public_key(path: str | os.PathLike[str]) -> str:
     return public_hex(pub)
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    """Like :func:`workbench.atomic.atomic_write_bytes` but the file stays mode 0600 from
-    its creation on (that function gives files the usual readable mode)."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise OutputError(f"cannot write here ({exc.strerror or exc})", path.parent) from exc
-    try:
-        with os.fdopen(fd, "wb") as fh:  # mkstemp: 0600
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise OutputError(f"cannot write key file ({exc.strerror or exc})", path) from exc
-
-
 def generate_key(out: str | os.PathLike[str], *, overwrite: bool = False) -> tuple[Path, Path,
                                                                                   str]:
     """Write a new Ed25519 key: ``out`` (private, PEM PKCS#8, mode 0600) and ``out.pub``.
@@ -158,6 +137,6 @@ def generate_key(out: str | os.PathLike[str], *, overwrite: bool = False) -> tup
                             serialization.NoEncryption())
     pub = key.public_key().public_bytes(serialization.Encoding.PEM,
                                         serialization.PublicFormat.SubjectPublicKeyInfo)
-    _write_private(priv_path, pem)
+    atomic_write_bytes(priv_path, pem, private=True)
     atomic_write_bytes(pub_path, pub)
     return priv_path, pub_path, fingerprint(public_hex(key))
