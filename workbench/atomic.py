@@ -134,6 +134,22 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
 
 
 @contextlib.contextmanager
+def scratch_dir(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """A scratch folder beside ``target`` for work that ends in ``target`` (e.g. the locate
+    run inside ``workbench case new``), removed afterwards; named so that
+    :func:`clean_stale` removes it after a kill, and stale ones of killed runs for the
+    same ``target`` are removed first."""
+    t = Path(target)
+    clean_stale(t)
+    try:
+        ctx = tempfile.TemporaryDirectory(prefix=_temp_name(t, "tmp"), dir=t.parent or ".")
+    except OSError as exc:
+        raise OutputError(f"cannot write here ({exc.strerror or exc})", t.parent) from exc
+    with ctx as d:
+        yield Path(d)
+
+
+@contextlib.contextmanager
 def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Build a folder's content in a temporary sibling, then swap it into place.
 

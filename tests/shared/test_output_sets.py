@@ -202,3 +202,26 @@ def test_report_set_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.Monkey
             write_reports(case, ["geojson", "kml"], out, generated_at="2026-02-01T00:00:00Z")
     assert {p.name: p.read_bytes() for p in first} == before
     assert _hidden(out) == [] and not [n for n in os.listdir(tmp_path) if ".wbtmp" in n]
+
+
+def test_scratch_dir_of_a_killed_case_new_is_removed_by_the_next_run(tmp_path: Path) -> None:
+    """`case new` locates inside a scratch folder beside the case; a kill left it behind
+    (`.wbcase-*`).  Now it is named for the case and removed by the next run."""
+    import subprocess
+    import sys
+
+    from workbench.atomic import scratch_dir
+
+    target = tmp_path / "x.wbcase"
+    code = ("import os, sys; from pathlib import Path; from workbench.atomic import scratch_dir\n"
+            "with scratch_dir(Path(sys.argv[1])) as d:\n"
+            "    (d / 'keyframes').mkdir(); print(d, flush=True); os.kill(os.getpid(), 9)\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(target)], capture_output=True,
+                          text=True)
+    assert proc.returncode == -9
+    left = Path(proc.stdout.strip())
+    assert left.is_dir() and left.parent == tmp_path  # what a kill leaves
+    with scratch_dir(target) as work:
+        assert not left.exists()  # the next run removed it first
+        assert work.parent == tmp_path and work.is_dir()
+    assert not work.exists() and sorted(tmp_path.iterdir()) == []

@@ -34,13 +34,12 @@ written through that ``Case`` names them.  Every SQL statement lives in
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from workbench.atomic import check_writable_dir
+from workbench.atomic import check_writable_dir, scratch_dir
 from workbench.case.actions import CaseActions, record_run
 from workbench.case.audit import current_user, normalised, utc_now
 from workbench.case.files import (
@@ -274,7 +273,8 @@ def new_case(
         return Case.create(target, video_path=video, tiles=tiles, result=result,
                            keyframes_dir=Path(locate_json).parent, analyst=analyst,
                            copy_video=copy_video, overwrite=overwrite, progress=progress)
-    with tempfile.TemporaryDirectory(prefix=".wbcase-", dir=target.parent) as work:
+    # cleaned up after a kill by the next run (workbench.atomic.scratch_dir)
+    with scratch_dir(target) as work:
         result = locate(video, list(tiles), out_dir=work, target_xy=target_xy, config=config,
                         progress=scaled(progress, 0.0, 0.85), cancel=cancel)
         check_cancel(cancel)
