@@ -4,7 +4,8 @@
         [--exhaustive] [--workers 1]
 
 Per size (km²): generated towns (2048² px each) laid out as ONE VRT mosaic (0.5 m/px
-up to ``--fine-up-to`` km², 2 m/px beyond: "coarser detail for the large sizes"),
+up to ``--fine-up-to`` km², 2 m/px up to ``--mid-up-to``, 4 m/px beyond: "coarser
+detail for the large sizes"; town files are shared between mosaics of one GSD),
 a 10 s 640x360 two-shot clip rendered from the middle town, ``workbench index``
 (one worker: Mpx/s per core = level-0 Mpx / child CPU seconds, robust to the shared
 machine's load), and ``workbench locate --index`` in a child process (wall and CPU
@@ -83,6 +84,7 @@ def prepare(size_km2: float, gsd: float) -> tuple[Path, Path, Path]:
 
     n, cols = layout(size_km2, gsd)
     d = WORK / f"mosaic_{n}x{TOWN_PX}_{gsd:g}m"
+    _reuse_towns(d, n, gsd)
     mosaic = make_town_mosaic(d, n=n, cols=cols, size=TOWN_PX, gsd_m=gsd,
                               origin_lonlat=(32.40, 0.30))
     mid = n // 2
@@ -91,6 +93,25 @@ def prepare(size_km2: float, gsd: float) -> tuple[Path, Path, Path]:
         render_footage(mosaic.towns[mid], clip, clip_spec(mosaic.centres[mid], gsd),
                        truth_path=truth)
     return mosaic.vrt, clip, truth
+
+
+def _reuse_towns(d: Path, n: int, gsd: float) -> None:
+    """Link town files already drawn for another mosaic of the same GSD (town ``i`` is
+    drawn with seed ``i`` everywhere, so the pixels are identical) instead of redrawing."""
+    d.mkdir(parents=True, exist_ok=True)
+    for other in sorted(WORK.glob(f"mosaic_*x{TOWN_PX}_{gsd:g}m")):
+        if other == d:
+            continue
+        for i in range(n):
+            src, dst = other / f"town{i}.tif", d / f"town{i}.tif"
+            if src.is_file() and not src.is_symlink() and not dst.exists():
+                dst.symlink_to(src)
+
+
+def gsd_for(size_km2: float, fine_up_to: float, mid_up_to: float) -> float:
+    """Ground resolution of the generated mosaic of ``size_km2``: 0.5 m up to
+    ``fine_up_to``, 2 m up to ``mid_up_to``, 4 m beyond (coarser detail for large sizes)."""
+    return 0.5 if size_km2 <= fine_up_to else 2.0 if size_km2 <= mid_up_to else 4.0
 
 
 def centre_error(doc: dict, truth_path: Path) -> float:
@@ -110,13 +131,15 @@ def main() -> int:
     ap.add_argument("--sizes", default="1,10", help="mosaic sizes in km² (e.g. 1,10,100,1000)")
     ap.add_argument("--fine-up-to", type=float, default=20.0,
                     help="largest size drawn at 0.5 m/px (larger: 2 m/px)")
+    ap.add_argument("--mid-up-to", type=float, default=200.0,
+                    help="largest size drawn at 2 m/px (larger: 4 m/px)")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--exhaustive", action="store_true", help="also run locate --tiles MOSAIC")
     ap.add_argument("--rebuild", action="store_true", help="rebuild cached indexes")
     a = ap.parse_args()
     rows = []
     for size in [float(s) for s in a.sizes.split(",")]:
-        gsd = 0.5 if size <= a.fine_up_to else 2.0
+        gsd = gsd_for(size, a.fine_up_to, a.mid_up_to)
         vrt, clip, truth = prepare(size, gsd)
         idx = vrt.parent / "idx"
         row: dict[str, object] = {"size": size, "gsd": gsd}

@@ -29,6 +29,7 @@ from workbench_ui.audit_panel import AuditPanel
 from workbench_ui.candidates import CandidatesPanel
 from workbench_ui.compare import CompareWidget
 from workbench_ui.controller import Availability, Controller
+from workbench_ui.index_actions import IndexActions
 from workbench_ui.keyframe_strip import KeyframeStrip
 from workbench_ui.locate_panel import LocatePanel, MessageBar
 from workbench_ui.point_panel import PointPanel
@@ -210,6 +211,10 @@ class MainWindow(QMainWindow):
         self.act_fit = a(m_an, "&Fit images", c.review.fit_views, "F")
         self.act_add_kf = a(m_an, "Add frame as &keyframe", c.review.add_shown_frame, "K")
         self.act_copy = a(m_an, "&Copy point position", self.point_panel.copy, "Ctrl+Shift+C")
+
+        # --- region index (issue 10): Analysis > Index imagery… / Locate in index… -------
+        self.index_actions = IndexActions(self, c.pool)
+        self.index_actions.install(m_an)
 
         for dock in (self.dock_inputs, self.dock_point, self.dock_audit, self.dock_strip,
                      self.dock_cands):
