@@ -15,8 +15,9 @@ raster per footprint (no second copy of any true footprint):
 Queries (all rendered with ``workbench_fixtures.footage`` and cached in
 ``benchmarks/_work/regions``):
 
-* ``benchmarks/locate`` positive clips (3 per group: Kampala 7.5 cm drone footage,
-  Vegas orbits, NAIP other years, Sentinel-2 passes) and 3 of its negatives;
+* ``benchmarks/locate`` positive clips (its first 2 Kampala 7.5 cm drone clips, 1 Vegas
+  orbit, 2 NAIP other years, 1 Sentinel-2 pass) and 3 of its negatives (Bali,
+  Colorado, a town not indexed);
 * real imagery across dates and sensors: Brandenburg 2016-05-29 (other date, partly
   cloudy) and 2016-06-08 (same date), NAIP North Dakota 2010/2014/2018/2019 (other years
   than the indexed 2016), Iguaçu row 078 (same scene), Pensacola B8 panchromatic 15 m
@@ -77,7 +78,7 @@ def index_rasters() -> list[str]:
             str(BRAND_REF), str(IGUAZU), str(PENS_B4)]
 
 
-def _render(name: str, source: Path, spec) -> tuple[Path, Path]:  # noqa: ANN001
+def _render(name: str, source: Path, spec) -> tuple[Path, Path]:
     from workbench_fixtures.footage import render_footage
 
     d = WORK / name
@@ -98,7 +99,8 @@ def queries() -> list[Query]:
         if c.tiles != TILESET:
             continue
         grp = c.group if c.positive else c.group.split("-")[1]  # bali, colorado, town
-        if per_group.get(grp, 0) >= (3 if c.positive else 1):
+        cap = {"kampala": 2, "vegas": 1, "naip": 2, "sentinel2": 1}.get(grp, 1)
+        if per_group.get(grp, 0) >= cap:
             continue
         per_group[grp] = per_group.get(grp, 0) + 1
         clip, truth = locate_run.build(c)
@@ -131,7 +133,8 @@ def queries() -> list[Query]:
                          target=tgt)
             spec, _ = _spec(i, [shot], rng)
             clip, truth = _render(f"{name}{k}", src, spec)
-            out.append(Query(f"{name}{k}", kind, clip, truth, str(true), 15.0 * gsd))
+            tol = max(150.0, 15.0 * (30.0 if name == "pens-pan" else gsd))  # 15 indexed px
+            out.append(Query(f"{name}{k}", kind, clip, truth, str(true), tol))
             i += 1
     return out
 
@@ -140,7 +143,7 @@ def _truth_centres(truth: Path) -> list[dict | None]:
     return [f.get("centre") for f in json.loads(truth.read_text())["frames"]]
 
 
-def _error_m(result, frames: list[dict | None], kf_frame: dict[str, int]) -> float:  # noqa: ANN001
+def _error_m(result, frames: list[dict | None], kf_frame: dict[str, int]) -> float:
     from workbench.geo import haversine_m
 
     if not result.candidates:
@@ -152,7 +155,7 @@ def _error_m(result, frames: list[dict | None], kf_frame: dict[str, int]) -> flo
     return haversine_m(best.lon, best.lat, c["lon"], c["lat"])
 
 
-def _recall(ret, chosen, frames: list[dict | None]) -> bool:  # noqa: ANN001
+def _recall(ret, chosen, frames: list[dict | None]) -> bool:
     """A top-20 block of some shot holds the true centre of a keyframe of that shot."""
     from pyproj import CRS, Transformer
     from rasterio.transform import Affine
@@ -176,7 +179,7 @@ def _recall(ret, chosen, frames: list[dict | None]) -> bool:  # noqa: ANN001
     return False
 
 
-def run(only: str | None, exhaustive: bool) -> None:
+def run(only: str | None, exhaustive: set[str] | None, part: tuple[int, int]) -> None:
     from workbench.index.build import build_index
     from workbench.index.retrieve import Retriever
     from workbench.keyframes import extract_keyframes
@@ -194,8 +197,8 @@ def run(only: str | None, exhaustive: bool) -> None:
     cfg = LocateConfig()
     done = {json.loads(line)["name"] for line in ROWS.read_text().splitlines()} \
         if ROWS.exists() else set()
-    for q in queries():
-        if (only and only not in q.name) or q.name in done:
+    for i, q in enumerate(queries()):
+        if (only and only not in q.name) or q.name in done or i % part[1] != part[0]:
             continue
         row: dict[str, object] = {"name": q.name, "group": q.group, "tol_m": q.tol_m}
         t = time.perf_counter()
@@ -210,7 +213,7 @@ def run(only: str | None, exhaustive: bool) -> None:
                    windows=r.method["search"]["windows_searched"],
                    area_km2=r.method["search"]["area_km2"], index_s=round(
                        time.perf_counter() - t, 1))
-        if exhaustive:
+        if exhaustive is None or q.name in exhaustive:
             t = time.perf_counter()
             e = locate(q.clip, rasters, config=cfg, keyframes=kset)
             row.update(ex_verdict=e.verdict, ex_error_m=round(_error_m(e, frames, kf_frame), 1),
@@ -268,13 +271,20 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", help="run only queries whose name contains this")
     ap.add_argument("--no-exhaustive", action="store_true")
+    ap.add_argument("--exhaustive-for", metavar="NAME,...",
+                    help="run the exhaustive matcher only for these queries (time budget)")
+    ap.add_argument("--part", default="0/1", metavar="K/N",
+                    help="run only queries i with i %% N == K (parallel runs share rows.jsonl)")
     ap.add_argument("--report", action="store_true", help="print the tables of rows.jsonl")
     a = ap.parse_args()
     if not REGIONS.is_dir():
         print(f"{REGIONS}: not found (shared data absent); nothing to measure")
         return 0
     if not a.report:
-        run(a.only, not a.no_exhaustive)
+        ex = set() if a.no_exhaustive else (
+            set(a.exhaustive_for.split(",")) if a.exhaustive_for else None)
+        k, n = (int(v) for v in a.part.split("/"))
+        run(a.only, ex, (k, n))
     report()
     return 0
 

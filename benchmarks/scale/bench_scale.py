@@ -188,11 +188,23 @@ def main() -> int:
         print(f"| {r['area']:.1f} | {r['gsd']} | {idx_s} | {mps} | {r['mb_per_km2']:.3f}"
               f" | {r['query_s']:.1f} ({r['query_cpu']:.1f}) | {r['query_rss']:.0f}"
               f" | {r['verdict']} | {r['error_m']:.1f} | {r['windows']} | {ex} |")
-    if len(rows) >= 2:
-        x = np.log([float(r["area"]) for r in rows])  # type: ignore[arg-type]
-        y = np.log([float(r["query_cpu"]) for r in rows])  # type: ignore[arg-type]
-        print(f"log-log slope of query CPU time vs area: {np.polyfit(x, y, 1)[0]:.3f}")
+    print_slopes(rows)
     return 0
+
+
+def print_slopes(rows: list[dict[str, object]]) -> None:
+    """Log-log slopes of query time against area: all rows, and rows of one GSD."""
+    groups: list[tuple[str, list[dict[str, object]]]] = [("all sizes", rows)]
+    for g in sorted({float(r["gsd"]) for r in rows}):  # type: ignore[arg-type]
+        groups.append((f"{g:g} m/px only", [r for r in rows if float(r["gsd"]) == g]))  # type: ignore[arg-type]
+    for name, rs in groups:
+        if len(rs) < 2:
+            continue
+        x = np.log([float(r["area"]) for r in rs])  # type: ignore[arg-type]
+        cpu = np.polyfit(x, np.log([float(r["query_cpu"]) for r in rs]), 1)[0]  # type: ignore[arg-type]
+        wall = np.polyfit(x, np.log([float(r["query_s"]) for r in rs]), 1)[0]  # type: ignore[arg-type]
+        print(f"log-log slope of query time vs area ({name}, {len(rs)} sizes):"
+              f" CPU {cpu:.3f}, wall {wall:.3f}")
 
 
 if __name__ == "__main__":
