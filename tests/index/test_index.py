@@ -279,3 +279,16 @@ def test_out_folder_with_foreign_files_is_refused(towns, tmp_path, capsys):
     rc, err = _run(["index", str(towns[0]), "--out", str(out), *SMALL], capsys)
     assert rc == 2 and "not empty" in err
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+def test_levels_follow_the_imagery_and_keep_detail_of_very_fine_rasters(towns):
+    from workbench.index.grid import level_grids
+
+    tile = catalog_file(towns[0])  # 0.5 m
+    cfg = IndexConfig()
+    assert [g.level_m for g in level_grids(tile, cfg)] == [1.0, 2.0]
+    assert [g.level_m for g in level_grids(replace(tile, gsd_m=10.0), cfg)] == [16.0, 32.0]
+    # 0.3 m: 1 m would be 3.3x coarser -> its own resolution first, block side 512 px
+    fine = level_grids(replace(tile, gsd_m=0.3), cfg)
+    assert [g.level_m for g in fine] == [0.3, 1.0] and fine[0].size == pytest.approx(512)
+    assert [g.level_m for g in level_grids(replace(tile, gsd_m=100.0), cfg)] == [100.0]
