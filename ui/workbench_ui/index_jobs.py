@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,14 +80,14 @@ class ProgressText:
     done out of the total when the stage counts blocks ("indexing 480 blocks"), and an
     ETA from the time spent in the stage so far (none while too little is done)."""
 
-    clock: object = time.monotonic
+    clock: Callable[[], float] = time.monotonic
     _stage: str = ""
     _t0: float = 0.0
     _f0: float = 0.0
     _history: list[str] = field(default_factory=list)
 
     def __call__(self, stage: str, fraction: float) -> str:
-        now = float(self.clock())  # type: ignore[operator]
+        now = float(self.clock())
         if stage != self._stage:
             self._stage, self._t0, self._f0 = stage, now, max(0.0, fraction)
         parts = [stage]
