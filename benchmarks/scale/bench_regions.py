@@ -308,7 +308,8 @@ def report() -> None:
                  and not _hit(r.get("ex_verdict"), r.get("ex_error_m"), r["tol_m"]) for r in both)
         rm = sum(r.get("removed_verdict") == "located" for r in rs)
         print(f"| {kind} | {n} | {rec}/{n} ({100 * rec / n:.0f} %)"
-              f" | {hi}/{n} ({100 * hi / n:.0f} %) | {hb}/{len(both)} vs {he}/{len(both)} | {wi} / {we} | {rm} of {n} |")
+              f" | {hi}/{n} ({100 * hi / n:.0f} %) | {hb}/{len(both)} vs {he}/{len(both)}"
+              f" | {wi} / {we} | {rm} of {n} |")
 
 
 def main() -> int:
