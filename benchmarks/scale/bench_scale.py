@@ -38,6 +38,11 @@ def run_measured(cmd: list[str]) -> dict[str, float]:
     """Run ``cmd``: exit code, wall s, CPU s (user+sys) and peak RSS MB of the child (wait4)."""
     t0 = time.perf_counter()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
+    # through /usr/bin/time: Linux keeps a child's max RSS across exec, so a child forked
+    # straight from this (large) harness would report at least the harness's own RSS
+    timed = Path("/usr/bin/time").is_file()
+    if timed:
+        cmd = ["/usr/bin/time", "-f", "MAXRSS_KB=%M", *cmd]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     assert proc.stdout is not None and proc.stderr is not None
     out = proc.stdout.read()
@@ -47,15 +52,19 @@ def run_measured(cmd: list[str]) -> dict[str, float]:
     proc.returncode = rc
     if rc:
         sys.stderr.write(err.decode(errors="replace")[-1500:])
+    rss_kb = float(usage.ru_maxrss)
+    tail = err.decode(errors="replace").strip().splitlines()
+    if timed and tail and tail[-1].startswith("MAXRSS_KB="):
+        rss_kb = float(tail[-1].split("=", 1)[1])
     return {"rc": rc, "wall": time.perf_counter() - t0, "out": out.decode(errors="replace"),
-            "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024.0}
+            "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": rss_kb / 1024.0}
 
 
 def layout(size_km2: float, gsd: float) -> tuple[int, int]:
     """(towns, columns) whose mosaic is about ``size_km2``."""
     per = (TOWN_PX * gsd) ** 2 / 1e6
     n = max(1, round(size_km2 / per))
-    return n, max(1, math.ceil(math.sqrt(n)))
+    return n, layout_cols(n)
 
 
 def clip_spec(target: tuple[float, float], gsd: float):  # -> FootageSpec
@@ -96,16 +105,24 @@ def prepare(size_km2: float, gsd: float) -> tuple[Path, Path, Path]:
 
 
 def _reuse_towns(d: Path, n: int, gsd: float) -> None:
-    """Link town files already drawn for another mosaic of the same GSD (town ``i`` is
-    drawn with seed ``i`` everywhere, so the pixels are identical) instead of redrawing."""
+    """Link town files already drawn for another mosaic of the same GSD and column count
+    (town ``i`` is drawn with seed ``i`` at cell ``(i % cols, i // cols)``, so the pixels
+    and the georeference are identical) instead of redrawing them."""
     d.mkdir(parents=True, exist_ok=True)
+    cols = layout_cols(n)
     for other in sorted(WORK.glob(f"mosaic_*x{TOWN_PX}_{gsd:g}m")):
-        if other == d:
+        other_n = int(other.name.split("_")[1].split("x")[0])
+        if other == d or layout_cols(other_n) != cols:
             continue
         for i in range(n):
             src, dst = other / f"town{i}.tif", d / f"town{i}.tif"
             if src.is_file() and not src.is_symlink() and not dst.exists():
                 dst.symlink_to(src)
+
+
+def layout_cols(n: int) -> int:
+    """Columns of a mosaic of ``n`` towns (see :func:`layout`)."""
+    return max(1, math.ceil(math.sqrt(n)))
 
 
 def gsd_for(size_km2: float, fine_up_to: float, mid_up_to: float) -> float:
