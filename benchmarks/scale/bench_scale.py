@@ -4,7 +4,8 @@
         [--exhaustive] [--workers 1]
 
 Per size (km²): generated towns (2048² px each) laid out as ONE VRT mosaic (0.5 m/px
-up to ``--fine-up-to`` km², 2 m/px beyond: "coarser detail for the large sizes"),
+up to ``--fine-up-to`` km², 2 m/px up to ``--mid-up-to``, 4 m/px beyond: "coarser
+detail for the large sizes"; town files are shared between mosaics of one GSD),
 a 10 s 640x360 two-shot clip rendered from the middle town, ``workbench index``
 (one worker: Mpx/s per core = level-0 Mpx / child CPU seconds, robust to the shared
 machine's load), and ``workbench locate --index`` in a child process (wall and CPU
@@ -37,6 +38,11 @@ def run_measured(cmd: list[str]) -> dict[str, float]:
     """Run ``cmd``: exit code, wall s, CPU s (user+sys) and peak RSS MB of the child (wait4)."""
     t0 = time.perf_counter()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
+    # through /usr/bin/time: Linux keeps a child's max RSS across exec, so a child forked
+    # straight from this (large) harness would report at least the harness's own RSS
+    timed = Path("/usr/bin/time").is_file()
+    if timed:
+        cmd = ["/usr/bin/time", "-f", "MAXRSS_KB=%M", *cmd]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     assert proc.stdout is not None and proc.stderr is not None
     out = proc.stdout.read()
@@ -46,15 +52,19 @@ def run_measured(cmd: list[str]) -> dict[str, float]:
     proc.returncode = rc
     if rc:
         sys.stderr.write(err.decode(errors="replace")[-1500:])
+    rss_kb = float(usage.ru_maxrss)
+    tail = err.decode(errors="replace").strip().splitlines()
+    if timed and tail and tail[-1].startswith("MAXRSS_KB="):
+        rss_kb = float(tail[-1].split("=", 1)[1])
     return {"rc": rc, "wall": time.perf_counter() - t0, "out": out.decode(errors="replace"),
-            "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024.0}
+            "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": rss_kb / 1024.0}
 
 
 def layout(size_km2: float, gsd: float) -> tuple[int, int]:
     """(towns, columns) whose mosaic is about ``size_km2``."""
     per = (TOWN_PX * gsd) ** 2 / 1e6
     n = max(1, round(size_km2 / per))
-    return n, max(1, math.ceil(math.sqrt(n)))
+    return n, layout_cols(n)
 
 
 def clip_spec(target: tuple[float, float], gsd: float):  # -> FootageSpec
@@ -83,6 +93,7 @@ def prepare(size_km2: float, gsd: float) -> tuple[Path, Path, Path]:
 
     n, cols = layout(size_km2, gsd)
     d = WORK / f"mosaic_{n}x{TOWN_PX}_{gsd:g}m"
+    _reuse_towns(d, n, gsd)
     mosaic = make_town_mosaic(d, n=n, cols=cols, size=TOWN_PX, gsd_m=gsd,
                               origin_lonlat=(32.40, 0.30))
     mid = n // 2
@@ -91,6 +102,33 @@ def prepare(size_km2: float, gsd: float) -> tuple[Path, Path, Path]:
         render_footage(mosaic.towns[mid], clip, clip_spec(mosaic.centres[mid], gsd),
                        truth_path=truth)
     return mosaic.vrt, clip, truth
+
+
+def _reuse_towns(d: Path, n: int, gsd: float) -> None:
+    """Link town files already drawn for another mosaic of the same GSD and column count
+    (town ``i`` is drawn with seed ``i`` at cell ``(i % cols, i // cols)``, so the pixels
+    and the georeference are identical) instead of redrawing them."""
+    d.mkdir(parents=True, exist_ok=True)
+    cols = layout_cols(n)
+    for other in sorted(WORK.glob(f"mosaic_*x{TOWN_PX}_{gsd:g}m")):
+        other_n = int(other.name.split("_")[1].split("x")[0])
+        if other == d or layout_cols(other_n) != cols:
+            continue
+        for i in range(n):
+            src, dst = other / f"town{i}.tif", d / f"town{i}.tif"
+            if src.is_file() and not src.is_symlink() and not dst.exists():
+                dst.symlink_to(src)
+
+
+def layout_cols(n: int) -> int:
+    """Columns of a mosaic of ``n`` towns (see :func:`layout`)."""
+    return max(1, math.ceil(math.sqrt(n)))
+
+
+def gsd_for(size_km2: float, fine_up_to: float, mid_up_to: float) -> float:
+    """Ground resolution of the generated mosaic of ``size_km2``: 0.5 m up to
+    ``fine_up_to``, 2 m up to ``mid_up_to``, 4 m beyond (coarser detail for large sizes)."""
+    return 0.5 if size_km2 <= fine_up_to else 2.0 if size_km2 <= mid_up_to else 4.0
 
 
 def centre_error(doc: dict, truth_path: Path) -> float:
@@ -110,13 +148,15 @@ def main() -> int:
     ap.add_argument("--sizes", default="1,10", help="mosaic sizes in km² (e.g. 1,10,100,1000)")
     ap.add_argument("--fine-up-to", type=float, default=20.0,
                     help="largest size drawn at 0.5 m/px (larger: 2 m/px)")
+    ap.add_argument("--mid-up-to", type=float, default=200.0,
+                    help="largest size drawn at 2 m/px (larger: 4 m/px)")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--exhaustive", action="store_true", help="also run locate --tiles MOSAIC")
     ap.add_argument("--rebuild", action="store_true", help="rebuild cached indexes")
     a = ap.parse_args()
     rows = []
     for size in [float(s) for s in a.sizes.split(",")]:
-        gsd = 0.5 if size <= a.fine_up_to else 2.0
+        gsd = gsd_for(size, a.fine_up_to, a.mid_up_to)
         vrt, clip, truth = prepare(size, gsd)
         idx = vrt.parent / "idx"
         row: dict[str, object] = {"size": size, "gsd": gsd}
@@ -165,11 +205,23 @@ def main() -> int:
         print(f"| {r['area']:.1f} | {r['gsd']} | {idx_s} | {mps} | {r['mb_per_km2']:.3f}"
               f" | {r['query_s']:.1f} ({r['query_cpu']:.1f}) | {r['query_rss']:.0f}"
               f" | {r['verdict']} | {r['error_m']:.1f} | {r['windows']} | {ex} |")
-    if len(rows) >= 2:
-        x = np.log([float(r["area"]) for r in rows])  # type: ignore[arg-type]
-        y = np.log([float(r["query_cpu"]) for r in rows])  # type: ignore[arg-type]
-        print(f"log-log slope of query CPU time vs area: {np.polyfit(x, y, 1)[0]:.3f}")
+    print_slopes(rows)
     return 0
+
+
+def print_slopes(rows: list[dict[str, object]]) -> None:
+    """Log-log slopes of query time against area: all rows, and rows of one GSD."""
+    groups: list[tuple[str, list[dict[str, object]]]] = [("all sizes", rows)]
+    for g in sorted({float(r["gsd"]) for r in rows}):  # type: ignore[arg-type]
+        groups.append((f"{g:g} m/px only", [r for r in rows if float(r["gsd"]) == g]))  # type: ignore[arg-type]
+    for name, rs in groups:
+        if len(rs) < 2:
+            continue
+        x = np.log([float(r["area"]) for r in rs])  # type: ignore[arg-type]
+        cpu = np.polyfit(x, np.log([float(r["query_cpu"]) for r in rs]), 1)[0]  # type: ignore[arg-type]
+        wall = np.polyfit(x, np.log([float(r["query_s"]) for r in rs]), 1)[0]  # type: ignore[arg-type]
+        print(f"log-log slope of query time vs area ({name}, {len(rs)} sizes):"
+              f" CPU {cpu:.3f}, wall {wall:.3f}")
 
 
 if __name__ == "__main__":

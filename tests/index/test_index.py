@@ -19,6 +19,7 @@ import rasterio
 from rasterio.transform import Affine
 
 from workbench.cli import main
+from workbench.errors import UsageError
 from workbench.imagery.catalog import catalog_file
 from workbench.index import (
     IndexConfig,
@@ -86,6 +87,14 @@ def test_shortlist_finds_the_true_block_among_other_towns(towns, tmp_path):
     # blocks far from the crop score lower than the block holding it
     scores = ret.scores(_crop_query(towns[1], col, row, 35.0))
     assert scores[top[0].block_id] > 1.1 * np.median(scores[scores > 0])
+    # the true raster left out ("is there a second place?"): none of its blocks, less area
+    rest = ret.without([towns[1]])
+    again = rest.shortlist(_crop_query(towns[1], col, row, angle=35.0), top=5)
+    assert again and all(Path(s.raster.path) != towns[1].resolve() for s in again)
+    assert rest.area_km2 == pytest.approx(ret.area_km2 * 2 / 3)
+    assert 0 < rest.n_blocks < ret.n_blocks
+    with pytest.raises(UsageError, match="not a raster of this index"):
+        ret.without([tmp_path / "elsewhere.tif"])
 
 def test_incremental_add_keeps_old_blocks_and_vocabulary(towns, tmp_path):
     idx = tmp_path / "idx"
@@ -183,8 +192,10 @@ def test_raster_changed_or_moved_since_indexing(built, towns, capsys):
     os.utime(raster, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
     with pytest.raises(IndexStaleError, match="changed since indexing"):
         Retriever.load(idx)
+    before = _files(idx)
     rc, err = _run(["index", str(towns[1]), "--out", str(idx)], capsys)
     assert rc == 2 and "changed since indexing" in err and str(raster) in err
+    assert len(err.splitlines()) == 1 and _files(idx) == before  # nothing (half-)written
     raster.rename(raster.with_name("moved.tif"))
     with pytest.raises(IndexStaleError, match="moved or deleted"):
         Retriever.load(idx)
@@ -198,6 +209,39 @@ def test_truncated_index_file(built, capsys, towns):
         Retriever.load(idx)
     rc, err = _run(["index", str(towns[1]), "--out", str(idx)], capsys)
     assert rc == 2 and "truncated" in err and feats.name in err
+
+
+@pytest.mark.parametrize("damage", ["version", "truncated", "moved", "changed"])
+def test_locate_with_an_unusable_index_is_one_line_and_writes_nothing(
+    built, tmp_path, capsys, damage
+):
+    idx, raster = built
+    if damage == "version":
+        doc = json.loads((idx / "manifest.json").read_text())
+        doc["version"] = 99
+        (idx / "manifest.json").write_text(json.dumps(doc))
+        expected = "index version 99"
+    elif damage == "truncated":
+        feats = sorted((idx / "chunks").glob("*.feats.npy"))[0]
+        feats.write_bytes(feats.read_bytes()[:-40])
+        expected = "truncated"
+    elif damage == "moved":
+        raster.rename(raster.with_name("moved.tif"))
+        expected = "moved or deleted"
+    else:
+        st = raster.stat()
+        data = bytearray(raster.read_bytes())
+        data[-1] ^= 0xFF  # same size, one byte different
+        raster.write_bytes(bytes(data))
+        os.utime(raster, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
+        expected = "changed since indexing"
+    video = tmp_path / "clip.mp4"  # the index is checked before the footage is read
+    video.write_bytes(b"\0" * 64)
+    out = tmp_path / "out"
+    before = _files(idx)
+    rc, err = _run(["locate", str(video), "--index", str(idx), "--out", str(out)], capsys)
+    assert rc == 2 and expected in err and len(err.splitlines()) == 1, err
+    assert "Traceback" not in err and not out.exists() and _files(idx) == before
 
 
 def test_empty_region_writes_nothing(tmp_path, capsys):
@@ -235,3 +279,16 @@ def test_out_folder_with_foreign_files_is_refused(towns, tmp_path, capsys):
     rc, err = _run(["index", str(towns[0]), "--out", str(out), *SMALL], capsys)
     assert rc == 2 and "not empty" in err
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+def test_levels_follow_the_imagery_and_keep_detail_of_very_fine_rasters(towns):
+    from workbench.index.grid import level_grids
+
+    tile = catalog_file(towns[0])  # 0.5 m
+    cfg = IndexConfig()
+    assert [g.level_m for g in level_grids(tile, cfg)] == [1.0, 2.0]
+    assert [g.level_m for g in level_grids(replace(tile, gsd_m=10.0), cfg)] == [16.0, 32.0]
+    # 0.3 m: 1 m would be 3.3x coarser -> its own resolution first, block side 512 px
+    fine = level_grids(replace(tile, gsd_m=0.3), cfg)
+    assert [g.level_m for g in fine] == [0.3, 1.0] and fine[0].size == pytest.approx(512)
+    assert [g.level_m for g in level_grids(replace(tile, gsd_m=100.0), cfg)] == [100.0]

@@ -31,6 +31,7 @@ from workbench_ui.case_panel import CasePanel, ProvenanceStrip
 from workbench_ui.case_tools import CaseTools
 from workbench_ui.compare import CompareWidget
 from workbench_ui.controller import Availability, Controller
+from workbench_ui.index_actions import IndexActions
 from workbench_ui.keyframe_strip import KeyframeStrip
 from workbench_ui.locate_panel import LocatePanel, MessageBar
 from workbench_ui.map_dock import MapDock
@@ -255,6 +256,10 @@ class MainWindow(QMainWindow):
         self.act_fit = a(m_an, "&Fit images", c.review.fit_views, "F")
         self.act_add_kf = a(m_an, "Add frame as &keyframe", c.review.add_shown_frame, "K")
         self.act_copy = a(m_an, "&Copy point position", self.point_panel.copy, "Ctrl+Shift+C")
+
+        # --- region index (issue 10): Analysis > Index imagery… / Locate in index… -------
+        self.index_actions = IndexActions(self, c.pool)
+        self.index_actions.install(m_an)
 
         for dock in (self.dock_inputs, self.dock_point, self.dock_audit, self.dock_strip,
                      self.dock_cands):

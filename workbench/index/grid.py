@@ -54,10 +54,16 @@ def check_metric_crs(tile: Tile) -> None:
 
 
 def level_grids(tile: Tile, cfg: IndexConfig) -> list[LevelGrid]:
-    """The block grids of ``tile``: its ``levels_per_raster`` finest usable levels."""
+    """The block grids of ``tile``: its ``levels_per_raster`` finest usable levels (its own
+    resolution first when the finest level is over ``max_detail_loss`` times coarser)."""
     usable = [lv for lv in cfg.levels_m if lv >= tile.gsd_m * cfg.native_tolerance]
     if not usable:  # imagery coarser than every level: index it at its own resolution
         usable = [tile.gsd_m]
+    elif usable[0] > cfg.max_detail_loss * tile.gsd_m:
+        # imagery much finer than the finest level (0.3 m vs 1 m): close-up footage
+        # covering a few tens of metres would be a few dozen pixels there; describe the
+        # raster at its own resolution first
+        usable = [tile.gsd_m, *usable]
     grids = []
     for level in usable[: cfg.levels_per_raster]:
         scale = level / tile.gsd_m

@@ -76,7 +76,9 @@ class IndexConfig:
     ``levels_m``: candidate ground resolutions (m/px) of the block grids; each raster
     is indexed at the ``levels_per_raster`` finest levels not finer than
     ``native_tolerance`` x its own ground resolution (so 0.5 m imagery gets 1 m and
-    2 m; 10 m imagery 16 m and 32 m).  ``block_px``: block side in working pixels of
+    2 m; 10 m imagery 16 m and 32 m); imagery more than ``max_detail_loss`` times finer
+    than the finest level (0.3 m) is also described at its own resolution first (0.3 m
+    and 1 m).  ``block_px``: block side in working pixels of
     its level; ``overlap``: fraction of a block shared with its neighbour.
     ``max_features``: cap of RootSIFT features per block (strongest, spread over the
     block).  ``vocab_branch``/``vocab_depth``: hierarchical k-means vocabulary of
@@ -88,6 +90,7 @@ class IndexConfig:
     levels_m: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
     levels_per_raster: int = 2
     native_tolerance: float = 0.9
+    max_detail_loss: float = 2.5
     block_px: int = 512
     overlap: float = 0.25
     max_features: int = 1200
@@ -112,7 +115,8 @@ class IndexConfig:
         """A JSON-ready copy (tuples as lists)."""
         return {
             "levels_m": list(self.levels_m), "levels_per_raster": self.levels_per_raster,
-            "native_tolerance": self.native_tolerance, "block_px": self.block_px,
+            "native_tolerance": self.native_tolerance,
+            "max_detail_loss": self.max_detail_loss, "block_px": self.block_px,
             "overlap": self.overlap, "max_features": self.max_features,
             "vocab_branch": self.vocab_branch, "vocab_depth": self.vocab_depth,
             "vocab_sample_blocks": self.vocab_sample_blocks,

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from workbench.errors import UsageError
 from workbench.index.model import BLOCK_DTYPE, EmptyRegionError, IndexCorruptError, Shortlisted
 from workbench.index.store import IndexStore
 from workbench.index.vocab import quantise
@@ -100,6 +101,7 @@ class Retriever:
     blocks: np.ndarray
     norm: np.ndarray
     norm_power: float = 1.0  # blocks scored by q . b / |b|^norm_power (1 = cosine)
+    excluded: frozenset[int] = frozenset()  # raster ids left out of this search
 
     @classmethod
     def open(cls, store: IndexStore) -> Retriever:
@@ -141,15 +143,39 @@ class Retriever:
         store.check_rasters(deep=deep)
         return cls.open(store)
 
+    def without(self, paths: Sequence[str | os.PathLike[str]]) -> Retriever:
+        """This retriever with the rasters at ``paths`` left out of the search (their
+        blocks score 0, their area is not counted; vocabulary and idf unchanged): the
+        "is there a second place?" re-run, and the benchmark's true-block-removed case.
+
+        Raises:
+            UsageError: a path is not an indexed raster (naming it).
+        """
+        by_path = {os.path.realpath(r.path): r.id for r in self.store.rasters}
+        ids = set(self.excluded)
+        for p in paths:
+            rid = by_path.get(os.path.realpath(p))
+            if rid is None:
+                raise UsageError("not a raster of this index; cannot leave it out", p)
+            ids.add(rid)
+        return replace(self, excluded=frozenset(ids))
+
     @property
     def n_blocks(self) -> int:
-        """Blocks holding at least one feature."""
-        return int((np.asarray(self.blocks["n_features"]) > 0).sum())
+        """Blocks holding at least one feature (rasters left out not counted)."""
+        has = np.asarray(self.blocks["n_features"]) > 0
+        if self.excluded:
+            has &= ~self._excluded_mask()
+        return int(has.sum())
 
     @property
     def area_km2(self) -> float:
-        """Indexed ground area in km² (sum over rasters)."""
-        return float(sum(r.area_km2 for r in self.store.rasters))
+        """Searched ground area in km² (sum over rasters not left out)."""
+        return float(sum(r.area_km2 for r in self.store.rasters if r.id not in self.excluded))
+
+    def _excluded_mask(self) -> np.ndarray:
+        """``(n_blocks_total,) bool``: blocks of rasters left out."""
+        return np.isin(np.asarray(self.blocks["raster"], np.int64), list(self.excluded))
 
     def words(self, desc: np.ndarray) -> np.ndarray:
         """Visual words ``(N,) uint32`` of ``(N, 128) float32`` RootSIFT descriptors."""
@@ -182,6 +208,8 @@ class Retriever:
                              minlength=len(self.blocks)).astype(np.float64)
         if self.norm_power != 1.0:
             scores *= np.asarray(self.norm, np.float64) ** (1.0 - self.norm_power)
+        if self.excluded:
+            scores[self._excluded_mask()] = 0.0
         return scores
 
     def shortlist(self, query_desc: Sequence[np.ndarray], top: int = 20) -> list[Shortlisted]:

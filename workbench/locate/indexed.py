@@ -69,7 +69,8 @@ class IndexSearchConfig:
     ``bar_per_decade``: see the module docstring; ``deep_check``: re-hash every
     indexed raster before searching (default: size + mtime, hash when they differ).
     ``index_above_mpx``: ``locate --tiles`` indexes rasters larger than this on the fly
-    (:func:`locate_tiles`).
+    (:func:`locate_tiles`).  ``exclude``: indexed rasters left out of this search (e.g.
+    the raster of a first result, to ask whether a second place also matches).
     """
 
     shortlist: int = 10
@@ -79,6 +80,7 @@ class IndexSearchConfig:
     bar_per_decade: float = 2.0
     deep_check: bool = False
     index_above_mpx: float = 96.0
+    exclude: tuple[str, ...] = ()
 
 
 def raised_bar(rank: RankConfig, area_km2: float, cfg: IndexSearchConfig) -> RankConfig:
@@ -116,6 +118,8 @@ def locate_in_index(
     t0 = time.perf_counter()
     report(progress, "opening the index", 0.0)
     ret = Retriever.load(index, deep=scfg.deep_check)
+    if scfg.exclude:
+        ret = ret.without(scfg.exclude)
     kset = keyframes
     if kset is None:
         try:
@@ -153,7 +157,8 @@ def locate_in_index(
         _to_sources(result, windows, vrts, cfg.hash_tiles)
     result.method["search"] = {
         "index": str(Path(index)),
-        "rasters": len(ret.store.rasters),
+        "rasters": len(ret.store.rasters) - len(ret.excluded),
+        "rasters_left_out": sorted(r.path for r in ret.store.rasters if r.id in ret.excluded),
         "area_km2": round(area, 4),
         "area_indexed_km2": round(ret.area_km2, 4),
         "tiles_searched_whole": len(extra),
