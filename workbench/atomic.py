@@ -133,6 +133,20 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def clean_stale_in(folder: str | os.PathLike[str]) -> list[Path]:
+    """Remove every temporary file or folder this module made in ``folder`` for any
+    target, whose writer was killed (see :func:`clean_stale`); returns what was removed.
+    For a writer resuming in a folder of its own (e.g. a region index's chunks)."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    removed: list[Path] = []
+    for target in sorted({m["name"] for n in names if (m := _STALE.match(n))}):
+        removed += clean_stale(Path(folder) / target)
+    return removed
+
+
 @contextlib.contextmanager
 def scratch_dir(target: str | os.PathLike[str]) -> Iterator[Path]:
     """A scratch folder beside ``target`` for work that ends in ``target`` (e.g. the locate

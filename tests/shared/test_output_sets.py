@@ -225,3 +225,19 @@ def test_scratch_dir_of_a_killed_case_new_is_removed_by_the_next_run(tmp_path: P
         assert not left.exists()  # the next run removed it first
         assert work.parent == tmp_path and work.is_dir()
     assert not work.exists() and sorted(tmp_path.iterdir()) == []
+
+
+def test_clean_stale_in_removes_dead_writers_temp_files_only(tmp_path: Path) -> None:
+    """A killed writer's temporary files in a folder it resumes in (a region index's
+    chunks) are removed; a live writer's and other files are not."""
+    import os
+
+    from workbench.atomic import clean_stale_in
+
+    dead = tmp_path / ".c1.feats.npy.wbtmp-999999999-ab12.tmp"  # no such process
+    live = tmp_path / f".c2.feats.npy.wbtmp-{os.getpid()}-cd34.tmp"
+    kept = tmp_path / "c0.feats.npy"
+    for p in (dead, live, kept):
+        p.write_bytes(b"x")
+    assert clean_stale_in(tmp_path) == [dead]
+    assert not dead.exists() and live.exists() and kept.exists()

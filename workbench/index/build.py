@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from workbench.atomic import clean_stale_in
 from workbench.hashing import sha256_file
 from workbench.imagery.catalog import Tile, TileCatalog, tile_files
 from workbench.index.grid import (
@@ -100,6 +101,9 @@ def _build(
         check_metric_crs(tile)
     stats.notes.extend(catalog.warnings)
     existing = IndexStore.exists(out_path)
+    if existing:  # what a killed build was still writing
+        for folder in (out_path, out_path / "chunks"):
+            clean_stale_in(folder)
     store = IndexStore.open(out_path) if existing else None
     cfg = store.config if store is not None else (config or IndexConfig())
     if store is not None:
