@@ -32,8 +32,8 @@ from fuzzkit import (
     seed_mp4,
 )
 
-from workbench.atomic import MANIFEST_NAME
 from workbench.cli import main
+from workbench.outputs import MANIFEST_NAME
 
 SEED = int(os.environ.get("FUZZ_SEED", "20261203"))
 

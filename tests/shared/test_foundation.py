@@ -34,7 +34,7 @@ def test_atomic_write_replaces_whole_file_and_leaves_no_temp(tmp_path):
     atomic.atomic_write_text(target, "new")
     assert target.read_text() == "new"
     assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
-    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~atomic._UMASK  # not mkstemp's 0600
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~atomic.UMASK  # not mkstemp's 0600
 
 
 def test_atomic_write_into_readonly_folder_raises_output_error(readonly_dir):

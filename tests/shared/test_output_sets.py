@@ -1,5 +1,5 @@
 """Output folders never lose a file: manifests, foreign files refused, whole sets switched,
-no temp folder surviving a kill (workbench.atomic.output_set and the --out commands)."""
+no temp folder surviving a kill (workbench.outputs.output_set and the --out commands)."""
 
 from __future__ import annotations
 
@@ -13,15 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from workbench.atomic import (
-    MANIFEST_NAME,
-    atomic_directory,
-    check_output_dir,
-    clean_stale,
-    output_set,
-)
+from workbench.atomic import atomic_directory, clean_stale
 from workbench.cli import main
 from workbench.errors import OutputError
+from workbench.outputs import MANIFEST_NAME, check_output_dir, output_set
 
 
 def _clip(path: Path, n: int = 30, size: tuple[int, int] = (160, 120)) -> Path:
@@ -123,7 +118,7 @@ def test_output_set_refuses_foreign_then_keeps_them(tmp_path: Path) -> None:
 _KILLED = """
 import os, signal, sys
 from pathlib import Path
-from workbench.atomic import output_set
+from workbench.outputs import output_set
 with output_set(Path(sys.argv[1]), "a") as st:
     (st / "a1").write_text("new")
     os.kill(os.getpid(), signal.SIGKILL)

@@ -6,10 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from workbench.atomic import check_output_dir
 from workbench.cli._progress import terminal_progress
 from workbench.errors import UsageError
 from workbench.keyframes import KeyframeConfig, extract_keyframes, save_keyframes
+from workbench.outputs import check_output_dir
 from workbench.textsafe import safe_path
 
 

@@ -14,10 +14,11 @@ import math
 from pathlib import Path
 from typing import Any
 
-from workbench.atomic import check_output_dir, check_writable_dir, output_set
+from workbench.atomic import check_writable_dir
 from workbench.cli._progress import terminal_progress
 from workbench.errors import UsageError
 from workbench.geo import format_dms, format_mgrs, format_uncertainty
+from workbench.outputs import check_output_dir, output_set
 from workbench.results import LocateResult
 from workbench.textsafe import safe_text
 

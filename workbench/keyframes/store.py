@@ -20,7 +20,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from workbench.atomic import atomic_write_bytes, output_set
+from workbench.atomic import atomic_write_bytes
 from workbench.errors import KeyframeError, OutputError
 from workbench.hashing import sha256_bytes
 from workbench.keyframes.model import (
@@ -31,6 +31,7 @@ from workbench.keyframes.model import (
     SubShot,
     encode_png,
 )
+from workbench.outputs import output_set
 from workbench.version import __version__
 from workbench.video.model import VideoInfo
 
@@ -81,7 +82,7 @@ def save_keyframes(kset: KeyframeSet, out_dir: str | os.PathLike[str], *,
     """Write PNGs, masks and ``keyframes.json`` into ``out_dir`` as one output set; return
     the JSON path.
 
-    Through :func:`workbench.atomic.output_set` (set ``"keyframes"``): the files are
+    Through :func:`workbench.outputs.output_set` (set ``"keyframes"``): the files are
     built beside ``out_dir`` and switched in at once; on error nothing is half-written
     and ``out_dir`` is left as it was.  Only files an earlier keyframes run wrote there
     (listed in the folder's manifest) are replaced or removed; a folder holding other

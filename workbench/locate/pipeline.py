@@ -21,7 +21,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from workbench.atomic import atomic_write_text, output_set
+from workbench.atomic import atomic_write_text
 from workbench.errors import (
     KeyframeError,
     NoUsableTilesError,
@@ -51,6 +51,7 @@ from workbench.locate.zoom import chain_zoomed
 from workbench.match.model import MatchHypothesis
 from workbench.match.pipeline import check_matcher, finish_matching, match_keyframe
 from workbench.match.tilefeatures import TileFeatureCache
+from workbench.outputs import output_set
 from workbench.progress import CancelToken, ProgressCallback, check_cancel, report, scaled
 from workbench.rank.ranking import Ranking, rank_shots
 from workbench.results import LocateResult, VideoRef
@@ -332,7 +333,7 @@ def write_locate_outputs(
     force: bool = False,
 ) -> Path:
     """Write ``locate.json`` and ``keyframes/`` into ``out_dir`` as one output set
-    (:func:`workbench.atomic.output_set`, set ``"locate"``): both switch at once, so a
+    (:func:`workbench.outputs.output_set`, set ``"locate"``): both switch at once, so a
     killed run never leaves an old ``locate.json`` beside new keyframes; a folder holding
     files the workbench did not write is refused unless ``force``.  Returns the JSON path.
 

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING
 
 import shapely
 
-from workbench.atomic import atomic_write_bytes, check_output_dir, output_set
+from workbench.atomic import atomic_write_bytes
 from workbench.case.files import content_errors
 from workbench.errors import UsageError
+from workbench.outputs import check_output_dir, output_set
 from workbench.progress import CancelToken, ProgressCallback, check_cancel, report
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ def write_reports(
         case: an open :class:`~workbench.case.Case`.
         formats: any of ``FORMATS`` (``UsageError`` on an unknown one).
         out_dir: created if needed; ``OutputError`` if not writable.  The requested
-            formats are one output set (:func:`workbench.atomic.output_set`, set
+            formats are one output set (:func:`workbench.outputs.output_set`, set
             ``report:<case name>``): all are built first, then switched in at once, so a
             failure or a kill leaves the previous reports whole; files the workbench did
             not write there are refused unless ``force`` (then kept).
