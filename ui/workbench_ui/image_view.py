@@ -38,6 +38,26 @@ from PyQt6.QtWidgets import (
 from workbench_ui.images import bgr_to_pixmap, mask_overlay
 
 CLICK_SLOP_PX = 4
+
+
+class ClickFilter:
+    """Tells a left click (press and release at most :data:`CLICK_SLOP_PX` apart) from a
+    drag that pans the view; a view calls :meth:`press` and :meth:`release` from its
+    mouse handlers."""
+
+    def __init__(self) -> None:
+        self._press: QPointF | None = None
+
+    def press(self, event: QMouseEvent | None) -> None:
+        if event is not None and event.button() == Qt.MouseButton.LeftButton:
+            self._press = event.position()
+
+    def release(self, event: QMouseEvent | None) -> QPointF | None:
+        """The viewport position of a click that ``event`` ends, else ``None``."""
+        if event is None or event.button() != Qt.MouseButton.LeftButton or self._press is None:
+            return None
+        moved, self._press = event.position() - self._press, None
+        return event.position() if abs(moved.x()) + abs(moved.y()) <= CLICK_SLOP_PX else None
 MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
 
 
@@ -103,7 +123,7 @@ class ImageView(QGraphicsView):
         self._scene.addItem(self._mask_item)
         self._markers: list[QGraphicsItem] = []
         self._point_items: list[QGraphicsItem] = []
-        self._press: QPointF | None = None
+        self._clicks = ClickFilter()
         self._fitted = False
         self._placeholder = placeholder
         for bar in (self.horizontalScrollBar(), self.verticalScrollBar()):
@@ -282,18 +302,14 @@ class ImageView(QGraphicsView):
         event.accept()
 
     def mousePressEvent(self, event: QMouseEvent | None) -> None:
-        if event is not None and event.button() == Qt.MouseButton.LeftButton:
-            self._press = event.position()
+        self._clicks.press(event)
         super().mousePressEvent(event)
 
     def mouseReleaseEvent(self, event: QMouseEvent | None) -> None:
         super().mouseReleaseEvent(event)
-        if event is None or event.button() != Qt.MouseButton.LeftButton or self._press is None:
-            return
-        moved = event.position() - self._press
-        self._press = None
-        if abs(moved.x()) + abs(moved.y()) <= CLICK_SLOP_PX and self.has_image():
-            p = self.mapToScene(event.position().toPoint())
+        at = self._clicks.release(event)
+        if at is not None and self.has_image():
+            p = self.mapToScene(at.toPoint())
             w, h = self.image_size()
             x, y = p.x() - 0.5, p.y() - 0.5
             if -0.5 <= x < w - 0.5 and -0.5 <= y < h - 0.5:

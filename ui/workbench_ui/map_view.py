@@ -32,9 +32,9 @@ from PyQt6.QtWidgets import (
 )
 
 from workbench.geo import format_metres
+from workbench_ui.image_view import ClickFilter
 from workbench_ui.map_items import RANK_ROLE, RULER, MapProjection, boxed_label
 
-CLICK_SLOP_PX = 4
 MIN_SPAN_M = 200.0
 
 
@@ -172,7 +172,7 @@ class MapView(QGraphicsView):
         self._items: list[QGraphicsItem] = []
         self._ruler_items: list[QGraphicsItem] = []
         self._click_items: list[QGraphicsItem] = []
-        self._press: QPointF | None = None
+        self._clicks = ClickFilter()
         self._extent: QRectF | None = None
         self._everything: QRectF | None = None
 
@@ -337,19 +337,15 @@ class MapView(QGraphicsView):
         event.accept()
 
     def mousePressEvent(self, event: QMouseEvent | None) -> None:
-        if event is not None and event.button() == Qt.MouseButton.LeftButton:
-            self._press = event.position()
+        self._clicks.press(event)
         super().mousePressEvent(event)
 
     def mouseReleaseEvent(self, event: QMouseEvent | None) -> None:
         super().mouseReleaseEvent(event)
-        if event is None or event.button() != Qt.MouseButton.LeftButton or self._press is None:
+        at = self._clicks.release(event)
+        if at is None or self.projection is None:
             return
-        moved = event.position() - self._press
-        self._press = None
-        if abs(moved.x()) + abs(moved.y()) > CLICK_SLOP_PX or self.projection is None:
-            return
-        pos = event.position().toPoint()
+        pos = at.toPoint()
         rank = self.rank_at(pos.x(), pos.y())
         if rank:
             self.candidateClicked.emit(rank)
