@@ -3,7 +3,7 @@
 ``locate --target``, the desktop app's point panel and ``workbench case point`` all call
 :func:`pixel_position` (or :func:`candidate_pixel_position`), so the same pixel of the
 same candidate gets the same lon/lat and the same radius everywhere.  Rank gives a
-candidate the radius of its keyframe's centre pixel (:func:`radius_m`), so a candidate's
+candidate the radius of its keyframe's centre pixel (:func:`uncertainty`), so a candidate's
 ``uncertainty_m`` is the radius of the position it reports.
 
 Inputs: ``homography`` ``(3, 3) float64`` keyframe px -> tile level-0 px; the inlier tie
@@ -200,22 +200,6 @@ def uncertainty(
     match = point_uncertainty_m(homography, keyframe_xy, tile_xy, point_xy, tile_gsd_m)
     extra = match * ratio if math.isfinite(match) else math.inf
     return Uncertainty(match, extra).with_imagery(imagery_accuracy_m, imagery_source)
-
-
-def radius_m(
-    homography: np.ndarray | Sequence[Sequence[float]],
-    keyframe_xy: np.ndarray | Sequence[Sequence[float]],
-    tile_xy: np.ndarray | Sequence[Sequence[float]],
-    point_xy: tuple[float, float],
-    tile_gsd_m: float,
-    *,
-    imagery_accuracy_m: float | None = None,
-) -> float:
-    """:func:`uncertainty`'s 1-sigma radius in metres of keyframe pixel ``point_xy``;
-    ``inf`` with fewer than 4 tie points.  Rank gives a candidate this radius at its
-    keyframe's centre pixel."""
-    return uncertainty(homography, keyframe_xy, tile_xy, point_xy, tile_gsd_m,
-                       imagery_accuracy_m=imagery_accuracy_m).radius_m
 
 
 @dataclass(frozen=True)
