@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from workbench_fixtures.spec import FootageSpec, ShotSpec
+from workbench_fixtures.spec import FootageSpec, ShotSpec, sample_look
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -123,19 +123,7 @@ def town(seed: int, gsd: float, size: int = 768) -> str:
 
 def _look(i: int, rng: np.random.Generator, w: int = 640, h: int = 360,
           shots: list[ShotSpec] | None = None) -> tuple[FootageSpec, list[str]]:
-    tags: list[str] = []
-    thermal = "none"
-    r = rng.random()
-    if r < 0.3:
-        thermal, tags = "whitehot", ["white-hot"]
-    elif r < 0.45:
-        thermal, tags = "grey", ["grey"]
-    hud = bool(rng.random() < 0.5)
-    crf = int(rng.choice([23, 30, 40]))
-    if hud:
-        tags.append("HUD")
-    if crf >= 40:
-        tags.append("crf40")
+    thermal, hud, crf, tags = sample_look(rng, hud_p=0.5)
     spec = FootageSpec(shots=shots or [], width=w, height=h, fps=8.0, hud=hud,
                        thermal=thermal, crf=crf, blur_sigma=float(rng.choice([0.0, 0.8, 1.5])),
                        noise_sigma=float(rng.choice([1.0, 3.0])), shake_deg=0.05,

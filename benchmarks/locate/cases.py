@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from workbench_fixtures.spec import FootageSpec, ShotSpec
+from workbench_fixtures.spec import FootageSpec, ShotSpec, sample_look
 
 IMAGERY = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "imagery"
 
@@ -61,19 +61,7 @@ def _shot(rng: np.random.Generator, *, dep: tuple[float, float], gsd: tuple[floa
 
 
 def _spec(i: int, shots: list[ShotSpec], rng: np.random.Generator) -> tuple[FootageSpec, list[str]]:
-    tags = []
-    thermal = "none"
-    r = rng.random()
-    if r < 0.3:
-        thermal, tags = "whitehot", ["white-hot"]
-    elif r < 0.45:
-        thermal, tags = "grey", ["grey"]
-    hud = bool(rng.random() < 0.6)
-    crf = int(rng.choice([23, 30, 40]))
-    if hud:
-        tags.append("HUD")
-    if crf >= 40:
-        tags.append("crf40")
+    thermal, hud, crf, tags = sample_look(rng, hud_p=0.6)
     spec = FootageSpec(shots=shots, width=640, height=360, fps=10.0, hud=hud,
                        title_card_s=1.0 if i % 3 == 0 else 0.0, thermal=thermal, crf=crf,
                        blur_sigma=float(rng.choice([0.0, 0.8])), noise_sigma=2.0,
