@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from runshare import once_per_run, run_root
 
 from workbench.match.tilefeatures import CACHE_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
-
-
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """``../shared/data`` beside the checkout; skips the test when it is absent."""
@@ -36,7 +35,7 @@ def shared_data() -> Path:
 # cut_clip:  a CutClip(video, truth_path, truth, raster): 320x240 @ 25 fps, 1 s title
 #            card, HUD, 3 shots of 1.5 s joined by hard cuts, rendered from town_tif.
 # demo_locate: the demo located once per run (see its docstring).
-# All are session-scoped and built once (about 12 s in total on 2 cores).
+# All are built once per test run, shared by the xdist workers (about 12 s in all).
 
 
 @pytest.fixture(scope="session")
@@ -45,8 +44,8 @@ def town_tif(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from workbench_fixtures.cli import DEMO_TOWN
     from workbench_fixtures.town import make_town_geotiff
 
-    out = tmp_path_factory.mktemp("town") / "town.tif"
-    return make_town_geotiff(out, **DEMO_TOWN)
+    return once_per_run(tmp_path_factory, "town",
+                        lambda d: make_town_geotiff(d / "town.tif", **DEMO_TOWN))
 
 
 @pytest.fixture(scope="session")
@@ -54,9 +53,11 @@ def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The ``workbench-fixtures demo`` folder (see the comment above)."""
     from workbench_fixtures.cli import make_demo
 
-    out = tmp_path_factory.mktemp("demo")
-    make_demo(out)
-    return out
+    def build(folder: Path) -> Path:
+        make_demo(folder)
+        return folder
+
+    return once_per_run(tmp_path_factory, "demo", build)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -64,11 +65,13 @@ def feature_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """One on-disk tile-feature cache for the whole run (``$WORKBENCH_FEATURE_CACHE``).
 
     Several tests locate against the same session-scoped demo tiles; with the cache
-    their tile features are computed once.  Entries are keyed by path, size and mtime,
-    so a test that writes its own raster never sees another's features.  Tests of the
-    cache itself pass ``cache_dir`` explicitly.
+    their tile features are computed once per run (entries are written atomically, so
+    two workers describing the same tile at once only waste time).  Entries are keyed by
+    path, size and mtime, so a test that writes its own raster never sees another's
+    features.  Tests of the cache itself pass ``cache_dir`` explicitly.
     """
-    root = tmp_path_factory.mktemp("feature_cache")
+    root = run_root(tmp_path_factory) / "feature_cache"  # shared by the workers
+    root.mkdir(exist_ok=True)
     before = os.environ.get(CACHE_ENV)
     os.environ[CACHE_ENV] = str(root)
     yield root
@@ -87,12 +90,15 @@ def demo_locate(demo_data: Path, tmp_path_factory: pytest.TempPathFactory
     """
     from workbench.cli import main
 
-    out = tmp_path_factory.mktemp("demo_locate") / "out"
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        rc = main(["locate", str(demo_data / "strike.mp4"), "--tiles", str(demo_data / "tiles"),
-                   "--out", str(out), "--target", "300,170"])
-    return rc, out, buf.getvalue()
+    def build(folder: Path) -> tuple[int, Path, str]:
+        out = folder / "out"
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            rc = main(["locate", str(demo_data / "strike.mp4"), "--tiles",
+                       str(demo_data / "tiles"), "--out", str(out), "--target", "300,170"])
+        return rc, out, buf.getvalue()
+
+    return once_per_run(tmp_path_factory, "demo_locate", build)
 
 
 @pytest.fixture(scope="session")
@@ -100,7 +106,7 @@ def cut_clip(tmp_path_factory: pytest.TempPathFactory, town_tif: Path) -> Any:
     """A short clip with title card, HUD and 3 hard-cut shots: ``fixtures.testclips.CutClip``."""
     from workbench_fixtures.testclips import make_cut_clip
 
-    return make_cut_clip(town_tif, tmp_path_factory.mktemp("cut_clip"))
+    return once_per_run(tmp_path_factory, "cut_clip", lambda d: make_cut_clip(town_tif, d))
 
 
 @pytest.fixture
@@ -151,18 +157,13 @@ def readonly_dir(tmp_path: Path, make_readonly) -> Path:
 
 
 # --- parallel runs (scripts/test.sh: pytest-xdist, --dist loadgroup) --------------------
-# Session fixtures are per worker process.  Tests that share an expensive session result
-# (the demo locate) or a machine-wide resource (X displays, Dask ports) are kept on one
-# worker, so the demo is still located once per test run.
-_GROUPS = {"demo_locate": "demo_locate"}
+# The expensive session inputs are built once per run and shared (``once_per_run``).
+# Tests that share a machine-wide resource (X displays, Dask ports) are kept on one worker.
 _MODULE_GROUPS = {"test_ui_xvfb.py": "x_display", "test_index_dask.py": "dask"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         group = _MODULE_GROUPS.get(item.path.name)
-        for fixture, name in _GROUPS.items():
-            if fixture in getattr(item, "fixturenames", ()):
-                group = name
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))

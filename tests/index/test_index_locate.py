@@ -21,15 +21,19 @@ SMALL = ["--max-features", "800"]
 
 @pytest.fixture(scope="module")
 def mosaic_index(demo_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """Four 2048 x 2048 px towns (the demo town first) as one 4096 x 4096 VRT, indexed."""
+    """Four 2048 x 2048 px towns (the demo town first) as one 4096 x 4096 VRT, indexed
+    (once per test run; treat both as read-only)."""
+    from runshare import once_per_run
     from workbench_fixtures.mosaic import make_town_mosaic
 
-    root = tmp_path_factory.mktemp("mosaic")
-    shutil.copyfile(demo_data / "tiles" / "town.tif", root / "town0.tif")  # reused, not redrawn
-    mosaic = make_town_mosaic(root, n=4, cols=2, size=2048)
-    idx = root / "idx"
-    assert main(["-q", "index", str(mosaic.vrt), "--out", str(idx), *SMALL]) == 0
-    return mosaic.vrt, idx
+    def build(root: Path) -> tuple[Path, Path]:
+        shutil.copyfile(demo_data / "tiles" / "town.tif", root / "town0.tif")  # not redrawn
+        mosaic = make_town_mosaic(root, n=4, cols=2, size=2048)
+        idx = root / "idx"
+        assert main(["-q", "index", str(mosaic.vrt), "--out", str(idx), *SMALL]) == 0
+        return mosaic.vrt, idx
+
+    return once_per_run(tmp_path_factory, "mosaic_index", build)
 
 
 def test_clip_in_one_town_of_a_mosaic_is_located_within_10_m(
