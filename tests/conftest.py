@@ -162,6 +162,13 @@ def readonly_dir(tmp_path: Path, make_readonly) -> Path:
 _MODULE_GROUPS = {"test_ui_xvfb.py": "x_display", "test_index_dask.py": "dask"}
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # One OpenMP thread per test process (torch's CPU kernels): two xdist workers on two
+    # cores would otherwise run four spinning OpenMP threads, which measured 2.8x the CPU
+    # time of tests/match/test_learned.py.  OpenCV's own pool does not spin; left alone.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         group = _MODULE_GROUPS.get(item.path.name)
