@@ -159,6 +159,8 @@ def readonly_dir(tmp_path: Path, make_readonly) -> Path:
 # --- parallel runs (scripts/test.sh: pytest-xdist, --dist loadgroup) --------------------
 # The expensive session inputs are built once per run and shared (``once_per_run``).
 # Tests that share a machine-wide resource (X displays, Dask ports) are kept on one worker.
+# Tests marked ``slow`` (the longest, measured with --durations) are handed out first, so
+# the two workers do not end the run with one long test on one while the other idles.
 _MODULE_GROUPS = {"test_ui_xvfb.py": "x_display", "test_index_dask.py": "dask"}
 
 
@@ -170,6 +172,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable
     for item in items:
         group = _MODULE_GROUPS.get(item.path.name)
         if group is not None:

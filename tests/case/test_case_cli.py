@@ -79,6 +79,7 @@ def test_cli_errors_are_one_line(case_path: Path, tmp_path: Path,
         assert len(case.audit_log()) == 2
 
 
+@pytest.mark.slow
 def test_case_new_runs_locate(cut_clip: Any, tmp_path: Path,
                               capsys: pytest.CaptureFixture[str]) -> None:
     """``case new VIDEO --tiles ...`` runs the engine itself (a short clip, one tile)."""
@@ -97,6 +98,7 @@ def test_case_new_runs_locate(cut_clip: Any, tmp_path: Path,
         assert [e.action for e in case.audit_log()] == ["create", "locate"]
 
 
+@pytest.mark.slow
 def test_case_end_to_end_from_the_demo_locate(demo_locate: tuple[int, Path, str],
                                               demo_data: Path, tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:

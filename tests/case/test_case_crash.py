@@ -116,6 +116,7 @@ def _check_consistent(path: Path) -> int:
     return n
 
 
+@pytest.mark.slow
 def test_sigkill_during_saves_leaves_a_consistent_case(scene: Scene, tmp_path: Path) -> None:
     path = tmp_path / "crash.wbcase"
     Case.create(path, video_path=scene.video, tiles=[scene.tile], result=scene.result,
@@ -130,6 +131,7 @@ def test_sigkill_during_saves_leaves_a_consistent_case(scene: Scene, tmp_path: P
     assert all(b > a for a, b in itertools.pairwise(sizes)), sizes
 
 
+@pytest.mark.slow
 def test_sigkill_during_create_never_leaves_a_partial_case(tmp_path: Path) -> None:
     rnd = random.Random(3)
     for run in range(3):

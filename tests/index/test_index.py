@@ -74,6 +74,7 @@ def _files(root: Path) -> dict[str, tuple[int, int]]:
             for p in root.rglob("*") if p.is_file()}
 
 
+@pytest.mark.slow
 def test_shortlist_finds_the_true_block_among_other_towns(towns, tmp_path):
     stats = build_index(towns, tmp_path / "idx", config=CFG)
     assert stats.rasters_added == 3 and stats.blocks_described > 0
@@ -117,6 +118,7 @@ def test_incremental_add_keeps_old_blocks_and_vocabulary(towns, tmp_path):
     assert Retriever.load(idx).n_blocks > 0
 
 
+@pytest.mark.slow
 def test_resume_after_kill_keeps_finished_blocks(towns, tmp_path):
     idx = tmp_path / "idx"
     cmd = [sys.executable, "-m", "workbench", "-q", "index", *map(str, towns[:2]), "--out",

@@ -36,6 +36,7 @@ def mosaic_index(demo_data: Path, tmp_path_factory: pytest.TempPathFactory) -> t
     return once_per_run(tmp_path_factory, "mosaic_index", build)
 
 
+@pytest.mark.slow
 def test_clip_in_one_town_of_a_mosaic_is_located_within_10_m(
     demo_data: Path, mosaic_index: tuple[Path, Path], tmp_path: Path, capsys
 ):
@@ -91,6 +92,7 @@ def test_index_changed_after_indexing_stops_locate(demo_data: Path, mosaic_index
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_tiles_with_a_large_mosaic_go_through_an_index(demo_data: Path, mosaic_index,
                                                         tmp_path: Path):
     """``locate --tiles`` indexes rasters above the size threshold (here lowered to 10 Mpx

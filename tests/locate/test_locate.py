@@ -63,6 +63,7 @@ def test_cli_contract_and_accuracy_on_the_demo_town(demo_data: Path, located) ->
     assert float(np.median(np.linalg.norm(proj - np.array(c1.tile_xy), axis=1))) < 3.0
 
 
+@pytest.mark.slow
 def test_footage_not_in_the_imagery_is_not_located(demo_data: Path, tmp_path: Path,
                                                    located) -> None:
     from workbench.keyframes.store import load_keyframes
@@ -196,6 +197,7 @@ def test_companion_frames_stay_in_the_keyframes_shot(cut_clip) -> None:
     assert add_companions(cut_clip.video, [kf], kset, 1, 0.3) == [kf]
 
 
+@pytest.mark.slow
 def test_locate_reuses_a_saved_keyframes_output_of_the_same_video(
     demo_data: Path, located, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],

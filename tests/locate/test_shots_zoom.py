@@ -201,6 +201,7 @@ def zoom_clip(town_tif: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
     return video, Truth.load(out / "zoom.truth.json")
 
 
+@pytest.mark.slow
 def test_a_zoomed_keyframe_is_placed_through_the_wide_one(zoom_clip: Any, town_tif: Path
                                                           ) -> None:
     video, truth = zoom_clip
@@ -248,6 +249,7 @@ def test_deep_zoom_levels_shrink_the_keyframe_further() -> None:
     assert keyframe_variants(img, None, cfg, levels=(0.05,), min_side=32) == []
 
 
+@pytest.mark.slow
 def test_locating_again_with_a_hand_picked_keyframe_keeps_the_shots_apart(
         demo_data: Path, tmp_path: Path) -> None:
     """The desktop app's "locate again" (``workbench_ui.jobs.relocate_job``): the case's

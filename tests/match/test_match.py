@@ -87,6 +87,7 @@ def test_overlay_mask_is_respected(demo_data: Path) -> None:
         assert float(v.feats.xy[:, 0].min()) > 235.0
 
 
+@pytest.mark.slow
 def test_footage_from_elsewhere_is_not_located(demo_data: Path, cache: TileFeatureCache) -> None:
     only_town = TileCatalog.from_paths([demo_data / "tiles" / "town.tif"])
     other = demo_data / "tiles" / "other_town.tif"

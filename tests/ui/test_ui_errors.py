@@ -172,6 +172,7 @@ def test_layout_and_settings_remembered(qtbot: Any, tmp_path: Path) -> None:
     again.close()
 
 
+@pytest.mark.slow
 def test_scrubber_and_manual_keyframe(window: Any, qtbot: Any, data: dict[str, Any]) -> None:
     from PyQt6.QtCore import Qt
 

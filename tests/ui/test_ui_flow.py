@@ -35,6 +35,7 @@ def _open_demo(win: Any, qtbot: Any, demo_data: Path) -> None:
     assert "strike.mp4" in win.locate_panel.footage.text()
 
 
+@pytest.mark.slow
 def test_main_flow(window: Any, qtbot: Any, demo_data: Path, tmp_path: Path) -> None:
     from PyQt6.QtCore import Qt
 

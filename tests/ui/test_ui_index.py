@@ -67,6 +67,7 @@ def test_progress_text_counts_blocks_and_gives_an_eta() -> None:
     assert text("reading", -1.0) == "reading"
 
 
+@pytest.mark.slow
 def test_index_then_locate_from_the_menu_off_the_gui_thread(
     window: Any, qtbot: Any, tiny: tuple[Path, Path], tmp_path: Path
 ) -> None:
