@@ -12,7 +12,7 @@ One streaming decode (PyAV, threaded).  Per frame, only a small analysis image
 frame is converted only when it becomes the sharpest usable frame of its
 sub-shot's end.  Memory stays flat in video length: per-shot running sums for
 the overlay mask, one held decoder frame per sub-shot, and the selected
-full-resolution candidates (spilled to a temporary folder beyond 32 MB).
+full-resolution candidates (spilled to a temporary folder beyond 8 MB).
 
 Selection: the sharpest usable frame of each sub-shot -> near-duplicates removed
 (perceptual hash, the sharper kept) -> at most ``max_per_shot`` per shot ->
@@ -29,12 +29,9 @@ import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import cv2
-import imagehash
 import numpy as np
-from PIL import Image
 
 from workbench.errors import KeyframeError, VideoDecodeError
 from workbench.keyframes.model import (
@@ -52,7 +49,7 @@ from workbench.keyframes.overlay import (
     upscale_mask,
 )
 from workbench.keyframes.shots import CutDetector, FrameStats, MotionTracker, measure
-from workbench.keyframes.views import analysis_views
+from workbench.keyframes.views import analysis_views, phash64
 from workbench.progress import CancelToken, ProgressCallback, check_cancel, report
 from workbench.video.model import Frame, RawFrame
 from workbench.video.reader import iter_raw_frames, probe
@@ -66,14 +63,14 @@ class _Candidate:
     pts_s: float
     sharpness: float
     shot_index: int
-    phash: Any  # imagehash.ImageHash
+    phash: np.ndarray  # (64,) bool, views.phash64
     slot: int
 
 
 class _Store:
     """Full-resolution candidate images: in memory up to ``budget`` bytes, then in a temp folder."""
 
-    def __init__(self, budget: int = 32 << 20) -> None:
+    def __init__(self, budget: int = 8 << 20) -> None:
         self.budget = budget
         self._mem: dict[int, np.ndarray] = {}
         self._bytes = 0
@@ -185,7 +182,7 @@ class _Pass:
         raw, stats, gray = self.best
         self.best = None
         image = raw.to_bgr()
-        phash = imagehash.phash(Image.fromarray(gray))
+        phash = phash64(gray)
         slot = self.store.put(image)
         self.cands.append(_Candidate(raw.index, raw.pts_s, stats.sharpness, shot.index, phash,
                                      slot))
@@ -276,7 +273,7 @@ def _select(cands: list[_Candidate], cfg: KeyframeConfig, shots: list[Shot]) -> 
     """Near-duplicate removal, per-shot cap, total cap (shots covered first); time order."""
     kept: list[_Candidate] = []
     for c in sorted(cands, key=lambda c: (-c.sharpness, c.frame_index)):
-        if all(c.phash - k.phash > cfg.dup_hamming for k in kept):
+        if all(np.count_nonzero(c.phash != k.phash) > cfg.dup_hamming for k in kept):
             kept.append(c)
     per_shot: dict[int, list[_Candidate]] = {}
     for c in kept:  # already sharpest first
@@ -363,6 +360,7 @@ def extract_keyframes(
         "shots": len(st.shots),
         "subshots": sum(len(s.subshots) for s in st.shots),
         "candidates": len(st.cands),
+        "overlay_samples": st.video_acc.samples if st.video_acc is not None else 0,
         "analysis_size": list(reversed(st.analysis_shape)) if st.analysis_shape else None,
         "overlay_size": list(reversed(st.ov_shape)),
         "seconds": {"probe_hash": round(t_probe - t0, 3), "pass": round(t_pass - t_probe, 3),

@@ -23,7 +23,10 @@ from workbench.hashing import sha256_bytes
 from workbench.results import KeyframeRef
 from workbench.video.model import Frame, VideoInfo
 
-_PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1]  # fast; still lossless
+# fast, still lossless: zlib level 1 with the "up" row filter for every row (libpng's
+# adaptive filter choice costs ~2x the time and gives a larger file on footage: 852x480,
+# 12 vs 22 ms, 353 vs 376 KB)
+_PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP]
 
 
 @dataclass
@@ -55,7 +58,10 @@ class OverlayConfig:
     into flat scene); ``max_hole``: enclosed holes up to this many pixels are
     filled (letter counters, outlined boxes); ``close_px``: gaps up to twice this
     along rows/columns are bridged (HUD lines, text rows); ``dilate_px``: dilation
-    at full resolution.
+    at full resolution.  ``check_every``, ``saturated_gain``, ``saturated_stride``: every
+    ``check_every`` samples of a shot, when its overlay decision changed on less than
+    ``saturated_gain`` of the pixels, the shot is sampled ``saturated_stride`` times less
+    often (1 = never).
     """
 
     sample_px: float = 3.0
@@ -71,6 +77,9 @@ class OverlayConfig:
     max_hole: int = 150
     close_px: int = 2
     dilate_px: int = 1
+    check_every: int = 8
+    saturated_gain: float = 0.002
+    saturated_stride: int = 4
 
 
 @dataclass
@@ -98,7 +107,7 @@ class KeyframeConfig:
     pan_step: float = 0.5
     max_angle: float = 30.0
     min_subshot_s: float = 0.5
-    track_every: int = 2
+    track_every: int = 4
     dup_hamming: int = 8
     min_frames: int = 2
     quality: QualityThresholds = field(default_factory=QualityThresholds)

@@ -54,6 +54,8 @@ class OverlayAccumulator:
         self._since = np.eye(3)
         self._moved = 0.0
         self._gap = 0
+        self._stride = 1  # sampling gap multiplier: > 1 once the evidence has saturated
+        self._decided: np.ndarray | None = None  # overlay decision at the last check
         self.samples = 0
 
     def reset(self) -> None:
@@ -62,6 +64,8 @@ class OverlayAccumulator:
             getattr(self, name).fill(0.0)
         self.break_sequence()
         self._gap = 0
+        self._stride = 1
+        self._decided = None
         self.samples = 0
 
     def _scratch(self) -> dict[str, np.ndarray]:
@@ -94,7 +98,25 @@ class OverlayAccumulator:
         self._gap += 1
         if self._last is None:
             return True
-        return self._moved >= self.config.sample_px and self._gap >= self.config.min_gap
+        return (self._moved >= self.config.sample_px
+                and self._gap >= self.config.min_gap * self._stride)
+
+    def _check_saturation(self) -> None:
+        """Every ``check_every`` samples: when the shot's overlay decision (decided and
+        changing less than predicted) moved by less than ``saturated_gain`` of the pixels
+        since the last check, sample ``saturated_stride`` times less often (later motion
+        in a new direction still adds evidence, at the lower rate); back to the full rate
+        when it moved more."""
+        cfg = self.config
+        if cfg.saturated_stride <= 1 or self.samples % max(1, cfg.check_every):
+            return
+        decided = cv2.compare(self._pred, float(cfg.min_predicted), cv2.CMP_GE)
+        low = cv2.compare(self._act, cv2.multiply(self._pred, float(cfg.max_ratio)), cv2.CMP_LE)
+        now = cv2.bitwise_and(decided, low)
+        if self._decided is not None and self._decided.shape == now.shape:
+            moved = cv2.countNonZero(cv2.bitwise_xor(now, self._decided)) / float(now.size)
+            self._stride = cfg.saturated_stride if moved < cfg.saturated_gain else 1
+        self._decided = now
 
     def add(self, gray: np.ndarray, step: np.ndarray, moved_px: float) -> bool:
         """:meth:`wants` then :meth:`sample`; True if ``gray`` was sampled."""
@@ -150,6 +172,7 @@ class OverlayAccumulator:
             cv2.add(self._sq, cv2.multiply(g, g), dst=self._sq)
         self._last = gray
         self.samples += 1
+        self._check_saturation()
         return True
 
     def merge(self, other: OverlayAccumulator) -> None:
