@@ -255,17 +255,20 @@ class _Pass:
         self.prev_usable = stats.usable
 
 
-def _shot_masks(st: _Pass) -> list[np.ndarray]:
-    """Analysis-size overlay masks per shot (shot evidence, gaps filled from the video's)."""
+def _shot_masks(st: _Pass, keep: set[int]) -> dict[int, np.ndarray]:
+    """Analysis-size overlay masks of the shots in ``keep`` (shot evidence, gaps filled
+    from the video's); sets every shot's ``overlay_fraction``.  Only the kept masks are
+    held: memory does not grow with the number of shots."""
     if st.video_acc is None:
-        return []
+        return {}
     video = st.video_acc.evidence()
-    masks = []
+    masks = {}
     for shot, (shape, blob) in zip(st.shots, st.shot_evidence, strict=True):
         ev = np.frombuffer(zlib.decompress(blob), np.uint8).reshape(shape)
         mask = combine_evidence(ev, video, st.cfg.overlay)
         shot.overlay_fraction = round(float(np.count_nonzero(mask)) / mask.size, 6)
-        masks.append(mask)
+        if shot.index in keep:
+            masks[shot.index] = mask
     return masks
 
 
@@ -330,20 +333,20 @@ def extract_keyframes(
         t_pass = time.perf_counter()
         check_cancel(cancel)
         report(progress, "selecting keyframes", 0.0)
-        masks = _shot_masks(st)
         if st.video_acc is not None and st.video_acc.samples < 3 and st.cands:
             warnings.append(f"{p}: the scene barely moves: burned-in overlays cannot be told "
                             "from scene; keyframe masks may miss them")
         if not st.cands:
             raise KeyframeError("no usable frame: every frame is black, blank or a text card", p)
         chosen = _select(st.cands, config, st.shots)
+        masks = _shot_masks(st, {c.shot_index for c in chosen})
         keyframes: list[Keyframe] = []
         for n, c in enumerate(chosen, start=1):
             check_cancel(cancel)
             image = st.store.get(c.slot)
             h, w = image.shape[:2]
             mask = (upscale_mask(masks[c.shot_index], w, h, config.overlay.dilate_px)
-                    if masks else empty_mask(w, h))
+                    if c.shot_index in masks else empty_mask(w, h))
             keyframes.append(make_keyframe(Frame(c.frame_index, c.pts_s, image), mask,
                                            id=f"kf{n:04d}", shot_index=c.shot_index,
                                            manual=False, sharpness=c.sharpness,

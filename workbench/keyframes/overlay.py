@@ -36,7 +36,8 @@ class OverlayAccumulator:
     its *actual* change is the grey difference.  Overlay pixels change far less than
     predicted.  Pixels whose edges run along the motion (or near a zoom's centre)
     get little predicted change and stay undecided: :func:`combine_evidence` fills
-    them from the whole video's evidence.  Memory: eight ``(h, w) float32`` arrays.
+    them from the whole video's evidence.  Memory: six ``(h, w) float32`` arrays
+    (eight with ``OverlayConfig.grow``).
     """
 
     def __init__(self, shape: tuple[int, ...], config: OverlayConfig | None = None) -> None:
@@ -45,7 +46,10 @@ class OverlayAccumulator:
         h, w = shape
         z = np.zeros((h, w), np.float32)
         self._gx, self._gy, self._mag = z.copy(), z.copy(), z.copy()
-        self._sum, self._sq = z.copy(), z.copy()
+        # temporal mean/std (constant pixels) only matter when the mask grows into them
+        grow = self.config.grow > 0
+        self._sum = z.copy() if grow else np.zeros((0, 0), np.float32)
+        self._sq = z.copy() if grow else np.zeros((0, 0), np.float32)
         self._pred, self._act = z.copy(), z.copy()
         self._work: dict[str, np.ndarray] = {}  # scratch, allocated on the first sample
         self._xx = np.zeros(0, np.float32)
@@ -184,7 +188,8 @@ class OverlayAccumulator:
         self.samples += other.samples
 
     def evidence(self) -> np.ndarray:
-        """``(h, w) uint8`` bit map: DECIDED, OVERLAY (decided and fixed), STATIC (constant)."""
+        """``(h, w) uint8`` bit map: DECIDED, OVERLAY (decided and fixed), STATIC (constant;
+        only with ``OverlayConfig.grow``, the one use of it)."""
         cfg = self.config
         out = np.zeros(self.shape, np.uint8)
         if self.samples == 0:
@@ -193,9 +198,11 @@ class OverlayAccumulator:
         decided = self._pred >= cfg.min_predicted
         coherence = cv2.magnitude(self._gx, self._gy) / (self._mag + 1e-3)
         overlay = decided & (self._act <= cfg.max_ratio * self._pred) & (coherence >= cfg.coherence)
-        mean = self._sum / n
-        std = np.sqrt(np.maximum(self._sq / n - mean * mean, 0.0))
-        static = (std <= cfg.static_std) if self.samples >= 3 else np.zeros(self.shape, bool)
+        static = np.zeros(self.shape, bool)
+        if self.samples >= 3 and cfg.grow > 0:
+            mean = self._sum / n
+            std = np.sqrt(np.maximum(self._sq / n - mean * mean, 0.0))
+            static = std <= cfg.static_std
         out[decided] |= DECIDED
         out[overlay] |= OVERLAY
         out[static] |= STATIC
