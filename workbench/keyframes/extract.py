@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import time
 import zlib
 from dataclasses import dataclass
@@ -48,6 +47,7 @@ from workbench.keyframes.overlay import (
     empty_mask,
     upscale_mask,
 )
+from workbench.keyframes.resources import CandidateStore, opencv_one_thread
 from workbench.keyframes.shots import CutDetector, FrameStats, MotionTracker, measure
 from workbench.keyframes.views import analysis_views, phash64
 from workbench.progress import CancelToken, ProgressCallback, check_cancel, report
@@ -67,43 +67,6 @@ class _Candidate:
     slot: int
 
 
-class _Store:
-    """Full-resolution candidate images: in memory up to ``budget`` bytes, then in a temp folder."""
-
-    def __init__(self, budget: int = 8 << 20) -> None:
-        self.budget = budget
-        self._mem: dict[int, np.ndarray] = {}
-        self._bytes = 0
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        self._n = 0
-
-    def put(self, image: np.ndarray) -> int:
-        slot = self._n
-        self._n += 1
-        if self._bytes + image.nbytes <= self.budget:
-            self._mem[slot] = image
-            self._bytes += image.nbytes
-        else:
-            if self._tmp is None:
-                self._tmp = tempfile.TemporaryDirectory(prefix="workbench-kf-")
-            np.save(Path(self._tmp.name) / f"{slot}.npy", image)
-        return slot
-
-    def get(self, slot: int) -> np.ndarray:
-        if slot in self._mem:
-            return self._mem[slot]
-        if self._tmp is None:
-            raise KeyError(slot)
-        return np.load(Path(self._tmp.name) / f"{slot}.npy")
-
-    def close(self) -> None:
-        self._mem.clear()
-        self._bytes = 0
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
-
-
 class _Pass:
     """State of the streaming pass (one instance per extraction)."""
 
@@ -115,7 +78,7 @@ class _Pass:
         self.tracker = MotionTracker(zoom_step=config.zoom_step, pan_step=config.pan_step,
                                      max_angle=config.max_angle)
         self.min_sub = max(1, round(config.min_subshot_s * self.fps))
-        self.store = _Store()
+        self.store = CandidateStore()
         self.shots: list[Shot] = []
         self.shot_evidence: list[tuple[tuple[int, ...], bytes]] = []
         self.video_acc: OverlayAccumulator | None = None
@@ -308,9 +271,13 @@ def extract_keyframes(
         KeyframeError: too few frames, or no usable (non-black, non-text) frame.
         Cancelled: ``cancel`` was set.
     """
-    config = config or KeyframeConfig()
+    with opencv_one_thread():
+        return _extract(Path(path), config or KeyframeConfig(), progress, cancel)
+
+
+def _extract(p: Path, config: KeyframeConfig, progress: ProgressCallback | None,
+             cancel: CancelToken | None) -> KeyframeSet:
     t0 = time.perf_counter()
-    p = Path(path)
     info = probe(p, progress=progress, cancel=cancel)
     warnings: list[str] = list(info.warnings)
     if info.frame_count < config.min_frames:

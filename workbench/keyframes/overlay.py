@@ -106,17 +106,15 @@ class OverlayAccumulator:
                 and self._gap >= self.config.min_gap * self._stride)
 
     def _check_saturation(self) -> None:
-        """Every ``check_every`` samples: when the shot's overlay decision (decided and
-        changing less than predicted) moved by less than ``saturated_gain`` of the pixels
+        """Every ``check_every`` samples: when the shot's overlay pixels (the OVERLAY bit of
+        :meth:`evidence`) changed on less than ``saturated_gain`` of the pixels
         since the last check, sample ``saturated_stride`` times less often (later motion
         in a new direction still adds evidence, at the lower rate); back to the full rate
         when it moved more."""
         cfg = self.config
         if cfg.saturated_stride <= 1 or self.samples % max(1, cfg.check_every):
             return
-        decided = cv2.compare(self._pred, float(cfg.min_predicted), cv2.CMP_GE)
-        low = cv2.compare(self._act, cv2.multiply(self._pred, float(cfg.max_ratio)), cv2.CMP_LE)
-        now = cv2.bitwise_and(decided, low)
+        now = cv2.bitwise_and(self.evidence(), OVERLAY)
         if self._decided is not None and self._decided.shape == now.shape:
             moved = cv2.countNonZero(cv2.bitwise_xor(now, self._decided)) / float(now.size)
             self._stride = cfg.saturated_stride if moved < cfg.saturated_gain else 1
