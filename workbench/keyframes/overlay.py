@@ -114,9 +114,9 @@ class OverlayAccumulator:
         cfg = self.config
         if cfg.saturated_stride <= 1 or self.samples % max(1, cfg.check_every):
             return
-        now = cv2.bitwise_and(self.evidence(), OVERLAY)
+        now = (self.evidence() & OVERLAY) > 0
         if self._decided is not None and self._decided.shape == now.shape:
-            moved = cv2.countNonZero(cv2.bitwise_xor(now, self._decided)) / float(now.size)
+            moved = np.count_nonzero(now ^ self._decided) / float(now.size)
             self._stride = cfg.saturated_stride if moved < cfg.saturated_gain else 1
         self._decided = now
 
