@@ -67,6 +67,17 @@ def _render(work: Path) -> dict[str, tuple[str, str]]:
         assert truth.hud is not None
         cv2.imwrite(str(hud_png), truth.hud.astype(np.uint8) * 255)
     out["tests' pan/zoom clip (480x270, 1 px strokes)"] = (str(video), str(hud_png))
+    # bench.py's clip: long shots (3-8 s) where the overlay sampling thins out
+    from ingest_clips import _hud
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench import render
+
+    video, hud_png = work / "bench_480p_30s.mp4", work / "bench_480p_hud.png"
+    if not video.exists():
+        render(video, 30, 480)
+        cv2.imwrite(str(hud_png), (_hud(852, 480)[:, :, 3] > 0).astype(np.uint8) * 255)
+    out["bench.py clip 852x480 30 s (shots of 3-8 s)"] = (str(video), str(hud_png))
     return out
 
 

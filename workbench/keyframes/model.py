@@ -78,7 +78,7 @@ class OverlayConfig:
     max_hole: int = 150
     close_px: int = 2
     dilate_px: int = 1
-    check_every: int = 8
+    check_every: int = 4
     saturated_gain: float = 0.002
     saturated_stride: int = 4
 
