@@ -258,3 +258,17 @@ def test_generator_thermal_fade(thermal_fade_clip: Any) -> None:
         m = k.overlay_mask > 0
         assert (m & hud).sum() / hud.sum() >= 0.9, k.id
         assert (m & ~hud).sum() / (~hud).sum() < 0.05, k.id
+
+
+def test_opencv_threads_off_during_the_pass_and_restored(hud_clip: tuple[Path, ClipTruth]
+                                                         ) -> None:
+    seen: list[int] = []
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(3)
+    try:
+        extract_keyframes(hud_clip[0], KeyframeConfig(max_keyframes=2),
+                          progress=lambda stage, frac: seen.append(cv2.getNumThreads()))
+        assert seen and set(seen) == {1}
+        assert cv2.getNumThreads() == 3
+    finally:
+        cv2.setNumThreads(before)

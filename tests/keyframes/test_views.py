@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import cv2
 import numpy as np
+import pytest
 
-from workbench.keyframes.views import analysis_views, shrink
+from workbench.keyframes.views import analysis_views, phash64, shrink
 from workbench.video.reader import iter_raw_frames
 
 
@@ -32,3 +34,25 @@ def test_shrink_halves_exactly_then_resizes() -> None:
     assert shrink(img, 20, 13).shape == (13, 20)
     flat = np.full((100, 160), 77, np.uint8)
     assert np.all(shrink(flat, 33, 21) == 77)
+
+
+def _textured(seed: int, h: int = 120, w: int = 200) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return cv2.GaussianBlur((rng.random((h, w)) * 255).astype(np.uint8), (0, 0), 3)
+
+
+def test_phash64_is_imagehash_phash_and_tells_near_duplicates() -> None:
+    a, b = _textured(1), _textured(2)
+    ha, hb = phash64(a), phash64(b)
+    assert ha.shape == (64,) and ha.dtype == bool
+    # a slightly brighter, noisier copy is a near-duplicate; another picture is not
+    rng = np.random.default_rng(3)
+    a2 = np.clip(a.astype(int) + 6 + rng.integers(-2, 3, a.shape), 0, 255).astype(np.uint8)
+    assert np.count_nonzero(phash64(a2) != ha) <= 4
+    assert np.count_nonzero(hb != ha) > 16
+    imagehash = pytest.importorskip("imagehash")
+    from PIL import Image
+
+    for img in (a, b, a2):
+        ref = imagehash.phash(Image.fromarray(img)).hash.ravel()
+        assert np.array_equal(phash64(img), ref)

@@ -12,7 +12,7 @@ One streaming decode (PyAV, threaded).  Per frame, only a small analysis image
 frame is converted only when it becomes the sharpest usable frame of its
 sub-shot's end.  Memory stays flat in video length: per-shot running sums for
 the overlay mask, one held decoder frame per sub-shot, and the selected
-full-resolution candidates (spilled to a temporary folder beyond 32 MB).
+full-resolution candidates (spilled to a temporary folder beyond 8 MB).
 
 Selection: the sharpest usable frame of each sub-shot -> near-duplicates removed
 (perceptual hash, the sharper kept) -> at most ``max_per_shot`` per shot ->
@@ -24,17 +24,13 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import cv2
-import imagehash
 import numpy as np
-from PIL import Image
 
 from workbench.errors import KeyframeError, VideoDecodeError
 from workbench.keyframes.model import (
@@ -51,8 +47,9 @@ from workbench.keyframes.overlay import (
     empty_mask,
     upscale_mask,
 )
+from workbench.keyframes.resources import CandidateStore, opencv_one_thread
 from workbench.keyframes.shots import CutDetector, FrameStats, MotionTracker, measure
-from workbench.keyframes.views import analysis_views
+from workbench.keyframes.views import analysis_views, phash64
 from workbench.progress import CancelToken, ProgressCallback, check_cancel, report
 from workbench.video.model import Frame, RawFrame
 from workbench.video.reader import iter_raw_frames, probe
@@ -66,45 +63,8 @@ class _Candidate:
     pts_s: float
     sharpness: float
     shot_index: int
-    phash: Any  # imagehash.ImageHash
+    phash: np.ndarray  # (64,) bool, views.phash64
     slot: int
-
-
-class _Store:
-    """Full-resolution candidate images: in memory up to ``budget`` bytes, then in a temp folder."""
-
-    def __init__(self, budget: int = 32 << 20) -> None:
-        self.budget = budget
-        self._mem: dict[int, np.ndarray] = {}
-        self._bytes = 0
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        self._n = 0
-
-    def put(self, image: np.ndarray) -> int:
-        slot = self._n
-        self._n += 1
-        if self._bytes + image.nbytes <= self.budget:
-            self._mem[slot] = image
-            self._bytes += image.nbytes
-        else:
-            if self._tmp is None:
-                self._tmp = tempfile.TemporaryDirectory(prefix="workbench-kf-")
-            np.save(Path(self._tmp.name) / f"{slot}.npy", image)
-        return slot
-
-    def get(self, slot: int) -> np.ndarray:
-        if slot in self._mem:
-            return self._mem[slot]
-        if self._tmp is None:
-            raise KeyError(slot)
-        return np.load(Path(self._tmp.name) / f"{slot}.npy")
-
-    def close(self) -> None:
-        self._mem.clear()
-        self._bytes = 0
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
 
 
 class _Pass:
@@ -118,7 +78,7 @@ class _Pass:
         self.tracker = MotionTracker(zoom_step=config.zoom_step, pan_step=config.pan_step,
                                      max_angle=config.max_angle)
         self.min_sub = max(1, round(config.min_subshot_s * self.fps))
-        self.store = _Store()
+        self.store = CandidateStore()
         self.shots: list[Shot] = []
         self.shot_evidence: list[tuple[tuple[int, ...], bytes]] = []
         self.video_acc: OverlayAccumulator | None = None
@@ -185,7 +145,7 @@ class _Pass:
         raw, stats, gray = self.best
         self.best = None
         image = raw.to_bgr()
-        phash = imagehash.phash(Image.fromarray(gray))
+        phash = phash64(gray)
         slot = self.store.put(image)
         self.cands.append(_Candidate(raw.index, raw.pts_s, stats.sharpness, shot.index, phash,
                                      slot))
@@ -258,17 +218,20 @@ class _Pass:
         self.prev_usable = stats.usable
 
 
-def _shot_masks(st: _Pass) -> list[np.ndarray]:
-    """Analysis-size overlay masks per shot (shot evidence, gaps filled from the video's)."""
+def _shot_masks(st: _Pass, keep: set[int]) -> dict[int, np.ndarray]:
+    """Analysis-size overlay masks of the shots in ``keep`` (shot evidence, gaps filled
+    from the video's); sets every shot's ``overlay_fraction``.  Only the kept masks are
+    held: memory does not grow with the number of shots."""
     if st.video_acc is None:
-        return []
+        return {}
     video = st.video_acc.evidence()
-    masks = []
+    masks = {}
     for shot, (shape, blob) in zip(st.shots, st.shot_evidence, strict=True):
         ev = np.frombuffer(zlib.decompress(blob), np.uint8).reshape(shape)
         mask = combine_evidence(ev, video, st.cfg.overlay)
         shot.overlay_fraction = round(float(np.count_nonzero(mask)) / mask.size, 6)
-        masks.append(mask)
+        if shot.index in keep:
+            masks[shot.index] = mask
     return masks
 
 
@@ -276,7 +239,7 @@ def _select(cands: list[_Candidate], cfg: KeyframeConfig, shots: list[Shot]) -> 
     """Near-duplicate removal, per-shot cap, total cap (shots covered first); time order."""
     kept: list[_Candidate] = []
     for c in sorted(cands, key=lambda c: (-c.sharpness, c.frame_index)):
-        if all(c.phash - k.phash > cfg.dup_hamming for k in kept):
+        if all(np.count_nonzero(c.phash != k.phash) > cfg.dup_hamming for k in kept):
             kept.append(c)
     per_shot: dict[int, list[_Candidate]] = {}
     for c in kept:  # already sharpest first
@@ -308,9 +271,13 @@ def extract_keyframes(
         KeyframeError: too few frames, or no usable (non-black, non-text) frame.
         Cancelled: ``cancel`` was set.
     """
-    config = config or KeyframeConfig()
+    with opencv_one_thread():
+        return _extract(Path(path), config or KeyframeConfig(), progress, cancel)
+
+
+def _extract(p: Path, config: KeyframeConfig, progress: ProgressCallback | None,
+             cancel: CancelToken | None) -> KeyframeSet:
     t0 = time.perf_counter()
-    p = Path(path)
     info = probe(p, progress=progress, cancel=cancel)
     warnings: list[str] = list(info.warnings)
     if info.frame_count < config.min_frames:
@@ -333,20 +300,20 @@ def extract_keyframes(
         t_pass = time.perf_counter()
         check_cancel(cancel)
         report(progress, "selecting keyframes", 0.0)
-        masks = _shot_masks(st)
         if st.video_acc is not None and st.video_acc.samples < 3 and st.cands:
             warnings.append(f"{p}: the scene barely moves: burned-in overlays cannot be told "
                             "from scene; keyframe masks may miss them")
         if not st.cands:
             raise KeyframeError("no usable frame: every frame is black, blank or a text card", p)
         chosen = _select(st.cands, config, st.shots)
+        masks = _shot_masks(st, {c.shot_index for c in chosen})
         keyframes: list[Keyframe] = []
         for n, c in enumerate(chosen, start=1):
             check_cancel(cancel)
             image = st.store.get(c.slot)
             h, w = image.shape[:2]
             mask = (upscale_mask(masks[c.shot_index], w, h, config.overlay.dilate_px)
-                    if masks else empty_mask(w, h))
+                    if c.shot_index in masks else empty_mask(w, h))
             keyframes.append(make_keyframe(Frame(c.frame_index, c.pts_s, image), mask,
                                            id=f"kf{n:04d}", shot_index=c.shot_index,
                                            manual=False, sharpness=c.sharpness,
@@ -363,6 +330,7 @@ def extract_keyframes(
         "shots": len(st.shots),
         "subshots": sum(len(s.subshots) for s in st.shots),
         "candidates": len(st.cands),
+        "overlay_samples": st.video_acc.samples if st.video_acc is not None else 0,
         "analysis_size": list(reversed(st.analysis_shape)) if st.analysis_shape else None,
         "overlay_size": list(reversed(st.ov_shape)),
         "seconds": {"probe_hash": round(t_probe - t0, 3), "pass": round(t_pass - t_probe, 3),

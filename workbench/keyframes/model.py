@@ -23,7 +23,11 @@ from workbench.hashing import sha256_bytes
 from workbench.results import KeyframeRef
 from workbench.video.model import Frame, VideoInfo
 
-_PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1]  # fast; still lossless
+# fast, still lossless: zlib level 1, the "up" row filter on every row and run-length
+# matching (libpng's adaptive filter choice costs ~2.5x the time for a larger file on
+# footage: 1920x1080, 36 vs 101 ms, 1050 vs 1202 KB)
+_PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP,
+               cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
 
 
 @dataclass
@@ -55,7 +59,10 @@ class OverlayConfig:
     into flat scene); ``max_hole``: enclosed holes up to this many pixels are
     filled (letter counters, outlined boxes); ``close_px``: gaps up to twice this
     along rows/columns are bridged (HUD lines, text rows); ``dilate_px``: dilation
-    at full resolution.
+    at full resolution.  ``check_every``, ``saturated_gain``, ``saturated_stride``: every
+    ``check_every`` samples of a shot, when its overlay decision changed on less than
+    ``saturated_gain`` of the pixels, the shot is sampled ``saturated_stride`` times less
+    often (1 = never).
     """
 
     sample_px: float = 3.0
@@ -71,6 +78,9 @@ class OverlayConfig:
     max_hole: int = 150
     close_px: int = 2
     dilate_px: int = 1
+    check_every: int = 4
+    saturated_gain: float = 0.002
+    saturated_stride: int = 4
 
 
 @dataclass
@@ -98,7 +108,7 @@ class KeyframeConfig:
     pan_step: float = 0.5
     max_angle: float = 30.0
     min_subshot_s: float = 0.5
-    track_every: int = 2
+    track_every: int = 4
     dup_hamming: int = 8
     min_frames: int = 2
     quality: QualityThresholds = field(default_factory=QualityThresholds)

@@ -36,7 +36,8 @@ class OverlayAccumulator:
     its *actual* change is the grey difference.  Overlay pixels change far less than
     predicted.  Pixels whose edges run along the motion (or near a zoom's centre)
     get little predicted change and stay undecided: :func:`combine_evidence` fills
-    them from the whole video's evidence.  Memory: eight ``(h, w) float32`` arrays.
+    them from the whole video's evidence.  Memory: six ``(h, w) float32`` arrays
+    (eight with ``OverlayConfig.grow``).
     """
 
     def __init__(self, shape: tuple[int, ...], config: OverlayConfig | None = None) -> None:
@@ -45,7 +46,10 @@ class OverlayAccumulator:
         h, w = shape
         z = np.zeros((h, w), np.float32)
         self._gx, self._gy, self._mag = z.copy(), z.copy(), z.copy()
-        self._sum, self._sq = z.copy(), z.copy()
+        # temporal mean/std (constant pixels) only matter when the mask grows into them
+        grow = self.config.grow > 0
+        self._sum = z.copy() if grow else np.zeros((0, 0), np.float32)
+        self._sq = z.copy() if grow else np.zeros((0, 0), np.float32)
         self._pred, self._act = z.copy(), z.copy()
         self._work: dict[str, np.ndarray] = {}  # scratch, allocated on the first sample
         self._xx = np.zeros(0, np.float32)
@@ -54,6 +58,8 @@ class OverlayAccumulator:
         self._since = np.eye(3)
         self._moved = 0.0
         self._gap = 0
+        self._stride = 1  # sampling gap multiplier: > 1 once the evidence has saturated
+        self._decided: np.ndarray | None = None  # overlay decision at the last check
         self.samples = 0
 
     def reset(self) -> None:
@@ -62,6 +68,8 @@ class OverlayAccumulator:
             getattr(self, name).fill(0.0)
         self.break_sequence()
         self._gap = 0
+        self._stride = 1
+        self._decided = None
         self.samples = 0
 
     def _scratch(self) -> dict[str, np.ndarray]:
@@ -94,7 +102,23 @@ class OverlayAccumulator:
         self._gap += 1
         if self._last is None:
             return True
-        return self._moved >= self.config.sample_px and self._gap >= self.config.min_gap
+        return (self._moved >= self.config.sample_px
+                and self._gap >= self.config.min_gap * self._stride)
+
+    def _check_saturation(self) -> None:
+        """Every ``check_every`` samples: when the shot's overlay pixels (the OVERLAY bit of
+        :meth:`evidence`) changed on less than ``saturated_gain`` of the pixels
+        since the last check, sample ``saturated_stride`` times less often (later motion
+        in a new direction still adds evidence, at the lower rate); back to the full rate
+        when it moved more."""
+        cfg = self.config
+        if cfg.saturated_stride <= 1 or self.samples % max(1, cfg.check_every):
+            return
+        now = (self.evidence() & OVERLAY) > 0
+        if self._decided is not None and self._decided.shape == now.shape:
+            moved = np.count_nonzero(now ^ self._decided) / float(now.size)
+            self._stride = cfg.saturated_stride if moved < cfg.saturated_gain else 1
+        self._decided = now
 
     def add(self, gray: np.ndarray, step: np.ndarray, moved_px: float) -> bool:
         """:meth:`wants` then :meth:`sample`; True if ``gray`` was sampled."""
@@ -150,6 +174,7 @@ class OverlayAccumulator:
             cv2.add(self._sq, cv2.multiply(g, g), dst=self._sq)
         self._last = gray
         self.samples += 1
+        self._check_saturation()
         return True
 
     def merge(self, other: OverlayAccumulator) -> None:
@@ -161,7 +186,8 @@ class OverlayAccumulator:
         self.samples += other.samples
 
     def evidence(self) -> np.ndarray:
-        """``(h, w) uint8`` bit map: DECIDED, OVERLAY (decided and fixed), STATIC (constant)."""
+        """``(h, w) uint8`` bit map: DECIDED, OVERLAY (decided and fixed), STATIC (constant;
+        only with ``OverlayConfig.grow``, the one use of it)."""
         cfg = self.config
         out = np.zeros(self.shape, np.uint8)
         if self.samples == 0:
@@ -170,9 +196,11 @@ class OverlayAccumulator:
         decided = self._pred >= cfg.min_predicted
         coherence = cv2.magnitude(self._gx, self._gy) / (self._mag + 1e-3)
         overlay = decided & (self._act <= cfg.max_ratio * self._pred) & (coherence >= cfg.coherence)
-        mean = self._sum / n
-        std = np.sqrt(np.maximum(self._sq / n - mean * mean, 0.0))
-        static = (std <= cfg.static_std) if self.samples >= 3 else np.zeros(self.shape, bool)
+        static = np.zeros(self.shape, bool)
+        if self.samples >= 3 and cfg.grow > 0:
+            mean = self._sum / n
+            std = np.sqrt(np.maximum(self._sq / n - mean * mean, 0.0))
+            static = std <= cfg.static_std
         out[decided] |= DECIDED
         out[overlay] |= OVERLAY
         out[static] |= STATIC
