@@ -42,11 +42,14 @@ def main() -> int:
     ap.add_argument("--size", type=float, default=1000.0)
     ap.add_argument("--clips", type=int, default=8)
     ap.add_argument("--locate", type=int, default=4)
+    ap.add_argument("--index", default="idx",
+                    help="index folder inside the mosaic's cache folder (default idx, the one"
+                         " bench_scale.py builds; e.g. another build of the same mosaic)")
     a = ap.parse_args()
     gsd = gsd_for(a.size, 20.0, 2000.0)
     n, cols = layout(a.size, gsd)
     d = WORK / f"mosaic_{n}x{TOWN_PX}_{gsd:g}m"
-    idx = d / "idx"
+    idx = d / a.index
     if not (idx / "manifest.json").is_file():
         print(f"{idx}: no index; run bench_scale.py --sizes {a.size:g} first")
         return 1

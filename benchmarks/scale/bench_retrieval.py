@@ -4,11 +4,11 @@
 
 Builds one index per variant (vocabulary-tree branch x depth, features per block) over
 the same mosaic and asks each the same queries: rotated crops of the mosaic at
-footage-like resolution (0.2-0.45 m/px from 0.5 m imagery, 640x360, heading 0-360,
-mild blur and noise), described like keyframes (:func:`workbench.index.query.
-keyframe_descriptors`).  A query is recalled at k when a block containing the crop's
-centre is among the top k.  Prints recall@1/5/20, build CPU seconds, index MB and
-query milliseconds per variant.
+footage-like resolution (0.4-0.9 x the mosaic's: 0.2-0.45 m/px from 0.5 m imagery,
+640x360, heading 0-360, mild blur and noise), described like keyframes
+(:func:`workbench.index.query.keyframe_descriptors`).  A query is recalled at k when
+a block containing the crop's centre is among the top k.  Prints recall@1/5/20, build
+CPU seconds, index MB and query milliseconds per variant.
 """
 
 from __future__ import annotations
@@ -37,6 +37,10 @@ VARIANTS = {
     "hkm 8^5 (32k words)": IndexConfig(vocab_branch=8, vocab_depth=5, vocab_sample_blocks=96),
     "hkm 16^3, 600 feats/block": IndexConfig(vocab_branch=16, vocab_depth=3, max_features=600),
     "hkm 16^3, overlap 0.125": IndexConfig(vocab_branch=16, vocab_depth=3, overlap=0.125),
+    # describing blocks one at a time (index version 1) vs in groups of a grid row
+    "hkm 16^3, one block at a time": IndexConfig(group_blocks=1),
+    "hkm 16^3, groups of 6 blocks": IndexConfig(group_blocks=6),
+    "hkm 16^3, groups of 6, overlap 0.125": IndexConfig(group_blocks=6, overlap=0.125),
 }
 
 
@@ -46,7 +50,7 @@ def queries(vrt: Path, n: int, seed: int = 0) -> list[tuple[np.ndarray, float, f
     rng = np.random.default_rng(seed)
     out = []
     while len(out) < n:
-        gsd = rng.uniform(0.2, 0.45)
+        gsd = rng.uniform(0.4, 0.9) * tile.gsd_m  # footage 0.2-0.45 m over 0.5 m imagery
         cx, cy = rng.uniform(300, tile.width - 300), rng.uniform(300, tile.height - 300)
         half = 420 * gsd / tile.gsd_m  # level-0 px covering the rotated frame
         timg = read_tile(tile, window=(cx - half, cy - half, 2 * half, 2 * half), gsd_m=gsd)
@@ -68,18 +72,19 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("vrt", type=Path)
     ap.add_argument("--queries", type=int, default=40)
-    ap.add_argument("--only", default="", help="run variants whose name contains this")
+    ap.add_argument("--only", default="",
+                    help="run variants whose name contains this (several: separated by |)")
     ap.add_argument("--norms", action="store_true",
                     help="also score with block norms to the power 0.5 and 0 (not cosine)")
     a = ap.parse_args()
-    work = REPO / "benchmarks" / "_work" / "retrieval"
+    work = REPO / "benchmarks" / "_work" / "retrieval" / a.vrt.parent.name
     qs = queries(a.vrt, a.queries)
     descs = [keyframe_descriptors(img, None) for img, _, _ in qs]
     print("| variant | recall@1 | recall@5 | recall@20 | build CPU s | index MB (vocab) |"
           " query ms |")
     print("|---|---|---|---|---|---|---|")
     for name, cfg in VARIANTS.items():
-        if a.only and a.only not in name:
+        if a.only and not any(part in name for part in a.only.split("|")):
             continue
         idx = work / name.replace(" ", "_").replace("^", "").replace("/", "").replace(",", "")
         shutil.rmtree(idx, ignore_errors=True)

@@ -43,6 +43,10 @@ def register(sub: Any) -> None:
     p.add_argument("--chunk-blocks", type=int, default=IndexConfig.chunk_blocks, metavar="N",
                    help="blocks per chunk file, the unit a killed build resumes from"
                         f" (default {IndexConfig.chunk_blocks})")
+    p.add_argument("--group-blocks", type=int, default=IndexConfig.group_blocks, metavar="N",
+                   help="neighbouring blocks of a grid row read and run through SIFT's"
+                        f" detector together (default {IndexConfig.group_blocks}; 1 = one"
+                        " at a time)")
     p.add_argument("--dask", action="store_true",
                    help="describe blocks on a local Dask cluster of --workers processes"
                         " (extra 'scale')")
@@ -63,7 +67,7 @@ def _config(args: argparse.Namespace) -> IndexConfig:
     if args.workers < 1:
         raise UsageError(f"--workers must be at least 1, not {args.workers}")
     return IndexConfig(levels_m=levels, block_px=args.block_px, max_features=args.max_features,
-                       chunk_blocks=args.chunk_blocks)
+                       chunk_blocks=args.chunk_blocks, group_blocks=args.group_blocks)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -34,6 +34,7 @@ from workbench.index.grid import (
     resolved,
     tile_area_km2,
 )
+from workbench.index.groups import group_specs
 from workbench.index.model import (
     BLOCK_DTYPE,
     FEATURE_DTYPE,
@@ -49,7 +50,8 @@ from workbench.index.tasks import (
     BlockExecutor,
     BlockResult,
     LocalExecutor,
-    quantised_block,
+    Pending,
+    quantised_group,
     sample_block,
 )
 from workbench.index.vocab import train
@@ -255,13 +257,17 @@ def _describe_all(
     stage = f"indexing {total} blocks"
     report(progress, stage, done / max(1, total))
     shared = ex.broadcast(centres)
-    in_flight = [ex.submit(quantised_block, j.specs, shared, branch, depth) for j in jobs[:2]]
+
+    def start(job: _Job) -> Pending:
+        groups = group_specs(job.specs, cfg.group_blocks)
+        return ex.submit(quantised_group, groups, shared, branch, depth)
+
+    in_flight = [start(j) for j in jobs[:2]]
     for i, job in enumerate(jobs):
         check_cancel(cancel)
-        results = in_flight.pop(0).result()
+        results = [r for part in in_flight.pop(0).result() for r in part]
         if i + 2 < len(jobs):
-            nxt = jobs[i + 2]
-            in_flight.append(ex.submit(quantised_block, nxt.specs, shared, branch, depth))
+            in_flight.append(start(jobs[i + 2]))
         blocks, feats = _chunk_arrays(job, results)
         store.add_chunk(ChunkRecord(job.name, job.entry.id, job.level, job.first, len(job.specs),
                                     len(feats), (0, 0)), blocks, feats)

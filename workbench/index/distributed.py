@@ -18,6 +18,7 @@ from typing import Any
 
 from workbench.errors import UsageError
 from workbench.index.grid import BlockSpec
+from workbench.index.groups import BlockGroup
 
 
 def require() -> None:
@@ -61,7 +62,9 @@ class DaskExecutor:
         except OSError as exc:
             raise UsageError(f"cannot reach the Dask scheduler {scheduler!r} ({exc})") from exc
 
-    def submit(self, fn: Callable[..., Any], specs: Sequence[BlockSpec], *args: Any) -> _Gathered:
+    def submit(
+        self, fn: Callable[..., Any], specs: Sequence[BlockSpec | BlockGroup], *args: Any
+    ) -> _Gathered:
         """One task per spec (pure: the same spec and arguments share a key)."""
         n = len(specs)
         futures = self.client.map(fn, list(specs), *[[a] * n for a in args], pure=True)

@@ -25,7 +25,9 @@ import numpy as np
 from workbench.errors import UsageError, WorkbenchError
 
 FORMAT = "workbench.index"
-VERSION = 1
+# 2: blocks of a grid row are described in groups (``IndexConfig.group_blocks``): the
+# stored features differ from version 1's one-block-at-a-time description
+VERSION = 2
 
 # per-feature record of a chunk file (8 bytes): block (index into the chunk's block
 # table, so chunks hold at most 65 536 blocks), visual word (vocabularies of at most
@@ -84,7 +86,9 @@ class IndexConfig:
     block).  ``vocab_branch``/``vocab_depth``: hierarchical k-means vocabulary of
     ``branch ** depth`` visual words; ``vocab_sample_blocks``/``vocab_per_block``: how
     many blocks and descriptors per block train it.  ``chunk_blocks``: blocks per
-    chunk file (the unit that survives a kill).
+    chunk file (the unit that survives a kill).  ``group_blocks``: at most this many
+    neighbouring blocks of a grid row are read and run through SIFT's detector
+    together (:mod:`workbench.index.groups`; 1 = one block at a time).
     """
 
     levels_m: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
@@ -99,6 +103,7 @@ class IndexConfig:
     vocab_sample_blocks: int = 48
     vocab_per_block: int = 400
     chunk_blocks: int = 32
+    group_blocks: int = 6
 
     def __post_init__(self) -> None:
         if self.vocab_branch ** self.vocab_depth > MAX_WORDS or self.vocab_branch < 2:
@@ -106,6 +111,8 @@ class IndexConfig:
                              f" at most {MAX_WORDS} are stored")
         if not 1 <= self.chunk_blocks <= 65_536:
             raise UsageError(f"chunk_blocks must be 1..65536, not {self.chunk_blocks}")
+        if not 1 <= self.group_blocks <= 64:
+            raise UsageError(f"group_blocks must be 1..64, not {self.group_blocks}")
         if self.block_px < 64 or self.max_features < 16 or not 0 <= self.overlap < 0.9:
             raise UsageError("block_px >= 64, max_features >= 16 and 0 <= overlap < 0.9 needed")
         if not self.levels_m or any(not (v > 0) for v in self.levels_m):
@@ -121,6 +128,7 @@ class IndexConfig:
             "vocab_branch": self.vocab_branch, "vocab_depth": self.vocab_depth,
             "vocab_sample_blocks": self.vocab_sample_blocks,
             "vocab_per_block": self.vocab_per_block, "chunk_blocks": self.chunk_blocks,
+            "group_blocks": self.group_blocks,
         }
 
     @staticmethod

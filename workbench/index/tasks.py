@@ -1,12 +1,14 @@
 """The work units of an index build and where they run.
 
-A task is a pure function of one block (:class:`~workbench.index.grid.BlockSpec`): it
-opens its own dataset (rasterio handles cannot be shared between threads or
-processes), reads the block's window, describes it and returns small arrays; the
-same spec always gives the same result.  :class:`LocalExecutor` runs tasks on
-threads of this process; :mod:`workbench.index.distributed` runs the same tasks on a
-Dask cluster.  Either way the builder writes and journals chunks itself, in order,
-so whatever finished survives a killed worker or builder.
+A task is a pure function of one block (:class:`~workbench.index.grid.BlockSpec`) or
+of a few neighbouring blocks described together
+(:class:`~workbench.index.groups.BlockGroup`): it opens its own dataset (rasterio
+handles cannot be shared between threads or processes), reads the blocks' window,
+describes it and returns small arrays; the same spec always gives the same result.
+:class:`LocalExecutor` runs tasks on threads of this process;
+:mod:`workbench.index.distributed` runs the same tasks on a Dask cluster.  Either
+way the builder writes and journals chunks itself, in order, so whatever finished
+survives a killed worker or builder.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from workbench.index.grid import BlockSpec, describe_block
+from workbench.index.groups import BlockGroup, describe_group
 from workbench.index.vocab import quantise
 
 
@@ -42,6 +45,24 @@ def quantised_block(spec: BlockSpec, centres: np.ndarray, branch: int, depth: in
     return BlockResult(words, xy, bf.scale)
 
 
+def quantised_group(
+    group: BlockGroup, centres: np.ndarray, branch: int, depth: int
+) -> list[BlockResult]:
+    """Describe ``group``'s blocks together (one read, one detection; see
+    :mod:`workbench.index.groups`) and quantise them: one result per block, in order
+    (a pure task).  A descriptor kept by two overlapping blocks is quantised once."""
+    described = describe_group(group)
+    parts = [bf.feats.desc for bf in described]
+    words = quantise(np.concatenate(parts), centres, branch, depth).astype(np.uint16) \
+        if any(len(p) for p in parts) else np.zeros(0, np.uint16)
+    out, at = [], 0
+    for bf, part in zip(described, parts, strict=True):
+        xy = np.clip(np.rint(bf.feats.xy), 0, 65535).astype(np.uint16).reshape(-1, 2)
+        out.append(BlockResult(words[at:at + len(part)], xy, bf.scale))
+        at += len(part)
+    return out
+
+
 def sample_block(spec: BlockSpec, per_block: int) -> np.ndarray:
     """At most ``per_block`` RootSIFT descriptors ``(N, 128) float32`` of the block, a
     random subset seeded by the block's own window (a pure task)."""
@@ -60,9 +81,12 @@ class Pending(Protocol):
 
 
 class BlockExecutor(Protocol):
-    """Where tasks run: ``submit(fn, specs, *args)`` calls ``fn(spec, *args)`` per spec."""
+    """Where tasks run: ``submit(fn, specs, *args)`` calls ``fn(spec, *args)`` per spec
+    (a :class:`BlockSpec` or a :class:`BlockGroup`)."""
 
-    def submit(self, fn: Callable[..., Any], specs: Sequence[BlockSpec], *args: Any) -> Pending:
+    def submit(
+        self, fn: Callable[..., Any], specs: Sequence[BlockSpec | BlockGroup], *args: Any
+    ) -> Pending:
         ...
 
     def broadcast(self, value: Any) -> Any:
@@ -73,7 +97,7 @@ class BlockExecutor(Protocol):
 @dataclass
 class _Lazy:
     fn: Callable[..., Any]
-    specs: Sequence[BlockSpec]
+    specs: Sequence[BlockSpec | BlockGroup]
     args: tuple[Any, ...]
 
     def result(self) -> list[Any]:
@@ -95,7 +119,9 @@ class LocalExecutor:
         self.workers = max(1, int(workers))
         self._pool = ThreadPoolExecutor(self.workers) if self.workers > 1 else None
 
-    def submit(self, fn: Callable[..., Any], specs: Sequence[BlockSpec], *args: Any) -> Pending:
+    def submit(
+        self, fn: Callable[..., Any], specs: Sequence[BlockSpec | BlockGroup], *args: Any
+    ) -> Pending:
         """Start the tasks (threads) or defer them to :meth:`Pending.result` (one worker)."""
         if self._pool is None:
             return _Lazy(fn, specs, args)

@@ -67,17 +67,29 @@ def train(desc: np.ndarray, branch: int, depth: int, *, seed: int = 0) -> np.nda
 
 
 def quantise(desc: np.ndarray, centres: np.ndarray, branch: int, depth: int) -> np.ndarray:
-    """Visual word ``(N,) uint32`` (0 .. ``branch ** depth - 1``) of ``(N, 128)`` descriptors."""
+    """Visual word ``(N,) uint32`` (0 .. ``branch ** depth - 1``) of ``(N, 128)`` descriptors.
+
+    Level by level, the descriptors sharing a node are compared with its ``branch``
+    children in one product, not gathered per descriptor (``einsum``, not BLAS:
+    BLAS threads spinning on small products cost CPU time on a shared machine).
+    """
     data = np.ascontiguousarray(desc, np.float32)
     n = len(data)
-    node = np.zeros(n, np.int64)
     if n == 0:
         return np.zeros(0, np.uint32)
+    node = np.zeros(n, np.int64)
     sq = np.einsum("ij,ij->i", centres, centres)
+    steps = np.arange(1, branch + 1)
     for _ in range(depth):
-        kids = node[:, None] * branch + 1 + np.arange(branch)[None, :]  # (N, branch)
-        c = centres[kids]  # (N, branch, 128)
-        # squared distance up to the per-descriptor constant |d|^2
-        d = sq[kids] - 2.0 * np.einsum("nbk,nk->nb", c, data)
-        node = kids[np.arange(n), np.argmin(d, axis=1)]
+        order = np.argsort(node, kind="stable")
+        parents, starts = np.unique(node[order], return_index=True)
+        ends = np.append(starts[1:], n)
+        nxt = np.empty(n, np.int64)
+        for parent, a, b in zip(parents.tolist(), starts.tolist(), ends.tolist(), strict=True):
+            rows = order[a:b]
+            kids = parent * branch + steps
+            # squared distance up to the per-descriptor constant |d|^2
+            d = sq[kids][None, :] - 2.0 * np.einsum("nk,bk->nb", data[rows], centres[kids])
+            nxt[rows] = kids[np.argmin(d, axis=1)]
+        node = nxt
     return (node - first_leaf(branch, depth)).astype(np.uint32)

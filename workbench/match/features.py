@@ -140,20 +140,25 @@ def detect(
         # choose first, describe only the chosen (descriptors are the expensive part)
         xy0 = np.array([k.pt for k in kps], np.float32).reshape(-1, 2)
         resp = np.array([k.response for k in kps], np.float32)
-        keep = _grid_select(xy0, resp, grey.shape[1], grey.shape[0], max_features)
+        keep = grid_select(xy0, resp, grey.shape[1], grey.shape[0], max_features)
         kps = [kps[i] for i in keep]
     kps, desc = sift.compute(grey, kps)
     if desc is None or not kps:
         return Features.empty()
     xy = np.array([k.pt for k in kps], np.float32).reshape(-1, 2)
     size = np.array([k.size for k in kps], np.float32)
-    desc = desc.astype(np.float32)
-    desc /= np.maximum(desc.sum(axis=1, keepdims=True), 1e-7)
-    desc = np.sqrt(desc)
-    return Features(xy, size, np.ascontiguousarray(desc))
+    return Features(xy, size, rootsift(desc))
 
 
-def _grid_select(
+def rootsift(desc: np.ndarray) -> np.ndarray:
+    """RootSIFT ``(N, 128) float32`` (L1-normalised, square-rooted) of OpenCV SIFT
+    descriptors ``(N, 128)``."""
+    out = np.asarray(desc, np.float32).copy()
+    out /= np.maximum(out.sum(axis=1, keepdims=True), 1e-7)
+    return np.ascontiguousarray(np.sqrt(out))
+
+
+def grid_select(
     xy: np.ndarray, resp: np.ndarray, width: int, height: int, n: int, cells: int = 8
 ) -> np.ndarray:
     """Indices of at most ``n`` keypoints, strongest first within each grid cell, round-robin."""
