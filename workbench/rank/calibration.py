@@ -144,12 +144,12 @@ class Model:
 
 
 # BEGIN FITTED (written by benchmarks/calibration/fit.py; do not edit by hand)
-MODEL_VERSION = "bins-178clips-107places-sift"
+MODEL_VERSION = "bins-360clips-212places-sift"
 MODEL = Model(
     version=MODEL_VERSION,
-    edges=(4.6052,),
-    probs=(0.931, 0.9878),
-    counts=(27, 80),
+    edges=(4.4308,),
+    probs=(0.973, 0.9944),
+    counts=(35, 177),
 )
 # END FITTED
 
