@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -134,6 +135,59 @@ def test_bad_arguments_give_one_line_and_exit_2(demo_data: Path, tmp_path: Path,
                "--target", "5000,10", "--max-keyframes", "1"])
     assert rc == 2
     assert "outside" in _err_line(capsys)
+
+
+@pytest.mark.parametrize("values, message", [
+    (["-1"], "metres >= 0"), (["abc"], "[RASTER=]METRES"), (["town.tif=nan"], "finite"),
+])
+def test_bad_imagery_accuracy_is_one_line_and_exit_2(demo_data: Path, tmp_path: Path, values,
+                                                     message, capsys) -> None:
+    args = ["locate", str(demo_data / "strike.mp4"), "--tiles", str(demo_data / "tiles"),
+            "--out", str(tmp_path / "out")]
+    for v in values:
+        args += ["--imagery-accuracy", v]
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert message in err[-1] and "Traceback" not in "".join(err)
+    assert not (tmp_path / "out").exists()
+
+
+def test_mixed_imagery_accuracy_is_refused(demo_data: Path, tmp_path: Path, capsys) -> None:
+    rc = main(["locate", str(demo_data / "strike.mp4"), "--tiles", str(demo_data / "tiles"),
+               "--out", str(tmp_path / "out"), "--imagery-accuracy", "2",
+               "--imagery-accuracy", "town.tif=3"])
+    assert rc == 2 and "not both" in _err_line(capsys)
+    assert not (tmp_path / "out").exists()
+
+
+def test_imagery_accuracy_entered_by_the_analyst_is_in_every_radius(
+    demo_data: Path, located, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``--imagery-accuracy town.tif=3``: each radius on town.tif is the match's error and
+    the imagery's 3 m added in quadrature, the part and its source named in locate.json."""
+    _, first, _ = located
+    out = tmp_path / "out"
+    assert main(["-q", "locate", str(demo_data / "strike.mp4"), "--tiles",
+                 str(demo_data / "tiles"), "--out", str(out), "--target", "300,170",
+                 "--keyframes", str(first / "keyframes"), "--max-keyframes", "2",
+                 "--matcher", "sift", "--imagery-accuracy", "town.tif=3"]) == 0
+    doc = json.loads((out / "locate.json").read_text())
+    assert doc["candidates"], doc["reason"]
+    by_rank = {u["rank"]: u for u in doc["uncertainty"]}
+    for c in doc["candidates"]:
+        u = by_rank[c["rank"]]
+        parts = u["components"]
+        if Path(c["tile"]).name != "town.tif":
+            assert parts["imagery_m"] is None
+            continue
+        assert parts["imagery_m"] == pytest.approx(3.0)
+        assert "analyst" in u["imagery_source"]
+        inner = parts["match_m"] + (parts["extrapolation_m"] or 0.0)
+        assert u["radius_m"] == pytest.approx(math.hypot(inner, 3.0), rel=1e-6)
+        assert c["uncertainty_m"] == pytest.approx(u["radius_m"])
+        assert c["target"]["uncertainty_m"] >= 3.0
 
 
 def test_ungeoreferenced_image_is_skipped_with_a_warning(demo_data: Path, tmp_path: Path,

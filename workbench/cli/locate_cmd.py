@@ -36,6 +36,36 @@ def _target(text: str) -> tuple[float, float]:
     return x, y
 
 
+def _accuracy(text: str) -> tuple[str | None, float]:
+    """``[RASTER=]METRES`` of ``--imagery-accuracy``."""
+    name, _, value = text.rpartition("=")
+    try:
+        metres = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--imagery-accuracy wants [RASTER=]METRES, not {text!r}") from None
+    if not (math.isfinite(metres) and metres >= 0):
+        raise argparse.ArgumentTypeError(
+            f"--imagery-accuracy wants a finite number of metres >= 0, not {text!r}")
+    return (name or None), metres
+
+
+def imagery_accuracy(items: list[tuple[str | None, float]]) -> float | dict[str, float] | None:
+    """``--imagery-accuracy`` values -> ``LocateConfig.imagery_accuracy_m``: one value for
+    every raster, or per raster (path or file name); both kinds together are refused."""
+    if not items:
+        return None
+    names = [n for n, _ in items]
+    if all(n is None for n in names):
+        if len(items) > 1:
+            raise UsageError("--imagery-accuracy without a raster name was given twice")
+        return items[0][1]
+    if any(n is None for n in names):
+        raise UsageError("--imagery-accuracy: give one value for all rasters or RASTER=METRES"
+                         " for each, not both")
+    return {str(n): m for n, m in items}
+
+
 def register(sub: Any) -> None:
     """Add the ``locate`` subcommand to the CLI's subparsers."""
     p = sub.add_parser(
@@ -72,6 +102,12 @@ def register(sub: Any) -> None:
     p.add_argument("--feature-cache", default=None, metavar="DIR",
                    help="keep tile features in DIR between runs (default: "
                         "$WORKBENCH_FEATURE_CACHE, else off)")
+    p.add_argument("--imagery-accuracy", type=_accuracy, action="append", default=[],
+                   metavar="[RASTER=]METRES",
+                   help="the reference imagery's stated horizontal accuracy, 1-sigma radial"
+                        " metres (the 68 % radius: a CE90 divided by 1.42), for every raster or per"
+                        " raster (path or file name; repeat the option); added to every radius and"
+                        " recorded in locate.json as entered by the analyst")
     p.add_argument("--matcher", choices=("sift", "auto", "learned"), default=None,
                    help="sift: RootSIFT only; auto (default): RootSIFT, then the optional "
                         "learned matcher (XFeat + LighterGlue, extra 'learned') for keyframes "
@@ -98,6 +134,8 @@ def run(args: argparse.Namespace) -> int:
         cfg.max_keyframes = args.max_keyframes
     if args.matcher is not None:
         cfg.match.matcher = args.matcher
+    cfg.imagery_accuracy_m = imagery_accuracy(args.imagery_accuracy)
+    cfg.imagery_accuracy_source = "analyst (workbench locate --imagery-accuracy)"
     check_matcher(cfg.match)  # e.g. "learned" without its extra: refused before any work
     if args.feature_cache:
         cfg.feature_cache = str(check_writable_dir(args.feature_cache))

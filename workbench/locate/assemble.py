@@ -17,13 +17,10 @@ from workbench.errors import UsageError
 from workbench.imagery.catalog import Tile
 from workbench.keyframes import Keyframe, KeyframeSet
 from workbench.keyframes.model import Shot
+from workbench.locate.model import ImageryAccuracy
 from workbench.match.model import MatchHypothesis
 from workbench.position import Position, Uncertainty, candidate_pixel_position, pixel_position
 from workbench.results import Candidate, LocateResult, ShotResult
-
-ImageryAccuracy = float | Mapping[str, float] | None
-"""The reference imagery's stated horizontal accuracy, 1-sigma radial, metres: one value
-for every raster, or per raster path (full path or file name); ``None``: not known."""
 
 
 def assign_shots(keyframes: Sequence[Keyframe], kset: KeyframeSet | None) -> list[Keyframe]:

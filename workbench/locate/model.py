@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from workbench.keyframes.model import KeyframeConfig
@@ -9,6 +10,10 @@ from workbench.match.model import MatchConfig
 from workbench.rank.model import RankConfig
 
 LOCATE_JSON = "locate.json"
+
+ImageryAccuracy = float | Mapping[str, float] | None
+"""The reference imagery's stated horizontal accuracy, 1-sigma radial, metres: one value
+for every raster, or per raster path (full path or file name); ``None``: not known."""
 
 
 @dataclass
@@ -25,6 +30,12 @@ class LocateConfig:
     ``hash_tiles``: record each tile's SHA-256 in the result (for case files).
     ``feature_cache``: folder keeping tile features between jobs (default: the
     ``WORKBENCH_FEATURE_CACHE`` environment variable, else none).
+    ``imagery_accuracy_m``: the reference imagery's stated horizontal accuracy (1-sigma
+    radial, metres; :func:`workbench.position.ce90_to_sigma_m` converts a CE90), one value
+    for all rasters or per raster path / file name: added in quadrature to every radius
+    and listed as its ``imagery_m`` part; ``None`` (default): not known, the radii are
+    relative to the imagery.  ``imagery_accuracy_source``: where that figure comes from
+    (e.g. ``"analyst"``, ``"metadata: ..."``), recorded with it.
     """
 
     match: MatchConfig = field(default_factory=MatchConfig)
@@ -35,3 +46,5 @@ class LocateConfig:
     hash_tiles: bool = True
     threads: int = 0  # cv2.setNumThreads; 0 = leave OpenCV's default
     feature_cache: str | None = None  # on-disk tile-feature cache folder (see tilefeatures)
+    imagery_accuracy_m: ImageryAccuracy = None
+    imagery_accuracy_source: str = "analyst"

@@ -40,7 +40,6 @@ from workbench.keyframes import (
 )
 from workbench.keyframes.store import write_keyframe_files
 from workbench.locate.assemble import (
-    ImageryAccuracy,
     assign_shots,
     finish_candidates,
     finish_placements,
@@ -120,8 +119,6 @@ def locate(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     hypothesis_filter: Callable[[list[MatchHypothesis]], list[MatchHypothesis]] | None = None,
-    imagery_accuracy_m: ImageryAccuracy = None,
-    imagery_accuracy_source: str = "given",
 ) -> LocateResult:
     """Find where ``video`` was filmed among the rasters in ``tile_paths``.
 
@@ -138,13 +135,6 @@ def locate(
             a saved extraction, :func:`reuse_keyframes`, to give the same result).
         hypothesis_filter: applied to all match hypotheses before ranking (the region
             index drops the same place found twice in overlapping windows of one raster).
-        imagery_accuracy_m: the reference imagery's stated horizontal accuracy (1-sigma
-            radial, metres; :func:`workbench.position.ce90_to_sigma_m` converts a CE90):
-            one value for all rasters or per raster path / file name.  Added in
-            quadrature to every radius and listed as its ``imagery_m`` part; ``None``
-            (default): not known, the radii are relative to the imagery.
-        imagery_accuracy_source: where that figure comes from (``"analyst"``,
-            ``"metadata: ..."``), recorded with it.
 
     Keyframes without a shot (picked by hand) get the shot of their frame, else of the
     nearest keyframe in time (:func:`workbench.locate.assemble.assign_shots`); each shot is
@@ -230,10 +220,10 @@ def locate(
     verdict, cands = ranking.verdict, ranking.candidates
     if chosen:
         reason = ranking.reason
-    unc_section = finish_candidates(cands, catalog.tiles, target_xy, imagery_accuracy_m,
-                                    imagery_accuracy_source)
-    finish_placements(ranking.shots, ranking.placed, target_xy, imagery_accuracy_m,
-                      imagery_accuracy_source)
+    unc_section = finish_candidates(cands, catalog.tiles, target_xy, cfg.imagery_accuracy_m,
+                                    cfg.imagery_accuracy_source)
+    finish_placements(ranking.shots, ranking.placed, target_xy, cfg.imagery_accuracy_m,
+                      cfg.imagery_accuracy_source)
     shot_ranges(ranking.shots, kset)
     report(progress, "writing results", 0.97)
     video_ref = _video_ref(video, kset)
