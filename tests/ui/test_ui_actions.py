@@ -10,19 +10,7 @@ import pytest
 pytest.importorskip("PyQt6")
 pytestmark = pytest.mark.gui
 
-from test_ui_support import make_case_data, open_window  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def case_file(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return make_case_data(tmp_path_factory.mktemp("ui_actions"))
-
-
-@pytest.fixture
-def window(qtbot: Any, tmp_path: Path) -> Any:
-    win = open_window(qtbot, tmp_path)
-    yield win
-    win.controller.shutdown()
+from test_ui_support import open_window  # noqa: E402
 
 
 def test_shortcuts_drive_candidates_and_views(window: Any, qtbot: Any,

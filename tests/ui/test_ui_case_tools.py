@@ -16,12 +16,7 @@ import pytest
 pytest.importorskip("PyQt6")
 pytestmark = pytest.mark.gui
 
-from test_ui_support import make_case_data, open_window  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def case_file(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return make_case_data(tmp_path_factory.mktemp("ui_case_tools"))
+from test_ui_support import open_window  # noqa: E402
 
 
 @pytest.fixture

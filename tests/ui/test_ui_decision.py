@@ -12,21 +12,8 @@ import pytest
 pytest.importorskip("PyQt6")
 pytestmark = pytest.mark.gui
 
-from test_ui_support import make_case_data, open_window  # noqa: E402
 
 NOTE = "no water tower here; the road bends the other way, c r C R and spaces"
-
-
-@pytest.fixture(scope="module")
-def case_file(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return make_case_data(tmp_path_factory.mktemp("ui_decision"))
-
-
-@pytest.fixture
-def window(qtbot: Any, tmp_path: Path) -> Any:
-    win = open_window(qtbot, tmp_path)
-    yield win
-    win.controller.shutdown()
 
 
 def _open_on_candidate(win: Any, qtbot: Any, case: Path, rank: int) -> None:

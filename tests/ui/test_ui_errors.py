@@ -26,13 +26,6 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return make_case_data(tmp_path_factory.mktemp("ui_errors"))
 
 
-@pytest.fixture
-def window(qtbot: Any, tmp_path: Path) -> Any:
-    win = open_window(qtbot, tmp_path)
-    yield win
-    win.controller.shutdown()
-
-
 def _wait_message(qtbot: Any, win: Any) -> str:
     qtbot.waitUntil(lambda: win.message_bar.kind == "error" and win.message_bar.isVisible(),
                     timeout=20_000)

@@ -16,19 +16,6 @@ import pytest
 pytest.importorskip("PyQt6")
 pytestmark = pytest.mark.gui
 
-from test_ui_support import make_case_data, open_window  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def case_file(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return make_case_data(tmp_path_factory.mktemp("ui_glitches"))
-
-
-@pytest.fixture
-def window(qtbot: Any, tmp_path: Path) -> Any:
-    win = open_window(qtbot, tmp_path)
-    yield win
-    win.controller.shutdown()
 
 
 def _fresh(case_file: dict[str, Any], tmp_path: Path) -> Path:

@@ -12,7 +12,6 @@ import pytest
 pytest.importorskip("PyQt6")
 pytestmark = pytest.mark.gui
 
-from test_ui_support import open_window  # noqa: E402
 
 from workbench.index import IndexConfig, IndexStore  # noqa: E402
 
@@ -35,13 +34,6 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     clip = root / "clip.mp4"
     render_footage(town, clip, spec)
     return town, clip
-
-
-@pytest.fixture
-def window(qtbot: Any, tmp_path: Path) -> Any:
-    win = open_window(qtbot, tmp_path)
-    yield win
-    win.controller.shutdown()
 
 
 def _wait_end(qtbot: Any, actions: Any, start: Any) -> tuple[str, str]:
