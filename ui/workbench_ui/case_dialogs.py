@@ -52,6 +52,14 @@ class SubmitDialog(QDialog):
         super().accept()
 
 
+def _hint(text: str) -> QLabel:
+    """A grey, wrapped note under a form."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setStyleSheet("color: #666")
+    return label
+
+
 def _buttons(dlg: QDialog, ok_text: str) -> QDialogButtonBox:
     box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                            | QDialogButtonBox.StandardButton.Cancel)
@@ -94,10 +102,8 @@ class ClaimDialog(SubmitDialog):
         form.addRow("Longitude", self.lon_edit)
         form.addRow("Claimed time", self.time_edit)
         form.addRow("Category", self.category_edit)
-        hint = QLabel("Degrees in decimal, WGS84. Leave the point empty if the claim names "
-                      "no place. Every change is recorded in the audit log.")
-        hint.setWordWrap(True)
-        hint.setStyleSheet("color: #666")
+        hint = _hint("Degrees in decimal, WGS84. Leave the point empty if the claim names "
+                     "no place. Every change is recorded in the audit log.")
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addWidget(self.area_note)
@@ -200,10 +206,8 @@ class ImageryMetaDialog(SubmitDialog):
         form.addRow("Acquired", self.date_edit)
         form.addRow("Attribution", self.attr_edit)
         form.addRow("Resolution (m)", self.gsd_edit)
-        note = QLabel("Recorded in the case as entered by the analyst (audit-logged); "
-                      "reports say so.")
-        note.setWordWrap(True)
-        note.setStyleSheet("color: #666")
+        note = _hint("Recorded in the case as entered by the analyst (audit-logged); "
+                     "reports say so.")
         lay = QVBoxLayout(self)
         lay.addWidget(said)
         lay.addLayout(form)

@@ -250,11 +250,7 @@ class MapView(QGraphicsView):
             pen = QPen(QColor(255, 230, 0), 2)
             pen.setCosmetic(True)
             line.setPen(pen)
-            line.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
-            line.setPos(p)
-            line.setZValue(20)
-            self._scene.addItem(line)
-            self._click_items.append(line)
+            self._place(line, 20, self._click_items, at=p)
 
     def clear_ruler(self) -> None:
         for it in self._ruler_items:
@@ -272,9 +268,7 @@ class MapView(QGraphicsView):
         if len(ps) == 2:
             line = QGraphicsLineItem(ps[0].x(), ps[0].y(), ps[1].x(), ps[1].y())
             line.setPen(pen)
-            line.setZValue(30)
-            self._scene.addItem(line)
-            self._ruler_items.append(line)
+            self._place(line, 30, self._ruler_items)
         for i, p in enumerate(ps):
             dot = QGraphicsSimpleTextItem("AB"[i])
             dot.setBrush(QBrush(RULER))
@@ -282,18 +276,23 @@ class MapView(QGraphicsView):
             f = QFont()
             f.setBold(True)
             dot.setFont(f)
-            dot.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
-            dot.setPos(p)
-            dot.setZValue(31)
-            self._scene.addItem(dot)
-            self._ruler_items.append(dot)
+            self._place(dot, 31, self._ruler_items, at=p)
         if len(ps) == 2 and text:
             lab = boxed_label(text)
             lab.setPos((ps[0] + ps[1]) / 2)
-            lab.setZValue(31)
-            self._scene.addItem(lab)
+            self._place(lab, 31, self._ruler_items)
             keep_label_in_view(lab, self)
-            self._ruler_items.append(lab)
+
+    def _place(self, item: QGraphicsItem, z: float, into: list[QGraphicsItem],
+               at: QPointF | None = None) -> None:
+        """Add a mark to the scene at height ``z`` and remember it in ``into``; ``at``: a
+        scene point the mark is drawn at in screen pixels (it ignores the zoom)."""
+        if at is not None:
+            item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
+            item.setPos(at)
+        item.setZValue(z)
+        self._scene.addItem(item)
+        into.append(item)
 
     # --- painting ------------------------------------------------------------------
     def paint_overlays(self, painter: QPainter, rect: QRectF, *, legend: bool = True,
