@@ -156,12 +156,12 @@ def readonly_dir(tmp_path: Path, make_readonly) -> Path:
     return make_readonly(folder)
 
 
-# --- parallel runs (scripts/test.sh: pytest-xdist, --dist loadgroup) --------------------
+# --- parallel runs (scripts/test.sh: pytest-xdist, --dist worksteal) -------------------
 # The expensive session inputs are built once per run and shared (``once_per_run``).
-# Tests that share a machine-wide resource (X displays, Dask ports) are kept on one worker.
-# Tests marked ``slow`` (the longest, measured with --durations) are handed out first, so
-# the two workers do not end the run with one long test on one while the other idles.
-_MODULE_GROUPS = {"test_ui_xvfb.py": "x_display", "test_index_dask.py": "dask"}
+# Tests that need a machine-wide resource take a free one (Xvfb -displayfd, port 0), so
+# any test may run beside any other.  Tests marked ``slow`` (the longest, measured with
+# --durations) are handed out first, so the two workers do not end the run with one long
+# test on one while the other idles.
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -173,7 +173,3 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable
-    for item in items:
-        group = _MODULE_GROUPS.get(item.path.name)
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))

@@ -17,6 +17,8 @@ import pytest
 
 pytest.importorskip("distributed")
 
+from runshare import once_per_run
+
 from workbench.cli import main
 from workbench.index import IndexConfig, IndexStore, Retriever, build_index
 from workbench.index.distributed import DaskExecutor
@@ -24,20 +26,23 @@ from workbench.index.distributed import DaskExecutor
 CFG = IndexConfig(block_px=128, max_features=300, vocab_branch=8, vocab_depth=3, chunk_blocks=4)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def town(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from workbench_fixtures.town import make_town_geotiff
 
-    return make_town_geotiff(tmp_path_factory.mktemp("dask_town") / "town.tif", seed=5,
-                             width=1024, height=1024)
+    return once_per_run(tmp_path_factory, "dask_town", lambda d: make_town_geotiff(
+        d / "town.tif", seed=5, width=1024, height=1024))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def reference(town: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The same index built in one process (threads), to compare against."""
-    idx = tmp_path_factory.mktemp("dask_ref") / "idx"
-    build_index([town], idx, config=CFG)
-    return idx
+
+    def build(folder: Path) -> Path:
+        build_index([town], folder / "idx", config=CFG)
+        return folder / "idx"
+
+    return once_per_run(tmp_path_factory, "dask_reference", build)
 
 
 def _same_chunks(a: Path, b: Path) -> None:

@@ -7,6 +7,7 @@ plugins, missing xcb libraries) that the offscreen platform never loads.
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -20,31 +21,32 @@ pytestmark = pytest.mark.gui
 XVFB = shutil.which("Xvfb")
 
 
-def _free_display() -> int:
-    for n in range(99, 160):
-        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
-            return n
-    pytest.skip("no free X display number between :99 and :159")
-
-
 @pytest.fixture
 def xserver(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A private Xvfb; it picks a free display itself (``-displayfd``), so tests on
+    parallel workers never race for the same number."""
     if XVFB is None:
         pytest.skip("Xvfb is not installed (Debian: apt-get install xvfb; scripts/setup.sh "
                     "installs it when run as root)")
-    n = _free_display()
     log = (tmp_path / "xvfb.log").open("wb")
-    proc = subprocess.Popen([XVFB, f":{n}", "-screen", "0", "1366x768x24", "-nolisten", "tcp"],
-                            stdout=log, stderr=subprocess.STDOUT)
+    read_fd, write_fd = os.pipe()
+    proc = subprocess.Popen([XVFB, "-displayfd", str(write_fd), "-screen", "0", "1366x768x24",
+                             "-nolisten", "tcp"],
+                            stdout=log, stderr=subprocess.STDOUT, pass_fds=(write_fd,))
+    os.close(write_fd)
     try:
+        number = b""
         deadline = time.monotonic() + 15
-        while not Path(f"/tmp/.X11-unix/X{n}").exists():
-            if proc.poll() is not None or time.monotonic() > deadline:
+        while not number.endswith(b"\n"):
+            ready, _, _ = select.select([read_fd], [], [], 0.2)
+            chunk = os.read(read_fd, 16) if ready else b""
+            if (ready and not chunk) or proc.poll() is not None or time.monotonic() > deadline:
                 # installed but broken is a failure, not a skip: it would hide a broken display
                 pytest.fail(f"Xvfb did not start: {(tmp_path / 'xvfb.log').read_text()[-300:]}")
-            time.sleep(0.05)
-        yield f":{n}"
+            number += chunk
+        yield f":{int(number)}"
     finally:
+        os.close(read_fd)
         proc.terminate()
         try:
             proc.wait(10)
