@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh ui dev learned scale
 export WORKBENCH_REQUIRE_LEARNED=${WORKBENCH_REQUIRE_LEARNED:-1}
 export QT_QPA_PLATFORM=${QT_QPA_PLATFORM:-offscreen}
+# Python's default bytecode cache, even where the machine turns it off: every worker and
+# every child process the tests start would otherwise recompile the project's modules
+# (and pytest re-rewrite every test module's asserts) from source.
+unset PYTHONDONTWRITEBYTECODE
 echo "== ruff" && .venv/bin/ruff check .
 echo "== mypy" && .venv/bin/mypy
 echo "== import-linter" && .venv/bin/lint-imports

@@ -251,20 +251,22 @@ def test_deep_zoom_levels_shrink_the_keyframe_further() -> None:
 
 @pytest.mark.slow
 def test_locating_again_with_a_hand_picked_keyframe_keeps_the_shots_apart(
-        demo_data: Path, tmp_path: Path) -> None:
+        demo_data: Path, demo_locate: tuple[int, Path, str]) -> None:
     """The desktop app's "locate again" (``workbench_ui.jobs.relocate_job``): the case's
-    keyframes, shots as its last result recorded them, plus one picked by hand."""
+    keyframes, shots as its last result recorded them (the run's demo locate), plus one
+    picked by hand."""
     from workbench.keyframes import load_keyframes
     from workbench.locate import LocateConfig, locate
     from workbench.locate.assemble import shots_of_result
 
     video = demo_data / "strike.mp4"
     tiles = [demo_data / "tiles" / "town.tif", demo_data / "tiles" / "other_town.tif"]
-    cfg = LocateConfig(max_keyframes=4, match=MatchConfig(matcher="sift"))
-    first = locate(video, tiles, out_dir=tmp_path / "a", config=cfg)
+    rc, located, _ = demo_locate
+    assert rc == 0
+    first = LocateResult.from_json(json.loads((located / "locate.json").read_text()))
     assert first.verdict == "located"
     assert all(s.start_frame is not None for s in first.shots if s.shot >= 0)
-    saved = load_keyframes(tmp_path / "a" / "keyframes")
+    saved = load_keyframes(located / "keyframes")
     last_shot = max(first.shots, key=lambda s: s.shot)
     assert last_shot.end_frame is not None and last_shot.start_frame is not None
     idx = (last_shot.start_frame + last_shot.end_frame) // 2
@@ -272,6 +274,7 @@ def test_locating_again_with_a_hand_picked_keyframe_keeps_the_shots_apart(
                            id="m0001", manual=True)
     kfs = [dataclasses.replace(k, shot_index=-1) for k in saved.keyframes] + [picked]
     kset = KeyframeSet(video=probe(video), keyframes=kfs, shots=shots_of_result(first))
+    cfg = LocateConfig(match=MatchConfig(matcher="sift"))
     again = locate(video, tiles, config=cfg, keyframes=kset)
     assert again.verdict == "located", again.reason
     shot_of = again.shot_of_keyframe()

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyogrio
 import shapely
 from shapely.geometry import mapping
 
@@ -89,6 +88,8 @@ def _feature_label(props: dict[str, Any], index: int) -> str:
 def _read_one(path: Path, layer: str | int | None) -> tuple[dict[str, Any], list[Any],
                                                              list[dict[str, Any]]]:
     """``(meta, shapely geometries, properties)`` of one OGR layer, still in its CRS."""
+    import pyogrio  # start-up time: pyogrio imports pandas (~0.2 s) in every case process
+
     try:
         info = pyogrio.read_info(path, layer=layer)
         if int(info.get("features") or 0) > MAX_FEATURES:
@@ -188,6 +189,8 @@ def read_context_layer(path: str | os.PathLike[str], *, source: str | None = Non
         _refuse_kml_dtd(p)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # GDAL's chatter; real problems raise below
+        import pyogrio  # start-up time, as in _read_one
+
         try:
             layers = [str(n) for n in pyogrio.list_layers(p)[:, 0]]
         except (RuntimeError, ValueError) as exc:
