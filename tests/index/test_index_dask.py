@@ -91,8 +91,9 @@ def test_separate_scheduler_process_and_a_killed_worker(town: Path, reference: P
         _wait_port(port)
         for _ in range(2):
             procs.append(subprocess.Popen(
+                # no nanny: the killed worker must stay dead (and two fewer processes start)
                 [sys.executable, "-m", "distributed.cli.dask_worker", addr, "--nworkers", "1",
-                 "--nthreads", "1", "--no-dashboard"],
+                 "--nthreads", "1", "--no-dashboard", "--no-nanny"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         idx = tmp_path / "idx"
         with DaskExecutor(addr) as ex:

@@ -4,6 +4,7 @@ the mosaic itself (tie points, homography and georeference of the indexed raster
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -116,3 +117,36 @@ def test_tiles_with_a_large_mosaic_go_through_an_index(demo_data: Path, mosaic_i
     assert Path(res.candidates[0].tile).name == "mosaic.vrt"
     doc = json.loads((tmp_path / "out" / "locate.json").read_text())
     assert doc["method"]["search"]["index"] == str(cache)
+
+
+def test_window_vrts_are_kept_in_the_feature_cache(mosaic_index, tmp_path: Path,
+                                                   make_readonly, monkeypatch) -> None:
+    """With a feature cache, a window's VRT is named after its text and the indexed
+    pixels' SHA-256 and written once, so a second search of the same window finds its
+    features in the cache (keyed by the VRT's path, size and mtime); without one, or when
+    the cache cannot be written, the VRTs go to the job's temporary folder."""
+    from workbench.index.retrieve import Retriever
+    from workbench.index.windows import Window
+    from workbench.locate.indexed import _window_vrts
+    from workbench.match.tilefeatures import CACHE_ENV
+
+    _, idx = mosaic_index
+    raster = Retriever.load(idx).store.rasters[0]
+    wins = [Window(raster, 0, 0, 512, 512, 1.0, [0]), Window(raster, 512, 0, 512, 512, 1.0, [1])]
+    (tmp_path / "t1").mkdir()
+    (tmp_path / "t2").mkdir()
+    cache = tmp_path / "cache"
+    first = _window_vrts(wins, tmp_path / "t1", str(cache))
+    stamps = [p.stat().st_mtime_ns for p in first]
+    again = _window_vrts(wins, tmp_path / "t2", str(cache))
+    assert again == first and len(set(first)) == 2
+    assert all(p.parent == cache / "windows" for p in first)
+    assert [p.stat().st_mtime_ns for p in again] == stamps  # not rewritten
+    moved = [Window(dataclasses.replace(raster, sha256="0" * 64), 0, 0, 512, 512, 1.0, [0])]
+    assert _window_vrts(moved, tmp_path / "t2", str(cache))[0] not in first  # other pixels
+    monkeypatch.delenv(CACHE_ENV)  # the run's shared cache (tests/conftest.py)
+    assert [p.parent for p in _window_vrts(wins, tmp_path / "t2", None)] == [tmp_path / "t2"] * 2
+    (tmp_path / "locked").mkdir()
+    locked = make_readonly(tmp_path / "locked")
+    assert [p.parent for p in _window_vrts(wins, tmp_path / "t2", str(locked))] == \
+        [tmp_path / "t2"] * 2

@@ -17,7 +17,6 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
-from workbench.atomic import atomic_write_text
 from workbench.imagery.read import open_raster
 from workbench.index.model import RasterEntry, Shortlisted
 
@@ -102,14 +101,14 @@ def union_area_km2(windows: list[Window], cell_px: int = 64) -> float:
     return min(total, sum(w.area_km2 for w in windows))
 
 
-def write_window_vrt(win: Window, path: str | Path) -> Path:
-    """Write ``win`` as a VRT over its raster (absolute source path) at ``path``.
+def window_vrt_text(win: Window) -> str:
+    """``win`` as the text of a VRT over its raster (absolute source path).
 
     Bands, data types, colour interpretation and nodata are the source's; the
     geotransform is the source's, moved to the window's top-left corner.
 
     Raises:
-        RasterOpenError: the source cannot be opened.  OutputError: cannot write.
+        RasterOpenError: the source cannot be opened.
     """
     src = Path(win.raster.path)
     with open_raster(src) as ds:
@@ -142,7 +141,7 @@ def write_window_vrt(win: Window, path: str | Path) -> Path:
             "  </VRTRasterBand>",
         ]
     parts.append("</VRTDataset>")
-    return atomic_write_text(path, "\n".join(parts) + "\n")
+    return "\n".join(parts) + "\n"
 
 
 def to_source_px(win: Window, xy: list[list[float]]) -> list[list[float]]:

@@ -21,6 +21,7 @@ and the areas in ``method["search"]``.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import tempfile
@@ -31,8 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.errors import KeyframeError
-from workbench.hashing import sha256_file
+from workbench.atomic import atomic_write_text
+from workbench.errors import KeyframeError, OutputError
+from workbench.hashing import sha256_bytes, sha256_file
 from workbench.imagery.catalog import TileCatalog, catalog_file
 from workbench.index.build import build_index
 from workbench.index.grid import tile_area_km2
@@ -43,7 +45,7 @@ from workbench.index.windows import (
     merge_windows,
     to_source_px,
     union_area_km2,
-    write_window_vrt,
+    window_vrt_text,
 )
 from workbench.keyframes import KeyframeSet, extract_keyframes, save_keyframes
 from workbench.locate.pipeline import (
@@ -54,10 +56,13 @@ from workbench.locate.pipeline import (
     write_locate_json,
 )
 from workbench.match.pipeline import MatchHypothesis
+from workbench.match.tilefeatures import cache_root
 from workbench.progress import CancelToken, ProgressCallback, report, scaled
 from workbench.rank.ranking import RankConfig
 from workbench.results import LocateResult, TileRef
 from workbench.video.reader import probe
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -139,8 +144,7 @@ def locate_in_index(
     sub_cfg = replace(cfg, hash_tiles=False, companion_s=0.0, max_keyframes=max(1, len(chosen)),
                       rank=raised_bar(cfg.rank, area, scfg))
     with tempfile.TemporaryDirectory(prefix="workbench-windows-") as tmp:
-        vrts = [write_window_vrt(w, Path(tmp) / f"window{i:03d}.vrt")
-                for i, w in enumerate(windows)]
+        vrts = _window_vrts(windows, Path(tmp), cfg.feature_cache)
         sub_set = None
         if kset is not None:
             sub_set = KeyframeSet(video=kset.video, keyframes=chosen, shots=kset.shots,
@@ -221,6 +225,31 @@ def locate_tiles(
     if out_dir is not None:
         write_locate_json(result, out_dir)
     return result
+
+
+def _window_vrts(windows: Sequence[Window], tmp: Path, cache_dir: str | None) -> list[Path]:
+    """One VRT per window, in ``tmp``; with an on-disk feature cache, in its ``windows/``
+    folder instead, named after the VRT's text and the SHA-256 of the pixels' files as
+    indexed, and written once: searching the same windows again (another clip of the same
+    place, the app's "locate again") then finds their features in the cache instead of
+    describing them again.  The index has refused changed rasters before this point; a
+    cache folder that cannot be written is passed over."""
+    root = cache_root(cache_dir)
+    paths = []
+    for i, win in enumerate(windows):
+        text = window_vrt_text(win)
+        if root is not None:
+            content = [text, win.raster.sha256, *(str(s.get("sha256")) for s in win.raster.sources)]
+            key = sha256_bytes("\n".join(content).encode())[:32]
+            path = root / "windows" / f"{key}.vrt"
+            try:
+                paths.append(path if path.is_file() else atomic_write_text(path, text))
+                continue
+            except OutputError as exc:
+                log.warning("feature cache not used for windows: %s", exc)
+                root = None
+        paths.append(atomic_write_text(tmp / f"window{i:03d}.vrt", text))
+    return paths
 
 
 def drop_window_duplicates(

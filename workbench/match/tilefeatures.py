@@ -77,6 +77,13 @@ class TileDatabase:
     starts: np.ndarray
 
 
+def cache_root(cache_dir: str | None = None) -> Path | None:
+    """The on-disk feature cache folder: ``cache_dir``, else ``$WORKBENCH_FEATURE_CACHE``,
+    else ``None`` (no disk cache)."""
+    root = cache_dir or os.environ.get(CACHE_ENV)
+    return Path(root) if root else None
+
+
 @dataclass
 class TileFeatureCache:
     """Per-job cache of tile features (coarse whole-tile pass and refinement windows).
@@ -218,8 +225,8 @@ class TileFeatureCache:
         self, tile: Tile, window: tuple[int, int, int, int] | None, max_pixels: int
     ) -> Path | None:
         """Where these features are cached on disk (``None``: no disk cache)."""
-        root = self.cache_dir or os.environ.get(CACHE_ENV)
-        if not root:
+        root = cache_root(self.cache_dir)
+        if root is None:
             return None
         try:
             st = Path(tile.path).stat()
@@ -229,7 +236,7 @@ class TileFeatureCache:
             CACHE_VERSION, str(Path(tile.path).resolve()), st.st_size, st.st_mtime_ns,
             window, max_pixels, self.config.tile_max_features,
         ])
-        return Path(root) / f"{sha256_bytes(ident.encode())[:32]}.npz"
+        return root / f"{sha256_bytes(ident.encode())[:32]}.npz"
 
     def _compute(
         self, tile: Tile, window: tuple[int, int, int, int] | None, max_pixels: int
