@@ -100,8 +100,9 @@ def register(sub: Any) -> None:
     p.add_argument("--max-keyframes", type=int, default=None, metavar="N",
                    help="keyframes to match (default 6)")
     p.add_argument("--feature-cache", default=None, metavar="DIR",
-                   help="keep tile features in DIR between runs (default: "
-                        "$WORKBENCH_FEATURE_CACHE, else off)")
+                   help="keep tile features (and, with --index, the searched windows' "
+                        "VRTs) in DIR between runs (default: $WORKBENCH_FEATURE_CACHE, "
+                        "else off)")
     p.add_argument("--imagery-accuracy", type=_accuracy, action="append", default=[],
                    metavar="[RASTER=]METRES",
                    help="the reference imagery's stated horizontal accuracy, 1-sigma radial"
