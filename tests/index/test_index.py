@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 import pytest
 import rasterio
+import rasterio.windows
 from rasterio.transform import Affine
 
 from workbench.cli import main
@@ -165,9 +166,16 @@ def _run(args: list[str], capsys) -> tuple[int, str]:
 
 @pytest.fixture
 def built(towns, tmp_path) -> tuple[Path, Path]:
-    """A one-town index over a private copy of the raster: ``(index, raster)``."""
+    """A one-town index over a private 512 x 512 px cut of the first town (the tests that
+    use it damage the index or the raster; a quarter of the town is enough for that):
+    ``(index, raster)``."""
     raster = tmp_path / "copy.tif"
-    raster.write_bytes(towns[0].read_bytes())
+    with rasterio.open(towns[0]) as src:
+        win = rasterio.windows.Window(256, 256, 512, 512)
+        profile = {**src.profile, "width": 512, "height": 512,
+                   "transform": src.transform @ Affine.translation(256, 256)}
+        with rasterio.open(raster, "w", **profile) as dst:
+            dst.write(src.read(window=win))
     idx = tmp_path / "idx"
     build_index([raster], idx, config=CFG)
     return idx, raster
