@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 from ingest_clips import ClipTruth, ShotSpec, make_clip
+from runshare import once_per_run
 
 from workbench.errors import Cancelled, KeyframeError, OutputError
 from workbench.keyframes import (
@@ -26,17 +27,24 @@ from workbench.video import Frame
 
 @pytest.fixture(scope="session")
 def hud_clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ClipTruth]:
-    """1 s title, pan, zoom x3 (sub-shots), pan + fade through black, pan; HUD; 480x270."""
-    path = tmp_path_factory.mktemp("kf") / "hud.mp4"
-    truth = make_clip(path, [ShotSpec(3, 1, "pan"), ShotSpec(3, 2, "zoom"),
-                             ShotSpec(2, 3, "pan", speed=-60), ShotSpec(2, 4, "pan")],
-                      title_s=1.0, fade_after=2)
-    return path, truth
+    """1 s title, pan, zoom x3 (sub-shots), pan + fade through black, pan; HUD; 480x270
+    (once per test run)."""
+
+    def build(folder: Path) -> tuple[Path, ClipTruth]:
+        path = folder / "hud.mp4"
+        truth = make_clip(path, [ShotSpec(3, 1, "pan"), ShotSpec(3, 2, "zoom"),
+                                 ShotSpec(2, 3, "pan", speed=-60), ShotSpec(2, 4, "pan")],
+                          title_s=1.0, fade_after=2)
+        return path, truth
+
+    return once_per_run(tmp_path_factory, "hud_clip", build)
 
 
 @pytest.fixture(scope="session")
-def hud_kset(hud_clip: tuple[Path, ClipTruth]) -> KeyframeSet:
-    return extract_keyframes(hud_clip[0], KeyframeConfig(max_keyframes=None))
+def hud_kset(hud_clip: tuple[Path, ClipTruth], tmp_path_factory: pytest.TempPathFactory
+             ) -> KeyframeSet:
+    return once_per_run(tmp_path_factory, "hud_kset", lambda _: extract_keyframes(
+        hud_clip[0], KeyframeConfig(max_keyframes=None)))
 
 
 def _shot_of(truth_shots: list[tuple[int, int]], index: int) -> int:
@@ -229,19 +237,22 @@ def test_generator_clip_acceptance(cut_clip: Any) -> None:
 
 @pytest.fixture(scope="session")
 def thermal_fade_clip(tmp_path_factory: pytest.TempPathFactory, town_tif: Path) -> Any:
-    """The cut clip's shots at 480x270, white-hot thermal, shot 2 fading in through black."""
+    """The cut clip's shots at 480x270, white-hot thermal, shot 2 fading in through black
+    (once per test run)."""
     from dataclasses import replace
 
     from workbench_fixtures.footage import render_footage
     from workbench_fixtures.testclips import cut_clip_spec
 
-    spec = cut_clip_spec()
-    shots = [replace(s, transition="fade") if i == 1 else s for i, s in enumerate(spec.shots)]
-    spec = replace(spec, shots=shots, thermal="whitehot", width=480, height=270)
-    out = tmp_path_factory.mktemp("thermal")
-    video, truth_path = out / "fade.mp4", out / "fade.truth.json"
-    truth = render_footage(town_tif, video, spec, truth_path=truth_path)
-    return video, truth_path, truth
+    def build(out: Path) -> Any:
+        spec = cut_clip_spec()
+        shots = [replace(s, transition="fade") if i == 1 else s for i, s in enumerate(spec.shots)]
+        spec = replace(spec, shots=shots, thermal="whitehot", width=480, height=270)
+        video, truth_path = out / "fade.mp4", out / "fade.truth.json"
+        truth = render_footage(town_tif, video, spec, truth_path=truth_path)
+        return video, truth_path, truth
+
+    return once_per_run(tmp_path_factory, "thermal_fade_clip", build)
 
 
 def test_generator_thermal_fade(thermal_fade_clip: Any) -> None:
