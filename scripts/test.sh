@@ -22,5 +22,14 @@ echo "== import-linter" && .venv/bin/lint-imports
 workers=${WORKBENCH_TEST_WORKERS:-2}
 par=()
 [ "$workers" != 0 ] && par=(-n "$workers" --dist worksteal)
-echo "== pytest" && timeout -k 60 ${WORKBENCH_TEST_TIMEOUT:-3000} \
-    .venv/bin/python -m pytest "${par[@]}" "$@"
+# WORKBENCH_TEST_TIMEOUT: seconds the pytest run may take (default 3000).  timeout(1)
+# runs pytest in a process group of its own, so Ctrl-C never reaches it: the trap asks
+# timeout to end the whole group (timeout passes a TERM on to it).
+echo "== pytest"
+timeout -k 60 "${WORKBENCH_TEST_TIMEOUT:-3000}" .venv/bin/python -m pytest "${par[@]}" "$@" &
+run=$!
+trap 'kill -TERM "$run" 2>/dev/null' INT TERM
+rc=0
+wait "$run" || rc=$?
+while kill -0 "$run" 2>/dev/null; do wait "$run" || rc=$?; done  # woken by the trap
+exit "$rc"

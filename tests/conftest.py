@@ -160,8 +160,9 @@ def readonly_dir(tmp_path: Path, make_readonly) -> Path:
 # The expensive session inputs are built once per run and shared (``once_per_run``).
 # Tests that need a machine-wide resource take a free one (Xvfb -displayfd, port 0), so
 # any test may run beside any other.  Tests marked ``slow`` (the longest, measured with
-# --durations) are handed out first, so the two workers do not end the run with one long
-# test on one while the other idles.
+# --durations) come first: work stealing gives each worker half of the list, so they all
+# start at once on the first worker, and the second takes over the rest of that worker's
+# queue when its own half is done; no long test is left to start near the end.
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -4,9 +4,9 @@ killed mid-build.  Each must give the same chunks as a build in one process."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -63,32 +63,29 @@ def test_local_cluster_of_two_workers(town: Path, reference: Path, tmp_path: Pat
     _same_chunks(tmp_path / "idx", reference)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_port(port: int, timeout: float = 60.0) -> None:
+def _scheduler_address(info: Path, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> str:
+    """The address a scheduler started with ``--port 0 --scheduler-file info`` listens on
+    (it picks a free port itself, so parallel test workers never race for one)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise AssertionError(f"nothing listens on port {port}")
+        if proc.poll() is not None:
+            raise AssertionError(f"the scheduler exited ({proc.returncode})")
+        try:
+            return str(json.loads(info.read_text())["address"])
+        except (OSError, ValueError, KeyError):
+            time.sleep(0.2)
+    raise AssertionError("the scheduler never wrote its address")
 
 
 def test_separate_scheduler_process_and_a_killed_worker(town: Path, reference: Path,
                                                         tmp_path: Path):
-    port = _free_port()
-    addr = f"tcp://127.0.0.1:{port}"
+    info = tmp_path / "scheduler.json"
     procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler",
-                               "--host", "127.0.0.1", "--port", str(port),
-                               "--dashboard-address", ":0"],
+                               "--host", "127.0.0.1", "--port", "0",
+                               "--scheduler-file", str(info), "--dashboard-address", ":0"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
     try:
-        _wait_port(port)
+        addr = _scheduler_address(info, procs[0])
         for _ in range(2):
             procs.append(subprocess.Popen(
                 # no nanny: the killed worker must stay dead (and two fewer processes start)

@@ -8,6 +8,7 @@ import dataclasses
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -119,20 +120,28 @@ def test_tiles_with_a_large_mosaic_go_through_an_index(demo_data: Path, mosaic_i
     assert doc["method"]["search"]["index"] == str(cache)
 
 
+def _two_windows(idx: Path) -> list[Any]:
+    from workbench.index.retrieve import Retriever
+    from workbench.index.windows import Window
+
+    raster = Retriever.load(idx).store.rasters[0]
+    return [Window(raster, 0, 0, 512, 512, 1.0, [0]), Window(raster, 512, 0, 512, 512, 1.0, [1])]
+
+
 def test_window_vrts_are_kept_in_the_feature_cache(mosaic_index, tmp_path: Path,
-                                                   make_readonly, monkeypatch) -> None:
+                                                   monkeypatch) -> None:
     """With a feature cache, a window's VRT is named after its text and the indexed
     pixels' SHA-256 and written once, so a second search of the same window finds its
-    features in the cache (keyed by the VRT's path, size and mtime); without one, or when
-    the cache cannot be written, the VRTs go to the job's temporary folder."""
-    from workbench.index.retrieve import Retriever
+    features in the cache (keyed by the VRT's path, size and mtime); without one, or for
+    a mosaic with a VRT among its members, the VRTs go to the job's temporary folder."""
     from workbench.index.windows import Window
     from workbench.locate.indexed import _window_vrts
     from workbench.match.tilefeatures import CACHE_ENV
 
     _, idx = mosaic_index
-    raster = Retriever.load(idx).store.rasters[0]
-    wins = [Window(raster, 0, 0, 512, 512, 1.0, [0]), Window(raster, 512, 0, 512, 512, 1.0, [1])]
+    wins = _two_windows(idx)
+    raster = wins[0].raster
+    assert raster.sources and not any(s["path"].endswith(".vrt") for s in raster.sources)
     (tmp_path / "t1").mkdir()
     (tmp_path / "t2").mkdir()
     cache = tmp_path / "cache"
@@ -144,9 +153,21 @@ def test_window_vrts_are_kept_in_the_feature_cache(mosaic_index, tmp_path: Path,
     assert [p.stat().st_mtime_ns for p in again] == stamps  # not rewritten
     moved = [Window(dataclasses.replace(raster, sha256="0" * 64), 0, 0, 512, 512, 1.0, [0])]
     assert _window_vrts(moved, tmp_path / "t2", str(cache))[0] not in first  # other pixels
+    nested = dataclasses.replace(raster, sources=[*raster.sources, {
+        "path": str(tmp_path / "inner.vrt"), "size": 1, "mtime_ns": 1, "sha256": "1" * 64}])
+    got = _window_vrts([Window(nested, 0, 0, 512, 512, 1.0, [0])], tmp_path / "t2", str(cache))
+    assert got[0].parent == tmp_path / "t2"  # nobody checks the inner VRT's members
     monkeypatch.delenv(CACHE_ENV)  # the run's shared cache (tests/conftest.py)
     assert [p.parent for p in _window_vrts(wins, tmp_path / "t2", None)] == [tmp_path / "t2"] * 2
+
+
+def test_window_vrts_go_to_the_job_folder_when_the_cache_cannot_be_written(
+        mosaic_index, tmp_path: Path, make_readonly) -> None:
+    from workbench.locate.indexed import _window_vrts
+
+    _, idx = mosaic_index
+    (tmp_path / "job").mkdir()
     (tmp_path / "locked").mkdir()
     locked = make_readonly(tmp_path / "locked")
-    assert [p.parent for p in _window_vrts(wins, tmp_path / "t2", str(locked))] == \
-        [tmp_path / "t2"] * 2
+    paths = _window_vrts(_two_windows(idx), tmp_path / "job", str(locked))
+    assert [p.parent for p in paths] == [tmp_path / "job"] * 2 and all(p.is_file() for p in paths)

@@ -6,6 +6,7 @@ plugins, missing xcb libraries) that the offscreen platform never loads.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import shutil
@@ -28,13 +29,17 @@ def xserver(tmp_path: Path):  # type: ignore[no-untyped-def]
     if XVFB is None:
         pytest.skip("Xvfb is not installed (Debian: apt-get install xvfb; scripts/setup.sh "
                     "installs it when run as root)")
-    log = (tmp_path / "xvfb.log").open("wb")
-    read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen([XVFB, "-displayfd", str(write_fd), "-screen", "0", "1366x768x24",
-                             "-nolisten", "tcp"],
-                            stdout=log, stderr=subprocess.STDOUT, pass_fds=(write_fd,))
-    os.close(write_fd)
-    try:
+    with contextlib.ExitStack() as stack:
+        log = stack.enter_context((tmp_path / "xvfb.log").open("wb"))
+        read_fd, write_fd = os.pipe()
+        stack.callback(os.close, read_fd)
+        try:
+            proc = subprocess.Popen([XVFB, "-displayfd", str(write_fd), "-screen", "0",
+                                     "1366x768x24", "-nolisten", "tcp"],
+                                    stdout=log, stderr=subprocess.STDOUT, pass_fds=(write_fd,))
+        finally:
+            os.close(write_fd)
+        stack.callback(_stop, proc)
         number = b""
         deadline = time.monotonic() + 15
         while not number.endswith(b"\n"):
@@ -45,14 +50,14 @@ def xserver(tmp_path: Path):  # type: ignore[no-untyped-def]
                 pytest.fail(f"Xvfb did not start: {(tmp_path / 'xvfb.log').read_text()[-300:]}")
             number += chunk
         yield f":{int(number)}"
-    finally:
-        os.close(read_fd)
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def test_app_starts_under_xcb(xserver: str, tmp_path: Path) -> None:

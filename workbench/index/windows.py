@@ -2,7 +2,7 @@
 
 Shortlisted blocks of the same raster that overlap are merged into one window
 (grown by a margin so a footprint straddling a block edge is whole), and each window
-is written as a one-source GDAL VRT over the original raster (same pixels, level-0
+is presented as a one-source GDAL VRT over the original raster (same pixels, level-0
 grid offset by the window's corner, same CRS): the existing matcher and ranking then
 verify it like any other tile, reading by window and from overviews.  Results are
 mapped back to the original raster with :func:`to_source_px` (a pure translation).

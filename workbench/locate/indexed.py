@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from workbench.atomic import atomic_write_text
-from workbench.errors import KeyframeError, OutputError
+from workbench.errors import KeyframeError
 from workbench.hashing import sha256_bytes, sha256_file
 from workbench.imagery.catalog import TileCatalog, catalog_file
 from workbench.index.build import build_index
@@ -232,20 +232,26 @@ def _window_vrts(windows: Sequence[Window], tmp: Path, cache_dir: str | None) ->
     folder instead, named after the VRT's text and the SHA-256 of the pixels' files as
     indexed, and written once: searching the same windows again (another clip of the same
     place, the app's "locate again") then finds their features in the cache instead of
-    describing them again.  The index has refused changed rasters before this point; a
-    cache folder that cannot be written is passed over."""
+    describing them again.
+
+    The index has refused changed rasters and changed recorded sources before this
+    point, but it records only a VRT's direct members: a window of a VRT with a VRT
+    among its members (whose own members nobody checks) stays in ``tmp``, as does every
+    window when the cache folder cannot be used."""
     root = cache_root(cache_dir)
     paths = []
     for i, win in enumerate(windows):
         text = window_vrt_text(win)
-        if root is not None:
-            content = [text, win.raster.sha256, *(str(s.get("sha256")) for s in win.raster.sources)]
+        sources = win.raster.sources
+        nested = any(str(s.get("path", "")).lower().endswith(".vrt") for s in sources)
+        if root is not None and not nested:
+            content = [text, win.raster.sha256, *(str(s.get("sha256")) for s in sources)]
             key = sha256_bytes("\n".join(content).encode())[:32]
             path = root / "windows" / f"{key}.vrt"
             try:
                 paths.append(path if path.is_file() else atomic_write_text(path, text))
                 continue
-            except OutputError as exc:
+            except OSError as exc:  # OutputError, or a folder that cannot be entered
                 log.warning("feature cache not used for windows: %s", exc)
                 root = None
         paths.append(atomic_write_text(tmp / f"window{i:03d}.vrt", text))

@@ -28,8 +28,10 @@ class LocateConfig:
     shot, are matched too, so that agreement across frames can be measured (0 = off;
     never when the caller passes its own ``keyframes``, unless it asks for them).
     ``hash_tiles``: record each tile's SHA-256 in the result (for case files).
-    ``feature_cache``: folder keeping tile features between jobs (default: the
-    ``WORKBENCH_FEATURE_CACHE`` environment variable, else none).
+    ``feature_cache``: folder keeping tile features between jobs, and the VRTs of the
+    windows an index search verified (``windows/``), so the same windows are not
+    described again (default: the ``WORKBENCH_FEATURE_CACHE`` environment variable,
+    else none).
     ``imagery_accuracy_m``: the reference imagery's stated horizontal accuracy (1-sigma
     radial, metres; :func:`workbench.position.ce90_to_sigma_m` converts a CE90), one value
     for all rasters or per raster path / file name: added in quadrature to every radius
