@@ -59,6 +59,9 @@ class RasterRecord:
     attribution: str | None = None
     ref_path: str = ""  # the path as the locate result names it (Candidate.tile)
     sidecars: dict[str, str] = field(default_factory=dict)  # sidecar path -> SHA-256
+    # True: ``sidecars`` also covers a VRT's members' own files (cases recorded from
+    # 2026-12-03 on); False: the raster's direct files only (older cases)
+    sidecars_recursive: bool = False
 
 
 @dataclass(frozen=True)

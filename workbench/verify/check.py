@@ -202,7 +202,7 @@ def _check_rasters(case: Case, rep: VerifyReport, entries: list[AuditEntry]) -> 
 
 
 def _sidecar_problems(path: Path, rec: RasterRecord) -> list[tuple[str, str]]:
-    now = sidecar_hashes(path)
+    now = sidecar_hashes(path, members=rec.sidecars_recursive)
     out = []
     for side, sha in sorted(rec.sidecars.items()):
         if side not in now:

@@ -209,7 +209,8 @@ class CaseDB(EvidenceQueries, ProvenanceQueries):
                 gsd_m=float(m.get("gsd_m", 0.0)), footprint=list(m.get("footprint", [])),
                 acquired=m.get("acquired"), attribution=m.get("attribution"),
                 ref_path=str(m.get("ref_path", r["path"])),
-                sidecars={str(k): str(v) for k, v in (m.get("sidecars") or {}).items()}))
+                sidecars={str(k): str(v) for k, v in (m.get("sidecars") or {}).items()},
+                sidecars_recursive=m.get("sidecars_recursive") is True))
         return out
 
     def insert_raster(self, rec: dict[str, Any]) -> str:
