@@ -1,12 +1,15 @@
 """A VRT mosaic's members' own files (``.ovr``, ``.aux.xml``), down through nested VRTs,
-are part of the evidence of a case made from it: GDAL reads them through the mosaic.
-Cases recorded before keep the rule they were recorded with (direct files only)."""
+are part of the evidence of a case made from it, and of what a region index checks
+before it is searched: GDAL reads them through the mosaic.  Cases recorded before keep
+the rule they were recorded with (direct files only)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 import rasterio
 from casekit import make_scene
 from rasterio.enums import Resampling
@@ -16,6 +19,7 @@ from workbench.case import Case
 from workbench.case.ingest import sidecar_hashes
 from workbench.case.model import RasterRecord
 from workbench.hashing import sha256_file
+from workbench.index import IndexConfig, IndexStaleError, Retriever, build_index
 from workbench.verify.check import _sidecar_problems
 
 
@@ -101,3 +105,19 @@ def test_new_cases_record_by_the_members_rule(tmp_path: Path) -> None:
                 keyframes_dir=scene.out_dir).close()
     with Case.open(path) as case:
         assert [r.sidecars_recursive for r in case.rasters] == [True]
+
+
+def test_an_index_of_the_mosaic_refuses_an_edited_member_overview(tmp_path: Path) -> None:
+    nested = _nested_mosaic(tmp_path)
+    idx = tmp_path / "idx"
+    build_index([nested], idx, config=IndexConfig(block_px=128, max_features=300,
+                                                  vocab_branch=4, vocab_depth=2))
+    Retriever.load(idx)  # unchanged: usable
+    ovr = tmp_path / "m1.tif.ovr"
+    st = ovr.stat()
+    data = bytearray(ovr.read_bytes())
+    data[-1] ^= 0xFF
+    ovr.write_bytes(bytes(data))
+    os.utime(ovr, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
+    with pytest.raises(IndexStaleError, match="changed since indexing"):
+        Retriever.load(idx)

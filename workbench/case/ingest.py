@@ -13,7 +13,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import rasterio
 
 from workbench.case.model import KeyframeBlob
 from workbench.errors import (
@@ -25,7 +24,7 @@ from workbench.errors import (
     one_line,
 )
 from workbench.hashing import sha256_bytes, sha256_file
-from workbench.imagery.catalog import tile_files
+from workbench.imagery.catalog import pixel_files
 from workbench.progress import ProgressCallback, report
 from workbench.results import LocateResult, ResultFormatError, TileRef
 
@@ -201,23 +200,21 @@ def raster_records(tiles: list[str | os.PathLike[str]], result: LocateResult,
 
 def sidecar_hashes(raster: Path, *, members: bool = True) -> dict[str, str]:
     """SHA-256 of every file besides ``raster`` that affects its pixels or georeference
-    (world file, ``.prj``, ``.aux.xml``, ``.ovr``, JSON metadata, VRT sources), keyed by
-    absolute path.
+    (:func:`~workbench.imagery.catalog.pixel_files`), keyed by absolute path.
 
-    With ``members`` (how cases record rasters from now on), a VRT's members' own files
-    count too, down through nested VRTs: GDAL reads a member's overviews and
-    ``.aux.xml`` through the mosaic, so editing them changes what the workbench saw.
-    Cases recorded before list a raster's direct files only; ``verify`` checks each
-    case by the rule it was recorded with (``RasterRecord.sidecars_recursive``).
+    With ``members`` (how cases record rasters from now on) a VRT's members' own files
+    count too, down through nested VRTs.  Cases recorded before list a raster's direct
+    files only; ``verify`` checks each case by the rule it was recorded with
+    (``RasterRecord.sidecars_recursive``).
     """
     out: dict[str, str] = {}
     try:
-        files = _affecting_files(raster, members)
+        files = pixel_files(raster, members=members)
     except Exception as exc:  # a listing problem must not stop the case; verify re-checks
         log.warning("%s: cannot list sidecar files (%s)", raster, exc)
         return out
     own = raster.resolve()
-    for f in sorted(files):
+    for f in files:
         if f == own:
             continue
         try:
@@ -225,36 +222,6 @@ def sidecar_hashes(raster: Path, *, members: bool = True) -> dict[str, str]:
         except OSError as exc:
             raise RasterOpenError(f"cannot read sidecar ({exc.strerror or exc})", f) from exc
     return out
-
-
-_MAX_VRT_DEPTH = 8  # VRTs inside VRTs deeper than this are not followed
-
-
-def _affecting_files(raster: Path, members: bool) -> set[Path]:
-    """Resolved paths of ``raster``, its sidecars and (with ``members``) the files of
-    every member of a VRT, recursively (each file visited once)."""
-    seen: set[Path] = set()
-    todo = [(raster, 0)]
-    while todo:
-        path, depth = todo.pop()
-        files = set(tile_files(path))
-        try:
-            with rasterio.open(path) as ds:  # GDAL's own list: .aux.xml, .ovr, VRT members
-                listed = [Path(f) for f in (ds.files or []) if Path(f).is_file()]
-                is_vrt = ds.driver == "VRT"
-        except rasterio.errors.RasterioError:
-            if path is raster:
-                raise
-            listed, is_vrt = [], False  # an unreadable member is still hashed, not followed
-        files.update(listed)
-        for f in files:
-            r = f.resolve()
-            if r in seen:
-                continue
-            seen.add(r)
-            if members and is_vrt and depth < _MAX_VRT_DEPTH and r != path.resolve():
-                todo.append((r, depth + 1))
-    return seen
 
 
 def check_not_readonly(readonly: bool, path: Path) -> None:

@@ -8,7 +8,7 @@ at ``(0, 0)``; images ``(h, w, 3) uint8`` BGR; positions WGS84 lon/lat.
 
 from __future__ import annotations
 
-from workbench.imagery.catalog import TileCatalog, catalog_file, tile_files
+from workbench.imagery.catalog import TileCatalog, catalog_file, pixel_files, tile_files
 from workbench.imagery.model import Tile, TileImage
 from workbench.imagery.preview import FootprintPreview, footprint_preview
 from workbench.imagery.read import iter_windows, read_tile
@@ -21,6 +21,7 @@ __all__ = [
     "catalog_file",
     "footprint_preview",
     "iter_windows",
+    "pixel_files",
     "read_tile",
     "tile_files",
 ]

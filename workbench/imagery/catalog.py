@@ -61,6 +61,7 @@ __all__ = [
     "TileImage",
     "catalog_file",
     "iter_windows",
+    "pixel_files",
     "read_tile",
     "tile_files",
 ]
@@ -302,3 +303,40 @@ def tile_files(tile: Tile | str | os.PathLike[str]) -> list[Path]:
     )):
         names.add(extra)
     return sorted((f for f in names if f.is_file()), key=str)
+
+
+_MAX_VRT_DEPTH = 8  # VRTs inside VRTs deeper than this are not followed
+
+
+def pixel_files(raster: str | os.PathLike[str], *, members: bool = True) -> list[Path]:
+    """Every file the pixels or georeference of ``raster`` come from, resolved, sorted,
+    ``raster`` itself included: :func:`tile_files` plus GDAL's own list (``.aux.xml``,
+    ``.ovr``, VRT members) and, with ``members``, the same for each member of a VRT, down
+    through nested VRTs (GDAL reads a member's overviews and ``.aux.xml`` through the
+    mosaic, so they are part of what was seen).  A member GDAL cannot open is listed,
+    not followed.
+
+    Raises:
+        RasterOpenError: ``raster`` itself cannot be opened.
+    """
+    root = Path(raster)
+    seen: set[Path] = set()
+    todo = [(root, 0)]
+    while todo:
+        path, depth = todo.pop()
+        found = set(tile_files(path))
+        try:
+            with open_raster(path) as ds:
+                found.update(Path(f) for f in (ds.files or []) if Path(f).is_file())
+                is_vrt = ds.driver == "VRT"
+        except RasterError:
+            if path is root:
+                raise
+            is_vrt = False
+        for f in found:
+            r = f.resolve()
+            if r not in seen:
+                seen.add(r)
+                if members and is_vrt and depth < _MAX_VRT_DEPTH and r != path.resolve():
+                    todo.append((r, depth + 1))
+    return sorted(seen, key=str)

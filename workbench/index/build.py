@@ -26,7 +26,7 @@ import numpy as np
 
 from workbench.atomic import clean_stale_in
 from workbench.hashing import sha256_file
-from workbench.imagery.catalog import Tile, TileCatalog, tile_files
+from workbench.imagery.catalog import Tile, TileCatalog, pixel_files
 from workbench.index.grid import (
     BlockSpec,
     check_metric_crs,
@@ -183,11 +183,11 @@ def _entry_for(
 
 def _source_files(tile: Tile) -> list[dict[str, object]]:
     """Size, mtime and SHA-256 of every file besides the raster that its pixels or
-    georeference come from (VRT sources, world file, .prj, .aux.xml, .ovr)."""
+    georeference come from (VRT members and their own files, world file, .prj,
+    .aux.xml, .ovr: :func:`~workbench.imagery.catalog.pixel_files`)."""
     own = Path(tile.path).resolve()
     out: list[dict[str, object]] = []
-    for f in tile_files(tile):
-        p = f.resolve()
+    for p in pixel_files(tile.path):
         if p == own:
             continue
         st = p.stat()

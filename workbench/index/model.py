@@ -185,7 +185,8 @@ class RasterEntry:
     first check; the hash decides).  ``crs_wkt``/``transform`` (rasterio affine
     coefficients ``a, b, c, d, e, f``, level-0 pixel corners -> CRS): its georeference.
     ``area_km2``: ground area of the level-0 grid.  ``sources``: the other files its
-    pixels or georeference come from (VRT sources, sidecars), each with its SHA-256.
+    pixels or georeference come from (sidecars; VRT members and their own files, down
+    through nested VRTs, in indexes built from 3 December 2026), each with its SHA-256.
     ``complete``: every block of every level is described (False while a build runs
     or after a kill).
     """

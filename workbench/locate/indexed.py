@@ -235,9 +235,9 @@ def _window_vrts(windows: Sequence[Window], tmp: Path, cache_dir: str | None) ->
     describing them again.
 
     The index has refused changed rasters and changed recorded sources before this
-    point, but it records only a VRT's direct members: a window of a VRT with a VRT
-    among its members (whose own members nobody checks) stays in ``tmp``, as does every
-    window when the cache folder cannot be used."""
+    point, but indexes built before 3 December 2026 recorded only a VRT's direct
+    members: a window of a VRT with a VRT among its members stays in ``tmp`` whatever
+    the index's age, as does every window when the cache folder cannot be used."""
     root = cache_root(cache_dir)
     paths = []
     for i, win in enumerate(windows):
