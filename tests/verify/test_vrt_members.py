@@ -1,7 +1,8 @@
 """A VRT mosaic's members' own files (``.ovr``, ``.aux.xml``), down through nested VRTs,
-are part of the evidence of a case made from it, and of what a region index checks
-before it is searched: GDAL reads them through the mosaic.  Cases recorded before keep
-the rule they were recorded with (direct files only)."""
+are part of the evidence of a case made from it, of what a region index checks before
+it is searched, and of the tile-feature cache's key: GDAL reads them through the
+mosaic.  Cases recorded before keep the rule they were recorded with (direct files
+only)."""
 
 from __future__ import annotations
 
@@ -121,3 +122,24 @@ def test_an_index_of_the_mosaic_refuses_an_edited_member_overview(tmp_path: Path
     os.utime(ovr, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
     with pytest.raises(IndexStaleError, match="changed since indexing"):
         Retriever.load(idx)
+
+
+def test_the_feature_cache_sees_a_member_change(tmp_path: Path) -> None:
+    """A member edited in place (the mosaic's VRT untouched) gets new cached features."""
+    from workbench.imagery.catalog import TileCatalog
+    from workbench.match.model import MatchConfig
+    from workbench.match.tilefeatures import TileFeatureCache
+
+    nested = _nested_mosaic(tmp_path)
+    tile = TileCatalog.from_paths([nested]).tiles[0]
+
+    def key() -> Path | None:
+        return TileFeatureCache(MatchConfig(), cache_dir=str(tmp_path / "fc"))._disk_path(
+            tile, None, 1_000_000)
+
+    first = key()
+    assert first is not None and key() == first
+    m0 = tmp_path / "m0.tif"
+    st = m0.stat()
+    os.utime(m0, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
+    assert key() != first

@@ -308,35 +308,42 @@ def tile_files(tile: Tile | str | os.PathLike[str]) -> list[Path]:
 _MAX_VRT_DEPTH = 8  # VRTs inside VRTs deeper than this are not followed
 
 
-def pixel_files(raster: str | os.PathLike[str], *, members: bool = True) -> list[Path]:
+def pixel_files(raster: str | os.PathLike[str], *, members: bool = True,
+                memo: dict[Path, tuple[set[Path], bool]] | None = None) -> list[Path]:
     """Every file the pixels or georeference of ``raster`` come from, resolved, sorted,
     ``raster`` itself included: :func:`tile_files` plus GDAL's own list (``.aux.xml``,
     ``.ovr``, VRT members) and, with ``members``, the same for each member of a VRT, down
     through nested VRTs (GDAL reads a member's overviews and ``.aux.xml`` through the
     mosaic, so they are part of what was seen).  A member GDAL cannot open is listed,
-    not followed.
+    not followed.  ``memo``: each file's own list, kept between calls by a caller that
+    lists many windows of one mosaic within a job (never for evidence, which must see
+    the files as they are now).
 
     Raises:
         RasterOpenError: ``raster`` itself cannot be opened.
     """
     root = Path(raster)
+    memo = {} if memo is None else memo
     seen: set[Path] = set()
     todo = [(root, 0)]
     while todo:
         path, depth = todo.pop()
-        found = set(tile_files(path))
-        try:
-            with open_raster(path) as ds:
-                found.update(Path(f) for f in (ds.files or []) if Path(f).is_file())
-                is_vrt = ds.driver == "VRT"
-        except RasterError:
-            if path is root:
-                raise
-            is_vrt = False
-        for f in found:
-            r = f.resolve()
+        key = path.resolve()
+        if key not in memo:
+            found = set(tile_files(path))
+            try:
+                with open_raster(path) as ds:
+                    found.update(Path(f) for f in (ds.files or []) if Path(f).is_file())
+                    is_vrt = ds.driver == "VRT"
+            except RasterError:
+                if path is root:
+                    raise
+                is_vrt = False
+            memo[key] = ({f.resolve() for f in found}, is_vrt)
+        found_here, is_vrt = memo[key]
+        for r in found_here:
             if r not in seen:
                 seen.add(r)
-                if members and is_vrt and depth < _MAX_VRT_DEPTH and r != path.resolve():
+                if members and is_vrt and depth < _MAX_VRT_DEPTH and r != key:
                     todo.append((r, depth + 1))
     return sorted(seen, key=str)

@@ -24,14 +24,14 @@ import numpy as np
 from workbench.atomic import atomic_write_bytes
 from workbench.errors import OutputError, RasterError
 from workbench.hashing import sha256_bytes
-from workbench.imagery.catalog import Tile, read_tile
+from workbench.imagery.catalog import Tile, pixel_files, read_tile
 from workbench.match.features import Features, detect, normalise, to_grey
 from workbench.match.model import MatchConfig
 
 log = logging.getLogger(__name__)
 
 CACHE_ENV = "WORKBENCH_FEATURE_CACHE"
-CACHE_VERSION = 2
+CACHE_VERSION = 3  # 3: keyed by every file the pixels come from
 BLOCK = 768  # level-0 px side of the native-resolution blocks used for refinement
 
 
@@ -77,6 +77,11 @@ class TileDatabase:
     starts: np.ndarray
 
 
+def _stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
+
+
 def cache_root(cache_dir: str | None = None) -> Path | None:
     """The on-disk feature cache folder: ``cache_dir``, else ``$WORKBENCH_FEATURE_CACHE``,
     else ``None`` (no disk cache)."""
@@ -92,8 +97,9 @@ class TileFeatureCache:
     ``tile_max_features``, ``refine_max_pixels`` are used).  Tiles that fail to
     read are remembered (``warnings``) and skipped.  With ``cache_dir`` (or the
     ``WORKBENCH_FEATURE_CACHE`` environment variable) features are also kept on disk,
-    keyed by the raster's resolved path, size, modification time and the settings,
-    so later jobs against the same rasters skip feature extraction.
+    keyed by the raster's resolved path, the size and modification time of every file
+    its pixels come from (a VRT's members included) and the settings, so later jobs
+    against the same rasters skip feature extraction.
     """
 
     config: MatchConfig
@@ -111,6 +117,9 @@ class TileFeatureCache:
     _block_cache: OrderedDict[tuple[Any, ...], TileFeatures | None] = field(
         default_factory=OrderedDict
     )
+    # path, size and mtime of the files each tile's pixels come from (disk cache keys)
+    _file_stamps: dict[str, list[list[Any]]] = field(default_factory=dict, repr=False)
+    _pixel_memo: dict[Path, tuple[set[Path], bool]] = field(default_factory=dict, repr=False)
     # per-job state of matcher backends (e.g. the learned backend's models and hints),
     # keyed by backend name, made on demand by the backend
     backend_state: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -228,12 +237,16 @@ class TileFeatureCache:
         root = cache_root(self.cache_dir)
         if root is None:
             return None
-        try:
-            st = Path(tile.path).stat()
-        except OSError:
-            return None
+        files = self._file_stamps.get(str(tile.path))
+        if files is None:
+            try:  # every file the pixels come from: a mosaic's members change, not the VRT
+                files = [[str(p), *_stamp(p)]
+                         for p in pixel_files(tile.path, memo=self._pixel_memo)]
+            except (RasterError, OSError):
+                return None
+            self._file_stamps[str(tile.path)] = files
         ident = json.dumps([
-            CACHE_VERSION, str(Path(tile.path).resolve()), st.st_size, st.st_mtime_ns,
+            CACHE_VERSION, str(Path(tile.path).resolve()), files,
             window, max_pixels, self.config.tile_max_features,
         ])
         return root / f"{sha256_bytes(ident.encode())[:32]}.npz"
