@@ -25,8 +25,8 @@ import numpy as np
 from workbench.errors import UsageError, WorkbenchError
 
 FORMAT = "workbench.index"
-# 2: blocks of a grid row are described in groups (``IndexConfig.group_blocks``): the
-# stored features differ from version 1's one-block-at-a-time description
+# 2: blocks of a grid row may be described in groups (``IndexConfig.group_blocks``, kept
+# in the manifest) and quantised in batches; version 1 indexes are refused
 VERSION = 2
 
 # per-feature record of a chunk file (8 bytes): block (index into the chunk's block
@@ -88,7 +88,9 @@ class IndexConfig:
     many blocks and descriptors per block train it.  ``chunk_blocks``: blocks per
     chunk file (the unit that survives a kill).  ``group_blocks``: at most this many
     neighbouring blocks of a grid row are read and run through SIFT's detector
-    together (:mod:`workbench.index.groups`; 1 = one block at a time).
+    together (:mod:`workbench.index.groups`; 1 = one block at a time, the default:
+    groups of 6 build about 16 % faster but lost two of nine same-sensor places from
+    the shortlist on real 0.3 m imagery, ``benchmarks/scale`` README).
     """
 
     levels_m: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
@@ -103,7 +105,7 @@ class IndexConfig:
     vocab_sample_blocks: int = 48
     vocab_per_block: int = 400
     chunk_blocks: int = 32
-    group_blocks: int = 6
+    group_blocks: int = 1
 
     def __post_init__(self) -> None:
         if self.vocab_branch ** self.vocab_depth > MAX_WORDS or self.vocab_branch < 2:
