@@ -132,8 +132,9 @@ def test_window_vrts_are_kept_in_the_feature_cache(mosaic_index, tmp_path: Path,
                                                    monkeypatch) -> None:
     """With a feature cache, a window's VRT is named after its text and the indexed
     pixels' SHA-256 and written once, so a second search of the same window finds its
-    features in the cache (keyed by the VRT's path, size and mtime); without one, or for
-    a mosaic with a VRT among its members, the VRTs go to the job's temporary folder."""
+    features in the cache (keyed by every file its pixels come from: see
+    tests/verify/test_vrt_members.py); without one, the VRTs go to the job's temporary
+    folder."""
     from workbench.index.windows import Window
     from workbench.locate.indexed import _window_vrts
     from workbench.match.tilefeatures import CACHE_ENV
@@ -153,10 +154,6 @@ def test_window_vrts_are_kept_in_the_feature_cache(mosaic_index, tmp_path: Path,
     assert [p.stat().st_mtime_ns for p in again] == stamps  # not rewritten
     moved = [Window(dataclasses.replace(raster, sha256="0" * 64), 0, 0, 512, 512, 1.0, [0])]
     assert _window_vrts(moved, tmp_path / "t2", str(cache))[0] not in first  # other pixels
-    nested = dataclasses.replace(raster, sources=[*raster.sources, {
-        "path": str(tmp_path / "inner.vrt"), "size": 1, "mtime_ns": 1, "sha256": "1" * 64}])
-    got = _window_vrts([Window(nested, 0, 0, 512, 512, 1.0, [0])], tmp_path / "t2", str(cache))
-    assert got[0].parent == tmp_path / "t2"  # nobody checks the inner VRT's members
     monkeypatch.delenv(CACHE_ENV)  # the run's shared cache (tests/conftest.py)
     assert [p.parent for p in _window_vrts(wins, tmp_path / "t2", None)] == [tmp_path / "t2"] * 2
 

@@ -232,20 +232,15 @@ def _window_vrts(windows: Sequence[Window], tmp: Path, cache_dir: str | None) ->
     folder instead, named after the VRT's text and the SHA-256 of the pixels' files as
     indexed, and written once: searching the same windows again (another clip of the same
     place, the app's "locate again") then finds their features in the cache instead of
-    describing them again.
-
-    The index has refused changed rasters and changed recorded sources before this
-    point, but indexes built before 3 December 2026 recorded only a VRT's direct
-    members: a window of a VRT with a VRT among its members stays in ``tmp`` whatever
-    the index's age, as does every window when the cache folder cannot be used."""
+    describing them again.  Whether those features are still current is the feature
+    cache's key to decide (every file the window's pixels come from, nested VRT members
+    included); a cache folder that cannot be used is passed over."""
     root = cache_root(cache_dir)
     paths = []
     for i, win in enumerate(windows):
         text = window_vrt_text(win)
-        sources = win.raster.sources
-        nested = any(str(s.get("path", "")).lower().endswith(".vrt") for s in sources)
-        if root is not None and not nested:
-            content = [text, win.raster.sha256, *(str(s.get("sha256")) for s in sources)]
+        if root is not None:
+            content = [text, win.raster.sha256, *(str(s.get("sha256")) for s in win.raster.sources)]
             key = sha256_bytes("\n".join(content).encode())[:32]
             path = root / "windows" / f"{key}.vrt"
             try:
