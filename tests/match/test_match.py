@@ -103,3 +103,28 @@ def test_footage_from_elsewhere_is_not_located(demo_data: Path, cache: TileFeatu
         hyps_all += match_keyframe(kf, only_town, cache=cache)
     verdict, _, reason = rank_hypotheses(hyps_all, kfs)
     assert verdict == "not_located", reason
+
+
+def test_matches_do_not_depend_on_what_the_process_did_before() -> None:
+    """FLANN's randomised kd-trees draw from OpenCV's per-thread RNG: unseeded, the same
+    descriptors matched after other work (another locate in the same process, other
+    tests) found other approximate neighbours.  Every index now starts from the RNG
+    state of a fresh thread."""
+    import cv2
+
+    from workbench.match.features import Features, match_descriptors
+
+    rng = np.random.default_rng(7)
+
+    def feats(n: int) -> Features:
+        return Features(rng.random((n, 2), dtype=np.float32) * 500,
+                        np.ones(n, np.float32), rng.random((n, 128), dtype=np.float32))
+
+    query, train = feats(1500), feats(20000)
+    runs = []
+    for seed in (12345, 99, 12345):
+        cv2.setRNGSeed(seed)  # what earlier work leaves behind
+        fresh = Features(train.xy, train.size, train.desc)  # no cached index
+        runs.append(match_descriptors(query, fresh, ratio=0.99))
+    assert len(runs[0]) > 100
+    assert all(np.array_equal(runs[0], r) for r in runs[1:])

@@ -50,8 +50,17 @@ class Features:
         return Features(xy.astype(np.float32), self.size * scale, self.desc)
 
     def matcher_index(self) -> Any:
-        """A FLANN kd-tree index over ``desc`` (built once, cached on the object)."""
+        """A FLANN kd-tree index over ``desc`` (built once, cached on the object).
+
+        The randomised kd-trees draw from OpenCV's per-thread RNG, so without a seed an
+        index (and the approximate neighbours it returns) would depend on how many
+        indexes the thread had built before: the same locate run twice in one process,
+        or a test after other tests, could find other matches.  The RNG is reset to
+        its start-of-thread state first, so every index is the one a fresh process
+        builds from the same descriptors.
+        """
         if self._index is None:
+            cv2.setRNGSeed(0)  # 0 = OpenCV's initial state of a thread's RNG
             index = cv2.flann_Index(  # type: ignore[attr-defined]
                 self.desc, {"algorithm": 1, "trees": 4})
             self._index = index
