@@ -212,3 +212,13 @@ def job_loaded_qt(*, progress=None, cancel=None) -> list[str]:  # type: ignore[n
     import sys
 
     return sorted(m for m in sys.modules if m.split(".")[0] == "PyQt6")
+
+
+def job_surroundings(name: str, *, progress=None, cancel=None):  # type: ignore[no-untyped-def]
+    """The child's view of the variable ``name``, its working folder and the core's
+    modules already imported when the job began (a forked job finds them loaded)."""
+    import os
+    import sys
+
+    return (os.environ.get(name), os.getcwd(), os.getpid(),
+            "workbench.case.casefile" in sys.modules)

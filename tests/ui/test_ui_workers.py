@@ -15,6 +15,7 @@ from test_ui_support import (  # noqa: E402
     job_fail,
     job_loaded_qt,
     job_ok,
+    job_surroundings,
     job_until_cancelled,
 )
 
@@ -53,6 +54,24 @@ def test_a_child_process_job_runs_without_qt(qtbot: Any) -> None:
 
     got = _run(qtbot, ProcessTask(job_loaded_qt))
     assert got["ok"] == [], got
+
+
+def test_jobs_start_preloaded_and_see_the_parents_environment_and_folder(
+        qtbot: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Jobs are forked from a server that imported the job modules once; a forked child
+    would otherwise keep the server's environment and folder from when it started."""
+    from workbench_ui.workers import ProcessTask, job_context
+
+    assert job_context().get_start_method() == "forkserver"  # Linux, the supported platform
+    first = _run(qtbot, ProcessTask(job_surroundings, "WORKBENCH_TEST_MARK"))["ok"]
+    monkeypatch.setenv("WORKBENCH_TEST_MARK", "after the server started")
+    monkeypatch.chdir(tmp_path)
+    second = _run(qtbot, ProcessTask(job_surroundings, "WORKBENCH_TEST_MARK"))["ok"]
+    assert first[3] and second[3]  # the core was already imported: no start-up per job
+    assert first[2] != second[2]  # one process per job
+    assert second[:2] == ("after the server started", str(tmp_path))
+    monkeypatch.delenv("WORKBENCH_TEST_MARK")
+    assert _run(qtbot, ProcessTask(job_surroundings, "WORKBENCH_TEST_MARK"))["ok"][0] is None
 
 
 def test_child_crash_is_a_message_not_a_dead_app(qtbot: Any) -> None:

@@ -1,7 +1,8 @@
 """Region-index jobs the GUI runs in a child process, and their progress text.
 
 Qt-free on purpose (like :mod:`workbench_ui.jobs`): :class:`workbench_ui.workers.ProcessTask`
-imports this module in a fresh ``spawn`` child where Qt must not be loaded.  Arguments
+imports this module in its job server, which forks the child processes; Qt must not be
+loaded there.  Arguments
 and results are picklable (paths, plain data).
 """
 

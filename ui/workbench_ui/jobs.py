@@ -1,7 +1,7 @@
 """Jobs the GUI runs in the background (worker thread or child process).
 
-Qt-free on purpose: :class:`workbench_ui.workers.ProcessTask` imports this module in a
-fresh child process (``spawn``), where Qt must not be loaded.  Each job takes
+Qt-free on purpose: the job server of :class:`workbench_ui.workers.ProcessTask` imports
+this module before it forks each job's child process, where Qt must not be loaded.  Each job takes
 and returns picklable values (paths, plain data).
 """
 

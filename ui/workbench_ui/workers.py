@@ -22,7 +22,13 @@ from typing import Any
 from PyQt6.QtCore import QObject, QThread, QTimer, pyqtSignal
 
 from workbench.errors import Cancelled, WorkbenchError
-from workbench_ui.runner import PROGRESS_INTERVAL_S, child_main, describe_error
+from workbench_ui.runner import (
+    PRELOAD,
+    PROGRESS_INTERVAL_S,
+    child_main,
+    describe_error,
+    parent_state,
+)
 
 log = logging.getLogger(__name__)
 
@@ -157,8 +163,21 @@ CANCEL_GRACE_S = 10.0
 POLL_MS = 25
 
 
+def job_context() -> Any:
+    """The multiprocessing context of child-process jobs: a ``forkserver`` that preloads the
+    Qt-free job modules (:data:`workbench_ui.runner.PRELOAD`), else ``spawn``.  The server
+    is a fresh interpreter started on the first job (it never loads Qt); each job is
+    forked from it."""
+    if "forkserver" not in mp.get_all_start_methods():
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(list(PRELOAD))
+    return ctx
+
+
 class ProcessTask(QObject):
-    """Like :class:`Task`, but runs ``fn`` in a child process (``spawn``), at lower priority.
+    """Like :class:`Task`, but runs ``fn`` in a child process (:func:`job_context`), at
+    lower priority.
 
     The GUI process then never competes with the job for Python's GIL, so the event
     loop stays responsive while matching, and a crash in native code (FFmpeg, GDAL) on
@@ -177,7 +196,7 @@ class ProcessTask(QObject):
                  parent: QObject | None = None, **kwargs: Any) -> None:
         super().__init__(parent)
         self.fn, self.args, self.kwargs, self.name, self.nice = fn, args, kwargs, name, nice
-        self._ctx = mp.get_context("spawn")
+        self._ctx = job_context()
         self.cancel_event = self._ctx.Event()
         self._queue: Any = None
         self._proc: Any = None
@@ -194,7 +213,7 @@ class ProcessTask(QObject):
         self._proc = self._ctx.Process(
             target=child_main,
             args=(self.fn.__module__, self.fn.__name__, self.args, self.kwargs, self._queue,
-                  self.cancel_event, self.nice),
+                  self.cancel_event, self.nice, parent_state()),
             name=f"workbench-{self.name}",
             daemon=True,
         )
