@@ -176,7 +176,7 @@ def open_window(qtbot, tmp_path: Path, settings_path: Path | None = None):  # ty
     qtbot.waitExposed(win)
     return win
 
-# --- jobs for the worker tests (module-level: a spawned child imports them) ---------------
+# --- jobs for the worker tests (module-level: a job's child process imports them) ----------
 
 
 def job_ok(n: int, *, progress=None, cancel=None) -> int:  # type: ignore[no-untyped-def]
@@ -215,10 +215,26 @@ def job_loaded_qt(*, progress=None, cancel=None) -> list[str]:  # type: ignore[n
 
 
 def job_surroundings(name: str, *, progress=None, cancel=None):  # type: ignore[no-untyped-def]
-    """The child's view of the variable ``name``, its working folder and the core's
-    modules already imported when the job began (a forked job finds them loaded)."""
+    """The child's view of the variable ``name``; whether the job server's modules were
+    already imported when the job began (this module does not import them); and whether
+    the child's open ``proj.db`` (PROJ's SQLite database) is still the server's: moving
+    the child's file offset moves the parent's only for a descriptor inherited across
+    the fork (SQLite reads with ``pread``, so the offset is free to move)."""
     import os
     import sys
 
-    return (os.environ.get(name), os.getcwd(), os.getpid(),
-            "workbench.case.casefile" in sys.modules)
+    shared = None
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if not os.readlink(f"/proc/self/fd/{fd}").endswith("proj.db"):
+                continue
+        except OSError:
+            continue
+        os.lseek(int(fd), 4242, os.SEEK_SET)
+        with open(f"/proc/{os.getppid()}/fdinfo/{fd}") as info:
+            pos = [line.split()[1] for line in info if line.startswith("pos:")]
+        os.lseek(int(fd), 0, os.SEEK_SET)
+        shared = bool(shared) or pos == ["4242"]
+    return {"mark": os.environ.get(name), "pid": os.getpid(),
+            "preloaded": "workbench_ui.index_jobs" in sys.modules,
+            "proj_db_shared_with_server": shared}

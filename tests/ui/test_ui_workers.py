@@ -3,6 +3,7 @@ child process."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import pytest
@@ -56,22 +57,40 @@ def test_a_child_process_job_runs_without_qt(qtbot: Any) -> None:
     assert got["ok"] == [], got
 
 
-def test_jobs_start_preloaded_and_see_the_parents_environment_and_folder(
-        qtbot: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="jobs fork only on Linux")
+def test_jobs_start_preloaded_and_see_the_parents_environment(
+        qtbot: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Jobs are forked from a server that imported the job modules once; a forked child
-    would otherwise keep the server's environment and folder from when it started."""
-    from workbench_ui.workers import ProcessTask, job_context
+    would otherwise keep the server's environment from when it started."""
+    from workbench_ui.workers import ProcessTask, job_context, start_job_server
 
-    assert job_context().get_start_method() == "forkserver"  # Linux, the supported platform
+    assert job_context().get_start_method() == "forkserver"
+    start_job_server()
+    start_job_server()  # once is enough: the running server is kept
     first = _run(qtbot, ProcessTask(job_surroundings, "WORKBENCH_TEST_MARK"))["ok"]
     monkeypatch.setenv("WORKBENCH_TEST_MARK", "after the server started")
-    monkeypatch.chdir(tmp_path)
     second = _run(qtbot, ProcessTask(job_surroundings, "WORKBENCH_TEST_MARK"))["ok"]
-    assert first[3] and second[3]  # the core was already imported: no start-up per job
-    assert first[2] != second[2]  # one process per job
-    assert second[:2] == ("after the server started", str(tmp_path))
+    assert first["preloaded"] and second["preloaded"]  # no import of the core per job
+    assert first["pid"] != second["pid"]  # one process per job
+    assert second["mark"] == "after the server started"
+    assert second["proj_db_shared_with_server"] is False  # PROJ's database reopened
     monkeypatch.delenv("WORKBENCH_TEST_MARK")
-    assert _run(qtbot, ProcessTask(job_surroundings, "WORKBENCH_TEST_MARK"))["ok"][0] is None
+    assert _run(qtbot, ProcessTask(job_surroundings, "WORKBENCH_TEST_MARK"))["ok"]["mark"] is None
+
+
+def test_a_job_that_cannot_start_is_a_message(qtbot: Any, monkeypatch: pytest.MonkeyPatch
+                                              ) -> None:
+    from workbench_ui.workers import ProcessTask
+
+    task = ProcessTask(job_ok, 1, name="locate")
+
+    def refuse(self: Any) -> None:
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(type(task._ctx.Process(target=print)), "start", refuse)
+    got = _run(qtbot, task)
+    assert got["failed"] == "the locate job could not start (Connection refused)"
+    assert not task.is_running()
 
 
 def test_child_crash_is_a_message_not_a_dead_app(qtbot: Any) -> None:

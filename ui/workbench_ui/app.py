@@ -76,6 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     win = MainWindow()
     win.show()
+    from workbench_ui.workers import start_job_server
+
+    start_job_server()  # imports the job modules while the analyst opens a case
     if args.paths:
         win.controller.opener.open_paths([p.resolve() for p in args.paths])
     if args.quit_after is not None:

@@ -2,12 +2,15 @@
 one-line message an exception becomes.
 
 Qt-free on purpose: a :class:`~workbench_ui.workers.ProcessTask` child imports this module
-to start its job, so the child never loads Qt.  Children are forked from a ``forkserver``
-that has imported the job modules once (:data:`PRELOAD`), so a job starts in tens of
-milliseconds instead of importing the core afresh (~0.6 s); ``spawn`` where there is no
-forkserver.  A forked child starts with the server's environment, working folder and
-``sys.path``, so the GUI process sends its own (:func:`parent_state`) and the child adopts
-them first: a job sees what a ``spawn`` child would.
+to start its job, so the child never loads Qt.  On Linux children are forked from a
+``forkserver`` that imported the job modules once (:data:`PRELOAD`), so a short job
+takes about 0.1 s instead of ~0.8 s spent importing the core afresh (the first job also
+waits for what remains of the server's own start); ``spawn`` elsewhere.  multiprocessing
+gives a forked child the parent's working folder and ``sys.path`` but not its
+environment, which stays the server's from when it started: the GUI process sends its
+own (:func:`parent_environment`) and the child adopts it first, so a job sees what a
+``spawn`` child would.  The child also reopens PROJ's database rather than use the
+SQLite connection the server opened at import.
 """
 
 from __future__ import annotations
@@ -28,21 +31,19 @@ PROGRESS_INTERVAL_S = 0.05
 PRELOAD = ("workbench_ui.runner", "workbench_ui.jobs", "workbench_ui.index_jobs")
 
 
-def parent_state() -> tuple[dict[str, str], str, list[str]]:
-    """``(environment, working folder, sys.path)`` of this process, for :func:`child_main`."""
-    return dict(os.environ), os.getcwd(), list(sys.path)
+def parent_environment() -> dict[str, str]:
+    """This process's environment, for :func:`child_main`."""
+    return dict(os.environ)
 
 
-def _adopt(state: tuple[dict[str, str], str, list[str]] | None) -> None:
-    if state is None:
-        return
-    env, cwd, path = state
-    if dict(os.environ) != env:
+def _after_fork(env: dict[str, str] | None) -> None:
+    if env is not None and dict(os.environ) != env:
         os.environ.clear()
         os.environ.update(env)
-    with contextlib.suppress(OSError):
-        os.chdir(cwd)
-    sys.path[:] = path
+    if "pyproj" in sys.modules:  # forked with the server's open proj.db (SQLite): reopen it
+        import pyproj.datadir  # (already imported: no start-up cost)
+
+        pyproj.datadir.set_data_dir(pyproj.datadir.get_data_dir())
 
 
 def describe_error(exc: BaseException) -> str:
@@ -55,13 +56,13 @@ def describe_error(exc: BaseException) -> str:
 
 
 def child_main(module: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any],
-               queue: Any, cancel: Any, nice: int,
-               state: tuple[dict[str, str], str, list[str]] | None = None) -> None:
-    """Entry point of the child process: adopt the parent's ``state`` (:func:`parent_state`),
-    run ``module.name(*args, progress=, cancel=, **kwargs)`` at ``nice`` priority and put
-    its messages on ``queue``: ``("progress", stage, fraction)``, then one of ``("ok",
-    value)``, ``("error", message)`` or ``("cancelled",)``."""
-    _adopt(state)
+               queue: Any, cancel: Any, nice: int, env: dict[str, str] | None = None) -> None:
+    """Entry point of the child process: adopt the parent's environment ``env``
+    (:func:`parent_environment`), run ``module.name(*args, progress=, cancel=,
+    **kwargs)`` at ``nice`` priority and put its messages on ``queue``: ``("progress",
+    stage, fraction)``, then one of ``("ok", value)``, ``("error", message)`` or
+    ``("cancelled",)``."""
+    _after_fork(env)
     if nice:
         with contextlib.suppress(OSError, AttributeError):
             os.nice(nice)

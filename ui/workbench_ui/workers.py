@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from workbench_ui.runner import (
     PROGRESS_INTERVAL_S,
     child_main,
     describe_error,
-    parent_state,
+    parent_environment,
 )
 
 log = logging.getLogger(__name__)
@@ -164,15 +165,29 @@ POLL_MS = 25
 
 
 def job_context() -> Any:
-    """The multiprocessing context of child-process jobs: a ``forkserver`` that preloads the
-    Qt-free job modules (:data:`workbench_ui.runner.PRELOAD`), else ``spawn``.  The server
-    is a fresh interpreter started on the first job (it never loads Qt); each job is
-    forked from it."""
-    if "forkserver" not in mp.get_all_start_methods():
+    """The multiprocessing context of child-process jobs: on Linux a ``forkserver`` that
+    preloads the Qt-free job modules (:data:`workbench_ui.runner.PRELOAD`), elsewhere
+    ``spawn`` (forking after numpy and OpenCV are loaded is not safe on macOS).  The server
+    is a fresh interpreter (it never loads Qt), started by :func:`start_job_server` or the
+    first job; each job is forked from it."""
+    if not sys.platform.startswith("linux") or "forkserver" not in mp.get_all_start_methods():
         return mp.get_context("spawn")
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(list(PRELOAD))
     return ctx
+
+
+def start_job_server() -> None:
+    """Start the job server now, so it has imported the job modules by the time the
+    analyst starts the first job (a job's start waits for that).  Returns at once; does
+    nothing where jobs are spawned."""
+    if job_context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        try:
+            forkserver.ensure_running()
+        except OSError as exc:  # the first job will try again and report it
+            log.warning("could not start the job server: %s", exc)
 
 
 class ProcessTask(QObject):
@@ -213,11 +228,17 @@ class ProcessTask(QObject):
         self._proc = self._ctx.Process(
             target=child_main,
             args=(self.fn.__module__, self.fn.__name__, self.args, self.kwargs, self._queue,
-                  self.cancel_event, self.nice, parent_state()),
+                  self.cancel_event, self.nice, parent_environment()),
             name=f"workbench-{self.name}",
             daemon=True,
         )
-        self._proc.start()
+        try:
+            self._proc.start()
+        except Exception as exc:  # e.g. a job server that died: a message, not a dead app
+            self._proc = None
+            log.warning("%s could not start: %s", self.name, exc)
+            self._end("error", f"the {self.name} job could not start ({describe_error(exc)})")
+            return
         self._timer.start()
 
     def cancel(self) -> None:
