@@ -112,10 +112,13 @@ def test_separate_scheduler_process_and_a_killed_worker(town: Path, reference: P
         # the CLI reaches the same scheduler: adding the same raster again does nothing
         assert main(["-q", "index", str(town), "--out", str(idx), "--scheduler", addr]) == 0
     finally:
-        for p in reversed(procs):
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        # the workers first, while the scheduler still answers: a worker whose scheduler is
+        # already gone retries it on its way out (about 20 s instead of a fraction of one)
+        for group in (procs[1:], procs[:1]):
+            for p in group:
+                p.terminate()
+            for p in group:
+                try:
+                    p.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
