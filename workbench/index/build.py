@@ -128,6 +128,7 @@ def _build(
         if not pending:  # pragma: no cover - from_paths raised already
             raise EmptyRegionError("no raster to index", out_path)
         centres = _train_vocabulary(pending, cfg, ex, progress, cancel)
+        check_cancel(cancel)  # cancelled while learning the vocabulary: no folder at all
         store = IndexStore.create(out_path, cfg, datetime.now(UTC).isoformat(timespec="seconds"))
         created_here = True
         nbytes = store.write_array("vocab.npy", centres)
