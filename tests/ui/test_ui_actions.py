@@ -99,8 +99,9 @@ def test_unsaved_cases_are_offered_for_recovery(qtbot: Any, tmp_path: Path,
     assert "Recover unsaved" in win.message_bar.text()
     recover = [a for a in win.recent_menu.actions() if "Recover unsaved" in a.text()]
     assert len(recover) == 1
-    recover[0].trigger()
-    assert win.session.case_path == left_over and win.session.untitled
+    recover[0].trigger()  # the case is read in a worker, then opened
+    qtbot.waitUntil(lambda: win.session.case_path == left_over, timeout=20_000)
+    assert win.session.untitled
     # the case's footage is probed so the frame scrubber works without reopening it
     qtbot.waitUntil(lambda: win.session.video_info is not None, timeout=20_000)
     assert win.frames.slider.maximum() == win.session.video_info.frame_count - 1

@@ -104,6 +104,49 @@ def test_a_located_case_that_cannot_be_read_is_reported(window: Any, qtbot: Any)
     assert window.act_locate.isEnabled() == c.availability().can_locate
 
 
+def test_a_case_opened_from_the_menu_is_read_in_a_worker(
+        window: Any, qtbot: Any, case_file: dict[str, Any], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """File ▸ Open, Recent cases, a dropped or given case: the keyframes are decoded off
+    the GUI thread, and the case opens with them (not decoded a second time)."""
+    import threading
+
+    import workbench_ui.controller as controller
+    from workbench_ui.session import Session
+
+    from workbench.case.casefile import Case
+
+    c, s = window.controller, window.session
+    path = tmp_path / "saved.wbcase"
+    shutil.copyfile(case_file["case"], path)
+    threads: list[bool] = []
+
+    def read(case_path: Path) -> Any:
+        threads.append(threading.current_thread() is threading.main_thread())
+        return real_read(case_path)
+
+    def decode_again(self: Session, case: Any) -> Any:
+        raise AssertionError("the keyframes were decoded again on the GUI thread")
+
+    real_read = controller.read_case_keyframes
+    monkeypatch.setattr(controller, "read_case_keyframes", read)
+    monkeypatch.setattr(Session, "_load_keyframes", decode_again)
+    c.opener.caseRequested.emit(path)  # what Recent cases, a drop and the command line do
+    assert s.case is None  # not before the worker has read it
+    qtbot.waitUntil(lambda: s.case is not None, timeout=30_000)
+    assert threads == [False] and s.case_path == path and not s.untitled
+    with Case.open(path, readonly=True) as case:
+        assert [k.id for k in s.keyframes] == [k.id for k in case.keyframes] != []
+    # a file that is not a case: the case's own one-line error, the window lives on
+    bad = tmp_path / "broken.wbcase"
+    bad.write_bytes(b"not a case at all")
+    monkeypatch.undo()
+    c.opener.caseRequested.emit(bad)
+    qtbot.waitUntil(lambda: window.message_bar.kind == "error", timeout=30_000)
+    assert "broken.wbcase" in window.message_bar.text()
+    assert s.case_path == path  # the open case stays
+
+
 def test_keyframes_of_another_file_are_not_taken(window: Any, case_file: dict[str, Any],
                                                  tmp_path: Path) -> None:
     """Entries handed to ``open_case`` that are not this case's are decoded again."""

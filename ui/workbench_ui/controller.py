@@ -24,6 +24,7 @@ from workbench.case import CASE_SUFFIX
 from workbench.errors import WorkbenchError
 from workbench_ui.dialogs import SHORTCUTS_HTML
 from workbench_ui.jobs import locate_into_case, read_case_keyframes, relocate_job
+from workbench_ui.models import KeyframeEntry
 from workbench_ui.opener import CASE_FILTER, Opener
 from workbench_ui.report_dialog import ReportDialog
 from workbench_ui.review import Review
@@ -69,6 +70,7 @@ class Controller(QObject):
         self.v = views
         self.s = session
         self.job: Task | ProcessTask | None = None
+        self._opening: Task | None = None  # the case being read for File ▸ Open
         self.pool = TaskPool(self)
         self._mask_timer = QTimer(self)  # (see _on_keyframes)
         self._mask_timer.setSingleShot(True)
@@ -86,7 +88,7 @@ class Controller(QObject):
         # after the opener's own handlers, so the actions reflect what they did
         s.footageChanged.connect(self.refresh)
         s.imageryChanged.connect(self.refresh)
-        self.opener.caseRequested.connect(self.open_case)
+        self.opener.caseRequested.connect(self.open_case_in_background)
         self.review.changed.connect(self.refresh)
 
     # --- state -> enabled actions -------------------------------------------------------------
@@ -248,14 +250,46 @@ class Controller(QObject):
                                               CASE_FILTER)
         if path:
             self.opener.remember_dir(Path(path))
-            self.open_case(Path(path))
+            self.open_case_in_background(Path(path))
 
-    def open_case(self, path: Path) -> bool:
-        """Open a case file; on failure show why and keep the current session."""
+    def open_case_in_background(self, path: Path) -> None:
+        """Open a case for the analyst (File ▸ Open, Recent cases, a dropped or given case):
+        ask about the current case first, decode the new one's keyframes in a worker thread
+        (the slow part of opening a big case), then open it (:meth:`open_case`).  The window
+        stays responsive meanwhile; a later request replaces one still being read."""
         if not self.confirm_close(closing_case_only=True):
+            return
+        path = Path(path)
+        if self._opening is not None:
+            self._opening.cancel()
+        self.v.status(f"Opening {path.name}…")
+        task = Task(read_case_keyframes, path, name="open the case", with_progress=False,
+                    parent=self)
+        self._opening = task
+        task.succeeded.connect(lambda kfs, t=task: self._case_read(t, path, kfs))
+        # (a file that cannot be read is reported by opening it, with the case's own error)
+        task.failed.connect(lambda _m, t=task: self._case_read(t, path, None))
+        task.cancelled.connect(lambda t=task: self._case_read(t, path, None))
+        self.pool.run(task)
+
+    def _case_read(self, task: Task, path: Path, keyframes: object) -> None:
+        if task is not self._opening:
+            return  # replaced by a later request
+        self._opening = None
+        self.v.status("")
+        self.open_case(path, keyframes=keyframes if isinstance(keyframes, list) else None,
+                       confirmed=True)
+
+    def open_case(self, path: Path, *, keyframes: list[KeyframeEntry] | None = None,
+                  confirmed: bool = False) -> bool:
+        """Open a case file now, on this thread; on failure show why and keep the current
+        session.  ``keyframes``: the case's keyframes decoded already
+        (:func:`~workbench_ui.jobs.read_case_keyframes`); ``confirmed``: the analyst was
+        asked about the current case already."""
+        if not confirmed and not self.confirm_close(closing_case_only=True):
             return False
         try:
-            self.s.open_case(path, untitled=self._is_autosave(path))
+            self.s.open_case(path, untitled=self._is_autosave(path), keyframes=keyframes)
         except (WorkbenchError, OSError) as exc:
             self.v.error(f"Cannot open the case: {describe_error(exc)}")
             return False
