@@ -158,6 +158,37 @@ def test_resume_after_kill_keeps_finished_blocks(towns, tmp_path):
     assert Retriever.load(idx).n_blocks == Retriever.load(clean).n_blocks
 
 
+def test_cancel_before_the_first_block_leaves_no_folder_and_later_a_resumable_index(
+        towns, tmp_path):
+    """Cancelled while the vocabulary is learned: no index folder at all.  Cancelled while
+    blocks are described: the blocks finished so far are kept, and building again resumes
+    to a complete index."""
+    import threading
+
+    from workbench.errors import Cancelled
+
+    idx = tmp_path / "idx"
+    cancel = threading.Event()
+
+    def at(stage_prefix: str):
+        def progress(stage: str, fraction: float) -> None:
+            if stage.startswith(stage_prefix) and fraction > 0.0:
+                cancel.set()
+        return progress
+
+    with pytest.raises(Cancelled):
+        build_index(towns[:1], idx, config=CFG, progress=at("learning"), cancel=cancel)
+    assert not idx.exists()
+    cancel.clear()
+    with pytest.raises(Cancelled):
+        build_index(towns[:1], idx, config=replace(CFG, chunk_blocks=1),
+                    progress=at("indexing"), cancel=cancel)
+    assert IndexStore.exists(idx) and not all(r.complete for r in IndexStore.open(idx).rasters)
+    stats = build_index(towns[:1], idx)
+    assert stats.blocks_resumed > 0 and all(r.complete for r in IndexStore.open(idx).rasters)
+    assert Retriever.load(idx).n_blocks > 0
+
+
 def _run(args: list[str], capsys) -> tuple[int, str]:
     rc = main(args)
     err = capsys.readouterr().err.strip()

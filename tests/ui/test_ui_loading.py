@@ -131,7 +131,7 @@ def test_a_case_opened_from_the_menu_is_read_in_a_worker(
     real_read = controller.read_case_keyframes
     monkeypatch.setattr(controller, "read_case_keyframes", read)
     monkeypatch.setattr(Session, "_load_keyframes", decode_again)
-    c.opener.caseRequested.emit(path)  # what Recent cases, a drop and the command line do
+    c.opener.caseRequested.emit(path, [])  # what Recent cases, a drop, the command line do
     assert s.case is None  # not before the worker has read it
     qtbot.waitUntil(lambda: s.case is not None, timeout=30_000)
     assert threads == [False] and s.case_path == path and not s.untitled
@@ -141,10 +141,60 @@ def test_a_case_opened_from_the_menu_is_read_in_a_worker(
     bad = tmp_path / "broken.wbcase"
     bad.write_bytes(b"not a case at all")
     monkeypatch.undo()
-    c.opener.caseRequested.emit(bad)
+    c.opener.caseRequested.emit(bad, [])
     qtbot.waitUntil(lambda: window.message_bar.kind == "error", timeout=30_000)
     assert "broken.wbcase" in window.message_bar.text()
     assert s.case_path == path  # the open case stays
+
+
+def test_while_a_case_is_read_the_old_one_cannot_be_changed_and_cancel_or_close_open_nothing(
+        window: Any, qtbot: Any, case_file: dict[str, Any], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    import workbench_ui.controller as controller
+
+    c, s = window.controller, window.session
+    path = tmp_path / "saved.wbcase"
+    shutil.copyfile(case_file["case"], path)
+    gate = threading.Event()
+    real_read = controller.read_case_keyframes
+
+    def slow_read(case_path: Path) -> Any:
+        gate.wait(20)
+        return real_read(case_path)
+
+    monkeypatch.setattr(controller, "read_case_keyframes", slow_read)
+    # reading: Locate, Save and the like are off (a run must not land in the wrong case)
+    c.opener.caseRequested.emit(path, [])
+    state = c.availability()
+    assert state.busy and not state.can_locate and not state.can_relocate
+    assert not window.act_save_as.isEnabled() and window.act_cancel.isEnabled()
+    c.cancel_job()  # Cancel: the read ends, nothing is opened
+    gate.set()
+    qtbot.waitUntil(lambda: not c.availability().busy, timeout=20_000)
+    qtbot.wait(50)
+    assert s.case is None
+    # closing the window while a case is read: nothing is opened afterwards
+    gate.clear()
+    c.opener.caseRequested.emit(path, [])
+    threading.Timer(0.1, gate.set).start()
+    c.shutdown()
+    qtbot.wait(200)
+    assert s.case is None
+
+
+def test_footage_given_with_a_case_wins_over_the_cases_own(
+        window: Any, qtbot: Any, case_file: dict[str, Any], tmp_path: Path) -> None:
+    c, s = window.controller, window.session
+    path = tmp_path / "saved.wbcase"
+    shutil.copyfile(case_file["case"], path)
+    other = tmp_path / "other.mp4"
+    shutil.copyfile(case_file["video"], other)
+    c.opener.open_paths([other, path])  # a drop, or `workbench-gui VIDEO CASE`
+    qtbot.waitUntil(lambda: s.case is not None and s.video_path == other
+                    and s.video_info is not None, timeout=30_000)
+    assert s.case_path == path
 
 
 def test_keyframes_of_another_file_are_not_taken(window: Any, case_file: dict[str, Any],

@@ -13,6 +13,7 @@ import html
 import logging
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,9 +96,11 @@ class Controller(QObject):
     def availability(self) -> Availability:
         """What is possible in the current state (see :class:`Availability`)."""
         s = self.s
-        busy = self.job is not None
+        busy = self.job is not None or self._opening is not None
         has_case = s.case is not None
-        if busy:
+        if self._opening is not None:
+            why = "A case is being opened"
+        elif busy:
             why = "A job is running"
         elif s.video_info is None:
             why = "Open footage first (Ctrl+O)"
@@ -193,6 +196,8 @@ class Controller(QObject):
         if self.job is not None:
             self.job.cancel()
             self.v.locate_panel.stage.setText("Cancelling…")
+        if self._opening is not None:  # (the case read ends, then nothing is opened)
+            self._opening.cancel()
 
     def _job_end(self, message: str, error: bool = False) -> None:
         self.job = None
@@ -252,33 +257,51 @@ class Controller(QObject):
             self.opener.remember_dir(Path(path))
             self.open_case_in_background(Path(path))
 
-    def open_case_in_background(self, path: Path) -> None:
+    def open_case_in_background(self, path: Path, then: Sequence[Path] = ()) -> None:
         """Open a case for the analyst (File ▸ Open, Recent cases, a dropped or given case):
         ask about the current case first, decode the new one's keyframes in a worker thread
-        (the slow part of opening a big case), then open it (:meth:`open_case`).  The window
-        stays responsive meanwhile; a later request replaces one still being read."""
+        (the slow part of opening a big case), then open it (:meth:`open_case`) and open
+        ``then`` (footage or imagery dropped or given with it, which win over the case's
+        own).  The window stays responsive meanwhile, with Locate, Save and the like
+        disabled (Cancel stops the opening); a later request replaces one still being read."""
         if not self.confirm_close(closing_case_only=True):
             return
         path = Path(path)
         if self._opening is not None:
             self._opening.cancel()
+        asked_about = self.s.case  # what the analyst was asked about, if anything
         self.v.status(f"Opening {path.name}…")
         task = Task(read_case_keyframes, path, name="open the case", with_progress=False,
                     parent=self)
         self._opening = task
-        task.succeeded.connect(lambda kfs, t=task: self._case_read(t, path, kfs))
+        follow = list(then)
+        task.succeeded.connect(lambda kfs, t=task: self._case_read(t, path, kfs, asked_about,
+                                                                   follow))
         # (a file that cannot be read is reported by opening it, with the case's own error)
-        task.failed.connect(lambda _m, t=task: self._case_read(t, path, None))
-        task.cancelled.connect(lambda t=task: self._case_read(t, path, None))
+        task.failed.connect(lambda _m, t=task: self._case_read(t, path, None, asked_about,
+                                                               follow))
+        task.cancelled.connect(lambda t=task: self._case_not_read(t))
         self.pool.run(task)
+        self.refresh()
 
-    def _case_read(self, task: Task, path: Path, keyframes: object) -> None:
+    def _case_not_read(self, task: Task) -> None:
+        if task is self._opening:
+            self._opening = None
+            self.v.status("Opening cancelled", 5_000)
+            self.refresh()
+
+    def _case_read(self, task: Task, path: Path, keyframes: object, asked_about: object,
+                   then: list[Path]) -> None:
         if task is not self._opening:
-            return  # replaced by a later request
+            return  # replaced by a later request, or cancelled
         self._opening = None
         self.v.status("")
-        self.open_case(path, keyframes=keyframes if isinstance(keyframes, list) else None,
-                       confirmed=True)
+        # asked already, unless another case (e.g. a finished locate's) came in meanwhile
+        opened = self.open_case(path, keyframes=keyframes if isinstance(keyframes, list)
+                                else None, confirmed=self.s.case is asked_about)
+        if opened and then:
+            self.opener.open_paths(then)
+        self.refresh()
 
     def open_case(self, path: Path, *, keyframes: list[KeyframeEntry] | None = None,
                   confirmed: bool = False) -> bool:
@@ -399,6 +422,7 @@ class Controller(QObject):
 
     def shutdown(self) -> None:
         """Cancel background work and wait for it; close the case."""
+        self._opening = None  # a case still being read is not opened any more
         self.pool.shutdown()
         self.v.frames.wait_idle()
         self.s._close_case()

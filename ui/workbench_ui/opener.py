@@ -36,11 +36,12 @@ class Opener(QObject):
     """Everything about getting inputs into the session.
 
     Signals:
-        caseRequested(Path): a case file was dropped, given or picked from Recent cases
-            (the controller opens it, asking first about an unsaved case).
+        caseRequested(Path, list[Path]): a case file was dropped, given or picked from
+            Recent cases (the controller opens it, asking first about an unsaved case),
+            then the other paths dropped or given with it.
     """
 
-    caseRequested = pyqtSignal(object)
+    caseRequested = pyqtSignal(object, object)
 
     def __init__(self, views: Views, session: Session, pool: TaskPool,
                  parent: QObject | None = None) -> None:
@@ -54,13 +55,18 @@ class Opener(QObject):
 
     # --- opening inputs -----------------------------------------------------------------------
     def open_paths(self, paths: list[Path]) -> None:
-        """Open whatever was dropped / given on the command line, by kind."""
+        """Open whatever was dropped / given on the command line, by kind.  With a case
+        among them (the first; other cases are left out), the rest is opened once the case
+        is (``caseRequested``'s second argument), so footage and imagery given with a case
+        win over its own."""
+        cases = [p for p in paths if p.suffix.lower() == CASE_SUFFIX]
+        if cases:
+            self.caseRequested.emit(cases[0], [p for p in paths if p not in cases])
+            return
         rasters: list[Path] = []
         for p in paths:
             ext = p.suffix.lower()
-            if ext == CASE_SUFFIX:
-                self.caseRequested.emit(p)
-            elif ext in VIDEO_EXT:
+            if ext in VIDEO_EXT:
                 self.open_footage(p)
             elif p.is_dir() or ext in RASTER_EXT:
                 rasters.append(p)
@@ -215,14 +221,14 @@ class Opener(QObject):
             act = menu.addAction(Path(r).name)
             if act is not None:
                 act.setToolTip(r)
-                act.triggered.connect(lambda _c=False, p=r: self.caseRequested.emit(Path(p)))
+                act.triggered.connect(lambda _c=False, p=r: self.caseRequested.emit(Path(p), []))
         orphans = self.recoverable()
         if orphans:
             menu.addSeparator()
             for o in orphans[-MAX_RECENT:]:
                 act = menu.addAction(f"Recover unsaved: {o.name}")
                 if act is not None:
-                    act.triggered.connect(lambda _c=False, p=o: self.caseRequested.emit(p))
+                    act.triggered.connect(lambda _c=False, p=o: self.caseRequested.emit(p, []))
         menu.setEnabled(bool(recents or orphans))
 
     def recoverable(self) -> list[Path]:
