@@ -121,9 +121,9 @@ def test_a_case_opened_from_the_menu_is_read_in_a_worker(
     shutil.copyfile(case_file["case"], path)
     threads: list[bool] = []
 
-    def read(case_path: Path) -> Any:
+    def read(case_path: Path, **kw: Any) -> Any:
         threads.append(threading.current_thread() is threading.main_thread())
-        return real_read(case_path)
+        return real_read(case_path, **kw)
 
     def decode_again(self: Session, case: Any) -> Any:
         raise AssertionError("the keyframes were decoded again on the GUI thread")
@@ -160,9 +160,9 @@ def test_while_a_case_is_read_the_old_one_cannot_be_changed_and_cancel_or_close_
     gate = threading.Event()
     real_read = controller.read_case_keyframes
 
-    def slow_read(case_path: Path) -> Any:
+    def slow_read(case_path: Path, **kw: Any) -> Any:
         gate.wait(20)
-        return real_read(case_path)
+        return real_read(case_path, **kw)
 
     monkeypatch.setattr(controller, "read_case_keyframes", slow_read)
     # reading: Locate, Save and the like are off (a run must not land in the wrong case)
@@ -182,6 +182,20 @@ def test_while_a_case_is_read_the_old_one_cannot_be_changed_and_cancel_or_close_
     c.shutdown()
     qtbot.wait(200)
     assert s.case is None
+
+
+def test_reading_a_case_stops_at_a_cancel(case_file: dict[str, Any]) -> None:
+    import threading
+
+    from workbench_ui.jobs import read_case_keyframes
+
+    from workbench.errors import Cancelled
+
+    stop = threading.Event()
+    assert read_case_keyframes(case_file["case"], cancel=stop)
+    stop.set()
+    with pytest.raises(Cancelled):
+        read_case_keyframes(case_file["case"], cancel=stop)
 
 
 def test_footage_given_with_a_case_wins_over_the_cases_own(

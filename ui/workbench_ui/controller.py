@@ -196,7 +196,7 @@ class Controller(QObject):
         if self.job is not None:
             self.job.cancel()
             self.v.locate_panel.stage.setText("Cancelling…")
-        if self._opening is not None:  # (the case read ends, then nothing is opened)
+        if self._opening is not None:  # (the read stops at the next keyframe; nothing opens)
             self._opening.cancel()
 
     def _job_end(self, message: str, error: bool = False) -> None:
@@ -215,8 +215,7 @@ class Controller(QObject):
         case_path = Path(str(path))
         self.v.locate_panel.set_progress("loading the result", 1.0)
         self.v.locate_panel.cancel_btn.setEnabled(False)  # (the case exists already)
-        task = Task(read_case_keyframes, case_path, name="load the result",
-                    with_progress=False, parent=self)
+        task = Task(read_case_keyframes, case_path, name="load the result", parent=self)
         task.succeeded.connect(lambda kfs: self._open_located(case_path, kfs))
         # (a failure to read is reported by opening it here, with the case's own error)
         task.failed.connect(lambda _m: self._open_located(case_path, None))
@@ -271,8 +270,7 @@ class Controller(QObject):
             self._opening.cancel()
         asked_about = self.s.case  # what the analyst was asked about, if anything
         self.v.status(f"Opening {path.name}…")
-        task = Task(read_case_keyframes, path, name="open the case", with_progress=False,
-                    parent=self)
+        task = Task(read_case_keyframes, path, name="open the case", parent=self)
         self._opening = task
         follow = list(then)
         task.succeeded.connect(lambda kfs, t=task: self._case_read(t, path, kfs, asked_about,

@@ -36,18 +36,26 @@ def stored_keyframes(
                ref.id.startswith("m"))
 
 
-def keyframe_entries(case: Case) -> list[KeyframeEntry]:
-    """The keyframes stored in ``case`` as the entries the app shows (PNGs decoded)."""
-    return [KeyframeEntry(id=ref.id, frame_index=ref.frame_index, time_s=ref.time_s,
-                          sharpness=ref.sharpness, image=image, mask=mask, manual=manual)
-            for ref, image, mask, manual in stored_keyframes(case)]
+def keyframe_entries(case: Case, cancel: CancelToken | None = None) -> list[KeyframeEntry]:
+    """The keyframes stored in ``case`` as the entries the app shows (PNGs decoded);
+    ``cancel`` is checked before each one."""
+    out = []
+    for ref, image, mask, manual in stored_keyframes(case):
+        check_cancel(cancel)
+        out.append(KeyframeEntry(id=ref.id, frame_index=ref.frame_index, time_s=ref.time_s,
+                                 sharpness=ref.sharpness, image=image, mask=mask,
+                                 manual=manual))
+    return out
 
 
-def read_case_keyframes(case_path: Path) -> list[KeyframeEntry]:
+def read_case_keyframes(case_path: Path, *, progress: ProgressCallback | None = None,
+                        cancel: CancelToken | None = None) -> list[KeyframeEntry]:
     """Worker job: decode every keyframe of the case at ``case_path`` (opened read-only
-    in the calling thread and closed again) so the GUI thread does not have to."""
+    in the calling thread and closed again) so the GUI thread does not have to.
+    Raises ``Cancelled`` between two keyframes once ``cancel`` is set."""
+    report(progress, "reading the case", -1.0)
     with Case.open(case_path, readonly=True) as case:
-        return keyframe_entries(case)
+        return keyframe_entries(case, cancel)
 
 
 def thumbnail(image: np.ndarray, width: int) -> np.ndarray:
