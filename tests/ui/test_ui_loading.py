@@ -184,6 +184,25 @@ def test_while_a_case_is_read_the_old_one_cannot_be_changed_and_cancel_or_close_
     assert s.case is None
 
 
+def test_discarding_the_untitled_case_waits_until_the_next_one_opens(
+        window: Any, qtbot: Any, case_file: dict[str, Any], tmp_path: Path) -> None:
+    """Discard (this window's answer) deletes the untitled case only once the case asked
+    for has opened: a file that cannot be opened leaves the analyst's work as it was."""
+    c, s = window.controller, window.session
+    untitled = _autosaved(case_file, window)
+    assert c.open_case(untitled) and s.untitled
+    bad = tmp_path / "broken.wbcase"
+    bad.write_bytes(b"not a case at all")
+    c.opener.caseRequested.emit(bad, [])
+    qtbot.waitUntil(lambda: window.message_bar.kind == "error", timeout=30_000)
+    assert s.case_path == untitled and s.case is not None and untitled.is_file()
+    good = tmp_path / "saved.wbcase"
+    shutil.copyfile(case_file["case"], good)
+    c.opener.caseRequested.emit(good, [])
+    qtbot.waitUntil(lambda: s.case_path == good, timeout=30_000)
+    assert not untitled.exists()
+
+
 def test_reading_a_case_stops_at_a_cancel(case_file: dict[str, Any]) -> None:
     import threading
 

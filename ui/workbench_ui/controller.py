@@ -72,6 +72,7 @@ class Controller(QObject):
         self.s = session
         self.job: Task | ProcessTask | None = None
         self._opening: Task | None = None  # the case being read for File ▸ Open
+        self._discard_asked = False  # confirm_close(discard_later=True) answered Discard
         self.pool = TaskPool(self)
         self._mask_timer = QTimer(self)  # (see _on_keyframes)
         self._mask_timer.setSingleShot(True)
@@ -263,8 +264,10 @@ class Controller(QObject):
         ``then`` (footage or imagery dropped or given with it, which win over the case's
         own).  The window stays responsive meanwhile, with Locate, Save and the like
         disabled (Cancel stops the opening); a later request replaces one still being read."""
-        if not self.confirm_close(closing_case_only=True):
+        self._discard_asked = False
+        if not self.confirm_close(closing_case_only=True, discard_later=True):
             return
+        discard = self._discard_asked  # done once the new case is open, not before
         path = Path(path)
         if self._opening is not None:
             self._opening.cancel()
@@ -274,10 +277,10 @@ class Controller(QObject):
         self._opening = task
         follow = list(then)
         task.succeeded.connect(lambda kfs, t=task: self._case_read(t, path, kfs, asked_about,
-                                                                   follow))
+                                                                   discard, follow))
         # (a file that cannot be read is reported by opening it, with the case's own error)
         task.failed.connect(lambda _m, t=task: self._case_read(t, path, None, asked_about,
-                                                               follow))
+                                                               discard, follow))
         task.cancelled.connect(lambda t=task: self._case_not_read(t))
         self.pool.run(task)
         self.refresh()
@@ -289,28 +292,31 @@ class Controller(QObject):
             self.refresh()
 
     def _case_read(self, task: Task, path: Path, keyframes: object, asked_about: object,
-                   then: list[Path]) -> None:
+                   discard: bool, then: list[Path]) -> None:
         if task is not self._opening:
             return  # replaced by a later request, or cancelled
         self._opening = None
         self.v.status("")
         # asked already, unless another case (e.g. a finished locate's) came in meanwhile
+        same = self.s.case is asked_about
         opened = self.open_case(path, keyframes=keyframes if isinstance(keyframes, list)
-                                else None, confirmed=self.s.case is asked_about)
+                                else None, confirmed=same, discard_previous=same and discard)
         if opened and then:
             self.opener.open_paths(then)
         self.refresh()
 
     def open_case(self, path: Path, *, keyframes: list[KeyframeEntry] | None = None,
-                  confirmed: bool = False) -> bool:
+                  confirmed: bool = False, discard_previous: bool = False) -> bool:
         """Open a case file now, on this thread; on failure show why and keep the current
         session.  ``keyframes``: the case's keyframes decoded already
         (:func:`~workbench_ui.jobs.read_case_keyframes`); ``confirmed``: the analyst was
-        asked about the current case already."""
+        asked about the current case already (``discard_previous``: and chose Discard,
+        carried out once the new case is open)."""
         if not confirmed and not self.confirm_close(closing_case_only=True):
             return False
         try:
-            self.s.open_case(path, untitled=self._is_autosave(path), keyframes=keyframes)
+            self.s.open_case(path, untitled=self._is_autosave(path), keyframes=keyframes,
+                             discard_previous=discard_previous)
         except (WorkbenchError, OSError) as exc:
             self.v.error(f"Cannot open the case: {describe_error(exc)}")
             return False
@@ -399,8 +405,11 @@ class Controller(QObject):
             QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
             | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
 
-    def confirm_close(self, closing_case_only: bool = False) -> bool:
-        """True when it is fine to close (the case is saved, or the analyst decided)."""
+    def confirm_close(self, closing_case_only: bool = False, *,
+                      discard_later: bool = False) -> bool:
+        """True when it is fine to close (the case is saved, or the analyst decided).
+        ``discard_later``: on Discard, only note it (``_discard_asked``) and keep the case
+        open; the caller discards it once the next case has opened."""
         if self.job is not None and not closing_case_only:
             ans = QMessageBox.question(self.v.window, "Job running",
                                        "A job is still running. Cancel it and quit?")
@@ -415,6 +424,9 @@ class Controller(QObject):
         if ans == QMessageBox.StandardButton.Save:
             self.ask_save_as()
             return not self.s.untitled
+        if discard_later:
+            self._discard_asked = True
+            return True
         self.s.close_case(discard_untitled=True)
         return True
 

@@ -132,13 +132,16 @@ class Session(QObject):
 
     # --- case lifecycle --------------------------------------------------------------
     def open_case(self, path: Path, *, untitled: bool = False,
-                  keyframes: list[KeyframeEntry] | None = None) -> None:
+                  keyframes: list[KeyframeEntry] | None = None,
+                  discard_previous: bool = False) -> None:
         """Open the case at ``path`` (closing the current one) and load its content.
 
         ``keyframes``: the case's keyframes already decoded off the GUI thread
         (:func:`workbench_ui.jobs.read_case_keyframes` on the same file); without them
-        they are decoded here.  Raises the core's ``CaseError`` subclasses (newer
-        version, corrupt, not a case); the current case stays open when opening fails.
+        they are decoded here.  ``discard_previous``: once the new case is open, delete
+        the current case's autosave file if it is untitled (the analyst chose Discard).
+        Raises the core's ``CaseError`` subclasses (newer version, corrupt, not a case);
+        the current case stays open, and kept, when opening fails.
         """
         case = Case.open(Path(path))
         try:
@@ -148,8 +151,12 @@ class Session(QObject):
         except BaseException:
             case.close()
             raise
+        previous = self.case_path if self.untitled else None
         self._close_case()
         self.case, self.case_path, self.untitled = case, Path(path), untitled
+        if discard_previous and previous is not None and previous != self.case_path:
+            with contextlib.suppress(OSError):
+                previous.unlink()
         self.result = result
         self.keyframes = keyframes
         self._tiles = {t.path: t for t in result.tiles}
