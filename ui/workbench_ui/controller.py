@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 from PyQt6.QtWidgets import QFileDialog, QMessageBox
@@ -37,6 +38,17 @@ from workbench_ui.workers import ProcessTask, Task, TaskPool
 log = logging.getLogger(__name__)
 
 APP_TITLE = "OSINT Geolocation Workbench"
+
+
+@dataclass(frozen=True)
+class _OpenRequest:
+    """A case the analyst asked to open: ``asked_about`` is the case open when they were
+    asked about it (``discard``: they chose Discard); ``then``: paths given with it."""
+
+    path: Path
+    asked_about: object
+    discard: bool
+    then: tuple[Path, ...]
 
 
 @dataclass(frozen=True)
@@ -72,7 +84,6 @@ class Controller(QObject):
         self.s = session
         self.job: Task | ProcessTask | None = None
         self._opening: Task | None = None  # the case being read for File ▸ Open
-        self._discard_asked = False  # confirm_close(discard_later=True) answered Discard
         self.pool = TaskPool(self)
         self._mask_timer = QTimer(self)  # (see _on_keyframes)
         self._mask_timer.setSingleShot(True)
@@ -263,24 +274,20 @@ class Controller(QObject):
         (the slow part of opening a big case), then open it (:meth:`open_case`) and open
         ``then`` (footage or imagery dropped or given with it, which win over the case's
         own).  The window stays responsive meanwhile, with Locate, Save and the like
-        disabled (Cancel stops the opening); a later request replaces one still being read."""
-        self._discard_asked = False
-        if not self.confirm_close(closing_case_only=True, discard_later=True):
+        disabled (Cancel stops the opening); a later request replaces one still being read.
+        A Discard is carried out only once the new case has opened."""
+        decision = self._decide_on_case(closing_case_only=True)
+        if decision is None:
             return
-        discard = self._discard_asked  # done once the new case is open, not before
-        path = Path(path)
+        req = _OpenRequest(Path(path), self.s.case, decision == "discard", tuple(then))
         if self._opening is not None:
             self._opening.cancel()
-        asked_about = self.s.case  # what the analyst was asked about, if anything
-        self.v.status(f"Opening {path.name}…")
-        task = Task(read_case_keyframes, path, name="open the case", parent=self)
+        self.v.status(f"Opening {req.path.name}…")
+        task = Task(read_case_keyframes, req.path, name="open the case", parent=self)
         self._opening = task
-        follow = list(then)
-        task.succeeded.connect(lambda kfs, t=task: self._case_read(t, path, kfs, asked_about,
-                                                                   discard, follow))
+        task.succeeded.connect(lambda kfs, t=task: self._case_read(t, req, kfs))
         # (a file that cannot be read is reported by opening it, with the case's own error)
-        task.failed.connect(lambda _m, t=task: self._case_read(t, path, None, asked_about,
-                                                               discard, follow))
+        task.failed.connect(lambda _m, t=task: self._case_read(t, req, None))
         task.cancelled.connect(lambda t=task: self._case_not_read(t))
         self.pool.run(task)
         self.refresh()
@@ -291,18 +298,17 @@ class Controller(QObject):
             self.v.status("Opening cancelled", 5_000)
             self.refresh()
 
-    def _case_read(self, task: Task, path: Path, keyframes: object, asked_about: object,
-                   discard: bool, then: list[Path]) -> None:
+    def _case_read(self, task: Task, req: _OpenRequest, keyframes: object) -> None:
         if task is not self._opening:
             return  # replaced by a later request, or cancelled
         self._opening = None
         self.v.status("")
         # asked already, unless another case (e.g. a finished locate's) came in meanwhile
-        same = self.s.case is asked_about
-        opened = self.open_case(path, keyframes=keyframes if isinstance(keyframes, list)
-                                else None, confirmed=same, discard_previous=same and discard)
-        if opened and then:
-            self.opener.open_paths(then)
+        same = self.s.case is req.asked_about
+        opened = self.open_case(req.path, keyframes=keyframes if isinstance(keyframes, list)
+                                else None, confirmed=same, discard_previous=same and req.discard)
+        if opened and req.then:
+            self.opener.open_paths(list(req.then))
         self.refresh()
 
     def open_case(self, path: Path, *, keyframes: list[KeyframeEntry] | None = None,
@@ -405,30 +411,32 @@ class Controller(QObject):
             QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
             | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
 
-    def confirm_close(self, closing_case_only: bool = False, *,
-                      discard_later: bool = False) -> bool:
-        """True when it is fine to close (the case is saved, or the analyst decided).
-        ``discard_later``: on Discard, only note it (``_discard_asked``) and keep the case
-        open; the caller discards it once the next case has opened."""
+    def confirm_close(self, closing_case_only: bool = False) -> bool:
+        """True when it is fine to close (the case is saved, or the analyst decided)."""
+        decision = self._decide_on_case(closing_case_only)
+        if decision == "discard":
+            self.s.close_case(discard_untitled=True)
+        return decision is not None
+
+    def _decide_on_case(self, closing_case_only: bool) -> Literal["close", "discard"] | None:
+        """Ask what the analyst wants before the case (or, unless ``closing_case_only``,
+        the window) closes: ``None`` = stay; ``"close"``: fine (saved, or nothing to
+        save); ``"discard"``: close and delete the untitled case, which the caller does."""
         if self.job is not None and not closing_case_only:
             ans = QMessageBox.question(self.v.window, "Job running",
                                        "A job is still running. Cancel it and quit?")
             if ans != QMessageBox.StandardButton.Yes:
-                return False
+                return None
             self.job.cancel()
         if self.s.case is None or not self.s.untitled:
-            return True
+            return "close"
         ans = self.ask_save_discard()
         if ans == QMessageBox.StandardButton.Cancel:
-            return False
+            return None
         if ans == QMessageBox.StandardButton.Save:
             self.ask_save_as()
-            return not self.s.untitled
-        if discard_later:
-            self._discard_asked = True
-            return True
-        self.s.close_case(discard_untitled=True)
-        return True
+            return None if self.s.untitled else "close"
+        return "discard"
 
     def shutdown(self) -> None:
         """Cancel background work and wait for it; close the case."""
