@@ -17,6 +17,7 @@ import pytest
 
 pytest.importorskip("distributed")
 
+from procs import stop
 from runshare import once_per_run
 
 from workbench.cli import main
@@ -114,11 +115,5 @@ def test_separate_scheduler_process_and_a_killed_worker(town: Path, reference: P
     finally:
         # the workers first, while the scheduler still answers: a worker whose scheduler is
         # already gone retries it on its way out (about 20 s instead of a fraction of one)
-        for group in (procs[1:], procs[:1]):
-            for p in group:
-                p.terminate()
-            for p in group:
-                try:
-                    p.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+        stop(procs[1:], timeout=20)
+        stop(procs[:1], timeout=20)

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from procs import stop
 
 pytestmark = pytest.mark.gui
 
@@ -39,7 +40,7 @@ def xserver(tmp_path: Path):  # type: ignore[no-untyped-def]
                                     stdout=log, stderr=subprocess.STDOUT, pass_fds=(write_fd,))
         finally:
             os.close(write_fd)
-        stack.callback(_stop, proc)
+        stack.callback(stop, [proc])
         number = b""
         deadline = time.monotonic() + 15
         while not number.endswith(b"\n"):
@@ -50,14 +51,6 @@ def xserver(tmp_path: Path):  # type: ignore[no-untyped-def]
                 pytest.fail(f"Xvfb did not start: {(tmp_path / 'xvfb.log').read_text()[-300:]}")
             number += chunk
         yield f":{int(number)}"
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def test_app_starts_under_xcb(xserver: str, tmp_path: Path) -> None:
