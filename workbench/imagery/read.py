@@ -57,6 +57,11 @@ GDAL_OPTIONS: dict[str, Any] = {
     "GDAL_PAM_ENABLED": "YES",
     # a WMS XML with an empty <Cache/> would otherwise create ./gdalwmscache beside it
     "GDAL_DEFAULT_WMS_CACHE_PATH": os.path.join(tempfile.gettempdir(), "workbench-gdalwmscache"),
+    # a VRT's sources read one after another: GDAL 3.10 reads them on several threads,
+    # and a downsampled read of a mosaic then gave other pixels each time on the row or
+    # column where two sources meet (tests/imagery/test_read_determinism.py).  Evidence
+    # read twice must be the same pixels; the workbench parallelises by block instead.
+    "VRT_NUM_THREADS": 1,
 }
 DEFAULT_MAX_PIXELS = 32_000_000  # output pixels per read when the caller gives no cap
 
