@@ -333,3 +333,26 @@ def test_levels_follow_the_imagery_and_keep_detail_of_very_fine_rasters(towns):
     fine = level_grids(replace(tile, gsd_m=0.3), cfg)
     assert [g.level_m for g in fine] == [0.3, 1.0] and fine[0].size == pytest.approx(512)
     assert [g.level_m for g in level_grids(replace(tile, gsd_m=100.0), cfg)] == [100.0]
+
+
+def test_blocks_sampled_for_the_vocabulary_are_described_once(towns, tmp_path, monkeypatch):
+    """The vocabulary's sample blocks are quantised from their sample description, not
+    described again: every block is described exactly once (the test raster has fewer
+    blocks than the sample, so a second description of any would show)."""
+    from workbench.index import grid
+
+    calls: list[tuple[float, ...]] = []
+    real = grid.describe_block
+
+    def counted(spec: grid.BlockSpec) -> grid.BlockFeatures:
+        calls.append((*spec.window, spec.level_m))
+        return real(spec)
+
+    monkeypatch.setattr("workbench.index.tasks.describe_block", counted)
+    monkeypatch.setattr("workbench.index.groups.describe_block", counted)
+    cfg = replace(CFG, vocab_sample_blocks=1000)
+    assert cfg.group_blocks == 1
+    stats = build_index(towns[:1], tmp_path / "idx", config=cfg)
+    assert len(calls) == len(set(calls)) == stats.blocks_described > 0
+    store = IndexStore.open(tmp_path / "idx")
+    assert sum(c.count for c in store.chunks) == stats.blocks_described and stats.features > 0

@@ -8,9 +8,15 @@ chunks in flight and the next run with the same arguments carries on.  Rasters
 already indexed (same file, same bytes) are skipped: adding rasters never
 re-describes the old ones; only the inverted file (cheap, counts only) is redone.
 
+The blocks described to learn the vocabulary are not described a second time: their
+features are quantised once the vocabulary exists (when blocks are described one by
+one, ``group_blocks`` 1; a group's features differ from its blocks' own).  For an
+index of a few dozen blocks that halves the build.
+
 Memory is bounded by one chunk of blocks (``chunk_blocks`` x ``max_features``
-features) plus the vocabulary sample, whatever the raster size: pixels are read by
-window, at the level's resolution, from overviews.
+features) plus the vocabulary sample's blocks (``vocab_sample_blocks`` x
+``max_features``), whatever the raster size: pixels are read by window, at the
+level's resolution, from overviews.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from workbench.atomic import clean_stale_in
 from workbench.hashing import sha256_file
 from workbench.imagery.catalog import Tile, TileCatalog, pixel_files
 from workbench.index.grid import (
+    BlockFeatures,
     BlockSpec,
     check_metric_crs,
     level_grids,
@@ -51,6 +58,7 @@ from workbench.index.tasks import (
     BlockResult,
     LocalExecutor,
     Pending,
+    quantised_block,
     quantised_group,
     sample_block,
 )
@@ -124,10 +132,11 @@ def _build(
     known = {r.id for r in store.rasters} if store is not None else set()
     new_entries = [e for _, e in pending if e.id not in known]
     created_here = False
+    kept: dict[_BlockKey, BlockFeatures] = {}
     if store is None:
         if not pending:  # pragma: no cover - from_paths raised already
             raise EmptyRegionError("no raster to index", out_path)
-        centres = _train_vocabulary(pending, cfg, ex, progress, cancel)
+        centres, kept = _train_vocabulary(pending, cfg, ex, progress, cancel)
         check_cancel(cancel)  # cancelled while learning the vocabulary: no folder at all
         store = IndexStore.create(out_path, cfg, datetime.now(UTC).isoformat(timespec="seconds"))
         created_here = True
@@ -137,7 +146,7 @@ def _build(
     try:
         store.rasters.extend(new_entries)
         store.save()
-        _describe_all(store, pending, ex, stats, progress, cancel)
+        _describe_all(store, pending, ex, stats, progress, cancel, kept)
         stats.megapixels = sum(e.width * e.height for _, e in pending) / 1e6
         _drop_empty(store, pending, stats)
         if not any(c.n_features for c in store.chunks):
@@ -197,11 +206,20 @@ def _source_files(tile: Tile) -> list[dict[str, object]]:
     return out
 
 
+_BlockKey = tuple[str, tuple[float, float, float, float], float]
+
+
+def _key(spec: BlockSpec) -> _BlockKey:
+    return str(spec.tile.path), spec.window, spec.level_m
+
+
 def _train_vocabulary(
     pending: list[tuple[Tile, RasterEntry]], cfg: IndexConfig, ex: BlockExecutor,
     progress: ProgressCallback | None, cancel: CancelToken | None,
-) -> np.ndarray:
-    """Vocabulary tree centres learned from a spread sample of the rasters' blocks."""
+) -> tuple[np.ndarray, dict[_BlockKey, BlockFeatures]]:
+    """Vocabulary tree centres learned from a spread sample of the rasters' blocks, and
+    the sampled blocks' features by block (empty when blocks are described in groups,
+    whose features differ from a block's own: see :mod:`workbench.index.groups`)."""
     every: list[BlockSpec] = []
     for tile, entry in pending:
         for grid in entry.grids:
@@ -211,15 +229,18 @@ def _train_vocabulary(
     picks = [every[int(i)] for i in np.linspace(0, len(every) - 1, n).round().astype(int)]
     check_cancel(cancel)
     report(progress, "learning the vocabulary", 0.0)
-    parts = ex.submit(sample_block, picks, cfg.vocab_per_block).result()
-    sample = np.concatenate(parts) if parts else np.zeros((0, 128), np.float32)
+    sampled = ex.submit(sample_block, picks, cfg.vocab_per_block).result()
+    sample = np.concatenate([s.sample for s in sampled]) if sampled \
+        else np.zeros((0, 128), np.float32)
     if len(sample) < cfg.vocab_branch * 4:
         where = pending[0][0].path if len(pending) == 1 else None
         raise EmptyRegionError(
             f"empty region: only {len(sample)} features in {len(picks)} sampled blocks"
             " (nodata or featureless imagery)", where)
     report(progress, "learning the vocabulary", 0.5)
-    return train(sample, cfg.vocab_branch, cfg.vocab_depth)
+    kept = {_key(spec): s.described for spec, s in zip(picks, sampled, strict=True)} \
+        if cfg.group_blocks <= 1 else {}
+    return train(sample, cfg.vocab_branch, cfg.vocab_depth), kept
 
 
 @dataclass
@@ -234,8 +255,10 @@ class _Job:
 def _describe_all(
     store: IndexStore, pending: list[tuple[Tile, RasterEntry]], ex: BlockExecutor,
     stats: BuildStats, progress: ProgressCallback | None, cancel: CancelToken | None,
+    kept: dict[_BlockKey, BlockFeatures],
 ) -> None:
-    """Describe every chunk not yet journalled, two chunks in flight, writing in order."""
+    """Describe every chunk not yet journalled, two chunks in flight, writing in order.
+    Blocks in ``kept`` (described for the vocabulary) are quantised, not described."""
     cfg = store.config
     voc = store.vocabulary or {}
     centres = np.asarray(store.load_array(str(voc["file"]), int(voc["bytes"])))
@@ -260,13 +283,19 @@ def _describe_all(
     shared = ex.broadcast(centres)
 
     def start(job: _Job) -> Pending:
-        groups = group_specs(job.specs, cfg.group_blocks)
+        todo = [s for s in job.specs if _key(s) not in kept]
+        groups = group_specs(todo, cfg.group_blocks)
         return ex.submit(quantised_group, groups, shared, branch, depth)
+
+    def results_of(job: _Job, pending: Pending) -> list[BlockResult]:
+        described = iter([r for part in pending.result() for r in part])
+        return [quantised_block(kept.pop(_key(s)), centres, branch, depth)
+                if _key(s) in kept else next(described) for s in job.specs]
 
     in_flight = [start(j) for j in jobs[:2]]
     for i, job in enumerate(jobs):
         check_cancel(cancel)
-        results = [r for part in in_flight.pop(0).result() for r in part]
+        results = results_of(job, in_flight.pop(0))
         if i + 2 < len(jobs):
             in_flight.append(start(jobs[i + 2]))
         blocks, feats = _chunk_arrays(job, results)

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from workbench.index.grid import BlockSpec, describe_block
+from workbench.index.grid import BlockFeatures, BlockSpec, describe_block
 from workbench.index.groups import BlockGroup, describe_group
 from workbench.index.vocab import quantise
 
@@ -37,12 +37,16 @@ class BlockResult:
     scale: float
 
 
-def quantised_block(spec: BlockSpec, centres: np.ndarray, branch: int, depth: int) -> BlockResult:
-    """Describe ``spec``'s block and quantise its features (a pure task)."""
-    bf = describe_block(spec)
-    words = quantise(bf.feats.desc, centres, branch, depth).astype(np.uint16)
-    xy = np.clip(np.rint(bf.feats.xy), 0, 65535).astype(np.uint16).reshape(-1, 2)
-    return BlockResult(words, xy, bf.scale)
+def quantised_block(
+    described: BlockFeatures, centres: np.ndarray, branch: int, depth: int
+) -> BlockResult:
+    """Quantise one block described already (by :func:`sample_block`): the result
+    :func:`quantised_group` gives for a group of that block alone."""
+    desc = described.feats.desc
+    words = quantise(desc, centres, branch, depth).astype(np.uint16) if len(desc) \
+        else np.zeros(0, np.uint16)
+    xy = np.clip(np.rint(described.feats.xy), 0, 65535).astype(np.uint16).reshape(-1, 2)
+    return BlockResult(words, xy, described.scale)
 
 
 def quantised_group(
@@ -63,15 +67,27 @@ def quantised_group(
     return out
 
 
-def sample_block(spec: BlockSpec, per_block: int) -> np.ndarray:
-    """At most ``per_block`` RootSIFT descriptors ``(N, 128) float32`` of the block, a
-    random subset seeded by the block's own window (a pure task)."""
-    desc = describe_block(spec).feats.desc
+@dataclass
+class SampledBlock:
+    """A block described for the vocabulary: ``sample``, at most ``per_block`` of its
+    RootSIFT descriptors ``(N, 128) float32``, and ``described``, all its features (the
+    builder quantises them once the vocabulary exists instead of describing the block
+    again)."""
+
+    sample: np.ndarray
+    described: BlockFeatures
+
+
+def sample_block(spec: BlockSpec, per_block: int) -> SampledBlock:
+    """Describe the block; its sample is a random subset of the descriptors seeded by
+    the block's own window (a pure task)."""
+    described = describe_block(spec)
+    desc = described.feats.desc
     if len(desc) <= per_block:
-        return desc
+        return SampledBlock(desc, described)
     seed = zlib.crc32(repr((str(spec.tile.path), spec.window, spec.level_m)).encode())
     pick = np.random.default_rng(seed).choice(len(desc), per_block, replace=False)
-    return desc[np.sort(pick)]
+    return SampledBlock(desc[np.sort(pick)], described)
 
 
 class Pending(Protocol):
