@@ -39,16 +39,6 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
-def town_tif(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo town GeoTIFF (see the comment above)."""
-    from workbench_fixtures.cli import DEMO_TOWN
-    from workbench_fixtures.town import make_town_geotiff
-
-    return once_per_run(tmp_path_factory, "town",
-                        lambda d: make_town_geotiff(d / "town.tif", **DEMO_TOWN))
-
-
-@pytest.fixture(scope="session")
 def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The ``workbench-fixtures demo`` folder (see the comment above)."""
     from workbench_fixtures.cli import make_demo
@@ -58,6 +48,14 @@ def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
         return folder
 
     return once_per_run(tmp_path_factory, "demo", build)
+
+
+@pytest.fixture(scope="session")
+def town_tif(demo_data: Path) -> Path:
+    """The demo town GeoTIFF (see the comment above): the demo set's own file, not a
+    second drawing of it, so the run's feature cache (keyed by path) describes it once
+    for every test that matches against it."""
+    return demo_data / "tiles" / "town.tif"
 
 
 @pytest.fixture(scope="session", autouse=True)
