@@ -26,8 +26,9 @@ def shared_data() -> Path:
 
 
 # --- generated inputs (fixtures/ package) -------------------------------------------
-# town_tif:  the demo town GeoTIFF (seed 0, 2048x2048 px, 0.5 m/px, EPSG:32636, centred
-#            on lon/lat 32.58, 0.35; 3-band uint8 RGB, tiled, overviews).
+# town_tif:  the demo town GeoTIFF, demo_data's tiles/town.tif (seed 0, 2048x2048 px,
+#            0.5 m/px, EPSG:32636, centred on lon/lat 32.58, 0.35; 3-band uint8 RGB,
+#            tiled, overviews).
 # demo_data: the folder written by ``workbench-fixtures demo``: tiles/town.tif,
 #            tiles/other_town.tif (distractor: other seed and place), strike.mp4
 #            (10 s, 640x360, 25 fps, 1.5 s title card, HUD, 2 shots, hard cut) and
