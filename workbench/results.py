@@ -195,6 +195,19 @@ class LocateResult:
         """Candidate ``rank``'s radius by parts (the ``uncertainty`` entry), or ``None``."""
         return next((u for u in self.uncertainty if u.get("rank") == rank), None)
 
+    def imagery_accuracy_of(self, rank: int) -> tuple[float | None, str]:
+        """The reference imagery's stated 1-sigma accuracy in metres, and where it came
+        from, that candidate ``rank``'s radius includes: ``(None, "")`` when none was
+        stated.  Every other position found through the candidate (a clicked pixel,
+        ``case point``, a refitted target) includes the same part."""
+        entry = self.uncertainty_of(rank) or {}
+        parts = entry.get("components")
+        v = parts.get("imagery_m") if isinstance(parts, dict) else None
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) \
+                or v < 0:
+            return None, ""
+        return float(v), str(entry.get("imagery_source") or "")
+
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (only builtins; floats finite)."""
         doc = asdict(self)

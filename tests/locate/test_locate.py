@@ -188,6 +188,32 @@ def test_imagery_accuracy_entered_by_the_analyst_is_in_every_radius(
         assert u["radius_m"] == pytest.approx(math.hypot(inner, 3.0), rel=1e-6)
         assert c["uncertainty_m"] == pytest.approx(u["radius_m"])
         assert c["target"]["uncertainty_m"] >= 3.0
+    # the same part in every other position found through a candidate: the app's
+    # clicked pixel, ``case point`` and a target refitted after a manual tie point
+    from workbench.case import Case
+    from workbench.compare import locate_pixel
+
+    res = LocateResult.from_json(doc)
+    c = next(c for c in res.candidates if Path(c.tile).name == "town.tif" and c.target)
+    assert res.imagery_accuracy_of(c.rank)[0] == pytest.approx(3.0)
+    tile = res.tile(c.tile)
+    assert tile is not None
+    app = locate_pixel(c, tile, 300, 170, imagery=res.imagery_accuracy_of(c.rank))
+    assert app.uncertainty_m == pytest.approx(c.target["uncertainty_m"], abs=1e-6)
+    assert locate_pixel(c, tile, 300, 170).uncertainty_m < app.uncertainty_m  # part left out
+    path = tmp_path / "acc.wbcase"
+    Case.create(path, video_path=demo_data / "strike.mp4",
+                tiles=sorted((demo_data / "tiles").glob("*.tif")), result=res,
+                keyframes_dir=out).close()
+    capsys.readouterr()
+    assert main(["case", "point", str(path), str(c.rank), "300", "170"]) == 0
+    with Case.open(path) as case:
+        poi = case.points_of_interest()[-1]
+        assert poi.uncertainty_m == pytest.approx(c.target["uncertainty_m"], abs=1e-6)
+        k, t = np.asarray(c.keyframe_xy[0]), np.asarray(c.tile_xy[0])
+        case.add_tie_point(c.rank, (float(k[0]) + 0.5, float(k[1])), (float(t[0]), float(t[1])))
+        refit = case.candidate(c.rank).target
+        assert refit is not None and refit["uncertainty_m"] >= 3.0
 
 
 def test_ungeoreferenced_image_is_skipped_with_a_warning(demo_data: Path, tmp_path: Path,

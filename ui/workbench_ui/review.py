@@ -111,10 +111,11 @@ class Review(QObject):
         w = self.v
         cand = self.s.candidate(self.current_rank)
         tile = self.s.tile_ref(cand.tile) if cand else None
-        if cand is None or tile is None:
+        if cand is None or tile is None or self.s.result is None:
             return
         try:
-            fix = locate_pixel(cand, tile, x, y)
+            fix = locate_pixel(cand, tile, x, y,
+                               imagery=self.s.result.imagery_accuracy_of(cand.rank))
         except WorkbenchError as exc:
             w.point_panel.set_fix(None, str(exc))
             w.compare.set_point(None)

@@ -167,7 +167,8 @@ class CaseActions(ProvenanceActions):
         k_all = np.vstack([as_points(c.keyframe_xy), as_points([m[0] for m in manual])])
         t_all = np.vstack([as_points(c.tile_xy), as_points([m[1] for m in manual])])
         old = {"lat": c.lat, "lon": c.lon}
-        doc = refit_candidate(c, k_all, t_all, grid, info["width"], info["height"], len(manual))
+        doc = refit_candidate(c, k_all, t_all, grid, info["width"], info["height"], len(manual),
+                              self.locate_run().imagery_accuracy_of(rank))
         with self._db.tx():
             when = utc_now()
             tp = TiePoint(0, rank, kxy, txy, self.analyst, when)
@@ -200,8 +201,10 @@ class CaseActions(ProvenanceActions):
             raise UsageError(f"pixel ({x}, {y}) is outside keyframe {c.keyframe_id} "
                              f"({info['width']}x{info['height']})", self.path)
         grid = self._grid(c.tile)
+        acc, source = self.locate_run().imagery_accuracy_of(rank)
         try:  # the one pixel-to-position path (locate --target and the app use it too)
-            pos = candidate_pixel_position(c, grid.transform, grid.crs, grid.gsd_m, (x, y))
+            pos = candidate_pixel_position(c, grid.transform, grid.crs, grid.gsd_m, (x, y),
+                                           imagery_accuracy_m=acc, imagery_source=source)
         except UsageError as exc:
             raise UsageError(f"pixel ({x}, {y}) does not map onto the ground ({exc.message})",
                              self.path) from exc
@@ -387,10 +390,12 @@ def record_run(db: CaseDB, result: LocateResult, shas: dict[str, str], analyst: 
 
 
 def refit_candidate(c: Candidate, k_all: np.ndarray, t_all: np.ndarray, grid: RasterRecord,
-                    width: int,
-           height: int, n_manual: int) -> dict[str, Any] | None:
+                    width: int, height: int, n_manual: int,
+                    imagery: tuple[float | None, str] = (None, "")) -> dict[str, Any] | None:
     """The candidate refitted over all correspondences (``k_all``/``t_all``: ``(N, 2)``
-    keyframe px / level-0 tile px), as a JSON-ready dict (or ``None``)."""
+    keyframe px / level-0 tile px), as a JSON-ready dict (or ``None``).  ``imagery``: the
+    imagery's stated accuracy and source its radii include
+    (:meth:`~workbench.results.LocateResult.imagery_accuracy_of`)."""
     h = fit_homography(k_all, t_all)
     if h is None:
         return None
@@ -405,7 +410,9 @@ def refit_candidate(c: Candidate, k_all: np.ndarray, t_all: np.ndarray, grid: Ra
     if c.target:  # the same position function as locate --target, the app and case point
         try:
             pos = candidate_pixel_position(Candidate(**doc), grid.transform, grid.crs,
-                                           grid.gsd_m, (c.target["x"], c.target["y"]))
+                                           grid.gsd_m, (c.target["x"], c.target["y"]),
+                                           imagery_accuracy_m=imagery[0],
+                                           imagery_source=imagery[1])
             doc["target"] = {**c.target, **pos.to_target()}
         except UsageError:  # the refitted plane puts it beyond the horizon: no position
             doc["target"] = {"x": c.target["x"], "y": c.target["y"]}

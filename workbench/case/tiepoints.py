@@ -56,7 +56,7 @@ class TiePointActions(CaseView):
                                as_points([t.keyframe_xy for t in remaining])])
             t_all = np.vstack([as_points(c.tile_xy), as_points([t.tile_xy for t in remaining])])
             doc = refit_candidate(c, k_all, t_all, grid, info["width"], info["height"],
-                                  len(remaining))
+                                  len(remaining), self.locate_run().imagery_accuracy_of(tie.rank))
         run = self._db.latest_run_id()
         with self._db.tx():
             when = utc_now()
