@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from workbench.case import Case
+
 pytest.importorskip("PyQt6")
 pytestmark = pytest.mark.gui
 
@@ -43,6 +45,9 @@ def test_main_flow(window: Any, qtbot: Any, demo_data: Path, tmp_path: Path) -> 
     _open_demo(win, qtbot, demo_data)
 
     # --- locate in the background: the window keeps handling events meanwhile ----------
+    # with the imagery's stated accuracy entered: every radius includes it
+    assert win.locate_panel.imagery_accuracy_m() is None  # "not stated" by default
+    win.locate_panel.accuracy.setValue(2.5)
     stages: list[str] = []
     c.start_locate()
     assert c.job is not None
@@ -55,6 +60,11 @@ def test_main_flow(window: Any, qtbot: Any, demo_data: Path, tmp_path: Path) -> 
 
     # --- candidates + comparison -----------------------------------------------------
     assert s.result is not None and s.result.candidates
+    acc, source = s.result.imagery_accuracy_of(s.result.candidates[0].rank)
+    assert acc == pytest.approx(2.5) and "desktop app" in source
+    with Case.open(s.case_path, readonly=True) as case:
+        entry = [e for e in case.audit_log() if e.action == "locate"][-1]
+    assert entry.details["method"]["imagery_accuracy_m"] == pytest.approx(2.5)
     assert win.candidates.model.rowCount() == len(s.result.candidates)
     assert win.strip.count() == len(s.keyframes) > 0
     win.candidates.table.clearSelection()
@@ -76,6 +86,8 @@ def test_main_flow(window: Any, qtbot: Any, demo_data: Path, tmp_path: Path) -> 
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
     fix = win.point_panel.fix
     assert fix is not None and abs(fix.x - kx) < 3 and abs(fix.y - ky) < 3
+    assert fix.components is not None and fix.components.imagery_m == pytest.approx(2.5)
+    assert fix.uncertainty_m >= 2.5
     assert win.point_panel.mgrs.text().startswith("36N")
     assert "±" in win.point_panel.uncert.text()
     win.point_panel.copy()

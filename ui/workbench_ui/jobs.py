@@ -17,6 +17,7 @@ from workbench.case.casefile import Case, new_case
 from workbench.imagery.catalog import TileCatalog
 from workbench.keyframes.model import KeyframeSet, make_keyframe
 from workbench.locate.assemble import shots_of_result
+from workbench.locate.model import LocateConfig
 from workbench.locate.pipeline import locate, write_locate_json
 from workbench.progress import CancelToken, ProgressCallback, check_cancel, report
 from workbench.report import write_reports
@@ -69,19 +70,32 @@ def thumbnail(image: np.ndarray, width: int) -> np.ndarray:
     return np.ascontiguousarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA))
 
 
+APP_ACCURACY_SOURCE = "analyst (desktop app, Imagery accuracy)"
+
+
+def app_locate_config(imagery_accuracy_m: float | None) -> LocateConfig:
+    """The app's locate settings: the defaults, with the imagery accuracy the analyst
+    entered (metres, 1 sigma; ``None``: not stated)."""
+    return LocateConfig(imagery_accuracy_m=imagery_accuracy_m,
+                        imagery_accuracy_source=APP_ACCURACY_SOURCE)
+
+
 def locate_into_case(
     case_path: Path,
     video: Path,
     tiles: list[Path],
+    imagery_accuracy_m: float | None = None,
     *,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> Path:
-    """Worker job: run the engine and store everything in a new case at ``case_path``.
+    """Worker job: run the engine and store everything in a new case at ``case_path``
+    (``imagery_accuracy_m``: :func:`app_locate_config`).
 
     Returns the case path (the case is closed again: it is reopened on the GUI thread).
     """
-    case = new_case(case_path, video, tiles, progress=progress, cancel=cancel)
+    case = new_case(case_path, video, tiles, progress=progress, cancel=cancel,
+                    config=app_locate_config(imagery_accuracy_m))
     case.close()
     return case_path
 
@@ -145,11 +159,13 @@ def relocate_job(
     video: Path,
     tiles: list[Path],
     out_dir: Path,
+    imagery_accuracy_m: float | None = None,
     *,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> Path:
-    """Locate again with the case's keyframes, manual ones included (read-only on the case).
+    """Locate again with the case's keyframes, manual ones included (read-only on the case;
+    ``imagery_accuracy_m``: :func:`app_locate_config`).
 
     Writes ``out_dir/locate.json`` and ``out_dir/keyframes/``; returns ``out_dir``.  The
     GUI then stores the run in the case (``Case.add_locate_run``) on its own thread.
@@ -163,6 +179,6 @@ def relocate_job(
         shots = shots_of_result(case.result)  # locate gives each keyframe its frame's shot
     kset = KeyframeSet(video=probe(video, compute_hash=False), keyframes=kfs, shots=shots)
     result = locate(video, tiles, out_dir=out_dir, keyframes=kset, progress=progress,
-                    cancel=cancel)
+                    cancel=cancel, config=app_locate_config(imagery_accuracy_m))
     write_locate_json(result, out_dir)
     return out_dir

@@ -12,6 +12,7 @@ from typing import ClassVar
 
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (
+    QDoubleSpinBox,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -109,6 +110,17 @@ class LocatePanel(QWidget):
         self.remove_btn.clicked.connect(self._remove_selected)
         self.imagery_label = QLabel("<i>No imagery</i> — File ▸ Add imagery (Ctrl+I)")
         self.imagery_label.setWordWrap(True)
+        self.accuracy = QDoubleSpinBox()
+        self.accuracy.setRange(0.0, 10_000.0)
+        self.accuracy.setDecimals(1)
+        self.accuracy.setSingleStep(0.5)
+        self.accuracy.setSuffix(" m")
+        self.accuracy.setSpecialValueText("not stated")  # shown at 0: radii relative to it
+        self.accuracy.setToolTip(
+            "The reference imagery's stated horizontal accuracy, 1 sigma (a CE90 figure "
+            "divided by 2.146), from its supplier's metadata.  Added in quadrature to every "
+            "radius of the next Locate and recorded with the run in the case's audit log.  "
+            "Not stated: radii are relative to the imagery.")
         self.locate_btn = QPushButton("Locate")
         self.locate_btn.setToolTip("Find where the footage was filmed (Ctrl+L)")
         self.locate_btn.setEnabled(False)
@@ -136,12 +148,23 @@ class LocatePanel(QWidget):
         head.addWidget(self.remove_btn, 0, Qt.AlignmentFlag.AlignTop)
         lay.addLayout(head)
         lay.addWidget(self.imagery)
+        acc_row = QHBoxLayout()
+        acc_label = QLabel("Imagery accuracy (1 sigma):")
+        acc_label.setBuddy(self.accuracy)
+        acc_row.addWidget(acc_label)
+        acc_row.addWidget(self.accuracy, 1)
+        lay.addLayout(acc_row)
         lay.addLayout(buttons)
         lay.addWidget(self.bar)
         lay.addWidget(self.stage)
         lay.addStretch(1)
         self.locate_btn.clicked.connect(self.locateRequested)
         self.cancel_btn.clicked.connect(self.cancelRequested)
+
+    def imagery_accuracy_m(self) -> float | None:
+        """The stated accuracy entered (metres, 1 sigma), ``None`` when not stated."""
+        v = float(self.accuracy.value())
+        return v if v > 0 else None
 
     def set_footage(self, path: Path | None, info: VideoInfo | None = None) -> None:
         if path is None:

@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -256,6 +256,12 @@ def locate(
             "keyframes_extracted": len(kset.keyframes) if kset else 0,
             "target_xy": list(target_xy) if target_xy is not None else None,
             "chained_hypotheses": sum(1 for h in hyps if h.scores.get("chained")),
+            # as stated (one value or per raster), so the case's locate audit entry names it
+            "imagery_accuracy_m": (dict(cfg.imagery_accuracy_m)
+                                   if isinstance(cfg.imagery_accuracy_m, Mapping)
+                                   else cfg.imagery_accuracy_m),
+            "imagery_accuracy_source": (cfg.imagery_accuracy_source
+                                        if cfg.imagery_accuracy_m is not None else None),
         },
         warnings=warnings,
         shots=ranking.shots,
