@@ -117,8 +117,8 @@ class LocatePanel(QWidget):
         self.accuracy.setSuffix(" m")
         self.accuracy.setSpecialValueText("not stated")  # shown at 0: radii relative to it
         self.accuracy.setToolTip(
-            "The reference imagery's stated horizontal accuracy, 1 sigma (a CE90 figure "
-            "divided by 2.146), from its supplier's metadata.  Added in quadrature to every "
+            "The reference imagery's stated horizontal accuracy as a 68 % radius (a CE90 "
+            "figure divided by 1.42), from its supplier's metadata.  Added in quadrature to every "
             "radius of the next Locate and recorded with the run in the case's audit log.  "
             "Not stated: radii are relative to the imagery.")
         self.locate_btn = QPushButton("Locate")
