@@ -47,7 +47,7 @@ def test_clip_in_one_town_of_a_mosaic_is_located_within_10_m(
     vrt, idx = mosaic_index
     out = tmp_path / "out"
     assert main(["locate", str(demo_data / "strike.mp4"), "--index", str(idx),
-                 "--out", str(out)]) == 0
+                 "--out", str(out), "--imagery-accuracy", "mosaic.vrt=3"]) == 0
     printed = capsys.readouterr().out
     assert "window(s)" in printed and "km²" in printed
     doc = json.loads((out / "locate.json").read_text())
@@ -58,6 +58,11 @@ def test_clip_in_one_town_of_a_mosaic_is_located_within_10_m(
     assert 0 < search["area_searched_km2"] <= search["area_km2"]  # overlaps counted once
     best = doc["candidates"][0]
     assert Path(best["tile"]) == vrt.resolve()  # the indexed raster, not a temporary window
+    # a per-raster imagery accuracy reaches the radii found through the raster's windows,
+    # and is recorded as stated (not keyed by the temporary windows)
+    assert doc["method"]["imagery_accuracy_m"] == {"mosaic.vrt": 3.0}
+    assert {u["components"]["imagery_m"] for u in doc["uncertainty"]} == {3.0}
+    assert best["uncertainty_m"] >= 3.0
     assert [Path(t["path"]) for t in doc["tiles"]] == [vrt.resolve()]
     assert doc["tiles"][0]["sha256"] == json.loads((idx / "manifest.json").read_text())[
         "rasters"][0]["sha256"]

@@ -327,3 +327,14 @@ def test_locate_reuses_a_saved_keyframes_output_of_the_same_video(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "another video" in err[0] and str(other) in err[0], err
     assert not out3.exists()
+
+
+@pytest.mark.parametrize("bad", [float("nan"), -1.0, float("inf"), {"town.tif": float("nan")},
+                                 "3", True])
+def test_an_unusable_imagery_accuracy_is_a_usage_error(bad: object) -> None:
+    from workbench.errors import UsageError
+    from workbench.locate import LocateConfig
+
+    with pytest.raises(UsageError, match="imagery accuracy"):
+        LocateConfig(imagery_accuracy_m=bad)  # type: ignore[arg-type]
+    assert LocateConfig(imagery_accuracy_m={"town.tif": 3}).imagery_accuracy_m == {"town.tif": 3}

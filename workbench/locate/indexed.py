@@ -26,7 +26,7 @@ import math
 import os
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -48,6 +48,8 @@ from workbench.index.windows import (
     window_vrt_text,
 )
 from workbench.keyframes import KeyframeSet, extract_keyframes, save_keyframes
+from workbench.locate.assemble import accuracy_for
+from workbench.locate.model import ImageryAccuracy, stated_accuracy
 from workbench.locate.pipeline import (
     LocateConfig,
     add_companions,
@@ -145,6 +147,7 @@ def locate_in_index(
                       rank=raised_bar(cfg.rank, area, scfg))
     with tempfile.TemporaryDirectory(prefix="workbench-windows-") as tmp:
         vrts = _window_vrts(windows, Path(tmp), cfg.feature_cache)
+        sub_cfg.imagery_accuracy_m = _window_accuracy(cfg.imagery_accuracy_m, windows, vrts)
         sub_set = None
         if kset is not None:
             sub_set = KeyframeSet(video=kset.video, keyframes=chosen, shots=kset.shots,
@@ -159,6 +162,8 @@ def locate_in_index(
         else:
             result = _nothing(video, sub_set, cfg, target_xy)
         _to_sources(result, windows, vrts, cfg.hash_tiles)
+    # the accuracy as the caller stated it, not as given to the windows
+    result.method.update(stated_accuracy(cfg.imagery_accuracy_m, cfg.imagery_accuracy_source))
     result.method["search"] = {
         "index": str(Path(index)),
         "rasters": len(ret.store.rasters) - len(ret.excluded),
@@ -225,6 +230,21 @@ def locate_tiles(
     if out_dir is not None:
         write_locate_json(result, out_dir)
     return result
+
+
+def _window_accuracy(stated: ImageryAccuracy, windows: Sequence[Window],
+                     vrts: Sequence[Path]) -> ImageryAccuracy:
+    """A per-raster stated accuracy keyed by the windows' VRTs too (each window takes its
+    indexed raster's value), so a window's radii include it; one value for all rasters
+    is kept as it is."""
+    if not isinstance(stated, Mapping):
+        return stated
+    out = dict(stated)
+    for win, vrt in zip(windows, vrts, strict=True):
+        acc = accuracy_for(win.raster.path, stated)
+        if acc is not None:
+            out[str(vrt)] = out[str(vrt.resolve())] = acc
+    return out
 
 
 def _window_vrts(windows: Sequence[Window], tmp: Path, cache_dir: str | None) -> list[Path]:

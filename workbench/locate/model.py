@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+from workbench.errors import UsageError
 from workbench.keyframes.model import KeyframeConfig
 from workbench.match.model import MatchConfig
 from workbench.rank.model import RankConfig
@@ -14,6 +17,34 @@ LOCATE_JSON = "locate.json"
 ImageryAccuracy = float | Mapping[str, float] | None
 """The reference imagery's stated horizontal accuracy, 1-sigma radial, metres: one value
 for every raster, or per raster path (full path or file name); ``None``: not known."""
+
+
+def check_imagery_accuracy(value: ImageryAccuracy) -> None:
+    """``UsageError`` unless ``value`` is ``None``, a finite number of metres >= 0, or a
+    mapping of raster path / file name to such numbers."""
+    def ok(v: object) -> bool:
+        return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) \
+            and v >= 0
+
+    if value is None or ok(value):
+        return
+    if isinstance(value, Mapping) and all(isinstance(k, str) and ok(v)
+                                          for k, v in value.items()):
+        return
+    raise UsageError("imagery accuracy must be a finite number of metres >= 0, or one per "
+                     f"raster, not {value!r}")
+
+
+def stated_accuracy(value: ImageryAccuracy, source: str) -> dict[str, Any]:
+    """``locate.json``'s ``method`` record of the accuracy as stated (JSON-ready):
+    ``{"imagery_accuracy_m": number | {raster: number} | None, "imagery_accuracy_source":
+    str | None}``."""
+    check_imagery_accuracy(value)
+    if value is None:
+        return {"imagery_accuracy_m": None, "imagery_accuracy_source": None}
+    stated = {k: float(v) for k, v in value.items()} if isinstance(value, Mapping) \
+        else float(value)
+    return {"imagery_accuracy_m": stated, "imagery_accuracy_source": source}
 
 
 @dataclass
@@ -50,3 +81,6 @@ class LocateConfig:
     feature_cache: str | None = None  # on-disk tile-feature cache folder (see tilefeatures)
     imagery_accuracy_m: ImageryAccuracy = None
     imagery_accuracy_source: str = "analyst"
+
+    def __post_init__(self) -> None:
+        check_imagery_accuracy(self.imagery_accuracy_m)

@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,12 @@ from workbench.locate.assemble import (
     finish_placements,
     shot_ranges,
 )
-from workbench.locate.model import LOCATE_JSON, LocateConfig
+from workbench.locate.model import (
+    LOCATE_JSON,
+    LocateConfig,
+    check_imagery_accuracy,
+    stated_accuracy,
+)
 from workbench.locate.zoom import chain_zoomed
 from workbench.match.model import MatchHypothesis
 from workbench.match.pipeline import check_matcher, finish_matching, match_keyframe
@@ -151,6 +156,7 @@ def locate(
         write ``out_dir``.  Cancelled: ``cancel`` was set.
     """
     cfg = config or LocateConfig()
+    check_imagery_accuracy(cfg.imagery_accuracy_m)  # (also when set after construction)
     if cfg.threads:
         cv2.setNumThreads(cfg.threads)
     t0 = time.perf_counter()
@@ -257,11 +263,7 @@ def locate(
             "target_xy": list(target_xy) if target_xy is not None else None,
             "chained_hypotheses": sum(1 for h in hyps if h.scores.get("chained")),
             # as stated (one value or per raster), so the case's locate audit entry names it
-            "imagery_accuracy_m": (dict(cfg.imagery_accuracy_m)
-                                   if isinstance(cfg.imagery_accuracy_m, Mapping)
-                                   else cfg.imagery_accuracy_m),
-            "imagery_accuracy_source": (cfg.imagery_accuracy_source
-                                        if cfg.imagery_accuracy_m is not None else None),
+            **stated_accuracy(cfg.imagery_accuracy_m, cfg.imagery_accuracy_source),
         },
         warnings=warnings,
         shots=ranking.shots,
