@@ -356,3 +356,16 @@ def test_blocks_sampled_for_the_vocabulary_are_described_once(towns, tmp_path, m
     assert len(calls) == len(set(calls)) == stats.blocks_described > 0
     store = IndexStore.open(tmp_path / "idx")
     assert sum(c.count for c in store.chunks) == stats.blocks_described and stats.features > 0
+    # the same index as describing every block again: every file but the manifest's time
+    from workbench.index import build as build_mod
+
+    train = build_mod._train_vocabulary
+    monkeypatch.setattr(build_mod, "_train_vocabulary", lambda *a: (train(*a)[0], {}))
+    build_index(towns[:1], tmp_path / "plain", config=cfg)
+    files = sorted(p.relative_to(tmp_path / "idx") for p in (tmp_path / "idx").rglob("*")
+                   if p.is_file() and p.name != "manifest.json")
+    assert len(files) > 5 and files == sorted(
+        p.relative_to(tmp_path / "plain") for p in (tmp_path / "plain").rglob("*")
+        if p.is_file() and p.name != "manifest.json")
+    for f in files:
+        assert (tmp_path / "idx" / f).read_bytes() == (tmp_path / "plain" / f).read_bytes(), f

@@ -50,12 +50,14 @@ from workbench.index.model import (
     EmptyRegionError,
     IndexConfig,
     RasterEntry,
+    RegionIndexError,
 )
 from workbench.index.retrieve import write_inverted
 from workbench.index.store import IndexStore, check_raster
 from workbench.index.tasks import (
     BlockExecutor,
     BlockResult,
+    Finished,
     LocalExecutor,
     Pending,
     quantised_block,
@@ -229,7 +231,10 @@ def _train_vocabulary(
     picks = [every[int(i)] for i in np.linspace(0, len(every) - 1, n).round().astype(int)]
     check_cancel(cancel)
     report(progress, "learning the vocabulary", 0.0)
-    sampled = ex.submit(sample_block, picks, cfg.vocab_per_block).result()
+    # blocks described one by one: keep the sample blocks' features for the build (a
+    # group's features differ from a block's own: see workbench.index.groups)
+    keep = cfg.group_blocks <= 1
+    sampled = ex.submit(sample_block, picks, cfg.vocab_per_block, keep).result()
     sample = np.concatenate([s.sample for s in sampled]) if sampled \
         else np.zeros((0, 128), np.float32)
     if len(sample) < cfg.vocab_branch * 4:
@@ -238,8 +243,8 @@ def _train_vocabulary(
             f"empty region: only {len(sample)} features in {len(picks)} sampled blocks"
             " (nodata or featureless imagery)", where)
     report(progress, "learning the vocabulary", 0.5)
-    kept = {_key(spec): s.described for spec, s in zip(picks, sampled, strict=True)} \
-        if cfg.group_blocks <= 1 else {}
+    kept = {_key(spec): s.described for spec, s in zip(picks, sampled, strict=True)
+            if s.described is not None}
     return train(sample, cfg.vocab_branch, cfg.vocab_depth), kept
 
 
@@ -283,14 +288,19 @@ def _describe_all(
     shared = ex.broadcast(centres)
 
     def start(job: _Job) -> Pending:
-        todo = [s for s in job.specs if _key(s) not in kept]
-        groups = group_specs(todo, cfg.group_blocks)
+        groups = group_specs([s for s in job.specs if _key(s) not in kept], cfg.group_blocks)
+        if not groups:  # every block of the chunk was described for the vocabulary
+            return Finished([])
         return ex.submit(quantised_group, groups, shared, branch, depth)
 
-    def results_of(job: _Job, pending: Pending) -> list[BlockResult]:
-        described = iter([r for part in pending.result() for r in part])
+    def results_of(job: _Job, submitted: Pending) -> list[BlockResult]:
+        described = [r for part in submitted.result() for r in part]
+        if len(described) != sum(_key(s) not in kept for s in job.specs):
+            raise RegionIndexError(f"chunk {job.name}: the executor returned {len(described)}"
+                                   " described blocks, not the number asked for", store.root)
+        rest = iter(described)
         return [quantised_block(kept.pop(_key(s)), centres, branch, depth)
-                if _key(s) in kept else next(described) for s in job.specs]
+                if _key(s) in kept else next(rest) for s in job.specs]
 
     in_flight = [start(j) for j in jobs[:2]]
     for i, job in enumerate(jobs):

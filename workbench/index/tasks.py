@@ -4,7 +4,9 @@ A task is a pure function of one block (:class:`~workbench.index.grid.BlockSpec`
 of a few neighbouring blocks described together
 (:class:`~workbench.index.groups.BlockGroup`): it opens its own dataset (rasterio
 handles cannot be shared between threads or processes), reads the blocks' window,
-describes it and returns small arrays; the same spec always gives the same result.
+describes it and returns small arrays (a vocabulary sample block may also return its
+full features, to be quantised later instead of described again); the same spec
+always gives the same result.
 :class:`LocalExecutor` runs tasks on threads of this process;
 :mod:`workbench.index.distributed` runs the same tasks on a Dask cluster.  Either
 way the builder writes and journals chunks itself, in order, so whatever finished
@@ -70,24 +72,34 @@ def quantised_group(
 @dataclass
 class SampledBlock:
     """A block described for the vocabulary: ``sample``, at most ``per_block`` of its
-    RootSIFT descriptors ``(N, 128) float32``, and ``described``, all its features (the
-    builder quantises them once the vocabulary exists instead of describing the block
-    again)."""
+    RootSIFT descriptors ``(N, 128) float32``, and ``described``, all its features when
+    asked for (the builder quantises them once the vocabulary exists instead of
+    describing the block again), else ``None``."""
 
     sample: np.ndarray
-    described: BlockFeatures
+    described: BlockFeatures | None
 
 
-def sample_block(spec: BlockSpec, per_block: int) -> SampledBlock:
+def sample_block(spec: BlockSpec, per_block: int, keep: bool) -> SampledBlock:
     """Describe the block; its sample is a random subset of the descriptors seeded by
-    the block's own window (a pure task)."""
+    the block's own window; ``keep``: return all its features too (a pure task)."""
     described = describe_block(spec)
     desc = described.feats.desc
-    if len(desc) <= per_block:
-        return SampledBlock(desc, described)
-    seed = zlib.crc32(repr((str(spec.tile.path), spec.window, spec.level_m)).encode())
-    pick = np.random.default_rng(seed).choice(len(desc), per_block, replace=False)
-    return SampledBlock(desc[np.sort(pick)], described)
+    if len(desc) > per_block:
+        seed = zlib.crc32(repr((str(spec.tile.path), spec.window, spec.level_m)).encode())
+        desc = desc[np.sort(np.random.default_rng(seed).choice(len(desc), per_block,
+                                                                replace=False))]
+    return SampledBlock(desc, described if keep else None)
+
+
+@dataclass
+class Finished:
+    """A :class:`Pending` with nothing left to run (no task was needed)."""
+
+    results: list[Any]
+
+    def result(self) -> list[Any]:
+        return self.results
 
 
 class Pending(Protocol):
