@@ -181,18 +181,19 @@ def warp_to_crop(
 
 
 def locate_pixel(candidate: Candidate, tile: TileRef, x: float, y: float, *,
-                 imagery: tuple[float | None, str] = (None, "")) -> Position:
+                 imagery_accuracy_m: float | None = None, imagery_source: str = "") -> Position:
     """Geolocate keyframe pixel ``(x, y)`` through ``candidate``'s homography on ``tile``'s
     grid: :func:`workbench.position.candidate_pixel_position` (the one pixel-to-position
-    path; the radius grows outside the tie points' hull).  ``imagery``: the imagery's
-    stated accuracy and its source, as the candidate's radius includes it
-    (:meth:`~workbench.results.LocateResult.imagery_accuracy_of`).
+    path; the radius grows outside the tie points' hull).  ``imagery_accuracy_m`` /
+    ``imagery_source``: the imagery's stated accuracy and its source, as the candidate's
+    radius includes them (:meth:`~workbench.results.LocateResult.imagery_accuracy_of`).
 
     Raises:
         UsageError: no usable homography, or the pixel maps beyond the horizon.
     """
     return candidate_pixel_position(candidate, tile.transform, tile.crs, tile.gsd_m, (x, y),
-                                    imagery_accuracy_m=imagery[0], imagery_source=imagery[1])
+                                    imagery_accuracy_m=imagery_accuracy_m,
+                                    imagery_source=imagery_source)
 
 
 def farthest_points(xy: np.ndarray, limit: int) -> list[int]:

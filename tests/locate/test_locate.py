@@ -198,7 +198,8 @@ def test_imagery_accuracy_entered_by_the_analyst_is_in_every_radius(
     assert res.imagery_accuracy_of(c.rank)[0] == pytest.approx(3.0)
     tile = res.tile(c.tile)
     assert tile is not None
-    app = locate_pixel(c, tile, 300, 170, imagery=res.imagery_accuracy_of(c.rank))
+    acc, source = res.imagery_accuracy_of(c.rank)
+    app = locate_pixel(c, tile, 300, 170, imagery_accuracy_m=acc, imagery_source=source)
     assert app.uncertainty_m == pytest.approx(c.target["uncertainty_m"], abs=1e-6)
     assert locate_pixel(c, tile, 300, 170).uncertainty_m < app.uncertainty_m  # part left out
     path = tmp_path / "acc.wbcase"

@@ -88,6 +88,9 @@ def test_main_flow(window: Any, qtbot: Any, demo_data: Path, tmp_path: Path) -> 
     assert fix is not None and abs(fix.x - kx) < 3 and abs(fix.y - ky) < 3
     assert fix.components is not None and fix.components.imagery_m == pytest.approx(2.5)
     assert fix.uncertainty_m >= 2.5
+    # the field shows the case's stated accuracy, so Locate again keeps it and its source
+    assert win.locate_panel.imagery_accuracy_m() == pytest.approx(2.5)
+    assert win.locate_panel.imagery_accuracy_source() == source
     assert win.point_panel.mgrs.text().startswith("36N")
     assert "±" in win.point_panel.uncert.text()
     win.point_panel.copy()
@@ -153,3 +156,27 @@ def test_open_demo_from_help_menu(window: Any, qtbot: Any, demo_data: Path,
                     and len(window.session.tile_paths) == 2, timeout=120_000)
     assert window.session.video_path == demo_data / "strike.mp4"
     assert window.act_locate.isEnabled()
+
+
+def test_imagery_accuracy_field_follows_the_open_case(qtbot: Any) -> None:
+    """The Locate panel's field shows what the open case's run stated: one value
+    (editable; an edit is the analyst's own entry), per-raster values (kept, not
+    editable: one field cannot show them), or nothing ("not stated")."""
+    from workbench_ui.locate_panel import LocatePanel
+    from workbench_ui.models import APP_ACCURACY_SOURCE
+
+    panel = LocatePanel()
+    qtbot.addWidget(panel)
+    assert panel.imagery_accuracy_m() is None and panel.accuracy.text() == "not stated"
+    panel.show_case_accuracy({"town.tif": 3.0}, "analyst (workbench locate)")
+    assert not panel.accuracy.isEnabled() and "town.tif 3 m" in panel.accuracy.toolTip()
+    assert panel.imagery_accuracy_m() == {"town.tif": 3.0}
+    assert panel.imagery_accuracy_source() == "analyst (workbench locate)"
+    panel.show_case_accuracy(2.0, "analyst (workbench locate)")
+    assert panel.accuracy.isEnabled() and panel.imagery_accuracy_m() == pytest.approx(2.0)
+    assert panel.imagery_accuracy_source() == "analyst (workbench locate)"
+    panel.accuracy.setValue(4.5)
+    assert panel.imagery_accuracy_source() == APP_ACCURACY_SOURCE
+    panel.show_case_accuracy(None, None)  # a case without one, or no case
+    assert panel.accuracy.isEnabled() and panel.imagery_accuracy_m() is None
+    assert "per raster" not in panel.accuracy.toolTip()

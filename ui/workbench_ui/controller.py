@@ -155,7 +155,8 @@ class Controller(QObject):
             self.v.error(f"{s.autosave_dir}: cannot create the autosave folder ({exc.strerror})")
             return
         task = ProcessTask(locate_into_case, path, s.video_path, list(s.tile_paths),
-                           w.locate_panel.imagery_accuracy_m(), name="locate", parent=self)
+                           w.locate_panel.imagery_accuracy_m(),
+                           w.locate_panel.imagery_accuracy_source(), name="locate", parent=self)
         task.progress.connect(w.locate_panel.set_progress)
         task.progress.connect(
             lambda st, f: w.status(f"Locating: {st}" + (f" {f:.0%}" if f >= 0 else "")))
@@ -183,7 +184,9 @@ class Controller(QObject):
             self.v.error(f"{s.autosave_dir}: cannot write here ({exc.strerror or exc})")
             return
         task = ProcessTask(relocate_job, s.case_path, video, tiles, out,
-                           w.locate_panel.imagery_accuracy_m(), name="locate again", parent=self)
+                           w.locate_panel.imagery_accuracy_m(),
+                           w.locate_panel.imagery_accuracy_source(), name="locate again",
+                           parent=self)
         task.progress.connect(w.locate_panel.set_progress)
         task.succeeded.connect(lambda d: self._relocate_ok(Path(str(d))))
         task.failed.connect(lambda m: self._job_end(f"Locate again failed: {m}", error=True))
@@ -344,6 +347,9 @@ class Controller(QObject):
         self.review.reset()  # (clearing the table may have selected "no candidate")
         w.compare.clear()
         w.point_panel.set_fix(None)
+        method = s.result.method if s.result is not None else {}
+        w.locate_panel.show_case_accuracy(method.get("imagery_accuracy_m"),
+                                          method.get("imagery_accuracy_source"))
         if s.case is not None:
             self.opener.load_case_imagery()
         if s.case is not None and s.video_info is None:

@@ -17,7 +17,7 @@ from workbench.case.casefile import Case, new_case
 from workbench.imagery.catalog import TileCatalog
 from workbench.keyframes.model import KeyframeSet, make_keyframe
 from workbench.locate.assemble import shots_of_result
-from workbench.locate.model import LocateConfig
+from workbench.locate.model import ImageryAccuracy, LocateConfig
 from workbench.locate.pipeline import locate, write_locate_json
 from workbench.progress import CancelToken, ProgressCallback, check_cancel, report
 from workbench.report import write_reports
@@ -70,21 +70,19 @@ def thumbnail(image: np.ndarray, width: int) -> np.ndarray:
     return np.ascontiguousarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA))
 
 
-APP_ACCURACY_SOURCE = "analyst (desktop app, Imagery accuracy)"
-
-
-def app_locate_config(imagery_accuracy_m: float | None) -> LocateConfig:
-    """The app's locate settings: the defaults, with the imagery accuracy the analyst
-    entered (metres, 1 sigma; ``None``: not stated)."""
-    return LocateConfig(imagery_accuracy_m=imagery_accuracy_m,
-                        imagery_accuracy_source=APP_ACCURACY_SOURCE)
+def app_locate_config(imagery_accuracy_m: ImageryAccuracy, source: str) -> LocateConfig:
+    """The app's locate settings: the defaults, with the imagery's stated accuracy
+    (metres, 68 % radius, one value or per raster; ``None``: not stated) and where that
+    figure comes from (the Locate panel's field or the case's earlier run)."""
+    return LocateConfig(imagery_accuracy_m=imagery_accuracy_m, imagery_accuracy_source=source)
 
 
 def locate_into_case(
     case_path: Path,
     video: Path,
     tiles: list[Path],
-    imagery_accuracy_m: float | None = None,
+    imagery_accuracy_m: ImageryAccuracy = None,
+    accuracy_source: str = "",
     *,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
@@ -95,7 +93,7 @@ def locate_into_case(
     Returns the case path (the case is closed again: it is reopened on the GUI thread).
     """
     case = new_case(case_path, video, tiles, progress=progress, cancel=cancel,
-                    config=app_locate_config(imagery_accuracy_m))
+                    config=app_locate_config(imagery_accuracy_m, accuracy_source))
     case.close()
     return case_path
 
@@ -159,7 +157,8 @@ def relocate_job(
     video: Path,
     tiles: list[Path],
     out_dir: Path,
-    imagery_accuracy_m: float | None = None,
+    imagery_accuracy_m: ImageryAccuracy = None,
+    accuracy_source: str = "",
     *,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
@@ -179,6 +178,6 @@ def relocate_job(
         shots = shots_of_result(case.result)  # locate gives each keyframe its frame's shot
     kset = KeyframeSet(video=probe(video, compute_hash=False), keyframes=kfs, shots=shots)
     result = locate(video, tiles, out_dir=out_dir, keyframes=kset, progress=progress,
-                    cancel=cancel, config=app_locate_config(imagery_accuracy_m))
+                    cancel=cancel, config=app_locate_config(imagery_accuracy_m, accuracy_source))
     write_locate_json(result, out_dir)
     return out_dir

@@ -7,6 +7,7 @@ feeds :meth:`LocatePanel.job_started` / ``set_progress`` / ``job_finished``.
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
 
@@ -25,8 +26,9 @@ from PyQt6.QtWidgets import (
 )
 
 from workbench.imagery.catalog import Tile
+from workbench.locate.model import ImageryAccuracy
 from workbench.video.reader import VideoInfo
-from workbench_ui.models import format_time
+from workbench_ui.models import APP_ACCURACY_SOURCE, format_time
 
 
 class MessageBar(QFrame):
@@ -101,6 +103,8 @@ class LocatePanel(QWidget):
         self.imagery = QListWidget()
         self.imagery.setToolTip("Reference rasters (georeferenced) the footage is matched against")
         self.imagery.setMaximumHeight(90)
+        self.imagery.setMinimumHeight(40)  # (two rows: the panel fits where it did before
+        #                                    the accuracy field came; small screens)
         self.imagery.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
         self.remove_btn = QPushButton("Remove")
         self.remove_btn.setToolTip("Stop using the selected rasters as reference imagery "
@@ -116,11 +120,14 @@ class LocatePanel(QWidget):
         self.accuracy.setSingleStep(0.5)
         self.accuracy.setSuffix(" m")
         self.accuracy.setSpecialValueText("not stated")  # shown at 0: radii relative to it
-        self.accuracy.setToolTip(
+        self._accuracy_tip = (
             "The reference imagery's stated horizontal accuracy as a 68 % radius (a CE90 "
             "figure divided by 1.42), from its supplier's metadata.  Added in quadrature to every "
             "radius of the next Locate and recorded with the run in the case's audit log.  "
             "Not stated: radii are relative to the imagery.")
+        self.accuracy.setToolTip(self._accuracy_tip)
+        self._case_accuracy: ImageryAccuracy = None
+        self._case_source = ""
         self.locate_btn = QPushButton("Locate")
         self.locate_btn.setToolTip("Find where the footage was filmed (Ctrl+L)")
         self.locate_btn.setEnabled(False)
@@ -161,10 +168,41 @@ class LocatePanel(QWidget):
         self.locate_btn.clicked.connect(self.locateRequested)
         self.cancel_btn.clicked.connect(self.cancelRequested)
 
-    def imagery_accuracy_m(self) -> float | None:
-        """The stated accuracy entered (metres, 1 sigma), ``None`` when not stated."""
+    def imagery_accuracy_m(self) -> ImageryAccuracy:
+        """The stated accuracy to locate with (metres, 68 % radius): the field's value,
+        or the open case's per-raster values (shown, not editable); ``None``: not stated."""
+        if isinstance(self._case_accuracy, Mapping):
+            return dict(self._case_accuracy)
         v = float(self.accuracy.value())
         return v if v > 0 else None
+
+    def imagery_accuracy_source(self) -> str:
+        """Where :meth:`imagery_accuracy_m` comes from: the open case's run when it is
+        the value that run stated, else the analyst's entry in this field."""
+        if self._case_source and self.imagery_accuracy_m() == self._case_accuracy:
+            return self._case_source
+        return APP_ACCURACY_SOURCE
+
+    def show_case_accuracy(self, stated: object, source: object) -> None:
+        """Show the accuracy the open case's current run stated (its ``locate.json``
+        ``method``), so Locate again keeps it; ``None`` (or no case): "not stated"."""
+        value: ImageryAccuracy = None
+        if isinstance(stated, Mapping) and stated:
+            value = {str(k): float(v) for k, v in stated.items()
+                     if isinstance(v, int | float) and not isinstance(v, bool)}
+        elif isinstance(stated, int | float) and not isinstance(stated, bool) and stated > 0:
+            value = float(stated)
+        self._case_accuracy = value
+        self._case_source = str(source) if value is not None and source else ""
+        per_raster = isinstance(value, Mapping)
+        self.accuracy.setEnabled(not per_raster)
+        self.accuracy.setSpecialValueText("per raster (case)" if per_raster else "not stated")
+        self.accuracy.setValue(value if isinstance(value, float) else 0.0)
+        tip = self._accuracy_tip
+        if isinstance(value, Mapping):
+            tip += "\n\nStated per raster in this case's run: " + ", ".join(
+                f"{Path(k).name} {v:g} m" for k, v in value.items())
+        self.accuracy.setToolTip(tip)
 
     def set_footage(self, path: Path | None, info: VideoInfo | None = None) -> None:
         if path is None:

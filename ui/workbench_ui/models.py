@@ -25,6 +25,10 @@ class KeyframeEntry:
     manual: bool = False
 
 
+APP_ACCURACY_SOURCE = "analyst (desktop app, Imagery accuracy)"
+"""``imagery_accuracy_source`` of an accuracy entered in the Locate panel's field."""
+
+
 def format_time(seconds: float) -> str:
     """``m:ss.ss`` (or ``h:mm:ss.ss``) of a presentation time."""
     s = max(0.0, float(seconds))

@@ -114,8 +114,8 @@ class Review(QObject):
         if cand is None or tile is None or self.s.result is None:
             return
         try:
-            fix = locate_pixel(cand, tile, x, y,
-                               imagery=self.s.result.imagery_accuracy_of(cand.rank))
+            acc, source = self.s.result.imagery_accuracy_of(cand.rank)
+            fix = locate_pixel(cand, tile, x, y, imagery_accuracy_m=acc, imagery_source=source)
         except WorkbenchError as exc:
             w.point_panel.set_fix(None, str(exc))
             w.compare.set_point(None)

@@ -167,8 +167,9 @@ class CaseActions(ProvenanceActions):
         k_all = np.vstack([as_points(c.keyframe_xy), as_points([m[0] for m in manual])])
         t_all = np.vstack([as_points(c.tile_xy), as_points([m[1] for m in manual])])
         old = {"lat": c.lat, "lon": c.lon}
+        acc, source = self.locate_run().imagery_accuracy_of(rank)
         doc = refit_candidate(c, k_all, t_all, grid, info["width"], info["height"], len(manual),
-                              self.locate_run().imagery_accuracy_of(rank))
+                              imagery_accuracy_m=acc, imagery_source=source)
         with self._db.tx():
             when = utc_now()
             tp = TiePoint(0, rank, kxy, txy, self.analyst, when)
@@ -390,11 +391,13 @@ def record_run(db: CaseDB, result: LocateResult, shas: dict[str, str], analyst: 
 
 
 def refit_candidate(c: Candidate, k_all: np.ndarray, t_all: np.ndarray, grid: RasterRecord,
-                    width: int, height: int, n_manual: int,
-                    imagery: tuple[float | None, str] = (None, "")) -> dict[str, Any] | None:
+                    width: int, height: int, n_manual: int, *,
+                    imagery_accuracy_m: float | None = None, imagery_source: str = "",
+                    ) -> dict[str, Any] | None:
     """The candidate refitted over all correspondences (``k_all``/``t_all``: ``(N, 2)``
-    keyframe px / level-0 tile px), as a JSON-ready dict (or ``None``).  ``imagery``: the
-    imagery's stated accuracy and source its radii include
+    keyframe px / level-0 tile px), as a JSON-ready dict (or ``None``).
+    ``imagery_accuracy_m`` / ``imagery_source``: the imagery's stated accuracy and its
+    source, as the candidate's radii include them
     (:meth:`~workbench.results.LocateResult.imagery_accuracy_of`)."""
     h = fit_homography(k_all, t_all)
     if h is None:
@@ -411,8 +414,8 @@ def refit_candidate(c: Candidate, k_all: np.ndarray, t_all: np.ndarray, grid: Ra
         try:
             pos = candidate_pixel_position(Candidate(**doc), grid.transform, grid.crs,
                                            grid.gsd_m, (c.target["x"], c.target["y"]),
-                                           imagery_accuracy_m=imagery[0],
-                                           imagery_source=imagery[1])
+                                           imagery_accuracy_m=imagery_accuracy_m,
+                                           imagery_source=imagery_source)
             doc["target"] = {**c.target, **pos.to_target()}
         except UsageError:  # the refitted plane puts it beyond the horizon: no position
             doc["target"] = {"x": c.target["x"], "y": c.target["y"]}

@@ -55,8 +55,9 @@ class TiePointActions(CaseView):
             k_all = np.vstack([as_points(c.keyframe_xy),
                                as_points([t.keyframe_xy for t in remaining])])
             t_all = np.vstack([as_points(c.tile_xy), as_points([t.tile_xy for t in remaining])])
+            acc, source = self.locate_run().imagery_accuracy_of(tie.rank)
             doc = refit_candidate(c, k_all, t_all, grid, info["width"], info["height"],
-                                  len(remaining), self.locate_run().imagery_accuracy_of(tie.rank))
+                                  len(remaining), imagery_accuracy_m=acc, imagery_source=source)
         run = self._db.latest_run_id()
         with self._db.tx():
             when = utc_now()
