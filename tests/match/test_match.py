@@ -128,3 +128,20 @@ def test_matches_do_not_depend_on_what_the_process_did_before() -> None:
         runs.append(match_descriptors(query, fresh, ratio=0.99))
     assert len(runs[0]) > 100
     assert all(np.array_equal(runs[0], r) for r in runs[1:])
+
+
+def test_contrast_normalisation_is_the_same_on_several_threads() -> None:
+    """``normalise`` on two threads at once gives the pixels it gives alone: a single
+    cv2.CLAHE shared between threads (the index builder describes blocks on several)
+    gave other pixels, and so another index, build after build."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from workbench.match.features import normalise
+
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 255, (256, 256), dtype=np.uint8) for _ in range(12)]
+    alone = [normalise(im) for im in images]
+    for _ in range(3):
+        with ThreadPoolExecutor(2) as ex:
+            together = list(ex.map(normalise, images))
+        assert all(np.array_equal(a, b) for a, b in zip(alone, together, strict=True))

@@ -13,6 +13,7 @@ top-left pixel at ``(0, 0)`` (OpenCV's convention).
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,17 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-_CLAHE = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
+# One CLAHE object per thread: a cv2.CLAHE keeps working buffers between calls, and one
+# shared by the index builder's threads gave other normalised pixels (and so other
+# features and another index) build after build (tests/match/test_match.py).
+_local = threading.local()
+
+
+def _clahe() -> Any:
+    clahe = getattr(_local, "clahe", None)
+    if clahe is None:
+        clahe = _local.clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
+    return clahe
 
 
 @dataclass
@@ -122,7 +133,7 @@ def normalise(grey: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
         fill = int(np.median(grey[v])) if v.any() else 0
         g = grey.copy()
         g[~v] = fill
-    return _CLAHE.apply(g)
+    return _clahe().apply(g)
 
 
 def detect(
