@@ -369,3 +369,24 @@ def test_blocks_sampled_for_the_vocabulary_are_described_once(towns, tmp_path, m
         if p.is_file() and p.name != "manifest.json")
     for f in files:
         assert (tmp_path / "idx" / f).read_bytes() == (tmp_path / "plain" / f).read_bytes(), f
+
+
+def test_the_same_imagery_gives_the_same_index_wherever_and_however_built(towns, tmp_path):
+    """Rebuilt by a third party, the index is the same files: the raster in another
+    folder, described on one thread or two (every file but the manifest's time)."""
+    import shutil
+
+    elsewhere = tmp_path / "copy" / towns[0].name
+    elsewhere.parent.mkdir()
+    shutil.copyfile(towns[0], elsewhere)
+    cfg = replace(CFG, vocab_per_block=50)  # each block's sample a random subset
+    build_index([towns[0]], tmp_path / "a", config=cfg, workers=2)
+    build_index([elsewhere], tmp_path / "b", config=cfg, workers=1)
+
+    def files(root: Path) -> dict[str, bytes]:
+        return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*")
+                if p.is_file() and p.name != "manifest.json"}
+
+    a, b = files(tmp_path / "a"), files(tmp_path / "b")
+    assert len(a) > 5 and a.keys() == b.keys()
+    assert [k for k in a if a[k] != b[k]] == []

@@ -19,6 +19,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -82,11 +83,13 @@ class SampledBlock:
 
 def sample_block(spec: BlockSpec, per_block: int, keep: bool) -> SampledBlock:
     """Describe the block; its sample is a random subset of the descriptors seeded by
-    the block's own window; ``keep``: return all its features too (a pure task)."""
+    the raster's file name and the block's window (not the folder: the same imagery
+    gives the same index wherever it is kept); ``keep``: return all its features too
+    (a pure task)."""
     described = describe_block(spec)
     desc = described.feats.desc
     if len(desc) > per_block:
-        seed = zlib.crc32(repr((str(spec.tile.path), spec.window, spec.level_m)).encode())
+        seed = zlib.crc32(repr((Path(spec.tile.path).name, spec.window, spec.level_m)).encode())
         desc = desc[np.sort(np.random.default_rng(seed).choice(len(desc), per_block,
                                                                 replace=False))]
     return SampledBlock(desc, described if keep else None)
