@@ -48,14 +48,15 @@ class TiePointActions(CaseView):
         info = self.keyframe_info(c.keyframe_id)
         grid = self._grid(c.tile)
         remaining = [t for t in self.tie_points(tie.rank) if t.id != tie_id]
-        original = {o.rank: o for o in self.locate_run().candidates}.get(tie.rank)
+        stored = self.locate_run()  # the run as the engine wrote it
+        original = {o.rank: o for o in stored.candidates}.get(tie.rank)
         if not remaining and original is not None:
             doc: dict[str, object] | None = dict(json.loads(canonical_json(asdict(original))))
         else:
             k_all = np.vstack([as_points(c.keyframe_xy),
                                as_points([t.keyframe_xy for t in remaining])])
             t_all = np.vstack([as_points(c.tile_xy), as_points([t.tile_xy for t in remaining])])
-            acc, source = self.locate_run().imagery_accuracy_of(tie.rank)
+            acc, source = stored.imagery_accuracy_of(tie.rank)
             doc = refit_candidate(c, k_all, t_all, grid, info["width"], info["height"],
                                   len(remaining), imagery_accuracy_m=acc, imagery_source=source)
         run = self._db.latest_run_id()

@@ -48,8 +48,12 @@ def quantised_block(
     desc = described.feats.desc
     words = quantise(desc, centres, branch, depth).astype(np.uint16) if len(desc) \
         else np.zeros(0, np.uint16)
-    xy = np.clip(np.rint(described.feats.xy), 0, 65535).astype(np.uint16).reshape(-1, 2)
-    return BlockResult(words, xy, described.scale)
+    return BlockResult(words, _xy16(described), described.scale)
+
+
+def _xy16(described: BlockFeatures) -> np.ndarray:
+    """A block's feature positions as stored: ``(N, 2) uint16`` rounded working px."""
+    return np.clip(np.rint(described.feats.xy), 0, 65535).astype(np.uint16).reshape(-1, 2)
 
 
 def quantised_group(
@@ -64,8 +68,7 @@ def quantised_group(
         if any(len(p) for p in parts) else np.zeros(0, np.uint16)
     out, at = [], 0
     for bf, part in zip(described, parts, strict=True):
-        xy = np.clip(np.rint(bf.feats.xy), 0, 65535).astype(np.uint16).reshape(-1, 2)
-        out.append(BlockResult(words[at:at + len(part)], xy, bf.scale))
+        out.append(BlockResult(words[at:at + len(part)], _xy16(bf), bf.scale))
         at += len(part)
     return out
 

@@ -243,7 +243,7 @@ def _window_accuracy(stated: ImageryAccuracy, windows: Sequence[Window],
     for win, vrt in zip(windows, vrts, strict=True):
         acc = accuracy_for(win.raster.path, stated)
         if acc is not None:
-            out[str(vrt)] = out[str(vrt.resolve())] = acc
+            out[str(vrt)] = acc  # the window's tile path, as _to_sources knows it
     return out
 
 

@@ -38,8 +38,7 @@ def check_imagery_accuracy(value: ImageryAccuracy) -> None:
 def stated_accuracy(value: ImageryAccuracy, source: str) -> dict[str, Any]:
     """``locate.json``'s ``method`` record of the accuracy as stated (JSON-ready):
     ``{"imagery_accuracy_m": number | {raster: number} | None, "imagery_accuracy_source":
-    str | None}``."""
-    check_imagery_accuracy(value)
+    str | None}``; ``value`` as :class:`LocateConfig` accepts it."""
     if value is None:
         return {"imagery_accuracy_m": None, "imagery_accuracy_source": None}
     stated = {k: float(v) for k, v in value.items()} if isinstance(value, Mapping) \
