@@ -155,8 +155,7 @@ class Controller(QObject):
             self.v.error(f"{s.autosave_dir}: cannot create the autosave folder ({exc.strerror})")
             return
         task = ProcessTask(locate_into_case, path, s.video_path, list(s.tile_paths),
-                           w.locate_panel.imagery_accuracy_m(),
-                           w.locate_panel.imagery_accuracy_source(), name="locate", parent=self)
+                           *w.locate_panel.accuracy_args(), name="locate", parent=self)
         task.progress.connect(w.locate_panel.set_progress)
         task.progress.connect(
             lambda st, f: w.status(f"Locating: {st}" + (f" {f:.0%}" if f >= 0 else "")))
@@ -184,9 +183,7 @@ class Controller(QObject):
             self.v.error(f"{s.autosave_dir}: cannot write here ({exc.strerror or exc})")
             return
         task = ProcessTask(relocate_job, s.case_path, video, tiles, out,
-                           w.locate_panel.imagery_accuracy_m(),
-                           w.locate_panel.imagery_accuracy_source(), name="locate again",
-                           parent=self)
+                           *w.locate_panel.accuracy_args(), name="locate again", parent=self)
         task.progress.connect(w.locate_panel.set_progress)
         task.succeeded.connect(lambda d: self._relocate_ok(Path(str(d))))
         task.failed.connect(lambda m: self._job_end(f"Locate again failed: {m}", error=True))

@@ -176,6 +176,10 @@ class LocatePanel(QWidget):
         v = float(self.accuracy.value())
         return v if v > 0 else None
 
+    def accuracy_args(self) -> tuple[ImageryAccuracy, str]:
+        """``(imagery_accuracy_m, source)`` for a locate job (:mod:`workbench_ui.jobs`)."""
+        return self.imagery_accuracy_m(), self.imagery_accuracy_source()
+
     def imagery_accuracy_source(self) -> str:
         """Where :meth:`imagery_accuracy_m` comes from: the open case's run when it is
         the value that run stated, else the analyst's entry in this field."""
