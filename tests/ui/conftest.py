@@ -25,3 +25,22 @@ def window(qtbot: Any, tmp_path: Path) -> Iterator[Any]:
     win = open_window(qtbot, tmp_path)
     yield win
     win.controller.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def _collect_windows_between_tests() -> Iterator[None]:
+    """After each app test (and after pytest-qt has closed its widgets): deliver the
+    pending deletes and run Python's garbage collector, so the wrappers of closed
+    windows are freed here, between tests, and not at an arbitrary allocation inside
+    Qt during a later test.  A mitigation for the rare segfaults seen inside Qt calls
+    while the next window was being built (QMenu.addAction, QGraphicsView update),
+    which never reproduced on demand."""
+    yield
+    import gc
+
+    from PyQt6.QtCore import QCoreApplication, QEvent
+
+    if QCoreApplication.instance() is not None:
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        QCoreApplication.processEvents()
+    gc.collect()
