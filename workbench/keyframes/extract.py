@@ -7,7 +7,11 @@ and text-dominated frames (title cards), removes near-duplicates (perceptual
 hash) and estimates one burned-in overlay mask per shot
 (:mod:`workbench.keyframes.overlay`).
 
-One streaming decode (PyAV, threaded).  Per frame, only a small analysis image
+One streaming decode (PyAV, threaded).  The decode and the per-frame measurements,
+which depend on no state of the pass, run on a thread of their own up to 8 frames
+ahead (:func:`~workbench.keyframes.resources.read_ahead`); cuts, tracking, the
+overlay statistics and the choice of frames follow on the calling thread, in frame
+order, so the result does not depend on the threads.  Per frame, only a small analysis image
 (``analysis_width`` wide, ``(h, w, 3) uint8`` BGR) is made; the full-resolution
 frame is converted only when it becomes the sharpest usable frame of its
 sub-shot's end.  Memory stays flat in video length: per-shot running sums for
@@ -26,6 +30,8 @@ import logging
 import os
 import time
 import zlib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,7 +53,7 @@ from workbench.keyframes.overlay import (
     empty_mask,
     upscale_mask,
 )
-from workbench.keyframes.resources import CandidateStore, opencv_one_thread
+from workbench.keyframes.resources import CandidateStore, opencv_one_thread, read_ahead
 from workbench.keyframes.shots import CutDetector, FrameStats, MotionTracker, measure
 from workbench.keyframes.views import analysis_views, phash64
 from workbench.progress import CancelToken, ProgressCallback, check_cancel, report
@@ -55,6 +61,9 @@ from workbench.video.model import Frame, RawFrame
 from workbench.video.reader import iter_raw_frames, probe
 
 log = logging.getLogger(__name__)
+
+
+_ENCODERS = 2  # threads encoding the chosen keyframes' PNGs
 
 
 @dataclass
@@ -91,7 +100,6 @@ class _Pass:
         self.sub_start = 0
         self.sub_reason = "shot"
         self.best: tuple[RawFrame, FrameStats, np.ndarray] | None = None
-        self.prev_hsv: np.ndarray | None = None
         self.last_index = -1
         self.prev_usable = False
         self.since_track = 0
@@ -125,17 +133,14 @@ class _Pass:
         self.since_track = 0
         self.tracker.reset(self.tgray)
 
-    def _track_gray(self, gray: np.ndarray) -> np.ndarray:
-        """Half-size grey for the tracker; sets ``self.to_ov`` (tracker -> overlay px)."""
-        h, w = gray.shape
-        tw = max(64, w // 2)
-        th = max(2, round(h * tw / w))
+    def _scale_tracker(self, tgray: np.ndarray) -> None:
+        """Sets ``self.to_ov`` (tracker -> overlay px) from the first tracker image."""
         if not self._scaled:
             self._scaled = True
+            th, tw = tgray.shape
             oh, ow = self.ov_shape
             self.to_ov = np.diag([ow / tw, oh / th, 1.0])
             self.from_ov = np.linalg.inv(self.to_ov)
-        return cv2.resize(gray, (tw, th), interpolation=cv2.INTER_AREA)
 
     def end_subshot(self, end: int) -> None:
         shot = self.shots[-1]
@@ -173,14 +178,13 @@ class _Pass:
 
     # -- per frame -------------------------------------------------------------------
 
-    def feed(self, raw: RawFrame) -> None:
-        gray, thumb = analysis_views(raw, self.cfg.analysis_width)
+    def feed(self, seen: _Seen) -> None:
+        raw, gray, stats = seen.raw, seen.gray, seen.stats
         if self.analysis_shape is None:
             self.analysis_shape = gray.shape
             self.ov_shape = raw.to_gray(self.cfg.overlay.max_width).shape
-        self.tgray = self._track_gray(gray)
-        stats, self.prev_hsv = measure(raw.index, raw.pts_s, thumb, gray, self.prev_hsv,
-                                       self.cfg.quality)
+        self.tgray = seen.tgray
+        self._scale_tracker(seen.tgray)
         self.kinds[stats.kind] = self.kinds.get(stats.kind, 0) + 1
         event = self.cuts.update(stats)
         step, step_px = np.eye(3), 0.0
@@ -216,6 +220,32 @@ class _Pass:
             self.best = (raw, stats, gray)
         self.last_index, self.last_pts = raw.index, raw.pts_s
         self.prev_usable = stats.usable
+
+
+@dataclass
+class _Seen:
+    """One decoded frame and what the per-frame analysis measured of it."""
+
+    raw: RawFrame
+    gray: np.ndarray  # (h, analysis_width) uint8
+    tgray: np.ndarray  # (h / 2, analysis_width / 2) uint8: the motion tracker's image
+    stats: FrameStats
+
+
+def _analysed(p: Path, cfg: KeyframeConfig, progress: ProgressCallback | None,
+              cancel: CancelToken | None, warnings: list[str],
+              expected: int) -> Iterator[_Seen]:
+    """Decode ``p`` and measure every frame: the pass's stateless part, which
+    :func:`read_ahead` runs on a thread of its own."""
+    prev_hsv: np.ndarray | None = None
+    for raw in iter_raw_frames(p, progress=progress, cancel=cancel, warnings=warnings,
+                               expected_frames=expected):
+        gray, thumb = analysis_views(raw, cfg.analysis_width)
+        stats, prev_hsv = measure(raw.index, raw.pts_s, thumb, gray, prev_hsv, cfg.quality)
+        h, w = gray.shape
+        tw = max(64, w // 2)
+        tgray = cv2.resize(gray, (tw, max(2, round(h * tw / w))), interpolation=cv2.INTER_AREA)
+        yield _Seen(raw, gray, tgray, stats)
 
 
 def _shot_masks(st: _Pass, keep: set[int]) -> dict[int, np.ndarray]:
@@ -287,9 +317,11 @@ def _extract(p: Path, config: KeyframeConfig, progress: ProgressCallback | None,
     t_probe = time.perf_counter()
     st = _Pass(config, info.fps)
     try:
-        for raw in iter_raw_frames(p, progress=progress, cancel=cancel, warnings=warnings,
-                                   expected_frames=info.frame_count):
-            st.feed(raw)
+        def analyse(relay: ProgressCallback) -> Iterator[_Seen]:
+            return _analysed(p, config, relay, cancel, warnings, info.frame_count)
+
+        for seen in read_ahead(analyse, progress):
+            st.feed(seen)
         if not st.shots:
             raise VideoDecodeError("no frame decodes", p)
         if st.last_index + 1 < config.min_frames:
@@ -307,18 +339,25 @@ def _extract(p: Path, config: KeyframeConfig, progress: ProgressCallback | None,
             raise KeyframeError("no usable frame: every frame is black, blank or a text card", p)
         chosen = _select(st.cands, config, st.shots)
         masks = _shot_masks(st, {c.shot_index for c in chosen})
-        keyframes: list[Keyframe] = []
-        for n, c in enumerate(chosen, start=1):
+        total = len(chosen)
+
+        def build(n: int, c: _Candidate) -> Keyframe:
             check_cancel(cancel)
             image = st.store.get(c.slot)
             h, w = image.shape[:2]
             mask = (upscale_mask(masks[c.shot_index], w, h, config.overlay.dilate_px)
                     if c.shot_index in masks else empty_mask(w, h))
-            keyframes.append(make_keyframe(Frame(c.frame_index, c.pts_s, image), mask,
-                                           id=f"kf{n:04d}", shot_index=c.shot_index,
-                                           manual=False, sharpness=c.sharpness,
-                                           keep_png=False))
-            report(progress, "selecting keyframes", n / len(chosen))
+            return make_keyframe(Frame(c.frame_index, c.pts_s, image), mask,
+                                 id=f"kf{n:04d}", shot_index=c.shot_index, manual=False,
+                                 sharpness=c.sharpness, keep_png=False)
+
+        # two at a time: a keyframe's hash needs its PNG, and PNG encoding releases the GIL
+        with ThreadPoolExecutor(_ENCODERS) as pool:
+            built = [pool.submit(build, n, c) for n, c in enumerate(chosen, start=1)]
+            keyframes: list[Keyframe] = []
+            for n, future in enumerate(built, start=1):
+                keyframes.append(future.result())
+                report(progress, "selecting keyframes", n / total)
     finally:
         st.store.close()
         st.best = None

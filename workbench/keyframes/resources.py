@@ -3,15 +3,20 @@ and OpenCV's thread pool switched off while passes run."""
 
 from __future__ import annotations
 
+import queue
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import cv2
 import numpy as np
 
+from workbench.progress import ProgressCallback, report
+
+T = TypeVar("T")
 _CV_LOCK = threading.Lock()
 _CV_USERS = 0
 _CV_SAVED = 1
@@ -76,3 +81,64 @@ class CandidateStore:
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
+
+
+_ITEM, _PROGRESS, _ERROR, _END = range(4)
+
+
+def read_ahead(make: Callable[[ProgressCallback], Iterator[T]],
+               progress: ProgressCallback | None, depth: int = 8) -> Iterator[T]:
+    """Yield the items of ``make(relay)``, computed on a thread of its own up to ``depth``
+    items ahead, in order.
+
+    The producer's progress calls (through ``relay``) and its exception reach the caller
+    on the caller's thread, in order with the items.  When the caller stops early (or
+    raises), the producer stops after its current item and is joined, so its resources
+    (an open container) are closed before this generator returns.
+    """
+    q: queue.Queue[tuple[int, Any]] = queue.Queue(max(1, depth))
+    stop = threading.Event()
+
+    def put(kind: int, item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                q.put((kind, item), timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def relay(stage: str, fraction: float) -> None:
+        put(_PROGRESS, (stage, fraction))
+
+    def run() -> None:
+        try:
+            items = make(relay)
+            try:
+                for item in items:
+                    if not put(_ITEM, item):
+                        break
+            finally:
+                close = getattr(items, "close", None)
+                if close is not None:
+                    close()
+            put(_END, None)
+        except BaseException as exc:  # handed to the caller, raised there
+            put(_ERROR, exc)
+
+    worker = threading.Thread(target=run, name="workbench-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, item = q.get()
+            if kind == _ITEM:
+                yield item
+            elif kind == _PROGRESS:
+                report(progress, *item)
+            elif kind == _ERROR:
+                raise item
+            else:
+                return
+    finally:
+        stop.set()
+        worker.join()
