@@ -17,6 +17,7 @@ import numpy as np
 from workbench.case.model import KeyframeBlob
 from workbench.errors import (
     CaseError,
+    KeyframeError,
     OutputError,
     RasterOpenError,
     UsageError,
@@ -25,6 +26,7 @@ from workbench.errors import (
 )
 from workbench.hashing import sha256_bytes, sha256_file
 from workbench.imagery.catalog import pixel_files
+from workbench.keyframes.model import encode_png as keyframe_png
 from workbench.progress import ProgressCallback, report
 from workbench.results import LocateResult, ResultFormatError, TileRef
 
@@ -44,15 +46,18 @@ def decode_png(data: bytes, *, grey: bool, what: str) -> np.ndarray:
 
 
 def encode_png(image: np.ndarray, *, what: str) -> bytes:
-    """Lossless PNG bytes of a ``(H, W, 3)`` BGR or ``(H, W)`` uint8 array."""
+    """Lossless PNG bytes of a ``(H, W, 3)`` BGR or ``(H, W)`` uint8 array the analyst
+    gave (checked first): the keyframe pass's encoding
+    (:func:`workbench.keyframes.model.encode_png`), so a manual keyframe is stored as
+    an extracted one is."""
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim not in (2, 3):
         raise UsageError(f"{what}: expected a uint8 (H, W, 3) BGR or (H, W) array")
     if image.ndim == 3 and image.shape[2] != 3:
         raise UsageError(f"{what}: expected 3 channels (BGR), got {image.shape[2]}")
-    ok, buf = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 6])
-    if not ok:
-        raise UsageError(f"{what}: image cannot be encoded as PNG")
-    return bytes(buf)
+    try:
+        return keyframe_png(image)
+    except KeyframeError as exc:
+        raise UsageError(f"{what}: image cannot be encoded as PNG ({exc})") from exc
 
 
 def _find(base: Path, rel: str) -> Path | None:
